@@ -1,0 +1,55 @@
+/** Verdicts: intent × policy × observed, per (source, target) cell. Renderers and diagnosis read these. */
+import type { Attempt, Outcome } from './outcome.js';
+
+export type PolicyView = 'allow' | 'deny' | 'unknown';
+
+export type Classification =
+  | 'pass'
+  | 'known-gap'    // failed exactly as the scenario documents (an accepted, explained contradiction)
+  | 'policy-gap'   // policy agrees with observed, disagrees with intent: fix the policy or the scenario
+  | 'data-plane'   // policy agrees with intent, observed differs: the CNI/service does not do what the API says
+  | 'dns'          // the target name did not resolve
+  | 'probe'        // the probe never produced a result (pod did not run, agent error)
+  | 'unknown';     // policy cannot decide (external address) and observed disagrees with intent
+
+export interface CellVerdict {
+  source: string;
+  target: string;
+  expect: 'allow' | 'deny';
+  /** What the live NetworkPolicies say (via src/policy), or 'unknown'. */
+  policy: PolicyView;
+  /** The engine's explanation, one line per direction. */
+  policyExplanation?: string[];
+  outcome: Outcome;
+  attempts: Attempt[];
+  /** Node the probe ran on. */
+  node?: string;
+  /** Probe pod that ran the check ("namespace/name"), or "runner". */
+  probe?: string;
+  pass: boolean;
+  classification: Classification;
+  /** One line: why it passed or failed. */
+  reason: string;
+  /** The scenario's documented reason for a known gap. */
+  known?: string;
+  /** Extra diagnosis findings (src/diagnose), most relevant first. */
+  findings?: string[];
+}
+
+export interface RunSummary {
+  total: number;
+  passed: number;
+  failed: number;
+  knownGaps: number;
+  byClassification: Record<Classification, number>;
+}
+
+export interface RunResult {
+  runId: string;
+  scenario: string;
+  startedAt: string;
+  finishedAt: string;
+  cluster: { server?: string; context?: string; nodes: string[]; cni?: string; unknown: string[] };
+  cells: CellVerdict[];
+  summary: RunSummary;
+}

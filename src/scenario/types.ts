@@ -1,0 +1,92 @@
+/**
+ * The scenario model: the expected policy matrix, after loading and validation.
+ * Expectations are fixed here, before anything runs (house style rule 4).
+ */
+import type { SourceLocation } from '../model/errors.js';
+import type { Labels, Protocol } from '../policy/types.js';
+
+export type Expectation = 'allow' | 'deny';
+
+export interface ScenarioDefaults {
+  /** Per-check connect/DNS timeout. */
+  timeoutMs: number;
+  /** Extra attempts for a check whose outcome differs from its expectation. */
+  retries: number;
+}
+
+export type Source =
+  | {
+      kind: 'pod';
+      name: string;
+      namespace: string;
+      /** Labels the probe pod carries (cloned from `as` at run time, then these on top). */
+      labels: Labels;
+      /** Clone labels from a workload, e.g. { kind: 'deployment', name: 'mlflow' }. */
+      as?: { kind: string; name: string };
+      node?: string;
+      location: SourceLocation;
+    }
+  | { kind: 'runner'; name: string; location: SourceLocation };
+
+export interface HttpCheck {
+  path: string;
+  /** Expected status; absent means any HTTP response counts as connected. */
+  expectStatus?: number;
+}
+
+export type Target =
+  | { kind: 'dns'; name: string; host: string; protocol: 'UDP' | 'TCP'; location: SourceLocation }
+  | {
+      kind: 'service';
+      name: string;
+      service: string;
+      namespace: string;
+      port: number | string;
+      protocol: Protocol;
+      http?: HttpCheck;
+      location: SourceLocation;
+    }
+  | {
+      /** netcheck deploys a listener pod with these labels in the namespace and probes it by pod IP. */
+      kind: 'listener';
+      name: string;
+      namespace: string;
+      labels: Labels;
+      port: number;
+      protocol: Protocol;
+      location: SourceLocation;
+    }
+  | {
+      kind: 'address';
+      name: string;
+      address: string;
+      port: number;
+      protocol: Protocol;
+      http?: HttpCheck;
+      location: SourceLocation;
+    };
+
+export interface ExpectedCell {
+  source: string;
+  target: string;
+  expect: Expectation;
+  /**
+   * A known, explained failure (e.g. a contradiction in the platform's own policies).
+   * The cell is reported as `known-gap` instead of failing the run; if it unexpectedly passes, that is reported too.
+   */
+  known?: string;
+  location: SourceLocation;
+}
+
+export interface Scenario {
+  name: string;
+  description?: string;
+  /** Absolute path of the scenario file. */
+  file: string;
+  /** Manifest paths (absolute) describing the platform, for offline analysis. */
+  manifests: string[];
+  defaults: ScenarioDefaults;
+  sources: Source[];
+  targets: Target[];
+  cells: ExpectedCell[];
+}
