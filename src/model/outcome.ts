@@ -1,5 +1,5 @@
 /**
- * What a probe observed, and the agent's wire format. The agent (probes/agent.mjs) is plain
+ * What a probe observed, and the agent's wire format. The agent (probes/agent.cjs) is plain
  * JavaScript; these types describe the JSON it reads and prints and must stay in step with it.
  */
 
