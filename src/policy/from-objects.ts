@@ -1,0 +1,533 @@
+/**
+ * Pure converters from plain Kubernetes JSON objects (as parsed from YAML manifests or returned by the
+ * API server) to the snapshot types. They never throw on missing optional fields; they throw
+ * `ObjectShapeError` (a plain Error carrying the offending path) when a field has the wrong shape, so
+ * the caller (manifest loader, cluster inventory) can wrap it with its own location.
+ */
+import type {
+  ClusterSnapshot,
+  ContainerPort,
+  IPBlock,
+  LabelSelector,
+  LabelSelectorRequirement,
+  Labels,
+  NamespaceInfo,
+  NetworkPolicy,
+  NetworkPolicyEgressRule,
+  NetworkPolicyIngressRule,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  NodeInfo,
+  PodInfo,
+  Protocol,
+  ServiceInfo,
+  ServicePort,
+} from './types.js';
+
+/** A malformed field; `path` is a dotted path inside the object, e.g. "spec.ingress[0].ports[1].port". */
+export class ObjectShapeError extends Error {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = 'ObjectShapeError';
+    this.path = path;
+  }
+}
+
+/** The label the API server sets on every namespace (since Kubernetes 1.21). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** Kinds whose pod template stands for the pods they run. */
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+/** Kinds `snapshotFromObjects` understands; everything else is skipped and counted. */
+export const KNOWN_KINDS = ['Namespace', 'Pod', 'Service', 'NetworkPolicy', 'Node', ...WORKLOAD_KINDS] as const;
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function objectAt(value: unknown, path: string): Obj | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw new ObjectShapeError(path, 'expected a mapping');
+  return value;
+}
+
+function arrayAt(value: unknown, path: string): unknown[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw new ObjectShapeError(path, 'expected a list');
+  return value;
+}
+
+function stringAt(value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new ObjectShapeError(path, 'expected a string');
+  return value;
+}
+
+function requiredString(value: unknown, path: string): string {
+  const s = stringAt(value, path);
+  if (s === undefined || s === '') throw new ObjectShapeError(path, 'is required');
+  return s;
+}
+
+function integerAt(value: unknown, path: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ObjectShapeError(path, 'expected an integer');
+  return value;
+}
+
+function portNumber(value: unknown, path: string): number {
+  const n = integerAt(value, path);
+  if (n === undefined) throw new ObjectShapeError(path, 'is required');
+  if (n < 1 || n > 65535) throw new ObjectShapeError(path, `port ${n} is outside 1-65535`);
+  return n;
+}
+
+/** A port given as a number or an IANA_SVC_NAME; numeric strings are numbers (YAML quoting). */
+function numberOrName(value: unknown, path: string): number | string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return portNumber(value, path);
+  if (typeof value === 'string') {
+    if (/^\d+$/.test(value)) return portNumber(Number(value), path);
+    if (value === '') throw new ObjectShapeError(path, 'empty port name');
+    return value;
+  }
+  throw new ObjectShapeError(path, 'expected a port number or name');
+}
+
+function protocolAt(value: unknown, path: string): Protocol {
+  if (value === undefined || value === null) return 'TCP';
+  if (value === 'TCP' || value === 'UDP' || value === 'SCTP') return value;
+  throw new ObjectShapeError(path, `protocol must be TCP, UDP or SCTP, got ${JSON.stringify(value)}`);
+}
+
+function labelsAt(value: unknown, path: string): Record<string, string> {
+  const o = objectAt(value, path);
+  if (!o) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) {
+    // YAML turns `team: true` or `tier: 1` into non-strings; the API server would reject them, we coerce.
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else if (v === null) out[k] = '';
+    else throw new ObjectShapeError(`${path}.${k}`, 'label values must be strings');
+  }
+  return out;
+}
+
+function metadataOf(obj: Obj): Obj {
+  return objectAt(obj.metadata, 'metadata') ?? {};
+}
+
+export function selectorFromObject(value: unknown, path: string): LabelSelector | undefined {
+  const o = objectAt(value, path);
+  if (!o) return undefined;
+  const selector: LabelSelector = {};
+  if (o.matchLabels !== undefined && o.matchLabels !== null) {
+    selector.matchLabels = labelsAt(o.matchLabels, `${path}.matchLabels`);
+  }
+  const exprs = arrayAt(o.matchExpressions, `${path}.matchExpressions`);
+  if (exprs) {
+    selector.matchExpressions = exprs.map((e, i): LabelSelectorRequirement => {
+      const p = `${path}.matchExpressions[${i}]`;
+      const eo = objectAt(e, p) ?? {};
+      const key = requiredString(eo.key, `${p}.key`);
+      const operator = eo.operator;
+      if (operator !== 'In' && operator !== 'NotIn' && operator !== 'Exists' && operator !== 'DoesNotExist') {
+        throw new ObjectShapeError(`${p}.operator`, `must be In, NotIn, Exists or DoesNotExist, got ${JSON.stringify(operator)}`);
+      }
+      const values = arrayAt(eo.values, `${p}.values`)?.map((v, j) => {
+        if (typeof v === 'string') return v;
+        if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+        throw new ObjectShapeError(`${p}.values[${j}]`, 'expected a string');
+      });
+      if ((operator === 'In' || operator === 'NotIn') && (!values || values.length === 0)) {
+        throw new ObjectShapeError(`${p}.values`, `operator ${operator} needs at least one value`);
+      }
+      const req: LabelSelectorRequirement = { key, operator };
+      if (values && (operator === 'In' || operator === 'NotIn')) req.values = values;
+      return req;
+    });
+  }
+  return selector;
+}
+
+export function namespaceFromObject(obj: unknown): NamespaceInfo {
+  const o = objectAt(obj, '') ?? {};
+  const meta = metadataOf(o);
+  const name = requiredString(meta.name, 'metadata.name');
+  // The API server always sets this label, overriding any value a manifest gives it.
+  return { name, labels: { ...labelsAt(meta.labels, 'metadata.labels'), [NAMESPACE_NAME_LABEL]: name } };
+}
+
+function containerPortsOf(podSpec: Obj, path: string): ContainerPort[] {
+  const ports: ContainerPort[] = [];
+  for (const field of ['initContainers', 'containers'] as const) {
+    const containers = arrayAt(podSpec[field], `${path}.${field}`) ?? [];
+    containers.forEach((c, i) => {
+      const cp = `${path}.${field}[${i}]`;
+      const co = objectAt(c, cp) ?? {};
+      // Only sidecar-style init containers (restartPolicy: Always) keep serving after start-up.
+      if (field === 'initContainers' && co.restartPolicy !== 'Always') return;
+      (arrayAt(co.ports, `${cp}.ports`) ?? []).forEach((p, j) => {
+        const pp = `${cp}.ports[${j}]`;
+        const po = objectAt(p, pp) ?? {};
+        const port: ContainerPort = {
+          containerPort: portNumber(po.containerPort, `${pp}.containerPort`),
+          protocol: protocolAt(po.protocol, `${pp}.protocol`),
+        };
+        const name = stringAt(po.name, `${pp}.name`);
+        if (name) port.name = name;
+        ports.push(port);
+      });
+    });
+  }
+  return ports;
+}
+
+function namespaceOf(meta: Obj, fallback: string): string {
+  return stringAt(meta.namespace, 'metadata.namespace') || fallback;
+}
+
+export interface ObjectOptions {
+  /** Namespace for namespaced objects that do not name one (kubectl's -n). Default "default". */
+  defaultNamespace?: string;
+}
+
+export function podFromObject(obj: unknown, source?: string, options: ObjectOptions = {}): PodInfo {
+  const o = objectAt(obj, '') ?? {};
+  const meta = metadataOf(o);
+  const spec = objectAt(o.spec, 'spec') ?? {};
+  const status = objectAt(o.status, 'status') ?? {};
+  const pod: PodInfo = {
+    namespace: namespaceOf(meta, options.defaultNamespace ?? 'default'),
+    name: requiredString(meta.name, 'metadata.name'),
+    labels: labelsAt(meta.labels, 'metadata.labels'),
+    ports: containerPortsOf(spec, 'spec'),
+  };
+  const ip = stringAt(status.podIP, 'status.podIP');
+  if (ip) pod.ip = ip;
+  const node = stringAt(spec.nodeName, 'spec.nodeName');
+  if (node) pod.node = node;
+  if (source !== undefined) pod.source = source;
+  return pod;
+}
+
+function isWorkloadKind(kind: unknown): kind is WorkloadKind {
+  return typeof kind === 'string' && (WORKLOAD_KINDS as readonly string[]).includes(kind);
+}
+
+/** One representative pod for a workload: its template's labels and ports, named after the workload. */
+export function podFromWorkload(obj: unknown, source?: string, options: ObjectOptions = {}): PodInfo {
+  const o = objectAt(obj, '') ?? {};
+  const kind = o.kind;
+  if (!isWorkloadKind(kind)) throw new ObjectShapeError('kind', `not a workload kind: ${JSON.stringify(kind)}`);
+  const meta = metadataOf(o);
+  const name = requiredString(meta.name, 'metadata.name');
+  const spec = objectAt(o.spec, 'spec') ?? {};
+  let templatePath = 'spec.template';
+  let template: Obj | undefined;
+  if (kind === 'CronJob') {
+    const jobTemplate = objectAt(spec.jobTemplate, 'spec.jobTemplate') ?? {};
+    const jobSpec = objectAt(jobTemplate.spec, 'spec.jobTemplate.spec') ?? {};
+    templatePath = 'spec.jobTemplate.spec.template';
+    template = objectAt(jobSpec.template, templatePath);
+  } else {
+    template = objectAt(spec.template, templatePath);
+  }
+  const tmeta = objectAt(template?.metadata, `${templatePath}.metadata`) ?? {};
+  const tspec = objectAt(template?.spec, `${templatePath}.spec`) ?? {};
+  const pod: PodInfo = {
+    namespace: namespaceOf(meta, options.defaultNamespace ?? 'default'),
+    name,
+    labels: labelsAt(tmeta.labels, `${templatePath}.metadata.labels`),
+    ports: containerPortsOf(tspec, `${templatePath}.spec`),
+    owner: `${kind.toLowerCase()}/${name}`,
+  };
+  const node = stringAt(tspec.nodeName, `${templatePath}.spec.nodeName`);
+  if (node) pod.node = node;
+  if (source !== undefined) pod.source = source;
+  return pod;
+}
+
+const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
+const METALLB_ANNOTATIONS = ['metallb.universe.tf/loadBalancerIPs', 'metallb.io/loadBalancerIPs'];
+
+export function serviceFromObject(obj: unknown, source?: string, options: ObjectOptions = {}): ServiceInfo {
+  const o = objectAt(obj, '') ?? {};
+  const meta = metadataOf(o);
+  const spec = objectAt(o.spec, 'spec') ?? {};
+  const rawType = spec.type ?? 'ClusterIP';
+  if (!(SERVICE_TYPES as readonly unknown[]).includes(rawType)) {
+    throw new ObjectShapeError('spec.type', `unknown service type ${JSON.stringify(rawType)}`);
+  }
+  const lbIPs: string[] = [];
+  const addIP = (ip: string | undefined): void => {
+    const trimmed = ip?.trim();
+    if (trimmed && !lbIPs.includes(trimmed)) lbIPs.push(trimmed);
+  };
+  addIP(stringAt(spec.loadBalancerIP, 'spec.loadBalancerIP'));
+  const annotations = objectAt(meta.annotations, 'metadata.annotations') ?? {};
+  for (const key of METALLB_ANNOTATIONS) {
+    const value = stringAt(annotations[key], `metadata.annotations.${key}`);
+    for (const ip of value?.split(',') ?? []) addIP(ip);
+  }
+  const status = objectAt(o.status, 'status') ?? {};
+  const lb = objectAt(status.loadBalancer, 'status.loadBalancer') ?? {};
+  (arrayAt(lb.ingress, 'status.loadBalancer.ingress') ?? []).forEach((ing, i) => {
+    addIP(stringAt(objectAt(ing, `status.loadBalancer.ingress[${i}]`)?.ip, `status.loadBalancer.ingress[${i}].ip`));
+  });
+  const ports = (arrayAt(spec.ports, 'spec.ports') ?? []).map((p, i): ServicePort => {
+    const pp = `spec.ports[${i}]`;
+    const po = objectAt(p, pp) ?? {};
+    const port = portNumber(po.port, `${pp}.port`);
+    const sp: ServicePort = {
+      port,
+      targetPort: numberOrName(po.targetPort, `${pp}.targetPort`) ?? port,
+      protocol: protocolAt(po.protocol, `${pp}.protocol`),
+    };
+    const name = stringAt(po.name, `${pp}.name`);
+    if (name) sp.name = name;
+    const nodePort = integerAt(po.nodePort, `${pp}.nodePort`);
+    if (nodePort !== undefined) sp.nodePort = nodePort;
+    return sp;
+  });
+  const svc: ServiceInfo = {
+    namespace: namespaceOf(meta, options.defaultNamespace ?? 'default'),
+    name: requiredString(meta.name, 'metadata.name'),
+    type: rawType as ServiceInfo['type'],
+    loadBalancerIPs: lbIPs,
+    ports,
+  };
+  if (spec.selector !== undefined && spec.selector !== null) svc.selector = labelsAt(spec.selector, 'spec.selector');
+  const clusterIP = stringAt(spec.clusterIP, 'spec.clusterIP');
+  if (clusterIP && clusterIP !== 'None') svc.clusterIP = clusterIP;
+  if (source !== undefined) svc.source = source;
+  return svc;
+}
+
+function ipBlockFromObject(value: unknown, path: string): IPBlock {
+  const o = objectAt(value, path) ?? {};
+  const block: IPBlock = { cidr: requiredString(o.cidr, `${path}.cidr`) };
+  const except = arrayAt(o.except, `${path}.except`);
+  if (except) block.except = except.map((e, i) => requiredString(e, `${path}.except[${i}]`));
+  return block;
+}
+
+function peersFromObject(value: unknown, path: string): NetworkPolicyPeer[] | undefined {
+  const list = arrayAt(value, path);
+  if (!list) return undefined;
+  return list.map((p, i) => {
+    const pp = `${path}[${i}]`;
+    const po = objectAt(p, pp) ?? {};
+    const peer: NetworkPolicyPeer = {};
+    const podSelector = selectorFromObject(po.podSelector, `${pp}.podSelector`);
+    if (podSelector) peer.podSelector = podSelector;
+    const namespaceSelector = selectorFromObject(po.namespaceSelector, `${pp}.namespaceSelector`);
+    if (namespaceSelector) peer.namespaceSelector = namespaceSelector;
+    if (po.ipBlock !== undefined && po.ipBlock !== null) {
+      if (podSelector || namespaceSelector) {
+        throw new ObjectShapeError(pp, 'ipBlock cannot be combined with podSelector or namespaceSelector');
+      }
+      peer.ipBlock = ipBlockFromObject(po.ipBlock, `${pp}.ipBlock`);
+    }
+    if (!podSelector && !namespaceSelector && !peer.ipBlock) {
+      throw new ObjectShapeError(pp, 'a peer needs podSelector, namespaceSelector or ipBlock');
+    }
+    return peer;
+  });
+}
+
+function policyPortsFromObject(value: unknown, path: string): NetworkPolicyPort[] | undefined {
+  const list = arrayAt(value, path);
+  if (!list) return undefined;
+  return list.map((p, i) => {
+    const pp = `${path}[${i}]`;
+    const po = objectAt(p, pp) ?? {};
+    const port: NetworkPolicyPort = { protocol: protocolAt(po.protocol, `${pp}.protocol`) };
+    const num = numberOrName(po.port, `${pp}.port`);
+    if (num !== undefined) port.port = num;
+    const endPort = integerAt(po.endPort, `${pp}.endPort`);
+    if (endPort !== undefined) {
+      if (typeof num !== 'number') throw new ObjectShapeError(`${pp}.endPort`, 'endPort needs a numeric port');
+      if (endPort < num) throw new ObjectShapeError(`${pp}.endPort`, `endPort ${endPort} is below port ${num}`);
+      port.endPort = portNumber(endPort, `${pp}.endPort`);
+    }
+    return port;
+  });
+}
+
+export function networkPolicyFromObject(obj: unknown, source?: string, options: ObjectOptions = {}): NetworkPolicy {
+  const o = objectAt(obj, '') ?? {};
+  const meta = metadataOf(o);
+  const spec = objectAt(o.spec, 'spec') ?? {};
+  const policy: NetworkPolicy = {
+    name: requiredString(meta.name, 'metadata.name'),
+    namespace: namespaceOf(meta, options.defaultNamespace ?? 'default'),
+    // The API requires podSelector; `{}` and absent both mean "every pod in the namespace".
+    podSelector: selectorFromObject(spec.podSelector, 'spec.podSelector') ?? {},
+  };
+  const types = arrayAt(spec.policyTypes, 'spec.policyTypes');
+  if (types) {
+    policy.policyTypes = types.map((t, i) => {
+      if (t !== 'Ingress' && t !== 'Egress') {
+        throw new ObjectShapeError(`spec.policyTypes[${i}]`, `must be Ingress or Egress, got ${JSON.stringify(t)}`);
+      }
+      return t;
+    });
+  }
+  const ingress = arrayAt(spec.ingress, 'spec.ingress');
+  if (ingress) {
+    policy.ingress = ingress.map((r, i): NetworkPolicyIngressRule => {
+      const rp = `spec.ingress[${i}]`;
+      const ro = objectAt(r, rp) ?? {};
+      const rule: NetworkPolicyIngressRule = {};
+      const from = peersFromObject(ro.from, `${rp}.from`);
+      if (from) rule.from = from;
+      const ports = policyPortsFromObject(ro.ports, `${rp}.ports`);
+      if (ports) rule.ports = ports;
+      return rule;
+    });
+  }
+  const egress = arrayAt(spec.egress, 'spec.egress');
+  if (egress) {
+    policy.egress = egress.map((r, i): NetworkPolicyEgressRule => {
+      const rp = `spec.egress[${i}]`;
+      const ro = objectAt(r, rp) ?? {};
+      const rule: NetworkPolicyEgressRule = {};
+      const to = peersFromObject(ro.to, `${rp}.to`);
+      if (to) rule.to = to;
+      const ports = policyPortsFromObject(ro.ports, `${rp}.ports`);
+      if (ports) rule.ports = ports;
+      return rule;
+    });
+  }
+  if (source !== undefined) policy.source = source;
+  return policy;
+}
+
+export function nodeFromObject(obj: unknown): NodeInfo {
+  const o = objectAt(obj, '') ?? {};
+  const meta = metadataOf(o);
+  return { name: requiredString(meta.name, 'metadata.name'), labels: labelsAt(meta.labels, 'metadata.labels') };
+}
+
+export interface SnapshotOptions extends ObjectOptions {
+  /** Where each object came from (same index as `objects`), e.g. "file.yaml:12"; used for `source`. */
+  sources?: Array<string | undefined>;
+}
+
+export interface SnapshotFromObjectsResult {
+  snapshot: ClusterSnapshot;
+  /** Kinds not understood, with counts. */
+  skipped: Record<string, number>;
+}
+
+/** Raised by `snapshotFromObjectsDetailed` with the index of the object that failed. */
+export class ObjectConversionError extends Error {
+  readonly index: number;
+  readonly path: string;
+  constructor(index: number, path: string, message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'ObjectConversionError';
+    this.index = index;
+    this.path = path;
+  }
+}
+
+/**
+ * Converts a list of objects (`kind: List` items flattened), skipping unknown kinds, and adds namespaces
+ * that are referenced but not declared (labelled only with kubernetes.io/metadata.name, as the API server
+ * would). Output order is deterministic: sorted by namespace then name.
+ */
+export function snapshotFromObjectsDetailed(objects: unknown[], options: SnapshotOptions = {}): SnapshotFromObjectsResult {
+  const namespaces = new Map<string, NamespaceInfo>();
+  const pods: PodInfo[] = [];
+  const services: ServiceInfo[] = [];
+  const policies: NetworkPolicy[] = [];
+  const nodes: NodeInfo[] = [];
+  const skipped: Record<string, number> = {};
+  const referenced = new Set<string>();
+
+  const visit = (obj: unknown, index: number, source: string | undefined): void => {
+    if (!isObject(obj)) {
+      skipped['(not an object)'] = (skipped['(not an object)'] ?? 0) + 1;
+      return;
+    }
+    const kind = typeof obj.kind === 'string' ? obj.kind : '(no kind)';
+    try {
+      if (kind === 'List' || kind.endsWith('List')) {
+        const items = arrayAt(obj.items, 'items') ?? [];
+        for (const item of items) visit(item, index, source);
+        return;
+      }
+      if (kind === 'Namespace') {
+        const ns = namespaceFromObject(obj);
+        namespaces.set(ns.name, ns);
+      } else if (kind === 'Pod') {
+        const pod = podFromObject(obj, source, options);
+        referenced.add(pod.namespace);
+        pods.push(pod);
+      } else if (isWorkloadKind(kind)) {
+        const pod = podFromWorkload(obj, source, options);
+        referenced.add(pod.namespace);
+        pods.push(pod);
+      } else if (kind === 'Service') {
+        const svc = serviceFromObject(obj, source, options);
+        referenced.add(svc.namespace);
+        services.push(svc);
+      } else if (kind === 'NetworkPolicy') {
+        const policy = networkPolicyFromObject(obj, source, options);
+        referenced.add(policy.namespace);
+        policies.push(policy);
+      } else if (kind === 'Node') {
+        nodes.push(nodeFromObject(obj));
+      } else {
+        skipped[kind] = (skipped[kind] ?? 0) + 1;
+      }
+    } catch (error) {
+      if (error instanceof ObjectShapeError) {
+        throw new ObjectConversionError(index, error.path, `${kind}: ${error.message}`, error);
+      }
+      throw error;
+    }
+  };
+  objects.forEach((obj, i) => visit(obj, i, options.sources?.[i]));
+
+  for (const name of referenced) {
+    if (!namespaces.has(name)) namespaces.set(name, { name, labels: { [NAMESPACE_NAME_LABEL]: name } });
+  }
+  const byNsName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }): number =>
+    compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
+  return {
+    snapshot: {
+      namespaces: [...namespaces.values()].sort((a, b) => compareStrings(a.name, b.name)),
+      pods: pods.sort(byNsName),
+      services: services.sort(byNsName),
+      policies: policies.sort(byNsName),
+      nodes: nodes.sort((a, b) => compareStrings(a.name, b.name)),
+    },
+    skipped,
+  };
+}
+
+export function snapshotFromObjects(objects: unknown[], options: SnapshotOptions = {}): ClusterSnapshot {
+  return snapshotFromObjectsDetailed(objects, options).snapshot;
+}
+
+/** Locale-independent ordering, so outputs are identical on every machine. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Labels as "k=v,k2=v2", sorted by key (for messages). */
+export function formatLabels(labels: Labels): string {
+  return Object.keys(labels)
+    .sort(compareStrings)
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}
