@@ -101,6 +101,11 @@ export interface ServiceInfo {
   loadBalancerIPs: string[];
   ports: ServicePort[];
   source?: string;
+  /**
+   * Ready endpoint addresses (from EndpointSlices) when read from a live cluster; undefined when unknown
+   * (manifest files, or endpointslices not readable). 0 means the service has no ready endpoints.
+   */
+  readyEndpoints?: number;
 }
 
 export interface NodeInfo {
