@@ -52,4 +52,6 @@ export interface RunResult {
   cluster: { server?: string; context?: string; nodes: string[]; cni?: string; unknown: string[] };
   cells: CellVerdict[];
   summary: RunSummary;
+  /** Run-level diagnosis (src/diagnose): patterns across cells, most important first. */
+  findings?: string[];
 }

@@ -1,0 +1,100 @@
+/**
+ * Run-level findings: patterns across cells that no single cell shows — DNS down, a CNI that enforces
+ * nothing, one node whose data plane is broken, stale known gaps. Pure.
+ */
+import type { CellVerdict } from '../model/verdict.js';
+
+/** The target kind per target name, so DNS-dependent cells can be counted. */
+export type TargetKinds = Readonly<Record<string, 'dns' | 'service' | 'listener' | 'address'>>;
+
+export function diagnoseRun(cells: readonly CellVerdict[], targetKinds: TargetKinds): string[] {
+  return [...findDnsDown(cells, targetKinds), ...findUnenforcedPolicies(cells), ...findBrokenNodes(cells), ...findStaleKnownGaps(cells)];
+}
+
+function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): string[] {
+  const needsDns = cells.filter((c) => kinds[c.target] === 'dns' || kinds[c.target] === 'service');
+  const failed = needsDns.filter(
+    (c) =>
+      c.classification === 'dns' ||
+      // A dns target that timed out is "blocked" for its own verdict, but when it should resolve it counts here.
+      (kinds[c.target] === 'dns' && c.expect === 'allow' && !c.pass && c.outcome.kind === 'dns-timeout'),
+  );
+  const sources = new Set(failed.map((c) => c.source));
+  if (failed.length < 2 || failed.length * 2 < needsDns.length) return [];
+  return [
+    `cluster DNS looks down or unreachable: ${failed.length} of ${needsDns.length} checks that need a name failed to resolve, ` +
+      `from ${sources.size} source(s) (${[...sources].sort().join(', ')}) — check the kube-dns pods and that egress to kube-system port 53 is admitted`,
+  ];
+}
+
+function findUnenforcedPolicies(cells: readonly CellVerdict[]): string[] {
+  const denied = cells.filter((c) => c.policy === 'deny' && c.expect === 'deny' && c.classification !== 'probe' && c.classification !== 'dns');
+  if (denied.length === 0) return [];
+  const leaked = (c: CellVerdict) => !c.pass && isOpenish(c);
+  const byNode = groupBy(denied, (c) => c.node ?? '');
+  const nodes = [...byNode.keys()];
+  const leakyNodes = nodes.filter((n) => (byNode.get(n) ?? []).every(leaked));
+  if (leakyNodes.length === 0) return [];
+  if (leakyNodes.length === nodes.length) {
+    return [
+      `the CNI does not enforce NetworkPolicies (Flannel?): all ${denied.length} flows the policies deny got through — ` +
+        'install a policy-enforcing CNI (Calico, Cilium) or enable its policy controller',
+    ];
+  }
+  return leakyNodes
+    .filter((n) => n !== '')
+    .map((n) => `node ${n} does not enforce NetworkPolicies (every denied flow from it got through) while other nodes do — mid-migration?`);
+}
+
+function isOpenish(c: CellVerdict): boolean {
+  switch (c.outcome.kind) {
+    case 'connected':
+    case 'refused':
+    case 'http':
+    case 'resolved':
+      return true;
+    case 'timeout':
+    case 'unreachable':
+    case 'dns-nxdomain':
+    case 'dns-timeout':
+    case 'dns-servfail':
+    case 'dns-refused':
+    case 'error':
+      return false;
+  }
+}
+
+/** A (source, target) pair that fails from one node but passes from another: the node, not the policy. */
+function findBrokenNodes(cells: readonly CellVerdict[]): string[] {
+  const withNode = cells.filter((c) => c.node !== undefined);
+  const pairs = groupBy(withNode, (c) => `${c.source}\u0000${c.target}`);
+  const onlyHere = new Map<string, number>();
+  for (const group of pairs.values()) {
+    const passingNodes = group.filter((c) => c.pass).map((c) => c.node);
+    if (passingNodes.length === 0) continue;
+    for (const c of group) {
+      if (c.pass || c.classification === 'policy-gap') continue;
+      onlyHere.set(c.node as string, (onlyHere.get(c.node as string) ?? 0) + 1);
+    }
+  }
+  return [...onlyHere.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([node, n]) => `data plane broken on node ${node}: ${n} check(s) fail from it that pass from other nodes`);
+}
+
+function findStaleKnownGaps(cells: readonly CellVerdict[]): string[] {
+  const stale = cells.filter((c) => c.known !== undefined && c.classification === 'policy-gap' && c.outcome.kind !== 'error' && c.reason.startsWith('known gap no longer'));
+  if (stale.length === 0) return [];
+  return [`${stale.length} known gap(s) no longer reproduce: remove their \`known\` entries from the scenario (${stale.map((c) => `${c.source} → ${c.target}`).join(', ')})`];
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

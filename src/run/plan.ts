@@ -1,0 +1,224 @@
+/**
+ * Expands a scenario into what will run: one probe pod per source identity (namespace + labels + node),
+ * each carrying an AgentPlan, the runner-side plan, and one PlannedCheck per (cell × node) whose id maps
+ * the agent's result back to its cell. Expectations are attached here, before anything runs.
+ * Pure: cluster facts (workload labels, listener IPs, service ports, nodes) are passed in.
+ */
+import type { AgentCheck, AgentCheckKind, AgentPlan } from '../model/outcome.js';
+import { ScenarioError } from '../model/errors.js';
+import type { Labels, ServiceInfo } from '../policy/types.js';
+import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
+
+export interface PlanOptions {
+  /** Labels of the workloads named by `as:`, keyed by workloadKey(namespace, kind, name). */
+  workloadLabels: Readonly<Record<string, Labels>>;
+  /** Pod IP of the listener serving each `listener` target, keyed by target name. */
+  listenerIPs: Readonly<Record<string, string>>;
+  /** Services of the cluster, to resolve named service ports. */
+  services: readonly ServiceInfo[];
+  /** `--per-node`: probe every pod source from each of these nodes (sources pinned to a node stay pinned). */
+  perNode?: readonly string[];
+  timeoutMs: number;
+  retries: number;
+}
+
+export interface ProbePodPlan {
+  /** Stable identity: namespace, sorted labels, node. */
+  key: string;
+  /** Scenario sources this pod stands for (several sources with one identity share a pod). */
+  sources: string[];
+  namespace: string;
+  labels: Labels;
+  node?: string;
+  plan: AgentPlan;
+}
+
+export interface PlannedCheck {
+  /** Agent check id; unique in the run. */
+  id: string;
+  cell: ExpectedCell;
+  source: Source;
+  target: Target;
+  /** Node the probe is pinned to (per-node runs, node-pinned sources). */
+  node?: string;
+  /** Key of the probe pod that runs it, or 'runner'. */
+  runsOn: string;
+  /** Absent when the check cannot be planned; `skipped` says why. */
+  check?: AgentCheck;
+  skipped?: string;
+}
+
+export interface RunPlan {
+  pods: ProbePodPlan[];
+  runner: AgentPlan | undefined;
+  checks: PlannedCheck[];
+}
+
+/** A listener pod serving one or more `listener` targets that share namespace + labels. */
+export interface ListenerPodPlan {
+  key: string;
+  namespace: string;
+  labels: Labels;
+  targets: string[];
+  listen: Array<{ port: number; protocol: 'TCP' | 'UDP' }>;
+}
+
+export const RUNNER = 'runner';
+
+export function workloadKey(namespace: string, kind: string, name: string): string {
+  return `${namespace}/${kind.toLowerCase()}/${name}`;
+}
+
+/** Labels a pod source's probe carries: the cloned workload's labels, then the scenario's on top. */
+export function resolveSourceLabels(source: Extract<Source, { kind: 'pod' }>, workloadLabels: Readonly<Record<string, Labels>>): Labels {
+  if (!source.as) return { ...source.labels };
+  const key = workloadKey(source.namespace, source.as.kind, source.as.name);
+  const cloned = workloadLabels[key];
+  if (cloned === undefined) {
+    throw new ScenarioError(
+      source.location,
+      `source ${source.name}: ${source.as.kind}/${source.as.name} not found in namespace ${source.namespace}`,
+      { hint: 'check the `as:` workload name, or give the labels directly' },
+    );
+  }
+  return { ...cloned, ...source.labels };
+}
+
+export function identityKey(namespace: string, labels: Labels, node: string | undefined): string {
+  const sorted = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+  return `${namespace}|${sorted}|${node ?? ''}`;
+}
+
+/** Listener targets grouped into pods by namespace + labels (one pod may listen on several ports). */
+export function planListeners(scenario: Scenario): ListenerPodPlan[] {
+  const byKey = new Map<string, ListenerPodPlan>();
+  for (const target of scenario.targets) {
+    if (target.kind !== 'listener') continue;
+    if (target.protocol === 'SCTP') {
+      throw new ScenarioError(target.location, `target ${target.name}: SCTP listeners are not supported`);
+    }
+    const key = identityKey(target.namespace, target.labels, undefined);
+    let pod = byKey.get(key);
+    if (!pod) {
+      pod = { key, namespace: target.namespace, labels: { ...target.labels }, targets: [], listen: [] };
+      byKey.set(key, pod);
+    }
+    pod.targets.push(target.name);
+    if (!pod.listen.some((l) => l.port === target.port && l.protocol === target.protocol)) {
+      pod.listen.push({ port: target.port, protocol: target.protocol });
+    }
+  }
+  return [...byKey.values()];
+}
+
+export function planRun(scenario: Scenario, options: PlanOptions): RunPlan {
+  const sources = new Map(scenario.sources.map((s) => [s.name, s]));
+  const targets = new Map(scenario.targets.map((t) => [t.name, t]));
+  const labelsBySource = new Map<string, Labels>();
+  for (const source of scenario.sources) {
+    if (source.kind === 'pod') labelsBySource.set(source.name, resolveSourceLabels(source, options.workloadLabels));
+  }
+
+  const pods = new Map<string, ProbePodPlan>();
+  const runnerChecks: AgentCheck[] = [];
+  const checks: PlannedCheck[] = [];
+
+  scenario.cells.forEach((cell, index) => {
+    const source = sources.get(cell.source);
+    const target = targets.get(cell.target);
+    if (!source) throw new ScenarioError(cell.location, `cell names unknown source ${cell.source}`);
+    if (!target) throw new ScenarioError(cell.location, `cell names unknown target ${cell.target}`);
+
+    if (source.kind === 'runner') {
+      const planned = planCheck(`${index}`, cell, source, target, undefined, RUNNER, options);
+      if (planned.check) runnerChecks.push(planned.check);
+      checks.push(planned);
+      return;
+    }
+    const labels = labelsBySource.get(source.name) ?? {};
+    const nodes: Array<string | undefined> = source.node ? [source.node] : options.perNode?.length ? [...options.perNode] : [undefined];
+    for (const node of nodes) {
+      const key = identityKey(source.namespace, labels, node);
+      let pod = pods.get(key);
+      if (!pod) {
+        pod = { key, sources: [], namespace: source.namespace, labels, plan: { checks: [], retries: options.retries } };
+        if (node !== undefined) pod.node = node;
+        pods.set(key, pod);
+      }
+      if (!pod.sources.includes(source.name)) pod.sources.push(source.name);
+      const id = nodes.length > 1 || options.perNode?.length ? `${index}@${node ?? ''}` : `${index}`;
+      const planned = planCheck(id, cell, source, target, node, key, options);
+      if (planned.check) pod.plan.checks.push(planned.check);
+      checks.push(planned);
+    }
+  });
+
+  return {
+    pods: [...pods.values()],
+    runner: runnerChecks.length > 0 ? { checks: runnerChecks, retries: options.retries } : undefined,
+    checks,
+  };
+}
+
+function planCheck(
+  id: string,
+  cell: ExpectedCell,
+  source: Source,
+  target: Target,
+  node: string | undefined,
+  runsOn: string,
+  options: PlanOptions,
+): PlannedCheck {
+  const planned: PlannedCheck = { id, cell, source, target, runsOn };
+  if (node !== undefined) planned.node = node;
+  const base = { id, timeoutMs: options.timeoutMs, expect: cell.expect };
+  switch (target.kind) {
+    case 'dns':
+      planned.check = { ...base, kind: 'dns', target: target.host, protocol: target.protocol };
+      return planned;
+    case 'service': {
+      const port = resolveServicePort(target, options.services);
+      if (typeof port === 'string') return { ...planned, skipped: port };
+      const kind = transportKind(target.protocol, target.http !== undefined);
+      if (!kind) return { ...planned, skipped: `${target.protocol} checks are not supported` };
+      // By name, as applications do: the agent applies the pod's search list, so "<svc>.<ns>" resolves in-cluster.
+      planned.check = { ...base, kind, target: `${target.service}.${target.namespace}`, port };
+      if (target.http && kind === 'http') planned.check.http = { ...target.http };
+      return planned;
+    }
+    case 'listener': {
+      const ip = options.listenerIPs[target.name];
+      if (ip === undefined) return { ...planned, skipped: `listener for ${target.name} has no IP (it did not start)` };
+      const kind = transportKind(target.protocol, false);
+      if (!kind) return { ...planned, skipped: `${target.protocol} checks are not supported` };
+      planned.check = { ...base, kind, target: ip, port: target.port };
+      return planned;
+    }
+    case 'address': {
+      const kind = transportKind(target.protocol, target.http !== undefined);
+      if (!kind) return { ...planned, skipped: `${target.protocol} checks are not supported` };
+      planned.check = { ...base, kind, target: target.address, port: target.port };
+      if (target.http && kind === 'http') planned.check.http = { ...target.http };
+      return planned;
+    }
+  }
+}
+
+function transportKind(protocol: string, http: boolean): AgentCheckKind | undefined {
+  if (protocol === 'UDP') return 'udp';
+  if (protocol === 'TCP') return http ? 'http' : 'tcp';
+  return undefined;
+}
+
+/** The service port number, or a sentence saying why it cannot be resolved. */
+export function resolveServicePort(target: Extract<Target, { kind: 'service' }>, services: readonly ServiceInfo[]): number | string {
+  if (typeof target.port === 'number') return target.port;
+  const service = services.find((s) => s.namespace === target.namespace && s.name === target.service);
+  if (!service) return `service ${target.namespace}/${target.service} not found, so port "${target.port}" cannot be resolved`;
+  const port = service.ports.find((p) => p.name === target.port);
+  if (!port) return `service ${target.namespace}/${target.service} has no port named "${target.port}"`;
+  return port.port;
+}

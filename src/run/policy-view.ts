@@ -1,0 +1,206 @@
+/**
+ * The policy column of a cell: what the live NetworkPolicies say about (source, target), with the
+ * engine's explanation. Pure: the engine and snapshot are passed in.
+ *
+ * kube-proxy DNATs traffic to a ClusterIP or LoadBalancer IP to an endpoint pod and its targetPort
+ * *before* the CNI applies policy, so a Service/LB cell is judged toward the endpoint pods on the targetPort.
+ */
+import type { PolicyView } from '../model/verdict.js';
+import type {
+  ClusterSnapshot,
+  DirectionVerdict,
+  Endpoint,
+  FlowVerdict,
+  Labels,
+  PodInfo,
+  Protocol,
+  ServiceInfo,
+  ServicePort,
+} from '../policy/types.js';
+import type { Source, Target } from '../scenario/types.js';
+
+/** The slice of the policy engine this layer needs (src/policy's createPolicyEngine(snapshot) provides it). */
+export interface FlowEvaluator {
+  evaluateFlow(from: Endpoint, to: Endpoint, port: number | string, protocol: Protocol): FlowVerdict;
+}
+
+export interface PolicyAssessment {
+  view: PolicyView;
+  /** One line per direction (plus notes), most decisive first. */
+  explanation: string[];
+  /** The flows the view was computed from (one per destination pod), for diagnosis. */
+  flows: FlowVerdict[];
+  /** For Service / LoadBalancer targets: the service and how many pods its selector matches in the snapshot. */
+  service?: { namespace: string; name: string; selectedPods: number };
+}
+
+/** Where a pod source's probe stands, as the engine sees it: a pod with the probe's labels. */
+export function probeEndpoint(namespace: string, labels: Labels, node: string | undefined, name = 'netcheck-probe'): Endpoint {
+  const pod: PodInfo = { namespace, name, labels, ports: [] };
+  if (node !== undefined) pod.node = node;
+  return { kind: 'pod', pod };
+}
+
+/** Documentation address (RFC 5737): only ever an input to the pure engine, never a packet destination. */
+const PLACEHOLDER_RUNNER_IP = '203.0.113.1';
+
+export interface AssessOptions {
+  /** Address the runner's traffic carries when it reaches pods (after any SNAT), when known. */
+  runnerAddress?: string;
+}
+
+export function assessCellPolicy(
+  engine: FlowEvaluator,
+  snapshot: ClusterSnapshot,
+  source: Source,
+  sourceLabels: Labels,
+  node: string | undefined,
+  target: Target,
+  options: AssessOptions = {},
+): PolicyAssessment {
+  const from: Endpoint =
+    source.kind === 'runner'
+      ? { kind: 'address', ip: options.runnerAddress ?? PLACEHOLDER_RUNNER_IP }
+      : probeEndpoint(source.namespace, sourceLabels, node ?? source.node);
+  const runnerUnknown = source.kind === 'runner' && options.runnerAddress === undefined;
+
+  switch (target.kind) {
+    case 'dns': {
+      const dns = findClusterDns(snapshot.services);
+      if (!dns) return unknown(['cluster DNS service (kube-system/kube-dns) is not in the snapshot']);
+      const port = dns.ports.find((p) => p.port === 53 && p.protocol === target.protocol) ?? dns.ports.find((p) => p.port === 53);
+      if (!port) return unknown([`${dns.namespace}/${dns.name} has no port 53`]);
+      return towardService(engine, snapshot, from, dns, port, target.protocol, runnerUnknown, []);
+    }
+    case 'service': {
+      const service = snapshot.services.find((s) => s.namespace === target.namespace && s.name === target.service);
+      if (!service) return unknown([`service ${target.namespace}/${target.service} is not in the snapshot`]);
+      const port = service.ports.find((p) => (typeof target.port === 'number' ? p.port === target.port : p.name === target.port));
+      if (!port) return unknown([`service ${target.namespace}/${target.service} has no port ${target.port}`]);
+      return towardService(engine, snapshot, from, service, port, target.protocol, runnerUnknown, []);
+    }
+    case 'listener': {
+      const protocol = target.protocol;
+      const listener: PodInfo = {
+        namespace: target.namespace,
+        name: 'netcheck-listener',
+        labels: target.labels,
+        ports: [{ containerPort: target.port, protocol }],
+      };
+      return combine([engine.evaluateFlow(from, { kind: 'pod', pod: listener }, target.port, protocol)], runnerUnknown, []);
+    }
+    case 'address': {
+      const lb = findByLoadBalancerIP(snapshot.services, target.address, target.port, target.protocol);
+      if (lb) {
+        const note = `${target.address} is the LoadBalancer of ${lb.service.namespace}/${lb.service.name}: judged toward its endpoint pods on the targetPort (kube-proxy DNATs before policy applies, so an egress ipBlock naming ${target.address} does not match)`;
+        return towardService(engine, snapshot, from, lb.service, lb.port, target.protocol, runnerUnknown, [note]);
+      }
+      const pod = snapshot.pods.find((p) => p.ip === target.address);
+      if (pod) return combine([engine.evaluateFlow(from, { kind: 'pod', pod }, target.port, target.protocol)], runnerUnknown, []);
+      if (source.kind === 'runner') {
+        return unknown([`${target.address} is outside the cluster and so is the runner: no NetworkPolicy applies`]);
+      }
+      const flow = engine.evaluateFlow(from, { kind: 'address', ip: target.address }, target.port, target.protocol);
+      const lines = explainFlow(flow);
+      if (!flow.egress.allowed) return { view: 'deny', explanation: lines, flows: [flow] };
+      // Policy lets the packet out; whether the far end answers is beyond what policy can decide.
+      return {
+        view: 'unknown',
+        explanation: [...lines, `${target.address} is outside the cluster: policy allows it out, reachability beyond is not policy's to decide`],
+        flows: [flow],
+      };
+    }
+  }
+}
+
+function unknown(explanation: string[]): PolicyAssessment {
+  return { view: 'unknown', explanation, flows: [] };
+}
+
+function towardService(
+  engine: FlowEvaluator,
+  snapshot: ClusterSnapshot,
+  from: Endpoint,
+  service: ServiceInfo,
+  port: ServicePort,
+  protocol: Protocol,
+  runnerUnknown: boolean,
+  notes: string[],
+): PolicyAssessment {
+  if (!service.selector) {
+    return { ...unknown([...notes, `${service.namespace}/${service.name} has no selector: its endpoints are managed by hand`]) };
+  }
+  const selector = service.selector;
+  const pods = snapshot.pods.filter(
+    (p) => p.namespace === service.namespace && Object.entries(selector).every(([k, v]) => p.labels[k] === v),
+  );
+  const selected = { namespace: service.namespace, name: service.name, selectedPods: pods.length };
+  // No pod to judge against: judge toward a pod that would carry the selector's labels, so the policy
+  // column still says what policy would do; the missing endpoints are reported by the verdict/diagnosis.
+  const destinations: PodInfo[] =
+    pods.length > 0 ? pods : [{ namespace: service.namespace, name: `${service.name}-endpoint`, labels: selector, ports: [] }];
+  const flows = destinations.map((pod) => engine.evaluateFlow(from, { kind: 'pod', pod }, port.targetPort, protocol));
+  const extra = pods.length === 0 ? [`${service.namespace}/${service.name} selects no pods: it has no endpoints`] : [];
+  return { ...combine(flows, runnerUnknown, [...notes, ...extra]), service: selected };
+}
+
+function combine(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[]): PolicyAssessment {
+  const first = flows[0];
+  if (!first) return unknown(notes);
+  const allowed = flows.filter((f) => f.allowed).length;
+  const explanation = [...explainFlow(first), ...notes];
+  if (allowed > 0 && allowed < flows.length) {
+    explanation.push(`endpoint pods disagree: ${allowed} of ${flows.length} admit the flow`);
+    return { view: 'unknown', explanation, flows };
+  }
+  if (runnerUnknown && first.ingress.reason !== 'not-isolated') {
+    // Ingress to an isolated pod from outside depends on the source address after SNAT, which we do not know.
+    explanation.push('the runner\'s address as the pod sees it (after SNAT) is unknown, so ipBlock rules cannot be decided');
+    return { view: 'unknown', explanation, flows };
+  }
+  return { view: allowed === flows.length ? 'allow' : 'deny', explanation, flows };
+}
+
+/** One line per direction, deciding direction first. */
+export function explainFlow(flow: FlowVerdict): string[] {
+  const lines = [explainDirection(flow.egress, flow), explainDirection(flow.ingress, flow)];
+  if (!flow.egress.allowed || flow.ingress.allowed) return lines;
+  return [lines[1] as string, lines[0] as string];
+}
+
+function explainDirection(d: DirectionVerdict, flow: FlowVerdict): string {
+  const port = `${flow.protocol}/${flow.port ?? '(unresolved named port)'}`;
+  switch (d.reason) {
+    case 'not-isolated':
+      return `${d.direction}: allowed, no policy isolates this side`;
+    case 'admitted':
+      return `${d.direction}: allowed by ${d.admittedBy.map((r) => r.text).join('; ') || d.isolatedBy.join(', ')}`;
+    case 'no-matching-rule': {
+      const near = d.nearMisses.length > 0 ? `; near miss: ${d.nearMisses.join('; ')}` : '';
+      return `${d.direction}: denied, isolated by ${d.isolatedBy.join(', ')} and no rule admits ${port}${near}`;
+    }
+    case 'not-applicable':
+      return `${d.direction}: not policed (this end is an address, not a pod)`;
+  }
+}
+
+function findClusterDns(services: readonly ServiceInfo[]): ServiceInfo | undefined {
+  return (
+    services.find((s) => s.namespace === 'kube-system' && s.name === 'kube-dns') ??
+    services.find((s) => s.namespace === 'kube-system' && s.ports.some((p) => p.port === 53))
+  );
+}
+
+function findByLoadBalancerIP(
+  services: readonly ServiceInfo[],
+  ip: string,
+  port: number,
+  protocol: Protocol,
+): { service: ServiceInfo; port: ServicePort } | undefined {
+  for (const service of services) {
+    if (!service.loadBalancerIPs.includes(ip)) continue;
+    const p = service.ports.find((sp) => sp.port === port && sp.protocol === protocol);
+    if (p) return { service, port: p };
+  }
+  return undefined;
+}

@@ -1,0 +1,206 @@
+/**
+ * One cell's verdict: intent × policy × observed (DESIGN.md "Core model"). Pure.
+ *
+ * Decisions worth knowing:
+ * - A `dns` target is "open" when the DNS server answered at all: `resolved`, and also NXDOMAIN/SERVFAIL/REFUSED
+ *   (the query got through; the name or server is at fault). Only `dns-timeout` means the path is blocked.
+ *   So `allow` passes only on `resolved` (a negative answer fails as a `dns` fault), and `deny` passes only on
+ *   `dns-timeout`/`timeout`/`unreachable`.
+ * - For every other target a DNS outcome is a `dns` fault whatever the intent: the name did not resolve,
+ *   so nothing was tested — never "blocked".
+ * - An HTTP check with `expectStatus` passes `allow` only on that status; another status means the path is
+ *   open but the application answered differently: classified `unknown` (not a network fault).
+ * - Known gaps: a cell with `known` that fails as a network mismatch (policy-gap / data-plane / unknown) is
+ *   `known-gap`: pass=false, but it does not fail the run. If it fails for another reason (DNS, probe) that is
+ *   reported as such — it is not the documented gap. If a known cell PASSES, the scenario is stale: it is
+ *   reported as `policy-gap` ("known gap no longer reproduces — remove `known`") and fails the run, so the
+ *   scenario stays honest.
+ */
+import type { Attempt, Outcome } from '../model/outcome.js';
+import { isOpen } from '../model/outcome.js';
+import type { CellVerdict, Classification, PolicyView } from '../model/verdict.js';
+import type { Target } from '../scenario/types.js';
+
+export type Observation =
+  | { kind: 'observed'; outcome: Outcome; attempts: Attempt[] }
+  /** The probe never produced a result for this check (pod did not run, agent crashed, check not plannable). */
+  | { kind: 'not-run'; reason: string };
+
+export interface JudgeInput {
+  cell: { source: string; target: string; expect: 'allow' | 'deny'; known?: string };
+  target: Target;
+  policy: { view: PolicyView; explanation: string[] };
+  observed: Observation;
+  node?: string;
+  probe?: string;
+  /** Ready endpoints of the target Service, when the snapshot knows (0 explains a data-plane failure). */
+  readyEndpoints?: number;
+}
+
+type Path = 'open' | 'blocked' | 'dns-failure' | 'error';
+
+/** Did traffic get through, for this kind of target? */
+export function observedPath(target: Target, outcome: Outcome): Path {
+  switch (outcome.kind) {
+    case 'dns-nxdomain':
+    case 'dns-servfail':
+    case 'dns-refused':
+      return target.kind === 'dns' ? 'open' : 'dns-failure';
+    case 'dns-timeout':
+      return target.kind === 'dns' ? 'blocked' : 'dns-failure';
+    case 'error':
+      return 'error';
+    case 'connected':
+    case 'resolved':
+    case 'refused':
+    case 'http':
+    case 'timeout':
+    case 'unreachable':
+      return isOpen(outcome) ? 'open' : 'blocked';
+  }
+}
+
+export function describeOutcome(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case 'http':
+      return `http:${outcome.status}`;
+    case 'unreachable':
+      return outcome.code ? `unreachable (${outcome.code})` : 'unreachable';
+    case 'resolved':
+      return outcome.addresses.length > 0 ? `resolved ${outcome.addresses.join(',')}` : 'resolved';
+    case 'error':
+      return `error: ${outcome.message}`;
+    case 'connected':
+    case 'refused':
+    case 'timeout':
+    case 'dns-nxdomain':
+    case 'dns-timeout':
+    case 'dns-servfail':
+    case 'dns-refused':
+      return outcome.kind;
+  }
+}
+
+export function judgeCell(input: JudgeInput): CellVerdict {
+  const { cell, target, policy, observed } = input;
+  const base = {
+    source: cell.source,
+    target: cell.target,
+    expect: cell.expect,
+    policy: policy.view,
+    policyExplanation: policy.explanation,
+    ...(input.node !== undefined ? { node: input.node } : {}),
+    ...(input.probe !== undefined ? { probe: input.probe } : {}),
+    ...(cell.known !== undefined ? { known: cell.known } : {}),
+  };
+
+  if (observed.kind === 'not-run') {
+    return {
+      ...base,
+      outcome: { kind: 'error', message: observed.reason },
+      attempts: [],
+      pass: false,
+      classification: 'probe',
+      reason: `probe did not run: ${observed.reason}`,
+    };
+  }
+
+  const { outcome, attempts } = observed;
+  const seen = describeOutcome(outcome);
+  const flipFlop = flipFlopNote(target, attempts);
+  const raw = classify(input, outcome, seen);
+  const withAttempts = { ...base, outcome, attempts };
+
+  if (cell.known !== undefined) {
+    if (raw.classification === 'pass') {
+      return {
+        ...withAttempts,
+        pass: false,
+        classification: 'policy-gap',
+        reason: `known gap no longer reproduces (observed ${seen}, as expected) — remove \`known\` from the scenario`,
+      };
+    }
+    if (raw.classification === 'policy-gap' || raw.classification === 'data-plane' || raw.classification === 'unknown') {
+      return { ...withAttempts, pass: false, classification: 'known-gap', reason: `known gap: ${cell.known} (${raw.reason})` };
+    }
+  }
+  return { ...withAttempts, pass: raw.classification === 'pass', classification: raw.classification, reason: raw.reason + flipFlop };
+}
+
+function classify(input: JudgeInput, outcome: Outcome, seen: string): { classification: Classification; reason: string } {
+  const { cell, target, policy } = input;
+  const path = observedPath(target, outcome);
+  switch (path) {
+    case 'error':
+      return { classification: 'probe', reason: `the check itself failed: ${seen}` };
+    case 'dns-failure':
+      return { classification: 'dns', reason: `${dnsName(target)} did not resolve (${seen}): a DNS fault, not a policy verdict` };
+    case 'open':
+    case 'blocked':
+      break;
+  }
+
+  if (target.kind === 'dns' && cell.expect === 'allow' && outcome.kind !== 'resolved') {
+    return { classification: 'dns', reason: `DNS answered ${seen} for ${target.host}: the server is reachable but the name does not resolve` };
+  }
+  const wantedStatus = target.kind === 'service' || target.kind === 'address' ? target.http?.expectStatus : undefined;
+  const observedOpen = path === 'open';
+  const intentOpen = cell.expect === 'allow';
+
+  if (observedOpen === intentOpen) {
+    if (intentOpen && wantedStatus !== undefined && !(outcome.kind === 'http' && outcome.status === wantedStatus)) {
+      return {
+        classification: 'unknown',
+        reason: `path is open but the answer was ${seen}, expected http:${wantedStatus}: an application answer, not a network fault`,
+      };
+    }
+    return { classification: 'pass', reason: `${seen}, as expected (${cell.expect})` };
+  }
+
+  const decisive = policy.explanation[0] ?? '';
+  if (policy.view === 'unknown') {
+    return {
+      classification: 'unknown',
+      reason: `expected ${cell.expect}, observed ${seen}; policy cannot decide this flow${decisive ? `: ${decisive}` : ''}`,
+    };
+  }
+  const policyOpen = policy.view === 'allow';
+  if (policyOpen === observedOpen) {
+    return {
+      classification: 'policy-gap',
+      reason: `expected ${cell.expect}, observed ${seen}, and the policies say ${policy.view}: ${decisive}`,
+    };
+  }
+  // Policy agrees with intent; the data plane did something else.
+  if (!observedOpen && input.readyEndpoints === 0) {
+    return {
+      classification: 'data-plane',
+      reason: `expected allow, observed ${seen}: policies allow it, but the service has no ready endpoints`,
+    };
+  }
+  const why = observedOpen
+    ? 'the data plane lets it through (the CNI does not enforce this policy)'
+    : 'the data plane drops it (CNI fault, broken node, or nothing behind the service)';
+  return { classification: 'data-plane', reason: `expected ${cell.expect}, observed ${seen}; policies say ${policy.view}: ${why}` };
+}
+
+function dnsName(target: Target): string {
+  switch (target.kind) {
+    case 'dns':
+      return target.host;
+    case 'service':
+      return `${target.service}.${target.namespace}`;
+    case 'listener':
+      return `listener ${target.name}`;
+    case 'address':
+      return target.address;
+  }
+}
+
+/** When attempts disagree about the path, say so: flapping is a finding of its own. */
+function flipFlopNote(target: Target, attempts: Attempt[]): string {
+  if (attempts.length < 2) return '';
+  const paths = new Set(attempts.map((a) => observedPath(target, a.outcome)));
+  if (paths.size < 2) return '';
+  return ` (attempts disagree: ${attempts.map((a) => describeOutcome(a.outcome)).join(' → ')})`;
+}
