@@ -1,0 +1,123 @@
+/**
+ * Turning API failures into ClusterErrors that name what is missing, in one line.
+ * `reason` is machine-readable: Forbidden (RBAC), PodSecurity, QuotaExceeded, AdmissionDenied,
+ * NamespaceNotFound, NotFound, AlreadyExists, Gone, Invalid, Unauthorized, Unreachable, Timeout,
+ * TooManyRequests, ServerError, or the Status reason the server sent.
+ */
+import { ClusterError } from '../model/errors.js';
+
+/** What a request was about, in RBAC terms (verb + resource), for error messages. */
+export interface RequestSubject {
+  verb: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface ServerIdentity {
+  server: string;
+  context: string;
+}
+
+/** The subset of a metav1.Status body netcheck reads. */
+export interface ApiStatus {
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; kind?: string };
+}
+
+const rbacHint = 'apply deploy/rbac/clusterrole.yaml (full runs) or deploy/rbac/role.yaml (one namespace)';
+
+export function describeSubject(subject: RequestSubject): string {
+  return subject.namespace === undefined ? 'cluster-wide' : `in namespace ${subject.namespace}`;
+}
+
+export function errorFromStatus(
+  httpStatus: number,
+  status: ApiStatus | undefined,
+  subject: RequestSubject,
+  identity: ServerIdentity,
+): ClusterError {
+  const serverMessage = status?.message ?? `HTTP ${httpStatus}`;
+  const details = { verb: subject.verb, resource: subject.resource, namespace: subject.namespace };
+  const what = subject.name === undefined ? subject.resource : `${subject.resource} ${subject.name}`;
+  switch (httpStatus) {
+    case 401:
+      return new ClusterError(
+        `unauthorized: ${identity.server} (context ${identity.context}) rejected netcheck's credentials`,
+        { ...details, reason: 'Unauthorized' },
+        { hint: 'refresh the credentials in your kubeconfig' },
+      );
+    case 403: {
+      if (/violates PodSecurity/i.test(serverMessage)) {
+        return new ClusterError(
+          `${what} rejected by PodSecurity admission ${describeSubject(subject)}: ${serverMessage}`,
+          { ...details, reason: 'PodSecurity' },
+          { hint: 'use an image that runs as non-root, or relax the namespace pod-security.kubernetes.io/enforce label' },
+        );
+      }
+      if (/exceeded quota/i.test(serverMessage)) {
+        return new ClusterError(
+          `${what} exceeds a ResourceQuota ${describeSubject(subject)}: ${serverMessage}`,
+          { ...details, reason: 'QuotaExceeded' },
+          { hint: 'raise the quota or wait for other pods in the namespace to finish' },
+        );
+      }
+      if (/admission webhook/i.test(serverMessage)) {
+        return new ClusterError(
+          `${what} denied by an admission webhook ${describeSubject(subject)}: ${serverMessage}`,
+          { ...details, reason: 'AdmissionDenied' },
+        );
+      }
+      return new ClusterError(
+        `forbidden: netcheck needs \`${subject.verb} ${subject.resource}\` ${describeSubject(subject)}`,
+        { ...details, reason: 'Forbidden' },
+        { hint: rbacHint },
+      );
+    }
+    case 404:
+      if (status?.details?.kind === 'namespaces' || (subject.resource === 'namespaces' && subject.verb === 'get')) {
+        const ns = status?.details?.name ?? subject.namespace ?? subject.name ?? '?';
+        return new ClusterError(`namespace ${ns} not found`, { ...details, namespace: ns, reason: 'NamespaceNotFound' });
+      }
+      return new ClusterError(`${what} not found ${describeSubject(subject)}`, { ...details, reason: 'NotFound' });
+    case 409:
+      return new ClusterError(`${what} already exists ${describeSubject(subject)}`, { ...details, reason: 'AlreadyExists' });
+    case 410:
+      return new ClusterError(`resource version expired while watching ${subject.resource}`, { ...details, reason: 'Gone' });
+    case 422:
+      return new ClusterError(`the API server rejected ${what} as invalid: ${serverMessage}`, { ...details, reason: 'Invalid' });
+    case 429:
+      return new ClusterError(
+        `the API server ${identity.server} kept throttling netcheck (429) on \`${subject.verb} ${subject.resource}\``,
+        { ...details, reason: 'TooManyRequests' },
+      );
+    default:
+      if (httpStatus >= 500) {
+        return new ClusterError(
+          `the API server ${identity.server} failed \`${subject.verb} ${subject.resource}\` ${describeSubject(subject)}: ${serverMessage}`,
+          { ...details, reason: 'ServerError' },
+        );
+      }
+      return new ClusterError(
+        `\`${subject.verb} ${subject.resource}\` ${describeSubject(subject)} failed: ${serverMessage}`,
+        { ...details, reason: status?.reason ?? `HTTP${httpStatus}` },
+      );
+  }
+}
+
+export function unreachableError(code: string, subject: RequestSubject, identity: ServerIdentity, cause: unknown): ClusterError {
+  return new ClusterError(
+    `API server ${identity.server} (context ${identity.context}) unreachable: ${code}`,
+    { verb: subject.verb, resource: subject.resource, namespace: subject.namespace, reason: 'Unreachable' },
+    { hint: 'check the server address, VPN and --context', cause },
+  );
+}
+
+export function timeoutError(ms: number, subject: RequestSubject, identity: ServerIdentity): ClusterError {
+  return new ClusterError(
+    `API server ${identity.server} (context ${identity.context}) did not answer \`${subject.verb} ${subject.resource}\` within ${ms} ms`,
+    { verb: subject.verb, resource: subject.resource, namespace: subject.namespace, reason: 'Timeout' },
+  );
+}

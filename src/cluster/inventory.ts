@@ -1,0 +1,217 @@
+/**
+ * Live cluster -> ClusterSnapshot for the policy engine. With only namespace-scoped rights a
+ * cluster-wide list is forbidden: read namespace by namespace, and record in `unknown` what could not
+ * be read, rather than fail — a partial snapshot still decides most cells.
+ */
+import { ClusterError } from '../model/errors.js';
+import {
+  compareStrings,
+  NAMESPACE_NAME_LABEL,
+  namespaceFromObject,
+  networkPolicyFromObject,
+  nodeFromObject,
+  podFromObject,
+  serviceFromObject,
+} from '../policy/from-objects.js';
+import type { NamespaceInfo, NetworkPolicy, NodeInfo, PodInfo, ServiceInfo } from '../policy/types.js';
+import { podStateFromObject } from './pod-state.js';
+import type { Transport } from './transport.js';
+import type { Inventory, InventoryOptions } from './types.js';
+
+interface ListKind {
+  resource: string;
+  /** Path under the server for a namespace, or cluster-wide when namespace is undefined. */
+  path: (namespace: string | undefined) => string;
+}
+
+const core = (plural: string): ListKind => ({
+  resource: plural,
+  path: (ns) => (ns === undefined ? `/api/v1/${plural}` : `/api/v1/namespaces/${encodeURIComponent(ns)}/${plural}`),
+});
+const grouped = (group: string, plural: string): ListKind => ({
+  resource: plural,
+  path: (ns) =>
+    ns === undefined ? `/apis/${group}/${plural}` : `/apis/${group}/namespaces/${encodeURIComponent(ns)}/${plural}`,
+});
+
+const kinds = {
+  pods: core('pods'),
+  services: core('services'),
+  endpointslices: grouped('discovery.k8s.io/v1', 'endpointslices'),
+  networkpolicies: grouped('networking.k8s.io/v1', 'networkpolicies'),
+};
+
+type ListResult = { ok: true; items: unknown[] } | { ok: false; why: string };
+
+async function listOnce(
+  transport: Transport,
+  kind: ListKind,
+  namespace: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<ListResult> {
+  try {
+    const list = await transport.json<{ items?: unknown[] }>({
+      verb: 'list',
+      resource: kind.resource,
+      namespace,
+      method: 'GET',
+      path: kind.path(namespace),
+      signal,
+    });
+    return { ok: true, items: list.items ?? [] };
+  } catch (error) {
+    if (error instanceof ClusterError && error.reason === 'Forbidden') {
+      return { ok: false, why: `forbidden: list ${kind.resource}` };
+    }
+    // An API server without the resource (e.g. no discovery.k8s.io): say so, do not fail the run.
+    if (error instanceof ClusterError && error.reason === 'NotFound') {
+      return { ok: false, why: `${kind.resource} not served by the API server` };
+    }
+    throw error;
+  }
+}
+
+/** Cluster-wide when allowed, else per namespace; unreadable namespaces go to `unknown`. */
+async function listEverywhere(
+  transport: Transport,
+  kind: ListKind,
+  namespaces: string[] | undefined,
+  signal: AbortSignal | undefined,
+  unknown: string[],
+): Promise<unknown[]> {
+  if (namespaces === undefined) {
+    const all = await listOnce(transport, kind, undefined, signal);
+    if (all.ok) return all.items;
+    unknown.push(`${kind.resource} in all namespaces (${all.why})`);
+    return [];
+  }
+  const results = await Promise.all(namespaces.map((ns) => listOnce(transport, kind, ns, signal)));
+  const items: unknown[] = [];
+  results.forEach((r, i) => {
+    if (r.ok) items.push(...r.items);
+    else unknown.push(`${kind.resource} in namespace ${namespaces[i]} (${r.why})`);
+  });
+  return items;
+}
+
+export async function readInventory(
+  transport: Transport,
+  contextNamespace: string,
+  options: InventoryOptions,
+): Promise<Inventory> {
+  const { signal } = options;
+  const unknown: string[] = [];
+
+  // Namespaces first: they decide whether the rest is read cluster-wide or namespace by namespace.
+  let namespaces: NamespaceInfo[];
+  let scope: string[] | undefined;
+  if (options.namespaces !== undefined) {
+    scope = [...new Set(options.namespaces)].sort(compareStrings);
+    namespaces = await Promise.all(scope.map((ns) => readNamespace(transport, ns, signal, unknown)));
+  } else {
+    const all = await listOnce(transport, { resource: 'namespaces', path: () => '/api/v1/namespaces' }, undefined, signal);
+    if (all.ok) {
+      namespaces = all.items.map((o) => namespaceFromObject(o));
+    } else {
+      unknown.push(`namespace labels (${all.why}); read only namespace ${contextNamespace}`);
+      scope = [contextNamespace];
+      namespaces = [await readNamespace(transport, contextNamespace, signal, unknown)];
+    }
+  }
+
+  // Cluster-wide lists when no scope was given; if one is forbidden, fall back to per-namespace reads.
+  const read = async (kind: ListKind): Promise<unknown[]> => {
+    if (scope !== undefined) return listEverywhere(transport, kind, scope, signal, unknown);
+    const all = await listOnce(transport, kind, undefined, signal);
+    if (all.ok) return all.items;
+    const perNamespace = namespaces.map((n) => n.name);
+    return listEverywhere(transport, kind, perNamespace, signal, unknown);
+  };
+
+  const [rawPods, rawServices, rawSlices, rawPolicies, rawNodes] = await Promise.all([
+    read(kinds.pods),
+    read(kinds.services),
+    read(kinds.endpointslices),
+    read(kinds.networkpolicies),
+    listOnce(transport, { resource: 'nodes', path: () => '/api/v1/nodes' }, undefined, signal),
+  ]);
+
+  const pods: PodInfo[] = rawPods
+    .filter((o) => {
+      const state = podStateFromObject(o);
+      // netcheck's own probe pods carry cloned labels; terminated pods receive no traffic.
+      return state.labels['app.kubernetes.io/managed-by'] !== 'netcheck' && state.phase !== 'Succeeded' && state.phase !== 'Failed';
+    })
+    .map((o) => podFromObject(o));
+
+  const slicesReadable = !unknown.some((u) => u.startsWith('endpointslices'));
+  const ready = countReadyEndpoints(rawSlices);
+  const services: ServiceInfo[] = rawServices.map((o) => {
+    const svc = serviceFromObject(o);
+    if (slicesReadable) svc.readyEndpoints = ready.get(`${svc.namespace}/${svc.name}`) ?? 0;
+    return svc;
+  });
+  const policies: NetworkPolicy[] = rawPolicies.map((o) => networkPolicyFromObject(o));
+  let nodes: NodeInfo[] = [];
+  if (rawNodes.ok) nodes = rawNodes.items.map((o) => nodeFromObject(o));
+  else unknown.push(`nodes (${rawNodes.why})`);
+
+  const byName = <T extends { name: string }>(a: T, b: T): number => compareStrings(a.name, b.name);
+  const byNsName = <T extends { namespace: string; name: string }>(a: T, b: T): number =>
+    compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
+  return {
+    namespaces: namespaces.sort(byName),
+    pods: pods.sort(byNsName),
+    services: services.sort(byNsName),
+    policies: policies.sort(byNsName),
+    nodes: nodes.sort(byName),
+    unknown,
+  };
+}
+
+async function readNamespace(
+  transport: Transport,
+  name: string,
+  signal: AbortSignal | undefined,
+  unknown: string[],
+): Promise<NamespaceInfo> {
+  try {
+    const raw = await transport.json<unknown>({
+      verb: 'get',
+      resource: 'namespaces',
+      name,
+      method: 'GET',
+      path: `/api/v1/namespaces/${encodeURIComponent(name)}`,
+      signal,
+    });
+    return namespaceFromObject(raw);
+  } catch (error) {
+    if (error instanceof ClusterError && error.reason === 'Forbidden') {
+      // The name label is certain (the API server sets it); any other label is not known.
+      unknown.push(`labels of namespace ${name} (forbidden: get namespaces)`);
+      return { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
+    }
+    throw error;
+  }
+}
+
+/** Ready addresses per "namespace/service"; a nil ready condition means ready (discovery.k8s.io/v1). */
+export function countReadyEndpoints(slices: unknown[]): Map<string, number> {
+  const counts = new Map<string, Set<string>>();
+  for (const raw of slices) {
+    const slice = raw as {
+      metadata?: { namespace?: string; labels?: Record<string, string> };
+      endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean | null } }>;
+    };
+    const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    if (!service) continue;
+    const key = `${slice.metadata?.namespace ?? ''}/${service}`;
+    const set = counts.get(key) ?? new Set<string>();
+    for (const ep of slice.endpoints ?? []) {
+      if (ep.conditions?.ready === false) continue;
+      for (const address of ep.addresses ?? []) set.add(address);
+    }
+    counts.set(key, set);
+  }
+  return new Map([...counts].map(([k, v]) => [k, v.size]));
+}

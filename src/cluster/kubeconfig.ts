@@ -1,0 +1,118 @@
+/**
+ * Kubeconfig resolution, in kubectl's order: --kubeconfig, $KUBECONFIG (a path list), ~/.kube/config,
+ * then the in-cluster service account. --context picks a context; otherwise current-context.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
+import { UsageError } from '../model/errors.js';
+
+export interface KubeconfigOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Injected for tests; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Injected for tests; default os.homedir(). */
+  home?: string;
+}
+
+export interface ResolvedKubeconfig {
+  config: KubeConfig;
+  context: string;
+  server: string;
+  /** The context's namespace, or "default". */
+  namespace: string;
+  /** Where it came from: file path(s) or "in-cluster". */
+  source: string;
+}
+
+const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export function resolveKubeconfig(options: KubeconfigOptions = {}): ResolvedKubeconfig {
+  const env = options.env ?? process.env;
+  const home = options.home ?? homedir();
+  const { config, source } = loadConfig(options.kubeconfig, env, home);
+
+  const contextName = options.context ?? config.getCurrentContext();
+  if (!contextName) {
+    throw new UsageError(`no context selected in ${source}`, {
+      hint: `pass --context (available: ${listContexts(config)})`,
+    });
+  }
+  const context = config.getContextObject(contextName);
+  if (!context) {
+    throw new UsageError(`context "${contextName}" not found in ${source}`, {
+      hint: `available contexts: ${listContexts(config)}`,
+    });
+  }
+  config.setCurrentContext(contextName);
+  const cluster = config.getCurrentCluster();
+  if (!cluster) {
+    throw new UsageError(`context "${contextName}" names cluster "${context.cluster}", which ${source} does not define`);
+  }
+  return { config, context: contextName, server: cluster.server, namespace: context.namespace ?? 'default', source };
+}
+
+function listContexts(config: KubeConfig): string {
+  const names = config.getContexts().map((c) => c.name).sort();
+  return names.length > 0 ? names.join(', ') : '(none)';
+}
+
+function loadConfig(
+  explicit: string | undefined,
+  env: Record<string, string | undefined>,
+  home: string,
+): { config: KubeConfig; source: string } {
+  if (explicit !== undefined) {
+    if (!existsSync(explicit)) throw new UsageError(`kubeconfig ${explicit} does not exist`);
+    return { config: loadFiles([explicit]), source: explicit };
+  }
+  const fromEnv = env['KUBECONFIG'];
+  if (fromEnv) {
+    // kubectl skips list entries that do not exist.
+    const files = fromEnv.split(delimiter).filter((f) => f !== '' && existsSync(f));
+    if (files.length === 0) throw new UsageError(`none of the files in KUBECONFIG (${fromEnv}) exists`);
+    return { config: loadFiles(files), source: files.join(delimiter) };
+  }
+  const defaultFile = join(home, '.kube', 'config');
+  if (existsSync(defaultFile)) return { config: loadFiles([defaultFile]), source: defaultFile };
+  if (env['KUBERNETES_SERVICE_HOST'] && existsSync(join(serviceAccountDir, 'token'))) {
+    const config = new KubeConfig();
+    config.loadFromCluster();
+    return { config, source: 'in-cluster service account' };
+  }
+  throw new UsageError('no kubeconfig found', {
+    hint: 'pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a cluster',
+  });
+}
+
+/** Merge like kubectl: the first file to define a name (or current-context) wins. */
+function loadFiles(files: string[]): KubeConfig {
+  const clusters = new Map<string, Cluster>();
+  const users = new Map<string, User>();
+  const contexts = new Map<string, Context>();
+  let currentContext = '';
+  for (const file of files) {
+    const one = new KubeConfig();
+    try {
+      one.loadFromFile(file);
+    } catch (error) {
+      throw new UsageError(`kubeconfig ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
+    for (const c of one.getClusters()) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const u of one.getUsers()) if (!users.has(u.name)) users.set(u.name, u);
+    for (const c of one.getContexts()) if (!contexts.has(c.name)) contexts.set(c.name, c);
+    if (!currentContext && one.getCurrentContext()) currentContext = one.getCurrentContext();
+  }
+  const merged = new KubeConfig();
+  merged.loadFromOptions({
+    clusters: [...clusters.values()],
+    users: [...users.values()],
+    contexts: [...contexts.values()],
+    currentContext,
+  });
+  return merged;
+}

@@ -1,0 +1,161 @@
+/**
+ * The cluster layer's plain-data shapes. src/run and src/probe see only these, never
+ * @kubernetes/client-node classes, so the client library can change without touching them.
+ */
+import type { ClusterSnapshot } from '../policy/types.js';
+
+export type Labels = Record<string, string>;
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  labels?: Labels;
+  annotations?: Record<string, string>;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef: { fieldPath: string } };
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  ports?: Array<{ name?: string; containerPort: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }>;
+  resources?: {
+    requests?: { cpu?: string; memory?: string };
+    limits?: { cpu?: string; memory?: string };
+  };
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    runAsNonRoot?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+    seccompProfile?: { type: 'RuntimeDefault' | 'Localhost' | 'Unconfined' };
+  };
+}
+
+/** A Pod manifest as netcheck writes it (the subset of core/v1 Pod it uses). */
+export interface PodManifest {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: ObjectMeta;
+  spec: {
+    nodeName?: string;
+    restartPolicy: 'Never' | 'OnFailure' | 'Always';
+    activeDeadlineSeconds?: number;
+    terminationGracePeriodSeconds?: number;
+    automountServiceAccountToken?: boolean;
+    enableServiceLinks?: boolean;
+    imagePullSecrets?: Array<{ name: string }>;
+    readinessGates?: Array<{ conditionType: string }>;
+    securityContext?: {
+      runAsNonRoot?: boolean;
+      runAsUser?: number;
+      runAsGroup?: number;
+      fsGroup?: number;
+      seccompProfile?: { type: 'RuntimeDefault' | 'Localhost' | 'Unconfined' };
+    };
+    containers: ContainerSpec[];
+  };
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface ContainerState {
+  name: string;
+  ready: boolean;
+  running: boolean;
+  /** status.containerStatuses[].state.waiting (e.g. ErrImagePull, ImagePullBackOff, CreateContainerConfigError). */
+  waiting?: { reason: string; message?: string };
+  terminated?: { exitCode: number; reason?: string; message?: string };
+}
+
+/** What netcheck needs to know about a live pod. */
+export interface PodState {
+  namespace: string;
+  name: string;
+  uid: string;
+  labels: Labels;
+  annotations: Record<string, string>;
+  phase: PodPhase;
+  /** status.reason, e.g. DeadlineExceeded, Evicted. */
+  reason?: string;
+  message?: string;
+  podIP?: string;
+  nodeName?: string;
+  /** metadata.creationTimestamp (RFC 3339). */
+  createdAt?: string;
+  deleting: boolean;
+  /** The Ready condition is True. */
+  ready: boolean;
+  conditions: Array<{ type: string; status: string; reason?: string; message?: string }>;
+  containers: ContainerState[];
+}
+
+export interface PodEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  pod: PodState;
+}
+
+/** A core/v1 Event, flattened. */
+export interface ClusterEvent {
+  namespace: string;
+  type: string; // Normal | Warning
+  reason: string;
+  message: string;
+  objectKind: string;
+  objectName: string;
+  count: number;
+  /** lastTimestamp, eventTime or creationTimestamp, whichever is set. */
+  at?: string;
+}
+
+export type WorkloadKind = 'deployment' | 'statefulset' | 'daemonset' | 'replicaset' | 'job' | 'pod';
+
+export interface InventoryOptions {
+  /** Restrict to these namespaces (and read them one by one); default: the whole cluster. */
+  namespaces?: string[];
+  signal?: AbortSignal;
+}
+
+/** `unknown` (always present here) names what could not be read and why. */
+export type Inventory = ClusterSnapshot & { unknown: string[] };
+
+export interface ClusterClient {
+  /** API server URL. */
+  readonly server: string;
+  /** kubeconfig context name in use. */
+  readonly context: string;
+  /** The context's default namespace ("default" when unset). */
+  readonly namespace: string;
+  inventory(options?: InventoryOptions): Promise<Inventory>;
+  /** Template labels of a workload (for `as: deployment/x`). */
+  getWorkloadLabels(namespace: string, kind: WorkloadKind, name: string, signal?: AbortSignal): Promise<Labels>;
+  createPod(manifest: PodManifest, signal?: AbortSignal): Promise<PodState>;
+  getPod(namespace: string, name: string, signal?: AbortSignal): Promise<PodState | undefined>;
+  /** Returns the names of the pods it asked to delete. */
+  deletePods(namespace: string, labelSelector: string, signal?: AbortSignal): Promise<string[]>;
+  /** Idempotent: a pod already gone is not an error. */
+  deletePod(namespace: string, name: string, signal?: AbortSignal): Promise<void>;
+  /** `namespace` undefined = all namespaces. */
+  listPods(namespace: string | undefined, labelSelector: string, signal?: AbortSignal): Promise<PodState[]>;
+  /**
+   * Lists, then watches: onChange gets ADDED for every existing pod, then every change. Reconnects from
+   * the last resourceVersion when a stream ends and relists on 410 Gone. Resolves when `signal` aborts;
+   * rejects with a ClusterError when the API stays unreachable.
+   */
+  watchPods(
+    namespace: string | undefined,
+    labelSelector: string,
+    signal: AbortSignal,
+    onChange: (event: PodEvent) => void,
+  ): Promise<void>;
+  readPodLog(namespace: string, name: string, signal?: AbortSignal): Promise<string>;
+  listEvents(namespace: string, involvedObjectName: string, signal?: AbortSignal): Promise<ClusterEvent[]>;
+}
