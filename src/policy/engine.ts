@@ -1,0 +1,534 @@
+/**
+ * The NetworkPolicy engine (networking.k8s.io/v1 semantics), pure.
+ *
+ * Kubernetes rules implemented here, in the order they bite:
+ * - A policy selects pods in its own namespace with spec.podSelector (`{}` = all).
+ * - Effective policyTypes: as given; when absent, Ingress always, plus Egress iff the policy has egress rules.
+ * - A pod is isolated for a direction iff some policy selecting it has that type; policies are additive
+ *   (a flow is admitted in a direction if ANY rule of ANY isolating policy admits it).
+ * - A rule admits a flow when a peer matches AND a port matches. No `from`/`to` (or an empty list) = all peers;
+ *   no `ports` (or an empty list) = all ports.
+ * - Peer: podSelector alone = pods in the policy's namespace; namespaceSelector alone = all pods in matching
+ *   namespaces; both in one peer = AND; separate peers = OR; ipBlock = CIDR minus except.
+ * - A flow between two pods is allowed only if the source's egress AND the destination's ingress allow it.
+ *   An address endpoint (outside the pod network) is not policed on its own side.
+ *
+ * Choices where the API leaves room (documented so diagnosis can cite them):
+ * - ipBlock matches pod endpoints by pod IP, as Calico, Cilium and kube-router do (the API says ipBlock is
+ *   meant for cluster-external IPs, but CNIs do not exempt pod IPs). A pod without a known IP never matches.
+ * - Self-traffic (a pod to itself) is evaluated by the same rules as any other pair.
+ * - An address that equals a known pod's IP is still treated as an address; callers resolve pod IPs first.
+ */
+import { cidrContains, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from './cidr.js';
+import { compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
+import { findMatchingPort, formatPolicyPort, formatPort, resolvePort, type PortQuery } from './ports.js';
+import { explainSelectorMiss, formatSelector, matchesSelector } from './selectors.js';
+import type {
+  AdmittingRule,
+  ClusterSnapshot,
+  ContainerPort,
+  Direction,
+  DirectionVerdict,
+  Endpoint,
+  FlowVerdict,
+  Labels,
+  NetworkPolicy,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  PodInfo,
+  Protocol,
+} from './types.js';
+
+interface CompiledBlock {
+  cidr: ParsedCidr | undefined;
+  except: ParsedCidr[];
+}
+
+interface CompiledPeer {
+  peer: NetworkPolicyPeer;
+  /** Global id across the snapshot (for pod equivalence classes). */
+  id: number;
+  /** Membership of snapshot pods, by pod index. */
+  members: Uint8Array;
+  block: CompiledBlock | undefined;
+}
+
+interface CompiledRule {
+  index: number;
+  /** undefined: the rule has no peers, so it admits every peer. */
+  peers: CompiledPeer[] | undefined;
+  ports: NetworkPolicyPort[] | undefined;
+}
+
+interface CompiledPolicy {
+  policy: NetworkPolicy;
+  key: string;
+  /** Effective policyTypes after defaulting. */
+  ingress: boolean;
+  egress: boolean;
+  ingressRules: CompiledRule[];
+  egressRules: CompiledRule[];
+}
+
+/** The full matrix over snapshot pods for one port query. */
+export interface FlowMatrix {
+  pods: readonly PodInfo[];
+  protocol: Protocol;
+  query: PortQuery;
+  /** Resolved destination port per pod (undefined: a named port the pod does not declare). */
+  ports: ReadonlyArray<number | undefined>;
+  /** allowed[from * n + to] is 1 when the flow is allowed. */
+  allowed: Uint8Array;
+}
+
+export interface PolicyEngine {
+  readonly snapshot: ClusterSnapshot;
+  /** Evaluates one flow with its full explanation. Pods need not be in the snapshot (e.g. probe pods). */
+  evaluateFlow(from: Endpoint, to: Endpoint, port: PortQuery, protocol?: Protocol): FlowVerdict;
+  /** Policies that select the pod (either direction), sorted by namespace/name. */
+  policiesSelecting(pod: PodInfo): NetworkPolicy[];
+  /** Policies that isolate the pod for one direction, as "namespace/name", sorted. */
+  isolatingPolicies(pod: PodInfo, direction: Direction): string[];
+  /** Snapshot pods a policy selects, sorted. */
+  podsSelectedBy(policy: NetworkPolicy): PodInfo[];
+  /** Snapshot pods a peer of a policy matches (for lint and diagnosis). */
+  podsMatchingPeer(policy: NetworkPolicy, peer: NetworkPolicyPeer): PodInfo[];
+  /** Labels of a namespace as the API server would have them (only the name label if undeclared). */
+  namespaceLabels(namespace: string): Labels;
+  /** Snapshot pod by namespace and name. */
+  findPod(namespace: string, name: string): PodInfo | undefined;
+  /** Boolean verdicts for every ordered pair of snapshot pods (self pairs included), computed per equivalence class. */
+  computeMatrix(port: PortQuery, protocol?: Protocol): FlowMatrix;
+}
+
+export function policyKey(policy: { namespace: string; name: string }): string {
+  return `${policy.namespace}/${policy.name}`;
+}
+
+export function podKey(pod: { namespace: string; name: string }): string {
+  return `${pod.namespace}/${pod.name}`;
+}
+
+function effectiveTypes(policy: NetworkPolicy): { ingress: boolean; egress: boolean } {
+  if (policy.policyTypes && policy.policyTypes.length > 0) {
+    return { ingress: policy.policyTypes.includes('Ingress'), egress: policy.policyTypes.includes('Egress') };
+  }
+  return { ingress: true, egress: (policy.egress ?? []).length > 0 };
+}
+
+function compileBlock(peer: NetworkPolicyPeer): CompiledBlock | undefined {
+  if (!peer.ipBlock) return undefined;
+  return {
+    cidr: parseCidr(peer.ipBlock.cidr),
+    except: (peer.ipBlock.except ?? []).map(parseCidr).filter((c): c is ParsedCidr => c !== undefined),
+  };
+}
+
+function blockContains(block: CompiledBlock, address: ParsedAddress | undefined): boolean {
+  if (!address || !block.cidr) return false;
+  return cidrContains(block.cidr, address) && !block.except.some((e) => cidrContains(e, address));
+}
+
+/** "namespaceSelector name=kube-system", "podSelector app=web + namespaceSelector {}", "ipBlock 0.0.0.0/0 except 10.0.0.0/8". */
+export function describePeer(peer: NetworkPolicyPeer): string {
+  if (peer.ipBlock) {
+    const except = peer.ipBlock.except ?? [];
+    return `ipBlock ${peer.ipBlock.cidr}${except.length > 0 ? ` except ${except.join(', ')}` : ''}`;
+  }
+  const parts: string[] = [];
+  if (peer.podSelector) parts.push(`podSelector ${formatSelector(peer.podSelector)}`);
+  if (peer.namespaceSelector) parts.push(`namespaceSelector ${formatSelector(peer.namespaceSelector)}`);
+  return parts.join(' + ');
+}
+
+function describePorts(ports: readonly NetworkPolicyPort[] | undefined): string {
+  if (!ports || ports.length === 0) return 'all ports';
+  return `[${ports.map(formatPolicyPort).join(', ')}]`;
+}
+
+function endpointName(e: Endpoint): string {
+  return e.kind === 'pod' ? podKey(e.pod) : e.ip;
+}
+
+export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
+  const pods = snapshot.pods;
+  const n = pods.length;
+  const podIndex = new Map<string, number>();
+  pods.forEach((p, i) => podIndex.set(podKey(p), i));
+  const podAddresses = pods.map((p) => (p.ip ? parseAddress(p.ip) : undefined));
+
+  const nsLabels = new Map<string, Labels>();
+  for (const ns of snapshot.namespaces) nsLabels.set(ns.name, ns.labels);
+  const namespaceLabels = (ns: string): Labels => nsLabels.get(ns) ?? { [NAMESPACE_NAME_LABEL]: ns };
+
+  // Index pods by namespace and by label key=value so selectors start from a small candidate list.
+  const podsByNs = new Map<string, number[]>();
+  const podsByLabel = new Map<string, number[]>();
+  pods.forEach((p, i) => {
+    let list = podsByNs.get(p.namespace);
+    if (!list) podsByNs.set(p.namespace, (list = []));
+    list.push(i);
+    for (const [k, v] of Object.entries(p.labels)) {
+      const key = `${k}=${v}`;
+      let l = podsByLabel.get(key);
+      if (!l) podsByLabel.set(key, (l = []));
+      l.push(i);
+    }
+  });
+  const allNamespaces = [...new Set([...nsLabels.keys(), ...podsByNs.keys()])].sort(compareStrings);
+
+  const podsMatching = (namespaces: readonly string[], selector: NetworkPolicyPeer['podSelector']): number[] => {
+    const nsSet = new Set(namespaces);
+    let candidates: number[] | undefined;
+    for (const [k, v] of Object.entries(selector?.matchLabels ?? {})) {
+      const list = podsByLabel.get(`${k}=${v}`) ?? [];
+      if (!candidates || list.length < candidates.length) candidates = list;
+    }
+    if (!candidates) {
+      candidates = [];
+      for (const ns of namespaces) candidates.push(...(podsByNs.get(ns) ?? []));
+    }
+    return candidates.filter((i) => {
+      const pod = pods[i] as PodInfo;
+      return nsSet.has(pod.namespace) && (!selector || matchesSelector(selector, pod.labels));
+    });
+  };
+
+  const namespacesMatching = (selector: NetworkPolicyPeer['namespaceSelector']): string[] =>
+    selector ? allNamespaces.filter((ns) => matchesSelector(selector, namespaceLabels(ns))) : [];
+
+  let peerCount = 0;
+  const podPeerIds: number[][] = pods.map(() => []);
+  const compilePeer = (policy: NetworkPolicy, peer: NetworkPolicyPeer): CompiledPeer => {
+    const id = peerCount++;
+    const members = new Uint8Array(n);
+    const block = compileBlock(peer);
+    if (block) {
+      podAddresses.forEach((a, i) => {
+        if (blockContains(block, a)) members[i] = 1;
+      });
+    } else {
+      const namespaces = peer.namespaceSelector ? namespacesMatching(peer.namespaceSelector) : [policy.namespace];
+      for (const i of podsMatching(namespaces, peer.podSelector)) members[i] = 1;
+    }
+    members.forEach((m, i) => {
+      if (m) podPeerIds[i]?.push(id);
+    });
+    return { peer, id, members, block };
+  };
+
+  const compileRules = (
+    policy: NetworkPolicy,
+    rules: ReadonlyArray<{ peers: NetworkPolicyPeer[] | undefined; ports: NetworkPolicyPort[] | undefined }>,
+  ): CompiledRule[] =>
+    rules.map((r, index) => ({
+      index,
+      peers: r.peers && r.peers.length > 0 ? r.peers.map((p) => compilePeer(policy, p)) : undefined,
+      ports: r.ports && r.ports.length > 0 ? r.ports : undefined,
+    }));
+
+  const compiled: CompiledPolicy[] = [...snapshot.policies]
+    .sort((a, b) => compareStrings(policyKey(a), policyKey(b)))
+    .map((policy) => {
+      const types = effectiveTypes(policy);
+      return {
+        policy,
+        key: policyKey(policy),
+        ...types,
+        ingressRules: types.ingress ? compileRules(policy, (policy.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))) : [],
+        egressRules: types.egress ? compileRules(policy, (policy.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }))) : [],
+      };
+    });
+  const policiesByNs = new Map<string, CompiledPolicy[]>();
+  for (const c of compiled) {
+    let list = policiesByNs.get(c.policy.namespace);
+    if (!list) policiesByNs.set(c.policy.namespace, (list = []));
+    list.push(c);
+  }
+  const compiledByPolicy = new Map<NetworkPolicy, CompiledPolicy>(compiled.map((c) => [c.policy, c]));
+
+  // Per snapshot pod: the policies isolating it in each direction.
+  const ingressOf: CompiledPolicy[][] = pods.map(() => []);
+  const egressOf: CompiledPolicy[][] = pods.map(() => []);
+  const selectedBy = new Map<CompiledPolicy, number[]>();
+  for (const c of compiled) {
+    const selected = podsMatching([c.policy.namespace], c.policy.podSelector);
+    selectedBy.set(c, selected);
+    for (const i of selected) {
+      if (c.ingress) ingressOf[i]?.push(c);
+      if (c.egress) egressOf[i]?.push(c);
+    }
+  }
+
+  const selecting = (pod: PodInfo): CompiledPolicy[] =>
+    (policiesByNs.get(pod.namespace) ?? []).filter((c) => matchesSelector(c.policy.podSelector, pod.labels));
+
+  // ---- explained evaluation (any endpoints, snapshot or not) ----
+
+  const peerMatchesEndpoint = (policy: NetworkPolicy, cp: CompiledPeer, e: Endpoint): boolean => {
+    if (cp.block) {
+      const address = e.kind === 'pod' ? (e.pod.ip ? parseAddress(e.pod.ip) : undefined) : parseAddress(e.ip);
+      return blockContains(cp.block, address);
+    }
+    if (e.kind !== 'pod') return false;
+    const peer = cp.peer;
+    const nsOk = peer.namespaceSelector
+      ? matchesSelector(peer.namespaceSelector, namespaceLabels(e.pod.namespace))
+      : e.pod.namespace === policy.namespace;
+    return nsOk && (!peer.podSelector || matchesSelector(peer.podSelector, e.pod.labels));
+  };
+
+  const explainPeerMiss = (policy: NetworkPolicy, cp: CompiledPeer, e: Endpoint): string => {
+    const peer = cp.peer;
+    const desc = describePeer(peer);
+    if (peer.ipBlock) {
+      if (!cp.block?.cidr) return `${desc}: CIDR ${peer.ipBlock.cidr} is not valid`;
+      const ipText = e.kind === 'pod' ? e.pod.ip : e.ip;
+      if (!ipText) return `${desc}: pod ${endpointName(e)} has no known IP, so no ipBlock can match it`;
+      const address = parseAddress(ipText);
+      if (!address) return `${desc}: ${ipText} is not an IP address`;
+      if (!cidrContains(cp.block.cidr, address)) return `${desc}: ${ipText} is outside ${peer.ipBlock.cidr}`;
+      const ex = (peer.ipBlock.except ?? []).find((x) => {
+        const c = parseCidr(x);
+        return c !== undefined && cidrContains(c, address);
+      });
+      return `${desc}: ${ipText} is in the excepted ${ex ?? 'range'}`;
+    }
+    if (e.kind !== 'pod') return `${desc} selects pods, and ${e.ip} is not a pod`;
+    const pod = e.pod;
+    if (peer.namespaceSelector) {
+      const misses = explainSelectorMiss(peer.namespaceSelector, namespaceLabels(pod.namespace));
+      if (misses.length > 0) {
+        return `namespaceSelector ${formatSelector(peer.namespaceSelector)}: namespace ${pod.namespace} ${misses.join(' and ')}`;
+      }
+    } else if (pod.namespace !== policy.namespace) {
+      return `${desc} without namespaceSelector only selects pods in namespace ${policy.namespace}, and ${podKey(pod)} is in ${pod.namespace}`;
+    }
+    if (peer.podSelector) {
+      const misses = explainSelectorMiss(peer.podSelector, pod.labels);
+      if (misses.length > 0) return `podSelector ${formatSelector(peer.podSelector)}: pod ${podKey(pod)} ${misses.join(' and ')}`;
+    }
+    return `${desc}: no match`;
+  };
+
+  const explainDirection = (
+    direction: Direction,
+    subject: Endpoint,
+    peer: Endpoint,
+    destPorts: readonly ContainerPort[] | undefined,
+    port: number | undefined,
+    portLabel: string,
+    protocol: Protocol,
+  ): DirectionVerdict => {
+    if (subject.kind !== 'pod') {
+      return { direction, allowed: true, reason: 'not-applicable', isolatedBy: [], admittedBy: [], nearMisses: [] };
+    }
+    const isolating = selecting(subject.pod).filter((c) => (direction === 'ingress' ? c.ingress : c.egress));
+    const isolatedBy = isolating.map((c) => c.key);
+    if (isolating.length === 0) {
+      return { direction, allowed: true, reason: 'not-isolated', isolatedBy, admittedBy: [], nearMisses: [] };
+    }
+    const admittedBy: AdmittingRule[] = [];
+    const misses: Array<{ rank: number; text: string }> = [];
+    const fromTo = direction === 'ingress' ? 'from' : 'to';
+    for (const c of isolating) {
+      const rules = direction === 'ingress' ? c.ingressRules : c.egressRules;
+      for (const rule of rules) {
+        const where = `${c.key} ${direction}[${rule.index}]`;
+        const peerIndex = rule.peers ? rule.peers.findIndex((cp) => peerMatchesEndpoint(c.policy, cp, peer)) : undefined;
+        const portIndex = findMatchingPort(rule.ports, destPorts, port, protocol);
+        const peerOk = peerIndex === undefined || peerIndex >= 0;
+        const portOk = portIndex === undefined || portIndex >= 0;
+        if (peerOk && portOk) {
+          const peerText = peerIndex === undefined ? `${fromTo} any peer` : `${fromTo} ${describePeer(rule.peers?.[peerIndex]?.peer ?? {})}`;
+          const pp = portIndex === undefined ? undefined : rule.ports?.[portIndex];
+          const portText = pp ? `port ${formatPolicyPort(pp)}` : 'all ports';
+          const admitted: AdmittingRule = { policy: c.key, direction, ruleIndex: rule.index, text: `${where} (${peerText}) ${portText}` };
+          if (peerIndex !== undefined) admitted.peerIndex = peerIndex;
+          if (portIndex !== undefined) admitted.portIndex = portIndex;
+          admittedBy.push(admitted);
+          continue;
+        }
+        const reasons: string[] = [];
+        if (!peerOk) reasons.push((rule.peers ?? []).map((cp) => explainPeerMiss(c.policy, cp, peer)).join('; or '));
+        if (!portOk) {
+          const why = port === undefined ? `port ${portLabel} does not resolve on the destination` : `port ${portLabel}`;
+          reasons.push(`${why} not in rule's ports ${describePorts(rule.ports)}`);
+        }
+        // A rule whose namespaceSelector names the peer's namespace is evidently meant for it: list it first.
+        const aimed = peer.kind === 'pod' && (rule.peers ?? []).some((cp) => Object.values(cp.peer.namespaceSelector?.matchLabels ?? {}).includes(peer.pod.namespace));
+        misses.push({ rank: aimed ? -1 : peerOk ? 0 : portOk ? 1 : 2, text: `${where}: ${reasons.join('; and ')}` });
+      }
+      if (rules.length === 0) misses.push({ rank: 3, text: `${c.key} has no ${direction} rules: it denies all ${direction}` });
+    }
+    if (admittedBy.length > 0) {
+      return { direction, allowed: true, reason: 'admitted', isolatedBy, admittedBy, nearMisses: [] };
+    }
+    misses.sort((a, b) => a.rank - b.rank);
+    return {
+      direction,
+      allowed: false,
+      reason: 'no-matching-rule',
+      isolatedBy,
+      admittedBy,
+      nearMisses: misses.map((m) => m.text),
+    };
+  };
+
+  const evaluateFlow = (from: Endpoint, to: Endpoint, query: PortQuery, protocol: Protocol = 'TCP'): FlowVerdict => {
+    const destPorts = to.kind === 'pod' ? to.pod.ports : undefined;
+    const port = resolvePort(query, destPorts, protocol);
+    const portLabel = port === undefined || typeof query === 'string' ? `${query}${port === undefined ? '' : ` (=${port})`}/${protocol}` : formatPort(port, protocol);
+    const egress = explainDirection('egress', from, to, destPorts, port, portLabel, protocol);
+    const ingress = explainDirection('ingress', to, from, destPorts, port, portLabel, protocol);
+    const resolved = port !== undefined;
+    const allowed = resolved && egress.allowed && ingress.allowed;
+    const flow = `${endpointName(from)} -> ${endpointName(to)} on ${portLabel}`;
+    let summary: string;
+    if (!resolved) summary = `${flow}: not reachable, ${endpointName(to)} declares no ${protocol} port named ${String(query)}`;
+    else if (allowed) summary = `${flow}: allowed (egress ${egress.reason}, ingress ${ingress.reason})`;
+    else {
+      const denied = [egress, ingress].filter((d) => !d.allowed).map((d) => `${d.direction} (isolated by ${d.isolatedBy.join(', ')}; no rule admits it)`);
+      summary = `${flow}: denied by ${denied.join(' and ')}`;
+    }
+    return { allowed, egress, ingress, port, protocol, summary };
+  };
+
+  // ---- fast matrix over snapshot pods, by equivalence classes ----
+  // Two pods behave identically as a source/destination when they match the same peers, are isolated by the
+  // same policies and declare the same ports; the matrix is computed once per class pair.
+
+  const classIds = <T>(keys: T[]): { ids: Int32Array; reps: number[] } => {
+    const map = new Map<T, number>();
+    const ids = new Int32Array(keys.length);
+    const reps: number[] = [];
+    keys.forEach((k, i) => {
+      let id = map.get(k);
+      if (id === undefined) {
+        id = reps.length;
+        map.set(k, id);
+        reps.push(i);
+      }
+      ids[i] = id;
+    });
+    return { ids, reps };
+  };
+  const policyIndex = new Map<CompiledPolicy, number>(compiled.map((c, i) => [c, i]));
+  const policySetKey = (list: CompiledPolicy[]): string => list.map((c) => policyIndex.get(c)).join(',');
+  const portsKey = (p: PodInfo): string => p.ports.map((cp) => `${cp.name ?? ''}:${cp.containerPort}/${cp.protocol}`).join(',');
+  const peerClass = classIds(podPeerIds.map((ids) => ids.join(',')));
+  const portsClass = classIds(pods.map(portsKey));
+  const egressClass = classIds(egressOf.map(policySetKey));
+  const ingressClass = classIds(ingressOf.map(policySetKey));
+  const dstEgressClass = classIds(pods.map((_, i) => `${peerClass.ids[i]}|${portsClass.ids[i]}`));
+  const dstIngressClass = classIds(pods.map((_, i) => `${ingressClass.ids[i]}|${portsClass.ids[i]}`));
+
+  const ruleAdmitsIndex = (rule: CompiledRule, peerIdx: number, dest: PodInfo, port: number, protocol: Protocol): boolean => {
+    if (rule.peers && !rule.peers.some((cp) => cp.members[peerIdx] === 1)) return false;
+    const m = findMatchingPort(rule.ports, dest.ports, port, protocol);
+    return m === undefined || m >= 0;
+  };
+
+  const computeMatrix = (query: PortQuery, protocol: Protocol = 'TCP'): FlowMatrix => {
+    const resolved = pods.map((p) => resolvePort(query, p.ports, protocol));
+    const nEg = egressClass.reps.length;
+    const nDstE = dstEgressClass.reps.length;
+    const nDstI = dstIngressClass.reps.length;
+    const nPeer = peerClass.reps.length;
+    // -1 = not computed yet. Resolved port is a function of the ports class, so it is part of the class key.
+    const egressTable = new Int8Array(nEg * nDstE).fill(-1);
+    const ingressTable = new Int8Array(nDstI * nPeer).fill(-1);
+    const allowed = new Uint8Array(n * n);
+    for (let d = 0; d < n; d++) {
+      const port = resolved[d];
+      if (port === undefined) continue;
+      const dest = pods[d] as PodInfo;
+      const de = dstEgressClass.ids[d] as number;
+      const di = dstIngressClass.ids[d] as number;
+      const destIngress = ingressOf[d] as CompiledPolicy[];
+      for (let s = 0; s < n; s++) {
+        const sp = peerClass.ids[s] as number;
+        let ing = ingressTable[di * nPeer + sp] as number;
+        if (ing === -1) {
+          const srcRep = peerClass.reps[sp] as number;
+          ing = destIngress.length === 0 || destIngress.some((c) => c.ingressRules.some((r) => ruleAdmitsIndex(r, srcRep, dest, port, protocol))) ? 1 : 0;
+          ingressTable[di * nPeer + sp] = ing;
+        }
+        if (ing === 0) continue;
+        const se = egressClass.ids[s] as number;
+        let eg = egressTable[se * nDstE + de] as number;
+        if (eg === -1) {
+          const srcEgress = egressOf[egressClass.reps[se] as number] as CompiledPolicy[];
+          eg = srcEgress.length === 0 || srcEgress.some((c) => c.egressRules.some((r) => ruleAdmitsIndex(r, d, dest, port, protocol))) ? 1 : 0;
+          egressTable[se * nDstE + de] = eg;
+        }
+        if (eg === 1) allowed[s * n + d] = 1;
+      }
+    }
+    return { pods, protocol, query, ports: resolved, allowed };
+  };
+
+  const sortPods = (idx: number[]): PodInfo[] =>
+    idx.map((i) => pods[i] as PodInfo).sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
+
+  return {
+    snapshot,
+    evaluateFlow,
+    policiesSelecting: (pod) => selecting(pod).map((c) => c.policy),
+    isolatingPolicies: (pod, direction) =>
+      selecting(pod)
+        .filter((c) => (direction === 'ingress' ? c.ingress : c.egress))
+        .map((c) => c.key),
+    podsSelectedBy: (policy) => {
+      const c = compiledByPolicy.get(policy);
+      return sortPods(c ? (selectedBy.get(c) ?? []) : podsMatching([policy.namespace], policy.podSelector));
+    },
+    podsMatchingPeer: (policy, peer) => {
+      const block = compileBlock(peer);
+      if (block) return sortPods(pods.map((_, i) => i).filter((i) => blockContains(block, podAddresses[i])));
+      const namespaces = peer.namespaceSelector ? namespacesMatching(peer.namespaceSelector) : [policy.namespace];
+      return sortPods(podsMatching(namespaces, peer.podSelector));
+    },
+    namespaceLabels,
+    findPod: (namespace, name) => {
+      const i = podIndex.get(`${namespace}/${name}`);
+      return i === undefined ? undefined : pods[i];
+    },
+    computeMatrix,
+  };
+}
+
+/** Plain-words rendering of a verdict, one line per fact, for `explain` and diagnosis. */
+export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint): string[] {
+  const lines: string[] = [];
+  const portText = verdict.port === undefined ? `an undeclared port/${verdict.protocol}` : `${verdict.port}/${verdict.protocol}`;
+  lines.push(`${verdict.allowed ? 'ALLOWED' : 'DENIED'}: ${endpointName(from)} -> ${endpointName(to)} on ${portText}`);
+  if (verdict.port === undefined) {
+    lines.push(`  ${endpointName(to)} declares no container port with that name, so nothing can reach it there.`);
+  }
+  for (const d of [verdict.egress, verdict.ingress]) {
+    const who = d.direction === 'egress' ? `egress from ${endpointName(from)}` : `ingress to ${endpointName(to)}`;
+    switch (d.reason) {
+      case 'not-applicable':
+        lines.push(`  ${who}: not policed (${d.direction === 'egress' ? endpointName(from) : endpointName(to)} is not a pod).`);
+        break;
+      case 'not-isolated':
+        lines.push(`  ${who}: allowed; no NetworkPolicy selects the pod for ${d.direction}, so it is not isolated.`);
+        break;
+      case 'admitted':
+        lines.push(`  ${who}: allowed; isolated by ${d.isolatedBy.join(', ')}, admitted by:`);
+        for (const a of d.admittedBy) lines.push(`    - ${a.text}`);
+        break;
+      case 'no-matching-rule':
+        lines.push(`  ${who}: DENIED; isolated by ${d.isolatedBy.join(', ')}, and no rule admits it. Closest rules:`);
+        for (const m of d.nearMisses) lines.push(`    - ${m}`);
+        break;
+      default: {
+        const never: never = d.reason;
+        lines.push(String(never));
+      }
+    }
+  }
+  return lines;
+}
+
