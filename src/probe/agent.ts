@@ -1,0 +1,206 @@
+/**
+ * The TypeScript edge of the in-pod agent (probes/agent.cjs): its source for container args, the args
+ * themselves, a parser for its stdout, and a local runner for `runner`-side checks (LoadBalancers from
+ * the CI machine). The agent is plain JavaScript so any image with `node` runs it; this module never
+ * imports it, it only reads and spawns it.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { InternalError, ProbeError } from '../model/errors.js';
+import type { AgentCheckResult, AgentPlan, ListenerPlan, Outcome, OutcomeKind } from '../model/outcome.js';
+
+let cachedPath: string | undefined;
+let cachedSource: string | undefined;
+
+/**
+ * probes/agent.cjs sits at the package root; this module runs from src/probe/ (tsx) or dist/src/probe/
+ * (built), so walk up until it appears rather than hard-coding the depth.
+ */
+export function locateAgent(): string {
+  if (cachedPath !== undefined) return cachedPath;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 6; depth++) {
+    const candidate = join(dir, 'probes', 'agent.cjs');
+    if (existsSync(candidate)) return (cachedPath = candidate);
+    dir = dirname(dir);
+  }
+  throw new InternalError(`probes/agent.cjs not found above ${dirname(fileURLToPath(import.meta.url))}`, {
+    hint: 'the package is incomplete: probes/ must ship beside dist/',
+  });
+}
+
+/** The agent's source, read once. */
+export function agentSource(): string {
+  cachedSource ??= readFileSync(locateAgent(), 'utf8');
+  return cachedSource;
+}
+
+/** Args for a container with `command: ['node']` that runs the plan and exits. */
+export function agentRunArgs(plan: AgentPlan): string[] {
+  return ['-e', agentSource(), 'run', JSON.stringify(plan)];
+}
+
+/** Args for a container with `command: ['node']` that serves the listener plan until killed. */
+export function agentListenArgs(plan: ListenerPlan): string[] {
+  return ['-e', agentSource(), 'listen', JSON.stringify(plan)];
+}
+
+export interface AgentOutput {
+  results: AgentCheckResult[];
+  /** The agent printed its final `{"done":true}` line: the plan ran to the end. */
+  done: boolean;
+  /** Lines that are not agent results (junk, truncated JSON, `{"error":...}`), described for a human. */
+  problems: string[];
+}
+
+const OUTCOME_KINDS: ReadonlySet<OutcomeKind> = new Set<OutcomeKind>([
+  'connected', 'resolved', 'refused', 'timeout', 'unreachable', 'http',
+  'dns-nxdomain', 'dns-timeout', 'dns-servfail', 'dns-refused', 'error',
+]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isOutcome(value: unknown): value is Outcome {
+  if (!isRecord(value) || !OUTCOME_KINDS.has(value.kind as OutcomeKind)) return false;
+  switch (value.kind as OutcomeKind) {
+    case 'http':
+      return typeof value.status === 'number';
+    case 'resolved':
+      return Array.isArray(value.addresses) && value.addresses.every((a) => typeof a === 'string');
+    case 'error':
+      return typeof value.message === 'string';
+    case 'unreachable':
+      return value.code === undefined || typeof value.code === 'string';
+    case 'connected':
+    case 'refused':
+    case 'timeout':
+    case 'dns-nxdomain':
+    case 'dns-timeout':
+    case 'dns-servfail':
+    case 'dns-refused':
+      return true;
+  }
+}
+
+function isCheckResult(value: Record<string, unknown>): value is Record<string, unknown> & AgentCheckResult {
+  return (
+    typeof value.id === 'string' &&
+    isOutcome(value.outcome) &&
+    Array.isArray(value.attempts) &&
+    value.attempts.length > 0 &&
+    value.attempts.every(
+      (a) =>
+        isRecord(a) &&
+        isOutcome(a.outcome) &&
+        typeof a.ms === 'number' &&
+        (a.address === undefined || typeof a.address === 'string'),
+    )
+  );
+}
+
+function describeLine(line: string): string {
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+/**
+ * Parse the agent's stdout (a pod log, or a local child's output). Pure. Junk lines - a runtime warning,
+ * a truncated log tail - are reported in `problems`, never thrown: the results that did arrive still count.
+ */
+export function parseAgentOutput(stdout: string): AgentOutput {
+  const results: AgentCheckResult[] = [];
+  const problems: string[] = [];
+  let done = false;
+  for (const [index, raw] of stdout.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      problems.push(`line ${index + 1}: not JSON: ${describeLine(line)}`);
+      continue;
+    }
+    if (!isRecord(value)) {
+      problems.push(`line ${index + 1}: not a JSON object: ${describeLine(line)}`);
+    } else if (value.done === true) {
+      done = true;
+    } else if (typeof value.error === 'string') {
+      problems.push(`line ${index + 1}: agent error: ${value.error}`);
+    } else if (isCheckResult(value)) {
+      results.push({ id: value.id, outcome: value.outcome, attempts: value.attempts });
+    } else {
+      problems.push(`line ${index + 1}: not an agent result: ${describeLine(line)}`);
+    }
+  }
+  return { results, done, problems };
+}
+
+export interface RunAgentLocallyOptions {
+  signal: AbortSignal;
+  /** Run inside this network namespace (`ip netns exec`), e.g. the lab's outside host. Needs root. */
+  netns?: string;
+}
+
+/**
+ * Run a plan with the agent on this machine (the `runner` source). Resolves with one result per check,
+ * in plan order; a check the agent did not report becomes an `error` outcome. Aborting kills the agent.
+ */
+export function runAgentLocally(plan: AgentPlan, options: RunAgentLocallyOptions): Promise<AgentCheckResult[]> {
+  const nodeArgs = [locateAgent(), 'run', JSON.stringify(plan)];
+  const [command, args] = options.netns === undefined
+    ? [process.execPath, nodeArgs]
+    : ['ip', ['netns', 'exec', options.netns, process.execPath, ...nodeArgs]];
+  return new Promise((resolve, reject) => {
+    if (options.signal.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const onAbort = (): void => {
+      child.kill('SIGKILL');
+      reject(options.signal.reason);
+    };
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      options.signal.removeEventListener('abort', onAbort);
+      reject(new ProbeError(`cannot start the local agent: ${err.message}`, { reason: 'agent-spawn' }, { cause: err }));
+    });
+    child.on('close', (code, killedBy) => {
+      options.signal.removeEventListener('abort', onAbort);
+      if (options.signal.aborted) return;
+      const output = parseAgentOutput(Buffer.concat(stdout).toString('utf8'));
+      const errText = Buffer.concat(stderr).toString('utf8').trim();
+      if (code === 2) {
+        reject(new InternalError(`the local agent rejected its plan: ${errText || output.problems.join('; ')}`));
+      } else if (code !== 0 || !output.done) {
+        const why = killedBy === null ? `exit code ${code}` : `signal ${killedBy}`;
+        reject(
+          new ProbeError(`the local agent failed (${why}): ${errText || output.problems.join('; ') || 'no output'}`, {
+            reason: 'agent-failed',
+          }),
+        );
+      } else {
+        resolve(orderResults(plan, output.results));
+      }
+    });
+  });
+}
+
+function orderResults(plan: AgentPlan, results: AgentCheckResult[]): AgentCheckResult[] {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  return plan.checks.map((check) => {
+    const found = byId.get(check.id);
+    if (found !== undefined) return found;
+    const outcome: Outcome = { kind: 'error', message: 'the agent reported no result for this check' };
+    return { id: check.id, outcome, attempts: [{ outcome, ms: 0 }] };
+  });
+}
