@@ -1,0 +1,71 @@
+/**
+ * The scenario file reader (the one I/O part of src/scenario): a path, a directory holding `scenario.yaml`,
+ * or the bare name of a built-in scenario shipped in the package's `scenarios/<name>/scenario.yaml`.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ScenarioError } from '../model/errors.js';
+import { formatSuggestion } from './nearest-name.js';
+import { parseScenario } from './parse.js';
+import type { Scenario } from './types.js';
+
+const SCENARIO_FILE = 'scenario.yaml';
+
+/**
+ * The package's `scenarios/` directory. This module runs from `src/scenario/` (tsx) or `dist/src/scenario/`
+ * (built), so walk up to the directory that holds package.json rather than counting `..`.
+ */
+export function locateBuiltinScenariosDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'scenarios'))) return path.join(dir, 'scenarios');
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scenarios');
+    dir = parent;
+  }
+}
+
+/** Names of the built-in scenarios (directories with a scenario.yaml), sorted. */
+export function listBuiltinScenarios(): string[] {
+  const root = locateBuiltinScenariosDir();
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(path.join(root, entry.name, SCENARIO_FILE)))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** Resolves what the user typed to an absolute scenario file, or throws a ScenarioError naming the choices. */
+export function resolveScenarioPath(pathOrName: string, cwd: string = process.cwd()): string {
+  const candidate = path.resolve(cwd, pathOrName);
+  if (existsSync(candidate)) {
+    if (!statSync(candidate).isDirectory()) return candidate;
+    const inside = path.join(candidate, SCENARIO_FILE);
+    if (existsSync(inside)) return inside;
+    throw new ScenarioError({ file: pathOrName }, `directory holds no ${SCENARIO_FILE}`);
+  }
+  const builtins = listBuiltinScenarios();
+  if (builtins.includes(pathOrName)) return path.join(locateBuiltinScenariosDir(), pathOrName, SCENARIO_FILE);
+  const looksLikeName = !pathOrName.includes('/') && !pathOrName.includes(path.sep) && !/\.ya?ml$/i.test(pathOrName);
+  throw new ScenarioError(
+    { file: pathOrName },
+    looksLikeName ? `no such file, and no built-in scenario of that name${formatSuggestion(pathOrName, builtins)}` : 'no such file',
+    { hint: builtins.length > 0 ? `built-in scenarios: ${builtins.join(', ')}` : undefined },
+  );
+}
+
+/** Reads and parses a scenario. Errors name the path relative to `cwd` when it lies below it. */
+export async function loadScenario(pathOrName: string, cwd: string = process.cwd()): Promise<Scenario> {
+  const file = resolveScenarioPath(pathOrName, cwd);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ScenarioError({ file }, `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  }
+  const relative = path.relative(cwd, file);
+  const shown = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+  return { ...parseScenario(text, shown, { baseDir: path.dirname(file) }), file };
+}

@@ -1,0 +1,527 @@
+/**
+ * Scenario YAML → Scenario, pure. Every error is a ScenarioError naming file:line:column and the offending
+ * key or value, with a "did you mean" for typos. The format (apiVersion netcheck.io/v1alpha1):
+ *
+ *   metadata: { name, description }      manifests: [dir|file...]       defaults: { timeout: 2s, retries: 1 }
+ *   sources:  <name>: { namespace, labels?, as?: kind/name, node? } | { runner: true }
+ *   targets:  <name>: { dns, protocol? } | { service, namespace, port, protocol?, http? }
+ *                   | { namespace, labels?, port, protocol? }  (a listener netcheck deploys)
+ *                   | { address, port, protocol?, http? }
+ *   matrix:   <source>: { allow: [target...], deny: [target...] }
+ *   known:    - { from: <source>, to: <target>, reason }        (explained, expected failures)
+ */
+import path from 'node:path';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Scalar } from 'yaml';
+import { ScenarioError, type SourceLocation } from '../model/errors.js';
+import type { Labels, Protocol } from '../policy/types.js';
+import { formatSuggestion } from './nearest-name.js';
+import type { ExpectedCell, Expectation, HttpCheck, Scenario, ScenarioDefaults, Source, Target } from './types.js';
+import {
+  checkAddress,
+  checkDnsLabel,
+  checkDnsSubdomain,
+  checkLabelKey,
+  checkLabelValue,
+  checkPortName,
+  checkPortNumber,
+  parseDurationMs,
+} from './values.js';
+
+export const SCENARIO_API_VERSION = 'netcheck.io/v1alpha1';
+export const SCENARIO_KIND = 'Scenario';
+export const DEFAULT_TIMEOUT_MS = 2000;
+export const DEFAULT_RETRIES = 1;
+const MAX_RETRIES = 10;
+
+const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'manifests', 'defaults', 'sources', 'targets', 'matrix', 'known'];
+const METADATA_KEYS = ['name', 'description'];
+const DEFAULTS_KEYS = ['timeout', 'retries'];
+const SOURCE_KEYS = ['namespace', 'labels', 'as', 'node', 'runner'];
+const TARGET_KEYS = ['dns', 'service', 'address', 'namespace', 'labels', 'port', 'protocol', 'http'];
+const HTTP_KEYS = ['path', 'expectStatus'];
+const MATRIX_KEYS = ['allow', 'deny'];
+const KNOWN_KEYS = ['from', 'to', 'reason'];
+/** Workload kinds a source may clone labels from (`as: deployment/name`). */
+export const CLONABLE_KINDS = ['deployment', 'statefulset', 'daemonset', 'replicaset', 'job', 'cronjob', 'pod'];
+
+interface Reader {
+  file: string;
+  lines: LineCounter;
+  doc: Document;
+}
+
+/** A key/value pair of a mapping, with the key's scalar kept for error locations. */
+interface Field {
+  key: Scalar;
+  name: string;
+  value: YamlNode | null;
+}
+
+export interface ParseScenarioOptions {
+  /** Directory that relative `manifests` paths resolve against; defaults to the scenario file's directory. */
+  baseDir?: string;
+}
+
+export function parseScenario(text: string, file: string, options: ParseScenarioOptions = {}): Scenario {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  const r: Reader = { file, lines, doc };
+  for (const error of doc.errors) {
+    const at = locateOffset(r, error.pos[0]);
+    switch (error.code) {
+      case 'DUPLICATE_KEY':
+        throw new ScenarioError(at, `duplicate key \`${readWordAt(text, error.pos[0])}\` (names must be unique)`);
+      case 'MULTIPLE_DOCS':
+        throw new ScenarioError(at, 'a scenario file holds one YAML document; remove the `---` separator');
+      default:
+        throw new ScenarioError(at, `YAML syntax error: ${error.message}`);
+    }
+  }
+  const root = resolve(r, doc.contents);
+  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) {
+    throw new ScenarioError({ file, line: 1, column: 1 }, `the file is empty; expected an ${SCENARIO_API_VERSION} ${SCENARIO_KIND}`);
+  }
+  const top = readMap(r, root, 'the scenario');
+  checkKeys(r, top, TOP_KEYS, 'at the top level');
+  const rootAt = locate(r, root);
+
+  const apiVersion = findField(top, 'apiVersion');
+  if (!apiVersion) throw new ScenarioError(rootAt, `missing \`apiVersion: ${SCENARIO_API_VERSION}\``);
+  const version = readString(r, apiVersion, '`apiVersion`');
+  if (version !== SCENARIO_API_VERSION) {
+    throw new ScenarioError(locate(r, apiVersion.value), `unsupported apiVersion \`${version}\`; this netcheck reads ${SCENARIO_API_VERSION}`);
+  }
+  const kind = findField(top, 'kind');
+  if (!kind) throw new ScenarioError(rootAt, `missing \`kind: ${SCENARIO_KIND}\``);
+  const kindValue = readString(r, kind, '`kind`');
+  if (kindValue !== SCENARIO_KIND) throw new ScenarioError(locate(r, kind.value), `unsupported kind \`${kindValue}\`; expected \`${SCENARIO_KIND}\``);
+
+  const metadata = requireField(r, top, 'metadata', rootAt);
+  const meta = readMap(r, metadata.value, '`metadata`', metadata.key);
+  checkKeys(r, meta, METADATA_KEYS, 'in `metadata`');
+  const nameField = requireField(r, meta, 'name', locate(r, metadata.key), '`metadata`');
+  const name = readString(r, nameField, '`metadata.name`');
+  failIf(r, nameField.value, checkDnsLabel(name), '`metadata.name`: ');
+  const descriptionField = findField(meta, 'description');
+  const description = descriptionField ? readString(r, descriptionField, '`metadata.description`') : undefined;
+
+  const manifestsField = findField(top, 'manifests');
+  const baseDir = options.baseDir ?? path.dirname(path.resolve(file));
+  const manifests = manifestsField ? readManifests(r, manifestsField).map((m) => path.resolve(baseDir, m)) : [];
+
+  const defaultsField = findField(top, 'defaults');
+  const defaults = defaultsField ? readDefaults(r, defaultsField) : { timeoutMs: DEFAULT_TIMEOUT_MS, retries: DEFAULT_RETRIES };
+
+  const sourcesField = requireField(r, top, 'sources', rootAt);
+  const sources = readMap(r, sourcesField.value, '`sources`', sourcesField.key).map((f) => readSource(r, f));
+  if (sources.length === 0) throw new ScenarioError(locate(r, sourcesField.key), '`sources` is empty; name at least one source');
+
+  const targetsField = requireField(r, top, 'targets', rootAt);
+  const targets = readMap(r, targetsField.value, '`targets`', targetsField.key).map((f) => readTarget(r, f));
+  if (targets.length === 0) throw new ScenarioError(locate(r, targetsField.key), '`targets` is empty; name at least one target');
+
+  const matrixField = requireField(r, top, 'matrix', rootAt);
+  const cells = readMatrix(r, matrixField, sources, targets);
+
+  const knownField = findField(top, 'known');
+  if (knownField) readKnown(r, knownField, sources, targets, cells);
+
+  return {
+    name,
+    ...(description === undefined ? {} : { description }),
+    file,
+    manifests,
+    defaults,
+    sources,
+    targets,
+    cells,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sections
+
+function readManifests(r: Reader, field: Field): string[] {
+  const node = field.value;
+  if (node !== null && isScalar(node) && typeof node.value === 'string') return [readString(r, field, '`manifests`')];
+  if (node === null || !isSeq(node)) throw new ScenarioError(locate(r, node ?? field.key), '`manifests` must be a path or a list of paths');
+  return node.items.map((item) => {
+    const value = resolve(r, item as YamlNode);
+    if (value === null || !isScalar(value) || typeof value.value !== 'string' || value.value === '') {
+      throw new ScenarioError(locate(r, value ?? field.key), '`manifests` entries must be non-empty paths');
+    }
+    return value.value;
+  });
+}
+
+function readDefaults(r: Reader, field: Field): ScenarioDefaults {
+  const fields = readMap(r, field.value, '`defaults`', field.key);
+  checkKeys(r, fields, DEFAULTS_KEYS, 'in `defaults`');
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  let retries = DEFAULT_RETRIES;
+  const timeout = findField(fields, 'timeout');
+  if (timeout) {
+    const value = timeout.value !== null && isScalar(timeout.value) ? timeout.value.value : null;
+    const ms = typeof value === 'string' ? parseDurationMs(value) : undefined;
+    if (ms === undefined) {
+      throw new ScenarioError(locate(r, timeout.value ?? timeout.key), `\`defaults.timeout\`: bad duration \`${String(value)}\`; use e.g. \`500ms\`, \`2s\` or \`1m\``);
+    }
+    timeoutMs = ms;
+  }
+  const retriesField = findField(fields, 'retries');
+  if (retriesField) {
+    const value = retriesField.value !== null && isScalar(retriesField.value) ? retriesField.value.value : null;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_RETRIES) {
+      throw new ScenarioError(locate(r, retriesField.value ?? retriesField.key), `\`defaults.retries\` must be an integer 0-${MAX_RETRIES}, not \`${String(value)}\``);
+    }
+    retries = value;
+  }
+  return { timeoutMs, retries };
+}
+
+function readSource(r: Reader, field: Field): Source {
+  const name = field.name;
+  const location = locate(r, field.key);
+  failIf(r, field.key, checkDnsLabel(name), 'source name ');
+  const what = `source \`${name}\``;
+  const fields = readMap(r, field.value, what, field.key);
+  checkKeys(r, fields, SOURCE_KEYS, `in ${what}`);
+
+  const runner = findField(fields, 'runner');
+  if (runner) {
+    if (!(runner.value !== null && isScalar(runner.value) && runner.value.value === true)) {
+      throw new ScenarioError(locate(r, runner.value ?? runner.key), `${what}: \`runner\` must be \`true\` (the machine netcheck runs on)`);
+    }
+    const other = fields.find((f) => f.name !== 'runner');
+    if (other) throw new ScenarioError(locate(r, other.key), `${what}: \`runner\` cannot be combined with \`${other.name}\` (the runner is outside the cluster)`);
+    return { kind: 'runner', name, location };
+  }
+
+  const namespaceField = requireField(r, fields, 'namespace', location, what, ' (or `runner: true`)');
+  const namespace = readString(r, namespaceField, `${what}: \`namespace\``);
+  failIf(r, namespaceField.value, checkDnsLabel(namespace), `${what}: namespace `);
+  const labelsField = findField(fields, 'labels');
+  const labels = labelsField ? readLabels(r, labelsField, what) : {};
+  const asField = findField(fields, 'as');
+  const as = asField ? readWorkloadRef(r, asField, what) : undefined;
+  const nodeField = findField(fields, 'node');
+  const node = nodeField ? readString(r, nodeField, `${what}: \`node\``) : undefined;
+  return {
+    kind: 'pod',
+    name,
+    namespace,
+    labels,
+    ...(as === undefined ? {} : { as }),
+    ...(node === undefined ? {} : { node }),
+    location,
+  };
+}
+
+function readWorkloadRef(r: Reader, field: Field, what: string): { kind: string; name: string } {
+  const text = readString(r, field, `${what}: \`as\``);
+  const at = locate(r, field.value);
+  const slash = text.indexOf('/');
+  if (slash <= 0 || slash === text.length - 1 || text.indexOf('/', slash + 1) !== -1) {
+    throw new ScenarioError(at, `${what}: \`as\` must be <kind>/<name>, e.g. \`deployment/financial-predictor\`, not \`${text}\``);
+  }
+  const kind = text.slice(0, slash).toLowerCase();
+  const name = text.slice(slash + 1);
+  if (!CLONABLE_KINDS.includes(kind)) {
+    throw new ScenarioError(at, `${what}: cannot clone labels from kind \`${text.slice(0, slash)}\`${formatSuggestion(kind, CLONABLE_KINDS)} (one of ${CLONABLE_KINDS.join(', ')})`);
+  }
+  failIf(r, field.value, checkDnsSubdomain(name), `${what}: workload name `);
+  return { kind, name };
+}
+
+function readLabels(r: Reader, field: Field, what: string): Labels {
+  const labels: Record<string, string> = {};
+  for (const f of readMap(r, field.value, `${what}: \`labels\``, field.key)) {
+    failIf(r, f.key, checkLabelKey(f.name), `${what}: `);
+    const value = f.value !== null && isScalar(f.value) ? f.value.value : undefined;
+    if (typeof value !== 'string') {
+      const shown = value === undefined ? 'a non-scalar value' : `\`${String(value)}\``;
+      throw new ScenarioError(locate(r, f.value ?? f.key), `${what}: label \`${f.name}\` must be a string, not ${shown}; quote it`);
+    }
+    failIf(r, f.value, checkLabelValue(value), `${what}: label \`${f.name}\`: `);
+    labels[f.name] = value;
+  }
+  return labels;
+}
+
+function readTarget(r: Reader, field: Field): Target {
+  const name = field.name;
+  const location = locate(r, field.key);
+  failIf(r, field.key, checkDnsLabel(name), 'target name ');
+  const what = `target \`${name}\``;
+  const fields = readMap(r, field.value, what, field.key);
+  checkKeys(r, fields, TARGET_KEYS, `in ${what}`);
+
+  const kinds = fields.filter((f) => f.name === 'dns' || f.name === 'service' || f.name === 'address');
+  if (kinds.length > 1) {
+    const [first, second] = kinds as [Field, Field];
+    throw new ScenarioError(locate(r, second.key), `${what} has both \`${first.name}\` and \`${second.name}\`; a target is one of dns, service, address or namespace+port`);
+  }
+  const kindName = kinds[0]?.name ?? (findField(fields, 'namespace') ? 'namespace' : undefined);
+  switch (kindName) {
+    case 'dns': {
+      rejectKeys(r, fields, what, 'a dns target', {
+        port: 'takes no port (DNS queries go to the resolver on 53)',
+        namespace: 'takes no namespace (write the full name, e.g. `svc.ns.svc.cluster.local`)',
+        labels: 'takes no labels',
+        http: 'takes no http check',
+      });
+      const dnsField = findField(fields, 'dns') as Field;
+      const host = readString(r, dnsField, `${what}: \`dns\``);
+      failIf(r, dnsField.value, checkDnsSubdomain(host.replace(/\.$/, '').toLowerCase()), `${what}: `);
+      const protocol = readProtocol(r, fields, what, ['UDP', 'TCP'], 'UDP');
+      return { kind: 'dns', name, host, protocol: protocol as 'UDP' | 'TCP', location };
+    }
+    case 'service': {
+      rejectKeys(r, fields, what, 'a service target', { labels: 'takes no labels (the Service selects its pods)' });
+      const serviceField = findField(fields, 'service') as Field;
+      const service = readString(r, serviceField, `${what}: \`service\``);
+      failIf(r, serviceField.value, checkDnsLabel(service), `${what}: service name `);
+      const namespace = readNamespace(r, fields, what, location);
+      const port = readPort(r, fields, what, location, true);
+      const protocol = readProtocol(r, fields, what, ['TCP', 'UDP', 'SCTP'], 'TCP');
+      const http = readHttp(r, fields, what, protocol);
+      return { kind: 'service', name, service, namespace, port, protocol, ...(http ? { http } : {}), location };
+    }
+    case 'address': {
+      rejectKeys(r, fields, what, 'an address target', {
+        namespace: 'takes no namespace',
+        labels: 'takes no labels',
+      });
+      const addressField = findField(fields, 'address') as Field;
+      const address = readString(r, addressField, `${what}: \`address\``);
+      failIf(r, addressField.value, checkAddress(address), `${what}: `);
+      const port = readPort(r, fields, what, location, false) as number;
+      const protocol = readProtocol(r, fields, what, ['TCP', 'UDP', 'SCTP'], 'TCP');
+      const http = readHttp(r, fields, what, protocol);
+      return { kind: 'address', name, address, port, protocol, ...(http ? { http } : {}), location };
+    }
+    case 'namespace': {
+      rejectKeys(r, fields, what, 'a listener target', { http: 'takes no http check (netcheck\'s listener accepts connections only)' });
+      const namespace = readNamespace(r, fields, what, location);
+      const labelsField = findField(fields, 'labels');
+      const labels = labelsField ? readLabels(r, labelsField, what) : {};
+      const port = readPort(r, fields, what, location, false) as number;
+      const protocol = readProtocol(r, fields, what, ['TCP', 'UDP', 'SCTP'], 'TCP');
+      return { kind: 'listener', name, namespace, labels, port, protocol, location };
+    }
+    default:
+      throw new ScenarioError(location, `${what} needs one of \`dns\`, \`service\`, \`address\`, or \`namespace\` + \`port\` (a listener netcheck deploys)`);
+  }
+}
+
+function readNamespace(r: Reader, fields: Field[], what: string, at: SourceLocation): string {
+  const field = requireField(r, fields, 'namespace', at, what);
+  const namespace = readString(r, field, `${what}: \`namespace\``);
+  failIf(r, field.value, checkDnsLabel(namespace), `${what}: namespace `);
+  return namespace;
+}
+
+function readPort(r: Reader, fields: Field[], what: string, at: SourceLocation, allowName: boolean): number | string {
+  const field = requireField(r, fields, 'port', at, what);
+  const value = field.value !== null && isScalar(field.value) ? field.value.value : undefined;
+  const where = locate(r, field.value ?? field.key);
+  if (typeof value === 'number') {
+    const reason = checkPortNumber(value);
+    if (reason) throw new ScenarioError(where, `${what}: bad port: ${reason}`);
+    return value;
+  }
+  if (typeof value === 'string') {
+    if (!allowName) {
+      const hint = /^\d+$/.test(value) ? '; write the number without quotes' : ' (only a service target may name its port)';
+      throw new ScenarioError(where, `${what}: port must be a number, not \`${value}\`${hint}`);
+    }
+    const reason = checkPortName(value);
+    if (reason) throw new ScenarioError(where, `${what}: bad port: ${reason}`);
+    return value;
+  }
+  throw new ScenarioError(where, `${what}: port must be a number 1-65535${allowName ? ' or a port name' : ''}`);
+}
+
+function readProtocol(r: Reader, fields: Field[], what: string, allowed: string[], fallback: Protocol): Protocol {
+  const field = findField(fields, 'protocol');
+  if (!field) return fallback;
+  const value = readString(r, field, `${what}: \`protocol\``);
+  if (!allowed.includes(value)) {
+    throw new ScenarioError(locate(r, field.value), `${what}: unsupported protocol \`${value}\`${formatSuggestion(value, allowed)} (one of ${allowed.join(', ')})`);
+  }
+  return value as Protocol;
+}
+
+function readHttp(r: Reader, fields: Field[], what: string, protocol: Protocol): HttpCheck | undefined {
+  const field = findField(fields, 'http');
+  if (!field) return undefined;
+  if (protocol !== 'TCP') throw new ScenarioError(locate(r, field.key), `${what}: an http check needs protocol TCP, not ${protocol}`);
+  const http = readMap(r, field.value, `${what}: \`http\``, field.key);
+  checkKeys(r, http, HTTP_KEYS, `in ${what} \`http\``);
+  const pathField = findField(http, 'path');
+  const httpPath = pathField ? readString(r, pathField, `${what}: \`http.path\``) : '/';
+  if (!httpPath.startsWith('/')) throw new ScenarioError(locate(r, pathField?.value ?? field.key), `${what}: \`http.path\` must start with '/', not \`${httpPath}\``);
+  const statusField = findField(http, 'expectStatus');
+  if (!statusField) return { path: httpPath };
+  const status = statusField.value !== null && isScalar(statusField.value) ? statusField.value.value : undefined;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
+    throw new ScenarioError(locate(r, statusField.value ?? statusField.key), `${what}: \`http.expectStatus\` must be an HTTP status 100-599, not \`${String(status)}\``);
+  }
+  return { path: httpPath, expectStatus: status };
+}
+
+function readMatrix(r: Reader, field: Field, sources: Source[], targets: Target[]): ExpectedCell[] {
+  const sourceNames = sources.map((s) => s.name);
+  const targetNames = targets.map((t) => t.name);
+  const cells: ExpectedCell[] = [];
+  for (const row of readMap(r, field.value, '`matrix`', field.key)) {
+    const source = sources.find((s) => s.name === row.name);
+    if (!source) {
+      throw new ScenarioError(locate(r, row.key), `matrix: unknown source \`${row.name}\`${formatSuggestion(row.name, sourceNames)}`);
+    }
+    const what = `matrix.${row.name}`;
+    const lists = readMap(r, row.value, `\`${what}\``, row.key);
+    checkKeys(r, lists, MATRIX_KEYS, `in \`${what}\``);
+    const seen = new Map<string, Expectation>();
+    for (const list of lists) {
+      const expect = list.name as Expectation;
+      if (list.value === null || !isSeq(list.value)) {
+        throw new ScenarioError(locate(r, list.value ?? list.key), `\`${what}.${expect}\` must be a list of target names`);
+      }
+      for (const item of list.value.items) {
+        const node = resolve(r, item as YamlNode);
+        const at = locate(r, node ?? list.key);
+        if (node === null || !isScalar(node) || typeof node.value !== 'string') {
+          throw new ScenarioError(at, `\`${what}.${expect}\` entries must be target names`);
+        }
+        const targetName = node.value;
+        const target = targets.find((t) => t.name === targetName);
+        if (!target) throw new ScenarioError(at, `${what}.${expect}: unknown target \`${targetName}\`${formatSuggestion(targetName, targetNames)}`);
+        const before = seen.get(targetName);
+        if (before === expect) throw new ScenarioError(at, `${what}.${expect}: target \`${targetName}\` is listed twice`);
+        if (before !== undefined) throw new ScenarioError(at, `${what}: target \`${targetName}\` is both allowed and denied`);
+        if (source.kind === 'runner' && (target.kind === 'service' || target.kind === 'listener')) {
+          throw new ScenarioError(at, `${what}.${expect}: the runner \`${source.name}\` is outside the cluster; it can reach \`address\` and \`dns\` targets, not the ${target.kind} \`${targetName}\``);
+        }
+        seen.set(targetName, expect);
+        cells.push({ source: source.name, target: targetName, expect, location: at });
+      }
+    }
+  }
+  if (cells.length === 0) throw new ScenarioError(locate(r, field.key), '`matrix` has no cells; list targets under `<source>: { allow: [...], deny: [...] }`');
+  // Stable order for every report: sources, then targets, as declared.
+  const sourceIndex = new Map(sourceNames.map((n, i) => [n, i]));
+  const targetIndex = new Map(targetNames.map((n, i) => [n, i]));
+  return cells.sort(
+    (a, b) => (sourceIndex.get(a.source) ?? 0) - (sourceIndex.get(b.source) ?? 0) || (targetIndex.get(a.target) ?? 0) - (targetIndex.get(b.target) ?? 0),
+  );
+}
+
+function readKnown(r: Reader, field: Field, sources: Source[], targets: Target[], cells: ExpectedCell[]): void {
+  if (field.value === null || !isSeq(field.value)) {
+    throw new ScenarioError(locate(r, field.value ?? field.key), '`known` must be a list of `{ from, to, reason }`');
+  }
+  for (const item of field.value.items) {
+    const node = resolve(r, item as YamlNode);
+    const fields = readMap(r, node, 'a `known` entry', field.key);
+    checkKeys(r, fields, KNOWN_KEYS, 'in a `known` entry');
+    const at = locate(r, node);
+    const from = readString(r, requireField(r, fields, 'from', at, 'a `known` entry'), '`known.from`');
+    const to = readString(r, requireField(r, fields, 'to', at, 'a `known` entry'), '`known.to`');
+    const reason = readString(r, requireField(r, fields, 'reason', at, 'a `known` entry', ' (say why the cell fails)'), '`known.reason`');
+    const fromField = findField(fields, 'from') as Field;
+    const toField = findField(fields, 'to') as Field;
+    if (!sources.some((s) => s.name === from)) {
+      throw new ScenarioError(locate(r, fromField.value), `known: unknown source \`${from}\`${formatSuggestion(from, sources.map((s) => s.name))}`);
+    }
+    if (!targets.some((t) => t.name === to)) {
+      throw new ScenarioError(locate(r, toField.value), `known: unknown target \`${to}\`${formatSuggestion(to, targets.map((t) => t.name))}`);
+    }
+    const cell = cells.find((c) => c.source === from && c.target === to);
+    if (!cell) throw new ScenarioError(at, `known: \`${from}\` → \`${to}\` is not in the matrix; add \`${to}\` to matrix.${from}.allow or .deny`);
+    if (cell.known !== undefined) throw new ScenarioError(at, `known: \`${from}\` → \`${to}\` is listed twice`);
+    cell.known = reason;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading nodes
+
+function resolve(r: Reader, node: YamlNode | null | undefined): YamlNode | null {
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) return (node.resolve(r.doc) as YamlNode | undefined) ?? null;
+  return node;
+}
+
+function locateOffset(r: Reader, offset: number): SourceLocation {
+  const { line, col } = r.lines.linePos(offset);
+  return { file: r.file, line, column: col };
+}
+
+function locate(r: Reader, node: YamlNode | null | undefined): SourceLocation {
+  const range = node?.range;
+  return range ? locateOffset(r, range[0]) : { file: r.file };
+}
+
+/** The key text at an offset, for YAML errors that carry only a position. */
+function readWordAt(text: string, offset: number): string {
+  const rest = text.slice(offset);
+  const quoted = /^(["'])(.*?)\1/.exec(rest);
+  if (quoted) return quoted[2] ?? '';
+  return /^[^:\s,}\]]*/.exec(rest)?.[0] ?? '';
+}
+
+/** Reads a mapping; `keyNode` locates the error when the value is missing altogether. */
+function readMap(r: Reader, node: YamlNode | null, what: string, keyNode?: YamlNode): Field[] {
+  const map = resolve(r, node);
+  if (map === null || (isScalar(map) && map.value === null)) {
+    throw new ScenarioError(locate(r, keyNode ?? map), `${what} is empty; expected a mapping`);
+  }
+  if (!isMap(map)) throw new ScenarioError(locate(r, map), `${what} must be a mapping (key: value)`);
+  return map.items.map((pair) => {
+    const key = pair.key as YamlNode | null;
+    if (key === null || !isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
+      throw new ScenarioError(locate(r, key ?? map), `${what}: keys must be plain names`);
+    }
+    return { key, name: String(key.value), value: resolve(r, pair.value as YamlNode | null) };
+  });
+}
+
+function checkKeys(r: Reader, fields: Field[], allowed: string[], where: string): void {
+  for (const f of fields) {
+    if (!allowed.includes(f.name)) {
+      throw new ScenarioError(locate(r, f.key), `unknown key \`${f.name}\` ${where}${formatSuggestion(f.name, allowed)}`);
+    }
+  }
+}
+
+/** Keys valid on some target kinds but not this one get a reason rather than "unknown key". */
+function rejectKeys(r: Reader, fields: Field[], what: string, kindText: string, reasons: Record<string, string>): void {
+  for (const f of fields) {
+    const reason = reasons[f.name];
+    if (reason !== undefined) throw new ScenarioError(locate(r, f.key), `${what}: ${kindText} ${reason}`);
+  }
+}
+
+function findField(fields: Field[], name: string): Field | undefined {
+  return fields.find((f) => f.name === name);
+}
+
+function requireField(r: Reader, fields: Field[], name: string, at: SourceLocation, what?: string, hint = ''): Field {
+  const field = findField(fields, name);
+  if (field) return field;
+  throw new ScenarioError(at, `${what === undefined ? '' : `${what}: `}missing \`${name}\`${hint}`);
+}
+
+function readString(r: Reader, field: Field, what: string): string {
+  const value = field.value !== null && isScalar(field.value) ? field.value.value : undefined;
+  if (typeof value !== 'string' || value === '') {
+    const shown = value === undefined || value === null ? 'empty' : `\`${String(value)}\``;
+    throw new ScenarioError(locate(r, field.value ?? field.key), `${what} must be a non-empty string, not ${shown}`);
+  }
+  return value;
+}
+
+function failIf(r: Reader, node: YamlNode | null, reason: string | undefined, prefix: string): void {
+  if (reason !== undefined) throw new ScenarioError(locate(r, node), `${prefix}${reason}`);
+}
