@@ -139,8 +139,9 @@ export async function readInventory(
   const pods: PodInfo[] = rawPods
     .filter((o) => {
       const state = podStateFromObject(o);
-      // netcheck's own probe pods carry cloned labels; terminated pods receive no traffic.
-      return state.labels['app.kubernetes.io/managed-by'] !== 'netcheck' && state.phase !== 'Succeeded' && state.phase !== 'Failed';
+      // netcheck's own probe pods (netcheck.io/run, see src/probe/pod-spec.ts) carry cloned labels;
+      // terminated pods receive no traffic.
+      return state.labels['netcheck.io/run'] === undefined && state.phase !== 'Succeeded' && state.phase !== 'Failed';
     })
     .map((o) => podFromObject(o));
 
