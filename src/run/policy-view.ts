@@ -31,7 +31,7 @@ export interface PolicyAssessment {
   /** The flows the view was computed from (one per destination pod), for diagnosis. */
   flows: FlowVerdict[];
   /** For Service / LoadBalancer targets: the service and how many pods its selector matches in the snapshot. */
-  service?: { namespace: string; name: string; selectedPods: number };
+  service?: { namespace: string; name: string; selectedPods: number; readyEndpoints?: number };
 }
 
 /** Where a pod source's probe stands, as the engine sees it: a pod with the probe's labels. */
@@ -134,7 +134,8 @@ function towardService(
   const pods = snapshot.pods.filter(
     (p) => p.namespace === service.namespace && Object.entries(selector).every(([k, v]) => p.labels[k] === v),
   );
-  const selected = { namespace: service.namespace, name: service.name, selectedPods: pods.length };
+  const selected: NonNullable<PolicyAssessment['service']> = { namespace: service.namespace, name: service.name, selectedPods: pods.length };
+  if (service.readyEndpoints !== undefined) selected.readyEndpoints = service.readyEndpoints;
   // No pod to judge against: judge toward a pod that would carry the selector's labels, so the policy
   // column still says what policy would do; the missing endpoints are reported by the verdict/diagnosis.
   const destinations: PodInfo[] =

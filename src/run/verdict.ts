@@ -5,7 +5,8 @@
  * - A `dns` target is "open" when the DNS server answered at all: `resolved`, and also NXDOMAIN/SERVFAIL/REFUSED
  *   (the query got through; the name or server is at fault). Only `dns-timeout` means the path is blocked.
  *   So `allow` passes only on `resolved` (a negative answer fails as a `dns` fault), and `deny` passes only on
- *   `dns-timeout`/`timeout`/`unreachable`.
+ *   `dns-timeout`/`timeout`/`unreachable`. An allowed lookup that times out is a `dns` fault when the policies
+ *   allow it (DNS down or dropped), a `policy-gap` when they deny it.
  * - For every other target a DNS outcome is a `dns` fault whatever the intent: the name did not resolve,
  *   so nothing was tested — never "blocked".
  * - An HTTP check with `expectStatus` passes `allow` only on that status; another status means the path is
@@ -18,7 +19,7 @@
  */
 import type { Attempt, Outcome } from '../model/outcome.js';
 import { isOpen } from '../model/outcome.js';
-import type { CellVerdict, Classification, PolicyView } from '../model/verdict.js';
+import type { CellVerdict, Classification, PolicyView, RunSummary } from '../model/verdict.js';
 import type { Target } from '../scenario/types.js';
 
 export type Observation =
@@ -141,7 +142,16 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string): { classifi
   }
 
   if (target.kind === 'dns' && cell.expect === 'allow' && outcome.kind !== 'resolved') {
-    return { classification: 'dns', reason: `DNS answered ${seen} for ${target.host}: the server is reachable but the name does not resolve` };
+    if (path === 'open') {
+      return { classification: 'dns', reason: `DNS answered ${seen} for ${target.host}: the server is reachable but the name does not resolve` };
+    }
+    if (policy.view === 'allow') {
+      // Policy lets DNS through and nothing answered: the DNS service itself (or its packets) is the fault.
+      return {
+        classification: 'dns',
+        reason: `no DNS answer for ${target.host} (${seen}) although the policies allow it: cluster DNS is down or its packets are dropped`,
+      };
+    }
   }
   const wantedStatus = target.kind === 'service' || target.kind === 'address' ? target.http?.expectStatus : undefined;
   const observedOpen = path === 'open';
@@ -203,4 +213,21 @@ function flipFlopNote(target: Target, attempts: Attempt[]): string {
   const paths = new Set(attempts.map((a) => observedPath(target, a.outcome)));
   if (paths.size < 2) return '';
   return ` (attempts disagree: ${attempts.map((a) => describeOutcome(a.outcome)).join(' → ')})`;
+}
+
+/** Counts for the run; `failed` excludes known gaps, so it alone decides the exit code. */
+export function summarizeCells(cells: readonly CellVerdict[]): RunSummary {
+  const byClassification: Record<Classification, number> = {
+    pass: 0,
+    'known-gap': 0,
+    'policy-gap': 0,
+    'data-plane': 0,
+    dns: 0,
+    probe: 0,
+    unknown: 0,
+  };
+  for (const c of cells) byClassification[c.classification]++;
+  const passed = cells.filter((c) => c.pass).length;
+  const knownGaps = byClassification['known-gap'];
+  return { total: cells.length, passed, failed: cells.length - passed - knownGaps, knownGaps, byClassification };
 }

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { ScenarioError } from '../../src/model/errors.js';
+import { planListeners, planRun, workloadKey } from '../../src/run/plan.js';
+import { cell, podSource, runnerSource, scenario, service, targets } from './scenario-builder.js';
+
+const base = { workloadLabels: {}, listenerIPs: {}, services: [], timeoutMs: 1500, retries: 2 };
+
+describe('planRun', () => {
+  it('maps each target kind to its check, with the expectation attached', () => {
+    const sc = scenario(
+      [podSource('serving', 'financial-ml', { labels: { app: 'x' } })],
+      [
+        targets.dns('dns', 'kubernetes.default', 'TCP'),
+        targets.service('mlflow', 'mlflow', 'financial-ml', 'http', { path: '/health', expectStatus: 200 }),
+        targets.listener('lst', 'seldon-system', 9000),
+        targets.address('minio-lb', '192.168.1.200', 9000),
+      ],
+      [cell('serving', 'dns', 'allow'), cell('serving', 'mlflow', 'allow'), cell('serving', 'lst', 'deny'), cell('serving', 'minio-lb', 'deny')],
+    );
+    const plan = planRun(sc, {
+      ...base,
+      services: [service('financial-ml', 'mlflow', { app: 'mlflow' }, 5000, { ports: [{ name: 'http', port: 5000, targetPort: 5000, protocol: 'TCP' }] })],
+      listenerIPs: { lst: '10.1.2.3' },
+    });
+    expect(plan.pods).toHaveLength(1);
+    expect(plan.runner).toBeUndefined();
+    expect(plan.pods[0]?.plan).toEqual({
+      retries: 2,
+      checks: [
+        { id: '0', kind: 'dns', target: 'kubernetes.default', protocol: 'TCP', timeoutMs: 1500, expect: 'allow' },
+        { id: '1', kind: 'http', target: 'mlflow.financial-ml', port: 5000, timeoutMs: 1500, expect: 'allow', http: { path: '/health', expectStatus: 200 } },
+        { id: '2', kind: 'tcp', target: '10.1.2.3', port: 9000, timeoutMs: 1500, expect: 'deny' },
+        { id: '3', kind: 'tcp', target: '192.168.1.200', port: 9000, timeoutMs: 1500, expect: 'deny' },
+      ],
+    });
+    expect(plan.checks.map((c) => [c.id, c.cell.target, c.runsOn === plan.pods[0]?.key])).toEqual([
+      ['0', 'dns', true],
+      ['1', 'mlflow', true],
+      ['2', 'lst', true],
+      ['3', 'minio-lb', true],
+    ]);
+  });
+
+  it('shares one pod between sources with the same identity, clones `as:` labels, and keeps runner checks apart', () => {
+    const sc = scenario(
+      [
+        podSource('a', 'financial-ml', { labels: { role: 'probe' }, as: { kind: 'deployment', name: 'mlflow' } }),
+        podSource('b', 'financial-ml', { labels: { app: 'mlflow', role: 'probe' } }),
+        podSource('c', 'financial-ml', { labels: {} }),
+        runnerSource(),
+      ],
+      [targets.address('lb', '192.168.1.208', 5000)],
+      [cell('a', 'lb', 'allow'), cell('b', 'lb', 'allow'), cell('c', 'lb', 'allow'), cell('runner', 'lb', 'allow')],
+    );
+    const plan = planRun(sc, { ...base, workloadLabels: { [workloadKey('financial-ml', 'Deployment', 'mlflow')]: { app: 'mlflow', role: 'server' } } });
+    expect(plan.pods.map((p) => ({ sources: p.sources, labels: p.labels, checks: p.plan.checks.length }))).toEqual([
+      { sources: ['a', 'b'], labels: { app: 'mlflow', role: 'probe' }, checks: 2 },
+      { sources: ['c'], labels: {}, checks: 1 },
+    ]);
+    expect(plan.runner?.checks.map((c) => c.id)).toEqual(['3']);
+    expect(plan.checks.find((c) => c.id === '3')?.runsOn).toBe('runner');
+  });
+
+  it('--per-node multiplies pod sources across nodes, but not pinned sources or the runner', () => {
+    const sc = scenario(
+      [podSource('a', 'ns'), podSource('pinned', 'ns', { node: 'n2', labels: { x: '1' } }), runnerSource()],
+      [targets.address('t', '10.0.0.1', 80)],
+      [cell('a', 't', 'deny'), cell('pinned', 't', 'deny'), cell('runner', 't', 'deny')],
+    );
+    const plan = planRun(sc, { ...base, perNode: ['n1', 'n2', 'n3'] });
+    expect(plan.pods.map((p) => [p.sources[0], p.node])).toEqual([
+      ['a', 'n1'],
+      ['a', 'n2'],
+      ['a', 'n3'],
+      ['pinned', 'n2'],
+    ]);
+    const ids = plan.checks.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(plan.checks.filter((c) => c.cell.source === 'a').map((c) => c.node)).toEqual(['n1', 'n2', 'n3']);
+  });
+
+  it.each([
+    { name: 'named port on an unknown service', target: targets.service('s', 'nope', 'ns', 'http'), listenerIPs: {}, skipped: /not found/ },
+    { name: 'named port the service lacks', target: targets.service('s', 'web', 'ns', 'grpc'), listenerIPs: {}, skipped: /no port named "grpc"/ },
+    { name: 'listener that did not start', target: targets.listener('s', 'ns', 80), listenerIPs: {}, skipped: /did not start/ },
+  ])('records why a check cannot be planned: $name', ({ target, listenerIPs, skipped }) => {
+    const sc = scenario([podSource('a', 'ns')], [target], [cell('a', 's', 'allow')]);
+    const plan = planRun(sc, { ...base, listenerIPs, services: [service('ns', 'web', { app: 'web' }, 80)] });
+    expect(plan.checks[0]?.check).toBeUndefined();
+    expect(plan.checks[0]?.skipped).toMatch(skipped);
+    expect(plan.pods[0]?.plan.checks).toEqual([]);
+  });
+
+  it('rejects an `as:` workload that does not exist, pointing at the scenario', () => {
+    const sc = scenario([podSource('a', 'ns', { as: { kind: 'deployment', name: 'ghost' } })], [targets.dns('d')], [cell('a', 'd', 'allow')]);
+    expect(() => planRun(sc, base)).toThrow(ScenarioError);
+    expect(() => planRun(sc, base)).toThrow(/scenario.yaml:1: source a: deployment\/ghost not found in namespace ns/);
+  });
+});
+
+describe('planListeners', () => {
+  it('groups listener targets by namespace and labels, one port entry each', () => {
+    const sc = scenario(
+      [],
+      [targets.listener('a', 'ns', 80, { app: 'l' }), targets.listener('b', 'ns', 81, { app: 'l' }), targets.listener('c', 'other', 80, { app: 'l' })],
+      [],
+    );
+    expect(planListeners(sc).map((l) => [l.namespace, l.targets, l.listen.map((p) => p.port)])).toEqual([
+      ['ns', ['a', 'b'], [80, 81]],
+      ['other', ['c'], [80]],
+    ]);
+  });
+});

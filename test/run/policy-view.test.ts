@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { createPolicyEngine } from '../../src/policy/engine.js';
+import { assessCellPolicy } from '../../src/run/policy-view.js';
+import { platformSnapshot, podSource, runnerSource, targets } from './scenario-builder.js';
+
+describe('assessCellPolicy (with the real policy engine)', () => {
+  const snapshot = platformSnapshot();
+  const engine = createPolicyEngine(snapshot);
+  const serving = podSource('serving', 'financial-ml');
+  const outsider = podSource('outsider', 'other');
+
+  it.each([
+    { name: 'DNS from an isolated namespace, admitted by the kube-system rule', source: serving, target: targets.dns('dns'), view: 'allow', line: /egress: allowed by/ },
+    { name: 'intra-namespace service', source: serving, target: targets.service('m', 'mlflow', 'financial-ml', 5000), view: 'allow', line: /allowed/ },
+    { name: 'other namespace into the isolated one', source: outsider, target: targets.service('m', 'mlflow', 'financial-ml', 5000), view: 'deny', line: /ingress: denied, isolated by financial-ml\/financial-ml-baseline/ },
+    { name: 'serving to a non-platform namespace', source: serving, target: targets.listener('l', 'other', 8080), view: 'deny', line: /egress: denied/ },
+    { name: 'LB address judged toward endpoint pods', source: outsider, target: targets.address('lb', '192.168.1.208', 5000), view: 'deny', line: /DNATs before policy/ },
+    { name: 'external address allowed out is unknown', source: outsider, target: targets.address('x', '198.51.100.9', 443), view: 'unknown', line: /outside the cluster/ },
+    { name: 'external address denied out', source: serving, target: targets.address('x', '198.51.100.9', 443), view: 'deny', line: /egress: denied/ },
+    { name: 'runner to an isolated LB endpoint: address after SNAT unknown', source: runnerSource(), target: targets.address('lb', '192.168.1.208', 5000), view: 'unknown', line: /after SNAT/ },
+  ] as const)('$name → $view', ({ source, target, view, line }) => {
+    const a = assessCellPolicy(engine, snapshot, source, {}, undefined, target);
+    expect(a.view).toBe(view);
+    expect(a.explanation.join('\n')).toMatch(line);
+  });
+
+  it('names the missing namespace label in the explanation when kube-system is unlabeled', () => {
+    const bare = platformSnapshot({ kubeSystemLabeled: false });
+    const a = assessCellPolicy(createPolicyEngine(bare), bare, serving, {}, undefined, targets.dns('dns'));
+    expect(a.view).toBe('deny');
+    expect(a.explanation[0]).toMatch(/egress: denied/);
+    expect(a.explanation[0]).toMatch(/kube-system/);
+  });
+
+  it('reports the service and its endpoints for service targets', () => {
+    const a = assessCellPolicy(engine, snapshot, serving, {}, undefined, targets.service('e', 'empty', 'financial-ml', 80));
+    expect(a.service).toEqual({ namespace: 'financial-ml', name: 'empty', selectedPods: 0, readyEndpoints: 0 });
+    expect(a.explanation.join('\n')).toMatch(/selects no pods/);
+  });
+});

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import type { Outcome } from '../../src/model/outcome.js';
+import type { Classification, PolicyView } from '../../src/model/verdict.js';
+import { judgeCell, summarizeCells } from '../../src/run/verdict.js';
+import type { Target } from '../../src/scenario/types.js';
+import { targets } from './scenario-builder.js';
+
+const svc = targets.service('mlflow', 'mlflow', 'financial-ml', 5000);
+const dnsT = targets.dns('dns');
+const web = targets.service('web', 'web', 'financial-ml', 80, { path: '/', expectStatus: 200 });
+const ext = targets.address('ext', '198.51.100.7', 443);
+
+interface Row {
+  name: string;
+  target: Target;
+  expect: 'allow' | 'deny';
+  policy: PolicyView;
+  outcome: Outcome;
+  known?: string;
+  readyEndpoints?: number;
+  classification: Classification;
+  pass: boolean;
+  reason: RegExp;
+}
+
+const rows: Row[] = [
+  { name: 'allow, connected', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'connected' }, classification: 'pass', pass: true, reason: /as expected/ },
+  { name: 'allow, refused is an open path', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'refused' }, classification: 'pass', pass: true, reason: /refused, as expected/ },
+  { name: 'deny, timeout', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'timeout' }, classification: 'pass', pass: true, reason: /as expected/ },
+  { name: 'deny intended, policy allows, open', target: svc, expect: 'deny', policy: 'allow', outcome: { kind: 'connected' }, classification: 'policy-gap', pass: false, reason: /policies say allow: egress: admitted by X/ },
+  { name: 'allow intended, policy denies, blocked', target: svc, expect: 'allow', policy: 'deny', outcome: { kind: 'timeout' }, classification: 'policy-gap', pass: false, reason: /policies say deny/ },
+  { name: 'deny intended and by policy, but open', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane', pass: false, reason: /does not enforce/ },
+  { name: 'allow by policy, blocked', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'timeout' }, classification: 'data-plane', pass: false, reason: /drops it/ },
+  { name: 'allow by policy, no endpoints', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'timeout' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints/ },
+  { name: 'service name does not resolve (allow)', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'dns-timeout' }, classification: 'dns', pass: false, reason: /mlflow.financial-ml did not resolve/ },
+  { name: 'service name does not resolve (deny) is never "blocked"', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'dns-nxdomain' }, classification: 'dns', pass: false, reason: /DNS fault/ },
+  { name: 'dns target resolves', target: dnsT, expect: 'allow', policy: 'allow', outcome: { kind: 'resolved', addresses: ['10.0.0.1'] }, classification: 'pass', pass: true, reason: /resolved/ },
+  { name: 'dns target blocked as intended', target: dnsT, expect: 'deny', policy: 'deny', outcome: { kind: 'dns-timeout' }, classification: 'pass', pass: true, reason: /as expected/ },
+  { name: 'dns target nxdomain when allowed', target: dnsT, expect: 'allow', policy: 'allow', outcome: { kind: 'dns-nxdomain' }, classification: 'dns', pass: false, reason: /server is reachable/ },
+  { name: 'dns target answered although denied by policy', target: dnsT, expect: 'deny', policy: 'deny', outcome: { kind: 'dns-nxdomain' }, classification: 'data-plane', pass: false, reason: /does not enforce/ },
+  { name: 'dns target timing out although allowed is a DNS fault', target: dnsT, expect: 'allow', policy: 'allow', outcome: { kind: 'dns-timeout' }, classification: 'dns', pass: false, reason: /cluster DNS is down/ },
+  { name: 'dns target timing out because policy denies', target: dnsT, expect: 'allow', policy: 'deny', outcome: { kind: 'dns-timeout' }, classification: 'policy-gap', pass: false, reason: /policies say deny/ },
+  { name: 'policy unknown', target: ext, expect: 'allow', policy: 'unknown', outcome: { kind: 'timeout' }, classification: 'unknown', pass: false, reason: /cannot decide/ },
+  { name: 'agent error is a probe fault', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'error', message: 'EMFILE' }, classification: 'probe', pass: false, reason: /EMFILE/ },
+  { name: 'http status matches', target: web, expect: 'allow', policy: 'allow', outcome: { kind: 'http', status: 200 }, classification: 'pass', pass: true, reason: /http:200/ },
+  { name: 'http status differs', target: web, expect: 'allow', policy: 'allow', outcome: { kind: 'http', status: 503 }, classification: 'unknown', pass: false, reason: /expected http:200/ },
+  { name: 'known gap fails as documented', target: svc, expect: 'allow', policy: 'deny', outcome: { kind: 'timeout' }, known: 'seeds contradict', classification: 'known-gap', pass: false, reason: /known gap: seeds contradict/ },
+  { name: 'known gap that no longer reproduces', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'connected' }, known: 'seeds contradict', classification: 'policy-gap', pass: false, reason: /no longer reproduces/ },
+  { name: 'known gap cell failing on DNS is not the gap', target: svc, expect: 'allow', policy: 'deny', outcome: { kind: 'dns-timeout' }, known: 'seeds contradict', classification: 'dns', pass: false, reason: /did not resolve/ },
+];
+
+describe('judgeCell', () => {
+  it.each(rows)('$name', (row) => {
+    const v = judgeCell({
+      cell: { source: 's', target: row.target.name, expect: row.expect, ...(row.known ? { known: row.known } : {}) },
+      target: row.target,
+      policy: { view: row.policy, explanation: ['egress: admitted by X'] },
+      observed: { kind: 'observed', outcome: row.outcome, attempts: [{ outcome: row.outcome, ms: 5 }] },
+      ...(row.readyEndpoints !== undefined ? { readyEndpoints: row.readyEndpoints } : {}),
+    });
+    expect(v.classification).toBe(row.classification);
+    expect(v.pass).toBe(row.pass);
+    expect(v.reason).toMatch(row.reason);
+  });
+
+  it('a probe that never ran is a probe fault, never blocked', () => {
+    const v = judgeCell({
+      cell: { source: 's', target: 'mlflow', expect: 'deny' },
+      target: svc,
+      policy: { view: 'deny', explanation: [] },
+      observed: { kind: 'not-run', reason: 'ImagePullBackOff' },
+    });
+    expect(v).toMatchObject({ classification: 'probe', pass: false, outcome: { kind: 'error' } });
+    expect(v.reason).toContain('ImagePullBackOff');
+  });
+
+  it('says when attempts disagree', () => {
+    const v = judgeCell({
+      cell: { source: 's', target: 'mlflow', expect: 'allow' },
+      target: svc,
+      policy: { view: 'allow', explanation: [] },
+      observed: {
+        kind: 'observed',
+        outcome: { kind: 'timeout' },
+        attempts: [{ outcome: { kind: 'connected' }, ms: 1 }, { outcome: { kind: 'timeout' }, ms: 1000 }],
+      },
+    });
+    expect(v.reason).toContain('attempts disagree: connected → timeout');
+  });
+});
+
+describe('summarizeCells', () => {
+  it('counts known gaps apart from failures', () => {
+    const judged = rows.map((row) =>
+      judgeCell({
+        cell: { source: 's', target: row.target.name, expect: row.expect, ...(row.known ? { known: row.known } : {}) },
+        target: row.target,
+        policy: { view: row.policy, explanation: [] },
+        observed: { kind: 'observed', outcome: row.outcome, attempts: [] },
+        ...(row.readyEndpoints !== undefined ? { readyEndpoints: row.readyEndpoints } : {}),
+      }),
+    );
+    const s = summarizeCells(judged);
+    expect(s.total).toBe(rows.length);
+    expect(s.knownGaps).toBe(1);
+    expect(s.passed + s.failed + s.knownGaps).toBe(s.total);
+    expect(s.passed).toBe(rows.filter((r) => r.pass).length);
+  });
+});
