@@ -1,0 +1,93 @@
+/** Shared wording for renderers: how a cell, an outcome and a row are named. Pure. */
+import type { Outcome } from '../model/outcome.js';
+import type { CellVerdict, Classification, RunResult } from '../model/verdict.js';
+
+export function formatOutcome(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case 'http':
+      return `http:${outcome.status}`;
+    case 'unreachable':
+      return outcome.code ? `unreachable (${outcome.code})` : 'unreachable';
+    case 'resolved':
+      return 'resolved';
+    case 'error':
+      return `error: ${outcome.message}`;
+    case 'connected':
+    case 'refused':
+    case 'timeout':
+    case 'dns-nxdomain':
+    case 'dns-timeout':
+    case 'dns-servfail':
+    case 'dns-refused':
+      return outcome.kind;
+  }
+}
+
+/** Observed, in the table's one-letter alphabet: A open, D blocked, N name did not resolve, P probe did not run. */
+export function observedLetter(cell: CellVerdict): 'A' | 'D' | 'N' | 'P' {
+  if (cell.classification === 'probe') return 'P';
+  if (cell.classification === 'dns') return 'N';
+  switch (cell.outcome.kind) {
+    case 'connected':
+    case 'refused':
+    case 'http':
+    case 'resolved':
+    case 'dns-nxdomain':
+    case 'dns-servfail':
+    case 'dns-refused':
+      return 'A';
+    case 'timeout':
+    case 'unreachable':
+    case 'dns-timeout':
+      return 'D';
+    case 'error':
+      return 'P';
+  }
+}
+
+export function statusMark(cell: CellVerdict): string {
+  if (cell.pass) return '✓';
+  return cell.classification === 'known-gap' ? '~' : '✗';
+}
+
+/** Row label: the source, plus the node when the run probed a source from several nodes. */
+export function rowLabel(cell: CellVerdict, perNode: boolean): string {
+  return perNode && cell.node !== undefined ? `${cell.source}@${cell.node}` : cell.source;
+}
+
+/** Did any source run from more than one node (a --per-node run)? */
+export function isPerNode(result: RunResult): boolean {
+  const nodes = new Map<string, Set<string>>();
+  for (const c of result.cells) {
+    if (c.node === undefined) continue;
+    const set = nodes.get(c.source) ?? new Set<string>();
+    set.add(c.node);
+    nodes.set(c.source, set);
+  }
+  return [...nodes.values()].some((s) => s.size > 1);
+}
+
+/** Rows and columns in first-seen order (the scenario's order), so output is stable. */
+export function axes(result: RunResult): { rows: string[]; columns: string[] } {
+  const perNode = isPerNode(result);
+  const rows: string[] = [];
+  const columns: string[] = [];
+  for (const c of result.cells) {
+    const row = rowLabel(c, perNode);
+    if (!rows.includes(row)) rows.push(row);
+    if (!columns.includes(c.target)) columns.push(c.target);
+  }
+  return { rows, columns };
+}
+
+export function failingCells(result: RunResult): CellVerdict[] {
+  return result.cells.filter((c) => !c.pass);
+}
+
+export const CLASSIFICATION_ORDER: readonly Classification[] = ['policy-gap', 'data-plane', 'dns', 'probe', 'unknown', 'known-gap', 'pass'];
+
+export function verdictHeadline(result: RunResult): string {
+  const s = result.summary;
+  const known = s.knownGaps > 0 ? `, ${s.knownGaps} known gap${s.knownGaps === 1 ? '' : 's'}` : '';
+  return `${s.total} cells: ${s.passed} passed, ${s.failed} failed${known}`;
+}

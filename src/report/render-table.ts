@@ -1,0 +1,102 @@
+/**
+ * The terminal report: a truth table sources × targets (expected·observed per cell, mismatches marked),
+ * then the failures with their reasons, then run findings. Fits 100 columns: targets are numbered, and a
+ * wide matrix is split into blocks of columns.
+ */
+import type { CellVerdict, RunResult } from '../model/verdict.js';
+import { axes, failingCells, formatOutcome, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
+
+const WIDTH = 100;
+const CELL = 5;
+
+export function renderTable(result: RunResult, width = WIDTH): string {
+  const { rows, columns } = axes(result);
+  const perNode = isPerNode(result);
+  const byKey = new Map<string, CellVerdict>();
+  for (const c of result.cells) byKey.set(`${rowLabel(c, perNode)}\u0000${c.target}`, c);
+
+  const out: string[] = [];
+  out.push(`netcheck run ${result.scenario} · run ${result.runId} · ${verdictHeadline(result)}`);
+  out.push('');
+
+  const labelWidth = Math.min(28, Math.max(6, ...rows.map((r) => r.length)));
+  const perBlock = Math.max(1, Math.floor((width - labelWidth - 1) / CELL));
+  for (let start = 0; start < columns.length; start += perBlock) {
+    const block = columns.slice(start, start + perBlock);
+    out.push(pad('', labelWidth) + ' ' + block.map((_, i) => pad(String(start + i + 1), CELL)).join('').trimEnd());
+    for (const row of rows) {
+      const cells = block.map((target) => {
+        const c = byKey.get(`${row}\u0000${target}`);
+        return pad(c ? `${c.expect === 'allow' ? 'A' : 'D'}${observedLetter(c)}${statusMark(c)}` : '·', CELL);
+      });
+      out.push(`${pad(truncate(row, labelWidth), labelWidth)} ${cells.join('').trimEnd()}`);
+    }
+    out.push('');
+  }
+  out.push(...wrap(`targets: ${columns.map((t, i) => `${i + 1} ${t}`).join(' · ')}`, width, '  '));
+  out.push(
+    ...wrap('cell = expected·observed: A allow/open, D deny/blocked, N name did not resolve, P probe did not run; ✓ pass, ✗ fail, ~ known gap', width, '  '),
+  );
+
+  const failures = failingCells(result).filter((c) => c.classification !== 'known-gap');
+  if (failures.length > 0) {
+    out.push('');
+    out.push(`Failures (${failures.length}):`);
+    for (const c of failures) out.push(...describeCell(c, width));
+  }
+  const known = result.cells.filter((c) => c.classification === 'known-gap');
+  if (known.length > 0) {
+    out.push('');
+    out.push(`Known gaps (${known.length}, not failing the run):`);
+    for (const c of known) out.push(...describeCell(c, width));
+  }
+  if (result.findings && result.findings.length > 0) {
+    out.push('');
+    out.push('Findings:');
+    for (const f of result.findings) out.push(...wrap(`- ${f}`, width, '    ', '  '));
+  }
+  if (result.cluster.unknown.length > 0) {
+    out.push('');
+    out.push(...wrap(`Not readable (policy may be unknown): ${result.cluster.unknown.join(', ')}`, width, '  '));
+  }
+  out.push('');
+  out.push(result.summary.failed === 0 ? `PASS ${verdictHeadline(result)}` : `FAIL ${verdictHeadline(result)}`);
+  return out.join('\n') + '\n';
+}
+
+function describeCell(c: CellVerdict, width: number): string[] {
+  const node = c.node !== undefined ? ` on ${c.node}` : '';
+  const lines = wrap(
+    `${statusMark(c)} ${c.source} → ${c.target}${node} [${c.classification}] expected ${c.expect}, observed ${formatOutcome(c.outcome)}, policy ${c.policy}`,
+    width,
+    '    ',
+  );
+  lines.push(...wrap(`why: ${c.reason}`, width, '      ', '    '));
+  for (const f of c.findings ?? []) lines.push(...wrap(`finding: ${f}`, width, '      ', '    '));
+  return lines;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 1) + '…';
+}
+
+/** Word-wrap to `width`; continuation lines get `indent`, the first line `first`. */
+export function wrap(text: string, width: number, indent: string, first = ''): string[] {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(' ')) {
+    const candidate = line.trim() === '' ? line + word : `${line} ${word}`;
+    if (candidate.length > width && line.trim() !== '') {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = candidate;
+    }
+  }
+  lines.push(line);
+  return lines;
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { CellVerdict } from '../../src/model/verdict.js';
+import { diagnoseCell } from '../../src/diagnose/diagnose-cell.js';
+import { diagnoseRun, type TargetKinds } from '../../src/diagnose/diagnose-run.js';
+import { createPolicyEngine } from '../../src/policy/engine.js';
+import { probeEndpoint } from '../../src/run/policy-view.js';
+import { platformSnapshot, verdict } from '../run/scenario-builder.js';
+
+const failed = (p: Partial<CellVerdict> & { source: string; target: string }): CellVerdict => verdict({ pass: false, ...p });
+
+describe('diagnoseCell', () => {
+  it('names the namespace label a selector needs', () => {
+    const snapshot = platformSnapshot({ kubeSystemLabeled: false });
+    const engine = createPolicyEngine(snapshot);
+    const dnsPod = snapshot.pods.find((p) => p.name === 'coredns-1');
+    if (!dnsPod) throw new Error('fixture');
+    const flow = engine.evaluateFlow(probeEndpoint('financial-ml', {}, undefined), { kind: 'pod', pod: dnsPod }, 53, 'UDP');
+    const v = failed({ source: 'serving', target: 'dns', policy: 'deny', outcome: { kind: 'dns-timeout' }, classification: 'policy-gap' });
+    expect(diagnoseCell(v, snapshot, [flow], { sourceNamespace: 'financial-ml', destinationNamespace: 'kube-system' })).toEqual([
+      'namespace kube-system has no label name, but financial-ml/financial-ml-baseline selects it by namespaceSelector name=kube-system' +
+        ' — fix: kubectl label namespace kube-system name=kube-system',
+    ]);
+  });
+
+  it.each([
+    { name: 'selector matches nothing', service: { namespace: 'ns', name: 's', selectedPods: 0 }, want: /its selector matches no pod/ },
+    { name: 'no ready endpoint', service: { namespace: 'ns', name: 's', selectedPods: 2, readyEndpoints: 0 }, want: /none of its endpoints is ready/ },
+  ])('service without endpoints: $name', ({ service, want }) => {
+    const v = failed({ source: 'a', target: 's', outcome: { kind: 'timeout' }, classification: 'data-plane' });
+    const findings = diagnoseCell(v, platformSnapshot(), [], { service });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatch(want);
+  });
+
+  it('has nothing to say about a passing cell', () => {
+    expect(diagnoseCell(verdict({ source: 'a', target: 'b' }), platformSnapshot(), [], { service: { namespace: 'n', name: 's', selectedPods: 0 } })).toEqual([]);
+  });
+});
+
+const kinds: TargetKinds = { dns: 'dns', mlflow: 'service', scheduler: 'service', lb: 'address', other: 'listener' };
+
+describe('diagnoseRun', () => {
+  it.each([
+    {
+      name: 'DNS down when most name-dependent checks fail to resolve',
+      cells: [
+        failed({ source: 'a', target: 'dns', outcome: { kind: 'dns-timeout' }, classification: 'dns' }),
+        failed({ source: 'a', target: 'mlflow', outcome: { kind: 'dns-timeout' }, classification: 'dns' }),
+        failed({ source: 'b', target: 'scheduler', outcome: { kind: 'dns-timeout' }, classification: 'dns' }),
+        verdict({ source: 'b', target: 'lb' }),
+      ],
+      want: [/cluster DNS looks down or unreachable: 3 of 3 checks .* from 2 source\(s\) \(a, b\)/],
+    },
+    {
+      name: 'CNI that enforces nothing',
+      cells: [
+        failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        failed({ source: 'b', target: 'mlflow', expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'mlflow' }),
+      ],
+      want: [/the CNI does not enforce NetworkPolicies \(Flannel\?\): all 2 flows/],
+    },
+    {
+      name: 'one node that does not enforce (migration)',
+      cells: [
+        failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'timeout' } }),
+      ],
+      want: [/node n1 does not enforce NetworkPolicies/, /data plane broken on node n1: 1 check/],
+    },
+    {
+      name: 'a node whose data plane drops allowed traffic',
+      cells: [
+        failed({ source: 'a', target: 'mlflow', node: 'n2', outcome: { kind: 'timeout' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'mlflow', node: 'n1' }),
+        failed({ source: 'a', target: 'scheduler', node: 'n2', outcome: { kind: 'timeout' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'scheduler', node: 'n1' }),
+      ],
+      want: [/data plane broken on node n2: 2 check\(s\)/],
+    },
+    {
+      name: 'stale known gaps',
+      cells: [failed({ source: 'a', target: 'lb', known: 'x', classification: 'policy-gap', reason: 'known gap no longer reproduces (observed connected, as expected) — remove' })],
+      want: [/1 known gap\(s\) no longer reproduce.*a → lb/],
+    },
+    { name: 'a healthy run', cells: [verdict({ source: 'a', target: 'mlflow' }), verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'timeout' } })], want: [] },
+  ])('$name', ({ cells, want }) => {
+    const findings = diagnoseRun(cells, kinds);
+    expect(findings).toHaveLength(want.length);
+    want.forEach((re, i) => expect(findings[i]).toMatch(re));
+  });
+});
