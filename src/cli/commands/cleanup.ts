@@ -1,0 +1,43 @@
+/**
+ * `netcheck cleanup [--all-namespaces] [-n NS] [--kubeconfig --context]`: delete netcheck pods whose
+ * deadline has passed (left behind by a killed run) and print what went. Exit 0, or 3 on API failure.
+ */
+import type { Argv } from 'yargs';
+import { connectCluster } from '../../cluster/client.js';
+import { ExitCode } from '../../model/errors.js';
+import { sweepExpiredPods, type RemovedPod } from '../../probe/cleanup.js';
+import type { NetcheckCommand } from '../command.js';
+
+interface CleanupArgs {
+  'all-namespaces': boolean;
+  namespace?: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+export function describeRemoved(removed: RemovedPod[], scope: string): string[] {
+  if (removed.length === 0) return [`no expired netcheck pods ${scope}`];
+  return [
+    ...removed.map((p) => `deleted pod ${p.namespace}/${p.name} (run ${p.run || '?'}, ${p.why})`),
+    `${removed.length} pod${removed.length === 1 ? '' : 's'} deleted ${scope}`,
+  ];
+}
+
+export const cleanupCommand: NetcheckCommand<CleanupArgs> = {
+  command: 'cleanup',
+  describe: 'Delete netcheck probe pods left behind by runs that were killed',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'sweep every namespace' })
+      .option('namespace', { alias: 'n', type: 'string', describe: 'namespace to sweep (default: the context\'s)' })
+      .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file' })
+      .option('context', { type: 'string', describe: 'kubeconfig context to use' }) as unknown as Argv<CleanupArgs>,
+  run: async (argv) => {
+    const client = await connectCluster({ kubeconfig: argv.kubeconfig, context: argv.context });
+    const namespace = argv.namespace ?? client.namespace;
+    const removed = await sweepExpiredPods(client, { allNamespaces: argv['all-namespaces'], namespace });
+    const scope = argv['all-namespaces'] ? 'in any namespace' : `in namespace ${namespace}`;
+    for (const line of describeRemoved(removed, scope)) console.log(line);
+    return ExitCode.Pass;
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * Removing probe pods: a run's own pods (callers use deleteRunPods in `finally` and on SIGINT/SIGTERM,
+ * with a fresh signal — the run's own is already aborted by then), and `netcheck cleanup`'s sweep of
+ * pods whose run is long gone (kill -9: activeDeadlineSeconds stopped them, nobody deleted them).
+ */
+import type { ClusterClient, PodState } from '../cluster/types.js';
+import { ClusterError } from '../model/errors.js';
+import { ANNOTATION_EXPIRES_AT, anyRunSelector, LABEL_RUN, runSelector } from './pod-spec.js';
+
+export interface RemovedPod {
+  namespace: string;
+  name: string;
+  run: string;
+  why: 'run-cleanup' | 'expired' | 'terminated';
+}
+
+export interface DeleteRunPodsOptions {
+  /** Namespaces the run touched; when absent, one cluster-wide list (needs cluster-wide `list pods`). */
+  namespaces?: string[];
+  signal?: AbortSignal;
+}
+
+export async function deleteRunPods(client: ClusterClient, runId: string, options: DeleteRunPodsOptions = {}): Promise<RemovedPod[]> {
+  const selector = runSelector(runId);
+  const pods = options.namespaces === undefined
+    ? await client.listPods(undefined, selector, options.signal)
+    : (await Promise.all([...new Set(options.namespaces)].map((ns) => client.listPods(ns, selector, options.signal)))).flat();
+  await Promise.all(pods.map((p) => client.deletePod(p.namespace, p.name, options.signal)));
+  return sortRemoved(pods.map((p) => ({ namespace: p.namespace, name: p.name, run: runId, why: 'run-cleanup' as const })));
+}
+
+export interface SweepOptions {
+  /** Sweep every namespace (needs cluster-wide `list pods`). */
+  allNamespaces?: boolean;
+  /** Otherwise this namespace (default: the context's). */
+  namespace?: string;
+  /** Injected for tests; default now. */
+  now?: Date;
+  signal?: AbortSignal;
+}
+
+/** Why a pod should go, or undefined to keep it (a live run's pod). */
+export function sweepReason(pod: PodState, now: Date): RemovedPod['why'] | undefined {
+  if (pod.deleting) return undefined;
+  const expiresAt = Date.parse(pod.annotations[ANNOTATION_EXPIRES_AT] ?? '');
+  if (Number.isFinite(expiresAt) && expiresAt <= now.getTime()) return 'expired';
+  // A finished probe pod is useful to nobody but a run still reading its log: give that run its deadline.
+  if ((pod.phase === 'Succeeded' || pod.phase === 'Failed') && !Number.isFinite(expiresAt)) return 'terminated';
+  return undefined;
+}
+
+export async function sweepExpiredPods(client: ClusterClient, options: SweepOptions = {}): Promise<RemovedPod[]> {
+  const now = options.now ?? new Date();
+  const namespace = options.allNamespaces ? undefined : (options.namespace ?? client.namespace);
+  const pods = await client.listPods(namespace, anyRunSelector, options.signal);
+  const doomed = pods.flatMap((pod) => {
+    const why = sweepReason(pod, now);
+    return why === undefined ? [] : [{ namespace: pod.namespace, name: pod.name, run: pod.labels[LABEL_RUN] ?? '', why }];
+  });
+  const results = await Promise.allSettled(doomed.map((p) => client.deletePod(p.namespace, p.name, options.signal)));
+  const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (firstFailure) {
+    throw firstFailure.reason instanceof ClusterError ? firstFailure.reason : new ClusterError(String(firstFailure.reason), { reason: 'DeleteFailed' });
+  }
+  return sortRemoved(doomed);
+}
+
+function sortRemoved(pods: RemovedPod[]): RemovedPod[] {
+  return pods.sort((a, b) => (a.namespace === b.namespace ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.namespace < b.namespace ? -1 : 1));
+}

@@ -1,0 +1,333 @@
+/**
+ * Running probe pods and listener pods: create them all in parallel, follow them with one watch per
+ * namespace, and settle each as soon as its fate is known — a start failure (image pull, admission,
+ * quota, scheduling) at once, a finished probe when its log has been read, a listener when it is Ready.
+ * Cluster-wide failures (403 RBAC, API unreachable) reject the whole call: they affect every pod.
+ */
+import type { ClusterClient, ClusterEvent, PodManifest, PodState } from '../cluster/types.js';
+import { ClusterError, ProbeError } from '../model/errors.js';
+import type { AgentCheckResult } from '../model/outcome.js';
+import { parseAgentOutput } from './agent.js';
+import { LABEL_RUN } from './pod-spec.js';
+
+export interface ProbePodSpec {
+  /** The caller's identity for this pod (e.g. the plan's pod key); echoed in results. */
+  key: string;
+  manifest: PodManifest;
+}
+
+export type ProbePodState = 'created' | 'running' | 'done' | 'failed';
+
+export interface LifecycleOptions {
+  signal: AbortSignal;
+  /** Absolute time (epoch ms) by which every pod must have settled. */
+  deadline: number;
+  onProgress?: (pod: ProbePodSpec, state: ProbePodState, detail?: string) => void;
+  /** Delay before events are consulted for a pod still Pending (default 2000 ms), and between polls. */
+  eventPollMs?: number;
+}
+
+interface PodIdentity {
+  key: string;
+  namespace: string;
+  name: string;
+  node?: string;
+}
+
+export type ProbePodResult =
+  | (PodIdentity & {
+      kind: 'done';
+      results: AgentCheckResult[];
+      /** The agent printed its final line: every check ran. */
+      complete: boolean;
+      /** Log lines that were not results, for diagnosis. */
+      problems: string[];
+    })
+  | (PodIdentity & { kind: 'failed'; error: ProbeError });
+
+export type ListenerResult = (PodIdentity & { kind: 'ready'; ip: string }) | (PodIdentity & { kind: 'failed'; error: ProbeError });
+
+/** The budget ran out; `settled` holds the pods that did finish, `pending` names the others. */
+export class BudgetExceededError<T = ProbePodResult | ListenerResult> extends ProbeError {
+  constructor(
+    readonly pending: string[],
+    readonly settled: T[],
+  ) {
+    super(
+      `budget exceeded with ${pending.length} pod(s) still pending: ${pending.join(', ')}`,
+      { reason: 'BudgetExceeded' },
+      { hint: 'raise --budget, or check why these pods are slow to start (kubectl describe pod)' },
+    );
+  }
+}
+
+/** Waiting reasons that mean the container will not start without someone fixing something. */
+const fatalWaitingReasons = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+]);
+
+/** What makes a pod unable to run, from its status alone; undefined while it may still start. */
+export function startFailureFromStatus(pod: PodState): { reason: string; message: string } | undefined {
+  for (const c of pod.containers) {
+    if (c.waiting && fatalWaitingReasons.has(c.waiting.reason)) {
+      return { reason: c.waiting.reason, message: c.waiting.message ?? c.waiting.reason };
+    }
+  }
+  const scheduled = pod.conditions.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    return { reason: 'Unschedulable', message: scheduled.message ?? 'no node can run it' };
+  }
+  return undefined;
+}
+
+/** Warning events that mean the pod will not start (when status has not caught up yet). */
+export function startFailureFromEvents(events: ClusterEvent[]): { reason: string; message: string } | undefined {
+  for (const e of events) {
+    if (e.type !== 'Warning') continue;
+    if (e.reason === 'FailedScheduling') return { reason: 'Unschedulable', message: e.message };
+    if ((e.reason === 'Failed' || e.reason === 'BackOff') && /pull|image/i.test(e.message)) {
+      return { reason: 'ImagePullFailed', message: e.message };
+    }
+    if (e.reason === 'FailedCreatePodSandBox') return { reason: 'SandboxFailed', message: e.message };
+    if (e.reason === 'Failed' && /CreateContainerConfigError|CreateContainerError/.test(e.message)) {
+      return { reason: 'CreateContainerError', message: e.message };
+    }
+  }
+  return undefined;
+}
+
+/** Create failures that concern one pod (the others may still run); anything else is cluster-wide. */
+const perPodCreateReasons = new Set(['PodSecurity', 'QuotaExceeded', 'AdmissionDenied', 'Invalid', 'AlreadyExists']);
+
+type Goal = 'complete' | 'ready';
+
+interface Tracker<T> {
+  spec: ProbePodSpec;
+  created: boolean;
+  running: boolean;
+  /** Log being read / result being computed: ignore further updates. */
+  finishing: boolean;
+  result?: T;
+  node?: string;
+  lastEventPoll: number;
+}
+
+/**
+ * Run probe pods to completion and collect their agent results. Resolves with one result per spec,
+ * in input order. Rejects with a ClusterError on cluster-wide failures, with BudgetExceededError at
+ * `deadline`, and with the signal's reason when aborted. Deleting the pods is the caller's job
+ * (deleteRunPods in `finally`).
+ */
+export function runProbePods(client: ClusterClient, pods: ProbePodSpec[], options: LifecycleOptions): Promise<ProbePodResult[]> {
+  return supervise<ProbePodResult>(client, pods, options, 'complete');
+}
+
+/** Create listener pods and wait until each is Ready with an IP. Same failure rules as runProbePods. */
+export function startListeners(client: ClusterClient, listeners: ProbePodSpec[], options: LifecycleOptions): Promise<ListenerResult[]> {
+  return supervise<ListenerResult>(client, listeners, options, 'ready');
+}
+
+function identity(spec: ProbePodSpec, node: string | undefined): PodIdentity {
+  const id: PodIdentity = { key: spec.key, namespace: spec.manifest.metadata.namespace, name: spec.manifest.metadata.name };
+  if (node !== undefined) id.node = node;
+  return id;
+}
+
+function failed(spec: ProbePodSpec, node: string | undefined, reason: string, message: string, cause?: unknown): { kind: 'failed'; error: ProbeError } & PodIdentity {
+  const name = spec.manifest.metadata.name;
+  const where = `${spec.manifest.metadata.namespace}/${name}`;
+  return {
+    ...identity(spec, node),
+    kind: 'failed',
+    error: new ProbeError(`probe pod ${where} could not run: ${reason}: ${message}`, { pod: where, reason }, { cause }),
+  };
+}
+
+async function supervise<T extends ProbePodResult | ListenerResult>(
+  client: ClusterClient,
+  specs: ProbePodSpec[],
+  options: LifecycleOptions,
+  goal: Goal,
+): Promise<T[]> {
+  options.signal.throwIfAborted();
+  if (specs.length === 0) return [];
+  const runIds = new Set(specs.map((s) => s.manifest.metadata.labels?.[LABEL_RUN]));
+  const runId = [...runIds][0];
+  if (runIds.size !== 1 || runId === undefined) {
+    throw new ProbeError('probe pods of one call must share one netcheck.io/run label', { reason: 'Internal' });
+  }
+  const eventPollMs = options.eventPollMs ?? 2_000;
+
+  // Internal controller: stops watches, polls and pending requests once the outcome is decided.
+  const stop = new AbortController();
+  const onOuterAbort = (): void => finish(options.signal.reason);
+  options.signal.addEventListener('abort', onOuterAbort, { once: true });
+
+  const trackers = new Map<string, Tracker<T>>();
+  for (const spec of specs) {
+    const key = `${spec.manifest.metadata.namespace}/${spec.manifest.metadata.name}`;
+    if (trackers.has(key)) throw new ProbeError(`two probe pods are both named ${key}`, { reason: 'Internal' });
+    trackers.set(key, { spec, created: false, running: false, finishing: false, lastEventPoll: Date.now() });
+  }
+
+  let resolveAll!: (value: T[]) => void;
+  let rejectAll!: (reason: unknown) => void;
+  const all = new Promise<T[]>((resolve, reject) => {
+    resolveAll = resolve;
+    rejectAll = reject;
+  });
+  let finished = false;
+  const finish = (error?: unknown): void => {
+    if (finished) return;
+    finished = true;
+    stop.abort(error ?? new Error('settled'));
+    if (error !== undefined) rejectAll(error);
+    else resolveAll(specs.map((s) => trackers.get(`${s.manifest.metadata.namespace}/${s.manifest.metadata.name}`)!.result!));
+  };
+  const settle = (tracker: Tracker<T>, result: T): void => {
+    if (tracker.result !== undefined || finished) return;
+    tracker.result = result;
+    options.onProgress?.(tracker.spec, result.kind === 'failed' ? 'failed' : 'done', result.kind === 'failed' ? result.error.reason : undefined);
+    if ([...trackers.values()].every((t) => t.result !== undefined)) finish();
+  };
+  const fail = (error: unknown): void => finish(options.signal.aborted ? options.signal.reason : error);
+
+  const budget = setTimeout(() => {
+    const pending = [...trackers.entries()].filter(([, t]) => t.result === undefined).map(([k]) => k);
+    const settled = [...trackers.values()].flatMap((t) => (t.result === undefined ? [] : [t.result]));
+    finish(new BudgetExceededError<T>(pending, settled));
+  }, Math.max(0, options.deadline - Date.now()));
+
+  const finishProbe = async (tracker: Tracker<T>, pod: PodState): Promise<void> => {
+    tracker.finishing = true;
+    const where = `${pod.namespace}/${pod.name}`;
+    let log: string;
+    try {
+      log = await client.readPodLog(pod.namespace, pod.name, stop.signal);
+    } catch (error) {
+      if (error instanceof ClusterError && error.reason !== 'NotFound') return fail(error);
+      if (stop.signal.aborted) return;
+      settle(tracker, failed(tracker.spec, pod.nodeName, 'LogUnavailable', `the log of ${where} could not be read`, error) as T);
+      return;
+    }
+    const output = parseAgentOutput(log);
+    if (pod.phase === 'Succeeded' || output.done) {
+      settle(tracker, {
+        ...identity(tracker.spec, pod.nodeName),
+        kind: 'done',
+        results: output.results,
+        complete: output.done,
+        problems: output.problems,
+      } as T);
+      return;
+    }
+    const terminated = pod.containers[0]?.terminated;
+    const why =
+      pod.reason === 'DeadlineExceeded'
+        ? 'DeadlineExceeded'
+        : terminated?.reason === 'OOMKilled'
+          ? 'OOMKilled'
+          : 'AgentFailed';
+    const detail =
+      why === 'DeadlineExceeded'
+        ? 'activeDeadlineSeconds passed before the agent finished'
+        : `the agent exited with code ${terminated?.exitCode ?? '?'}${output.problems.length ? ` (${output.problems.slice(0, 2).join('; ')})` : ''}`;
+    settle(tracker, failed(tracker.spec, pod.nodeName, why, detail) as T);
+  };
+
+  const onPod = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodState): void => {
+    const tracker = trackers.get(`${pod.namespace}/${pod.name}`);
+    if (!tracker || tracker.result !== undefined || tracker.finishing || finished) return;
+    if (pod.nodeName) tracker.node = pod.nodeName;
+    if (type === 'DELETED') {
+      // Only an object we created can be deleted; before our create returns, it is someone else's leftover.
+      if (tracker.created) settle(tracker, failed(tracker.spec, pod.nodeName, 'Deleted', 'the pod was deleted (or evicted) before it finished') as T);
+      return;
+    }
+    const startFailure = startFailureFromStatus(pod);
+    if (startFailure) {
+      settle(tracker, failed(tracker.spec, pod.nodeName, startFailure.reason, startFailure.message) as T);
+      return;
+    }
+    if (pod.phase === 'Running' && !tracker.running) {
+      tracker.running = true;
+      options.onProgress?.(tracker.spec, 'running');
+    }
+    if (goal === 'ready') {
+      if (pod.ready && pod.podIP) {
+        settle(tracker, { ...identity(tracker.spec, pod.nodeName), kind: 'ready', ip: pod.podIP } as T);
+      } else if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
+        const why = pod.reason ?? pod.containers[0]?.terminated?.reason ?? pod.phase;
+        settle(tracker, failed(tracker.spec, pod.nodeName, 'ListenerExited', `the listener stopped (${why}) before it became Ready`) as T);
+      }
+      return;
+    }
+    if (pod.phase === 'Succeeded' || pod.phase === 'Failed') void finishProbe(tracker, pod);
+  };
+
+  // Watches first: list-then-watch sees every pod created afterwards, whatever the event order.
+  const namespaces = [...new Set(specs.map((s) => s.manifest.metadata.namespace))].sort();
+  for (const ns of namespaces) {
+    client
+      .watchPods(ns, `${LABEL_RUN}=${runId}`, stop.signal, (e) => onPod(e.type, e.pod))
+      .catch((error: unknown) => {
+        if (!stop.signal.aborted) fail(error);
+      });
+  }
+
+  for (const tracker of trackers.values()) {
+    const { manifest } = tracker.spec;
+    client.createPod(manifest, stop.signal).then(
+      (pod) => {
+        if (finished) return;
+        tracker.created = true;
+        options.onProgress?.(tracker.spec, 'created');
+        onPod('MODIFIED', pod);
+      },
+      (error: unknown) => {
+        if (stop.signal.aborted) return;
+        if (error instanceof ClusterError && perPodCreateReasons.has(error.reason)) {
+          settle(tracker, failed(tracker.spec, manifest.spec.nodeName, error.reason, error.message, error) as T);
+        } else {
+          fail(error);
+        }
+      },
+    );
+  }
+
+  // Events catch failures whose status lags (e.g. FailedScheduling before the condition is written).
+  const poll = setInterval(() => {
+    const now = Date.now();
+    for (const tracker of trackers.values()) {
+      if (!tracker.created || tracker.running || tracker.finishing || tracker.result !== undefined) continue;
+      if (now - tracker.lastEventPoll < eventPollMs) continue;
+      tracker.lastEventPoll = now;
+      const { namespace, name } = tracker.spec.manifest.metadata;
+      client.listEvents(namespace, name, stop.signal).then(
+        (events) => {
+          const failure = startFailureFromEvents(events);
+          if (failure && !tracker.running && !tracker.finishing) {
+            settle(tracker, failed(tracker.spec, tracker.node, failure.reason, failure.message) as T);
+          }
+        },
+        // Events are a second opinion; the watch and the deadline still decide.
+        () => undefined,
+      );
+    }
+  }, Math.max(100, Math.min(eventPollMs, 1_000)));
+
+  try {
+    return await all;
+  } finally {
+    clearTimeout(budget);
+    clearInterval(poll);
+    options.signal.removeEventListener('abort', onOuterAbort);
+    stop.abort(new Error('settled'));
+  }
+}
