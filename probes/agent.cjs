@@ -1,31 +1,25 @@
 'use strict';
 /*
- * netcheck probe agent. Plain CommonJS, no dependencies, Node >= 18 builtins only: it travels in a
- * probe pod's container args (`node -e <this source> run '<plan json>'`) so any image with `node` works.
+ * netcheck probe agent: plain CommonJS, Node >= 18 builtins only. It travels in a probe pod's container args
+ * (`node -e <source> run '<plan>'`), so any image with `node` runs it. Wire types: src/model/outcome.ts.
+ *   run '<AgentPlan>'       one JSON line per check as it completes, then {"done":true,"checks":N,"ms":T}
+ *   listen '<ListenerPlan>' TCP (HTTP 200, plain TCP accepted) and UDP echo until SIGTERM
+ * Exit: 0 the plan ran (whatever the outcomes), 2 malformed plan, 1 a listener could not bind.
  *
- *   node agent.cjs run '<AgentPlan json>'        one JSON line per check as it completes, then {"done":true,...}
- *   node agent.cjs listen '<ListenerPlan json>'  serve TCP/HTTP (200) and UDP (echo) until SIGTERM
- *
- * Wire types: src/model/outcome.ts. Exit codes: 0 the plan ran (whatever the outcomes), 2 malformed plan,
- * 1 a listener could not bind.
- *
- * Outcome choices worth knowing:
- * - DNS goes through dns.Resolver (c-ares) with an explicit timeout and one try, never libc getaddrinfo:
- *   getaddrinfo hangs 20-40 s when DNS is dropped and serializes on libuv's 4 threads. The pod's resolv.conf
- *   search/ndots are applied here, candidate by candidate: NXDOMAIN/NODATA -> next candidate; timeout,
- *   SERVFAIL, REFUSED -> stop and report. Only A records are asked for (IPv4 clusters).
- * - ECONNREFUSED from the DNS server (ICMP port unreachable over UDP, RST over TCP) is `dns-refused`: the
- *   server's host was reached but nothing served DNS. A TCP DNS connect that times out is `dns-timeout`.
- * - A name that does not resolve yields the dns-* outcome for tcp/http/udp checks too, never "blocked".
- *   Name resolution and the connection each get the check's timeoutMs, so slow DNS never turns into `timeout`.
- * - http: once the TCP handshake completed the path is open, so a server that then says nothing (or resets)
- *   before the deadline is reported `connected`, not `timeout`.
- * - udp: a reply is `connected`, ICMP port unreachable is `refused`, silence is `timeout` - which is
- *   ambiguous for UDP: a listener that never answers looks exactly like a dropped packet. Port 53 gets a real
- *   DNS query so DNS servers answer; other ports get a short datagram (the listener mode echoes it).
- * - Retries: when `expect` is set and the outcome disagrees (allow wants connected/refused/http/resolved, deny
- *   wants timeout/unreachable - `isOpen` in src/model/outcome.ts), the check runs again, up to plan.retries
- *   more times; every attempt is reported.
+ * Choices worth knowing:
+ * - DNS uses dns.Resolver (c-ares) with an explicit timeout and one try, never libc getaddrinfo (it hangs
+ *   20-40 s when DNS is dropped and serializes on libuv's 4 threads). resolv.conf search/ndots are applied
+ *   here: NXDOMAIN/NODATA -> next candidate; timeout, SERVFAIL, REFUSED -> stop and report. A records only.
+ * - ECONNREFUSED from the DNS server (ICMP over UDP, RST over TCP) is `dns-refused`: its host was reached
+ *   but nothing served DNS. A TCP DNS connect that times out or is unreachable is `dns-timeout`.
+ * - A name that does not resolve gives the dns-* outcome for tcp/http/udp too, never "blocked". Resolution and
+ *   connection each get timeoutMs, so slow DNS never becomes `timeout`.
+ * - http: after the TCP handshake the path is open, so a server that then stays silent (or resets) is
+ *   `connected`, not `timeout`.
+ * - udp: reply -> `connected`, ICMP port unreachable -> `refused`, silence -> `timeout`. Ambiguous: a listener
+ *   that never answers looks like a dropped packet. Port 53 gets a real DNS query so DNS servers answer.
+ * - Retries: when `expect` disagrees with the outcome (isOpen semantics of src/model/outcome.ts), the check
+ *   runs again, up to plan.retries times; every attempt is reported.
  */
 const dgram = require('node:dgram');
 const dns = require('node:dns');
@@ -70,16 +64,11 @@ function nameCandidates(name, conf) {
   return dots >= conf.ndots ? [name, ...searched] : [...searched, name];
 }
 
-function dnsFailure(code) {
-  switch (code) {
-    case 'ENOTFOUND': return 'nxdomain';
-    case 'ENODATA': return 'nodata';
-    case 'ETIMEOUT': case 'ECANCELLED': return 'timeout';
-    case 'ESERVFAIL': return 'servfail';
-    case 'EREFUSED': case 'ECONNREFUSED': return 'refused';
-    default: return 'error';
-  }
-}
+// NODATA (the name exists without an A record) moves on to the next candidate like NXDOMAIN, as libc does.
+const DNS_CODES = {
+  ENOTFOUND: 'dns-nxdomain', ENODATA: 'dns-nxdomain', ETIMEOUT: 'dns-timeout', ECANCELLED: 'dns-timeout',
+  ESERVFAIL: 'dns-servfail', EREFUSED: 'dns-refused', ECONNREFUSED: 'dns-refused',
+};
 
 function queryUdp(name, conf, ms) {
   return new Promise((resolve) => {
@@ -90,7 +79,7 @@ function queryUdp(name, conf, ms) {
     resolver.resolve4(name, (err, addresses) => {
       clearTimeout(timer);
       if (!err) resolve({ addresses });
-      else resolve({ fail: dnsFailure(err.code), message: `${err.code}: ${err.message}` });
+      else resolve({ fail: DNS_CODES[err.code] || 'error', message: `${err.code}: ${err.message}` });
     });
   });
 }
@@ -132,7 +121,7 @@ function decodeResponse(buf, id) {
   return { rcode, addresses };
 }
 
-const RCODES = { 2: 'servfail', 3: 'nxdomain', 5: 'refused' };
+const RCODES = { 2: 'dns-servfail', 3: 'dns-nxdomain', 5: 'dns-refused' };
 
 /** A DNS query over TCP (RFC 7766): 2-byte length prefix, A record, first nameserver. */
 function queryTcp(name, server, ms) {
@@ -146,7 +135,7 @@ function queryTcp(name, server, ms) {
       socket.destroy();
       resolve(result);
     });
-    const timer = setTimeout(() => finish({ fail: 'timeout' }), ms);
+    const timer = setTimeout(() => finish({ fail: 'dns-timeout' }), ms);
     socket.on('connect', () => {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(query.length);
@@ -157,7 +146,7 @@ function queryTcp(name, server, ms) {
       if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
       try {
         const { rcode, addresses } = decodeResponse(received.subarray(2, 2 + received.readUInt16BE(0)), id);
-        if (rcode === 0) finish(addresses.length > 0 ? { addresses } : { fail: 'nodata' });
+        if (rcode === 0) finish(addresses.length > 0 ? { addresses } : { fail: 'dns-nxdomain' });
         else finish({ fail: RCODES[rcode] || 'error', message: `DNS rcode ${rcode}` });
       } catch (err) {
         finish({ fail: 'error', message: err.message });
@@ -165,8 +154,8 @@ function queryTcp(name, server, ms) {
     });
     socket.on('end', () => finish({ fail: 'error', message: 'DNS server closed the TCP connection without an answer' }));
     socket.on('error', (err) => {
-      if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') finish({ fail: 'refused' });
-      else if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') finish({ fail: 'timeout' });
+      if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') finish({ fail: 'dns-refused' });
+      else if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') finish({ fail: 'dns-timeout' });
       else finish({ fail: 'error', message: `${err.code}: ${err.message}` });
     });
   });
@@ -178,21 +167,15 @@ async function resolveName(name, protocol, ms) {
   const deadline = Date.now() + ms;
   for (const candidate of nameCandidates(name, conf)) {
     const left = deadline - Date.now();
-    if (left <= 0) return { fail: 'timeout' };
+    if (left <= 0) return { fail: 'dns-timeout' };
     const result = protocol === 'TCP' ? await queryTcp(candidate, conf.nameservers[0], left) : await queryUdp(candidate, conf, left);
-    if (result.addresses || (result.fail !== 'nxdomain' && result.fail !== 'nodata')) return result;
+    if (result.addresses || result.fail !== 'dns-nxdomain') return result;
   }
-  return { fail: 'nxdomain' };
+  return { fail: 'dns-nxdomain' };
 }
 
 function dnsOutcome(result) {
-  switch (result.fail) {
-    case 'nxdomain': case 'nodata': return { kind: 'dns-nxdomain' };
-    case 'timeout': return { kind: 'dns-timeout' };
-    case 'servfail': return { kind: 'dns-servfail' };
-    case 'refused': return { kind: 'dns-refused' };
-    default: return { kind: 'error', message: `dns: ${result.message || result.fail}` };
-  }
+  return result.fail === 'error' ? { kind: 'error', message: `dns: ${result.message}` } : { kind: result.fail };
 }
 
 function socketFailure(err) {
@@ -291,15 +274,11 @@ async function attemptCheck(check) {
   }
 }
 
-/** Same semantics as isOpen in src/model/outcome.ts. */
-function isOpen(outcome) {
-  if (['connected', 'refused', 'http', 'resolved'].includes(outcome.kind)) return true;
-  if (outcome.kind === 'timeout' || outcome.kind === 'unreachable') return false;
-  return undefined;
-}
-
+// isOpen of src/model/outcome.ts: allow wants an open path, deny a blocked one; dns-* and error agree with neither.
+const OPEN = ['connected', 'refused', 'http', 'resolved'];
+const BLOCKED = ['timeout', 'unreachable'];
 function agrees(expect, outcome) {
-  return isOpen(outcome) === (expect === 'allow');
+  return (expect === 'allow' ? OPEN : BLOCKED).includes(outcome.kind);
 }
 
 function checkProblem(check) {
@@ -329,7 +308,8 @@ async function runCheck(check, retries) {
     } catch (err) {
       result = { outcome: { kind: 'error', message: String((err && err.message) || err) } };
     }
-    attempts.push(result.address === undefined ? { outcome: result.outcome, ms: Date.now() - start } : { outcome: result.outcome, ms: Date.now() - start, address: result.address });
+    // JSON.stringify leaves `address` out when it is undefined (the target was an IP).
+    attempts.push({ outcome: result.outcome, ms: Date.now() - start, address: result.address });
     if (!check.expect || agrees(check.expect, result.outcome)) break;
   }
   return { id: check.id, outcome: attempts[attempts.length - 1].outcome, attempts };
@@ -449,4 +429,4 @@ function main(args) {
 if (__filename === '[eval]') main(process.argv.slice(1));
 else if (require.main === module) main(process.argv.slice(2));
 
-module.exports = { nameCandidates, encodeQuery, decodeResponse, parsePlan, parseListenerPlan, isOpen };
+module.exports = { nameCandidates };

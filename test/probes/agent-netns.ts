@@ -100,7 +100,18 @@ export async function createAgentNetns(): Promise<AgentNetns> {
         await exited;
       }
     }
-    for (const ns of [clientNs, serverNs]) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    for (const ns of [clientNs, serverNs]) {
+      // Whatever still runs inside our namespaces was started by this fixture (e.g. a dnsmasq TCP child).
+      const { stdout } = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+      for (const pid of stdout.split('\n').filter((l) => l.trim() !== '')) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    }
     await rm(netnsEtc, { recursive: true, force: true });
     await rm(tmp, { recursive: true, force: true });
   };
@@ -137,7 +148,9 @@ export async function createAgentNetns(): Promise<AgentNetns> {
     const dnsmasq = spawn(
       'ip',
       [
-        'netns', 'exec', serverNs, 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+        // --keep-in-foreground, not --no-daemon: debug mode serves TCP inline, so one slow TCP client
+        // (the silent-server HTTP check) would stall every UDP query.
+        'netns', 'exec', serverNs, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
         `--addn-hosts=${hosts}`, '--local=/cluster.local/', `--listen-address=${serverIp}`, '--bind-interfaces',
         `--pid-file=${join(tmp, 'dnsmasq.pid')}`, '--user=root', '--log-facility=-',
         // An upstream that answers SERVFAIL to everything (started below) for one zone.

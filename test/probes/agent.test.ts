@@ -119,6 +119,8 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
       { check: { id: 'http-listener', kind: 'http', target: 'web', port: PORTS.listener }, outcome: () => ({ kind: 'http', status: 200 }), viaName: true },
       { check: { id: 'http-404', kind: 'http', target: 'web.ns', port: PORTS.http, http: { path: '/missing' } }, outcome: () => ({ kind: 'http', status: 404 }), viaName: true },
       { check: { id: 'http-closed', kind: 'http', target: 'SERVER', port: PORTS.closed }, outcome: () => ({ kind: 'refused' }) },
+      // dnsmasq's TCP port accepts the connection but never answers a GET: the path is open.
+      { check: { id: 'http-silent-server', kind: 'http', target: 'SERVER', port: 53 }, outcome: () => ({ kind: 'connected' }) },
       { check: { id: 'http-dropped', kind: 'http', target: 'SERVER', port: PORTS.dropped }, outcome: () => ({ kind: 'timeout' }) },
       { check: { id: 'dns-search-list', kind: 'dns', target: 'api.other' }, outcome: (ip) => ({ kind: 'resolved', addresses: [ip] }), viaName: true },
       { check: { id: 'dns-fqdn', kind: 'dns', target: 'web.ns.svc.cluster.local.' }, outcome: (ip) => ({ kind: 'resolved', addresses: [ip] }), viaName: true },
