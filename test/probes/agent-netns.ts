@@ -35,6 +35,8 @@ export const PORTS = {
 
 const SERVFAIL_PORT = 5300;
 
+export type DnsFilter = 'drop' | 'reject' | 'none';
+
 export interface AgentRun {
   code: number | null;
   stdout: string;
@@ -50,8 +52,11 @@ export interface AgentNetns {
   runNode(args: string[]): Promise<AgentRun>;
   /** Start a long-running `node <args>` in the server namespace; resolves once stdout contains `ready`. */
   startServerNode(args: string[], ready: string): Promise<{ child: ChildProcess; firstLine: string }>;
-  /** Drop (or stop dropping) DNS traffic to dnsmasq, UDP and TCP. */
-  dropDns(dropped: boolean): Promise<void>;
+  /**
+   * Filter DNS traffic to dnsmasq (UDP and TCP): `drop` silently, `reject` with ICMP port unreachable (UDP)
+   * and RST (TCP), `none` to serve again.
+   */
+  filterDns(mode: DnsFilter): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -138,6 +143,10 @@ export async function createAgentNetns(): Promise<AgentNetns> {
       '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited',
     ]);
 
+    await netnsExec(serverNs, ['iptables', '-N', 'DNSFILTER']);
+    for (const proto of ['udp', 'tcp']) {
+      await netnsExec(serverNs, ['iptables', '-A', 'INPUT', '-p', proto, '--dport', '53', '-j', 'DNSFILTER']);
+    }
     await mkdir(netnsEtc, { recursive: true });
     await writeFile(
       join(netnsEtc, 'resolv.conf'),
@@ -206,10 +215,17 @@ export async function createAgentNetns(): Promise<AgentNetns> {
         child.once('close', (code) => resolve({ code, stdout, stderr }));
       }),
     startServerNode,
-    dropDns: async (dropped) => {
-      for (const proto of ['udp', 'tcp']) {
-        await netnsExec(serverNs, ['iptables', dropped ? '-I' : '-D', 'INPUT', '-p', proto, '--dport', '53', '-j', 'DROP']);
-      }
+    filterDns: async (mode) => {
+      await netnsExec(serverNs, ['iptables', '-F', 'DNSFILTER']);
+      const rules: Record<DnsFilter, string[][]> = {
+        none: [],
+        drop: [['-p', 'udp', '-j', 'DROP'], ['-p', 'tcp', '-j', 'DROP']],
+        reject: [
+          ['-p', 'udp', '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'],
+          ['-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+        ],
+      };
+      for (const rule of rules[mode]) await netnsExec(serverNs, ['iptables', '-A', 'DNSFILTER', ...rule]);
     },
     teardown,
   };

@@ -160,8 +160,11 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
     });
   });
 
-  it('reports dns-timeout (UDP and TCP, and for a tcp check by name) when the DNS server is dropped', async () => {
-    await lab.dropDns(true);
+  it.each([
+    { filter: 'drop', outcome: 'dns-timeout' },
+    { filter: 'reject', outcome: 'dns-refused' },
+  ] as const)('DNS server filtered with $filter: $outcome over UDP and TCP, also for a tcp check by name', async ({ filter, outcome }) => {
+    await lab.filterDns(filter);
     try {
       const lines = await runPlan([
         { id: 'udp', kind: 'dns', target: 'web', timeoutMs: 500 },
@@ -169,12 +172,12 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
         { id: 'connect-by-name', kind: 'tcp', target: 'web', port: PORTS.listener, timeoutMs: 500 },
       ]);
       expect([...lines.results.values()].map((r) => [r.id, r.outcome.kind]).sort()).toEqual([
-        ['connect-by-name', 'dns-timeout'],
-        ['tcp', 'dns-timeout'],
-        ['udp', 'dns-timeout'],
+        ['connect-by-name', outcome],
+        ['tcp', outcome],
+        ['udp', outcome],
       ]);
     } finally {
-      await lab.dropDns(false);
+      await lab.filterDns('none');
     }
   });
 
