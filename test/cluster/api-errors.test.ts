@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { errorFromStatus, type ApiStatus, type RequestSubject } from '../../src/cluster/api-errors.js';
+import { ExitCode } from '../../src/model/errors.js';
+
+const identity = { server: 'https://10.0.0.1:6443', context: 'prod' };
+const createPods: RequestSubject = { verb: 'create', resource: 'pods', namespace: 'financial-ml', name: 'netcheck-x-p0' };
+
+describe('errorFromStatus: one line that names what is missing', () => {
+  const cases: Array<{ name: string; code: number; status?: ApiStatus; subject?: RequestSubject; reason: string; message: RegExp; hint?: RegExp }> = [
+    {
+      name: 'RBAC denial names verb, resource and namespace',
+      code: 403,
+      status: { reason: 'Forbidden', message: 'pods is forbidden: User "ci" cannot create resource "pods" in API group "" in the namespace "financial-ml"' },
+      reason: 'Forbidden',
+      message: /^forbidden: netcheck needs `create pods` in namespace financial-ml$/,
+      hint: /deploy\/rbac\/clusterrole\.yaml/,
+    },
+    {
+      name: 'cluster-wide RBAC denial',
+      code: 403,
+      status: { message: 'nodes is forbidden' },
+      subject: { verb: 'list', resource: 'nodes' },
+      reason: 'Forbidden',
+      message: /^forbidden: netcheck needs `list nodes` cluster-wide$/,
+    },
+    {
+      name: 'PodSecurity admission is not an RBAC problem',
+      code: 403,
+      status: { message: 'pods "netcheck-x-p0" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true' },
+      reason: 'PodSecurity',
+      message: /pods netcheck-x-p0 rejected by PodSecurity admission in namespace financial-ml: .*runAsNonRoot/,
+    },
+    {
+      name: 'quota',
+      code: 403,
+      status: { message: 'pods "netcheck-x-p0" is forbidden: exceeded quota: compute, requested: limits.cpu=250m' },
+      reason: 'QuotaExceeded',
+      message: /exceeds a ResourceQuota in namespace financial-ml/,
+    },
+    {
+      name: 'missing namespace on create',
+      code: 404,
+      status: { reason: 'NotFound', message: 'namespaces "financial-ml" not found', details: { name: 'financial-ml', kind: 'namespaces' } },
+      reason: 'NamespaceNotFound',
+      message: /^namespace financial-ml not found$/,
+    },
+    {
+      name: 'missing object',
+      code: 404,
+      status: { reason: 'NotFound', details: { name: 'mlflow', kind: 'deployments' } },
+      subject: { verb: 'get', resource: 'deployments', namespace: 'financial-ml', name: 'mlflow' },
+      reason: 'NotFound',
+      message: /^deployments mlflow not found in namespace financial-ml$/,
+    },
+    { name: 'unauthorized names server and context', code: 401, reason: 'Unauthorized', message: /https:\/\/10\.0\.0\.1:6443 \(context prod\)/ },
+    { name: 'expired watch', code: 410, reason: 'Gone', message: /resource version expired/ },
+    { name: 'server error', code: 503, status: { message: 'etcd leader changed' }, reason: 'ServerError', message: /failed `create pods` in namespace financial-ml: etcd leader changed/ },
+  ];
+  it.each(cases)('$name', (c) => {
+    const error = errorFromStatus(c.code, c.status, c.subject ?? createPods, identity);
+    expect(error.reason).toBe(c.reason);
+    expect(error.message).toMatch(c.message);
+    expect(error.message).not.toContain('\n');
+    expect(error.exitCode).toBe(ExitCode.Infrastructure);
+    if (c.hint) expect(error.hint).toMatch(c.hint);
+  });
+});

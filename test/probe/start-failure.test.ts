@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { podStateFromObject } from '../../src/cluster/pod-state.js';
+import type { ClusterEvent, PodState } from '../../src/cluster/types.js';
+import { sweepReason } from '../../src/probe/cleanup.js';
+import { startFailureFromEvents, startFailureFromStatus } from '../../src/probe/lifecycle.js';
+
+function pod(status: Record<string, unknown>, meta: Record<string, unknown> = {}): PodState {
+  return podStateFromObject({ metadata: { name: 'p', namespace: 'ns', uid: 'u', ...meta }, spec: {}, status });
+}
+const waiting = (reason: string): Record<string, unknown> => ({
+  phase: 'Pending',
+  containerStatuses: [{ name: 'probe', ready: false, state: { waiting: { reason, message: `${reason} detail` } } }],
+});
+
+describe('startFailureFromStatus', () => {
+  const cases: Array<[string, PodState, string | undefined]> = [
+    ['image pull error', pod(waiting('ErrImagePull')), 'ErrImagePull'],
+    ['image pull back-off', pod(waiting('ImagePullBackOff')), 'ImagePullBackOff'],
+    ['invalid image name', pod(waiting('InvalidImageName')), 'InvalidImageName'],
+    ['container config error', pod(waiting('CreateContainerConfigError')), 'CreateContainerConfigError'],
+    ['still creating is not a failure', pod(waiting('ContainerCreating')), undefined],
+    ['unschedulable', pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' }] }), 'Unschedulable'],
+    ['pending without news', pod({ phase: 'Pending' }), undefined],
+    ['running', pod({ phase: 'Running', containerStatuses: [{ name: 'probe', state: { running: {} } }] }), undefined],
+  ];
+  it.each(cases)('%s', (_name, state, reason) => {
+    expect(startFailureFromStatus(state)?.reason).toBe(reason);
+  });
+});
+
+describe('startFailureFromEvents', () => {
+  const event = (type: string, reason: string, message: string): ClusterEvent => ({
+    namespace: 'ns', type, reason, message, objectKind: 'Pod', objectName: 'p', count: 1,
+  });
+  const cases: Array<[string, ClusterEvent[], string | undefined]> = [
+    ['FailedScheduling', [event('Warning', 'FailedScheduling', '0/2 nodes are available: insufficient cpu')], 'Unschedulable'],
+    ['pull failure', [event('Warning', 'Failed', 'Failed to pull image "nope:1": not found')], 'ImagePullFailed'],
+    ['normal events only', [event('Normal', 'Scheduled', 'assigned'), event('Normal', 'Pulling', 'pulling image')], undefined],
+  ];
+  it.each(cases)('%s', (_name, events, reason) => {
+    expect(startFailureFromEvents(events)?.reason).toBe(reason);
+  });
+});
+
+describe('sweepReason', () => {
+  const now = new Date('2026-01-01T12:00:00Z');
+  const cases: Array<[string, PodState, string | undefined]> = [
+    ['expired', pod({ phase: 'Running' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T11:59:59Z' } }), 'expired'],
+    ['live run', pod({ phase: 'Running' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), undefined],
+    // A live run may still be reading the log of a finished pod: its deadline decides.
+    ['finished, run still within its deadline', pod({ phase: 'Succeeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), undefined],
+    ['finished without expiry annotation', pod({ phase: 'Failed' }), 'terminated'],
+    ['already being deleted', pod({ phase: 'Running' }, { deletionTimestamp: '2026-01-01T11:00:00Z', annotations: { 'netcheck.io/expires-at': '2026-01-01T11:00:00Z' } }), undefined],
+  ];
+  it.each(cases)('%s', (_name, state, reason) => {
+    expect(sweepReason(state, now)).toBe(reason);
+  });
+});
