@@ -13,6 +13,10 @@ export const ExitCode = {
   Infrastructure: 3,
   /** A bug in netcheck itself. */
   Internal: 70,
+  /** Stopped by SIGINT after cleaning up (128 + 2, as shells report it). */
+  Interrupted: 130,
+  /** Stopped by SIGTERM after cleaning up (128 + 15). */
+  Terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
