@@ -68,7 +68,6 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
   out.push(renderRow('from \\ to', keys));
   let previousNs: string | undefined;
   pods.forEach((src, r) => {
-    if (previousNs !== undefined && previousNs !== src.namespace) out.push(renderRow('', columnWidth.map((w) => '─'.repeat(w))));
     if (previousNs !== src.namespace) out.push(`${src.namespace}:`);
     previousNs = src.namespace;
     const values = pods.map((dst, c) => {

@@ -1,9 +1,15 @@
 import type { NetcheckCommand } from '../command.js';
+import { analyzeCommand } from './analyze.js';
+import { explainCommand } from './explain.js';
+import { lintCommand } from './lint.js';
 import { validateCommand } from './validate.js';
 import { cleanupCommand } from './cleanup.js';
 
 /** Every command; each lives in its own file beside this one. */
 export const commands: NetcheckCommand<never>[] = [
+  analyzeCommand as unknown as NetcheckCommand<never>,
+  explainCommand as unknown as NetcheckCommand<never>,
+  lintCommand as unknown as NetcheckCommand<never>,
   validateCommand as unknown as NetcheckCommand<never>,
   cleanupCommand as unknown as NetcheckCommand<never>,
 ];

@@ -1,0 +1,24 @@
+/** `netcheck lint --manifests PATH...`: the platform rules as findings; exit 1 on any error-severity finding. */
+import type { Argv } from 'yargs';
+import { ExitCode } from '../../model/errors.js';
+import { hasErrors, lintSnapshot } from '../../policy/lint.js';
+import { renderLintJson, renderLintTable } from '../../report/render-lint.js';
+import type { NetcheckCommand } from '../command.js';
+import { loadManifests, parseOutput, withManifests, withOutput, type ManifestArgs } from '../offline-flags.js';
+
+interface LintArgs extends ManifestArgs {
+  output: string;
+}
+
+export const lintCommand: NetcheckCommand<LintArgs> = {
+  command: 'lint',
+  describe: 'Check NetworkPolicies in manifests against the platform rules (exit 1 on errors)',
+  builder: (yargs: Argv) => withOutput(withManifests(yargs)) as unknown as Argv<LintArgs>,
+  run: async (argv) => {
+    const output = parseOutput(argv.output);
+    const { snapshot, skipped } = await loadManifests(argv.manifests);
+    const findings = lintSnapshot(snapshot);
+    process.stdout.write(output === 'json' ? renderLintJson(findings, skipped) : renderLintTable(findings));
+    return hasErrors(findings) ? ExitCode.Mismatch : ExitCode.Pass;
+  },
+};
