@@ -1,0 +1,364 @@
+/**
+ * `netcheck run`: inventory → policy engine → `as:` labels → listeners → plan → probe pods and the local
+ * runner in parallel → verdicts → diagnosis. Everything it creates carries the run id and is deleted in
+ * `finally` (also when `signal` aborts: SIGINT/SIGTERM).
+ */
+import type { ClusterClient, WorkloadKind } from '../cluster/types.js';
+import { diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
+import { diagnoseRun, type TargetKinds } from '../diagnose/diagnose-run.js';
+import { ClusterError, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
+import type { AgentCheckResult } from '../model/outcome.js';
+import type { CellVerdict, RunResult } from '../model/verdict.js';
+import { createPolicyEngine } from '../policy/engine.js';
+import type { ClusterSnapshot, Labels } from '../policy/types.js';
+import { agentListenArgs, agentRunArgs, runAgentLocally } from '../probe/agent.js';
+import { deleteRunPods } from '../probe/cleanup.js';
+import {
+  BudgetExceededError,
+  runProbePods,
+  startListeners,
+  type ListenerResult,
+  type ProbePodResult,
+  type ProbePodSpec,
+  type ProbePodState,
+} from '../probe/lifecycle.js';
+import { buildProbePod, newRunId, probePodName } from '../probe/pod-spec.js';
+import type { Scenario, Source, Target } from '../scenario/types.js';
+import { planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type PlannedCheck, type ProbePodPlan } from './plan.js';
+import { assessCellPolicy, type FlowEvaluator, type PolicyAssessment } from './policy-view.js';
+import { judgeCell, summarizeCells, type Observation } from './verdict.js';
+
+/** A progress event for one probe pod, listener, or the runner. */
+export interface RunProgress {
+  /** Stable id: the pod's "namespace/name", or "runner". */
+  id: string;
+  /** Human title, e.g. "serving, training (financial-ml) on node-a". */
+  title: string;
+  role: 'probe' | 'listener' | 'runner';
+  state: ProbePodState;
+  detail?: string;
+}
+
+export interface RunDeps {
+  client: ClusterClient;
+  /** Per-check timeout (default: the scenario's). */
+  timeoutMs?: number;
+  /** Whole-run budget: pod deadline (activeDeadlineSeconds) and the wait for results. */
+  budgetMs: number;
+  retries?: number;
+  /** Probe every pod source from each node of the cluster. */
+  perNode?: boolean;
+  image?: string;
+  imagePullSecret?: string;
+  signal: AbortSignal;
+  /** Called once the pods are known (before any is created), then per state change. */
+  onPlan?: (items: Array<Omit<RunProgress, 'state' | 'detail'>>) => void;
+  onProgress?: (event: RunProgress) => void;
+  /** Address the runner's traffic carries when it reaches pods, when known (decides ipBlock rules). */
+  runnerAddress?: string;
+  now?: () => Date;
+}
+
+export interface ScenarioRun {
+  result: RunResult;
+  /** Infrastructure failures (pods that could not run, budget exceeded): they make the exit code 3. */
+  failures: NetcheckError[];
+}
+
+export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<ScenarioRun> {
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now();
+  const runId = newRunId(startedAt);
+  const deadline = startedAt.getTime() + deps.budgetMs;
+  const deadlineSeconds = Math.max(1, Math.ceil(deps.budgetMs / 1000));
+  const timeoutMs = deps.timeoutMs ?? scenario.defaults.timeoutMs;
+  const retries = deps.retries ?? scenario.defaults.retries;
+  const failures: NetcheckError[] = [];
+  const namespaces = new Set<string>();
+
+  try {
+    const snapshot = await deps.client.inventory({ signal: deps.signal });
+    const engine = createPolicyEngine(snapshot);
+    const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal);
+
+    const listenerPlans = planListeners(scenario);
+    const listenerSpecs: ProbePodSpec[] = listenerPlans.map((l, i) => ({
+      key: l.key,
+      manifest: buildProbePod({
+        runId,
+        namespace: l.namespace,
+        name: probePodName(runId, 'listener', i),
+        labels: l.labels,
+        deadlineSeconds,
+        args: agentListenArgs({ listen: l.listen }),
+        role: 'listener',
+        ports: l.listen,
+        ...imageOptions(deps),
+      }),
+    }));
+    const perNode = deps.perNode ? snapshot.nodes.map((n) => n.name).sort() : undefined;
+    // Plan once without listener IPs to know every probe pod before anything is created.
+    const draft = planRun(scenario, { workloadLabels, listenerIPs: {}, services: snapshot.services, timeoutMs, retries, ...(perNode ? { perNode } : {}) });
+    const titles = new Map<string, string>();
+    const items: Array<Omit<RunProgress, 'state' | 'detail'>> = [];
+    for (const [i, l] of listenerPlans.entries()) {
+      const id = `${l.namespace}/${probePodName(runId, 'listener', i)}`;
+      items.push({ id, title: `listener ${l.targets.join(', ')} (${l.namespace})`, role: 'listener' });
+    }
+    const probePods = draft.pods;
+    for (const [i, p] of probePods.entries()) {
+      const id = `${p.namespace}/${probePodName(runId, 'probe', i)}`;
+      const title = `${p.sources.join(', ')} (${p.namespace})${p.node ? ` on ${p.node}` : ''}`;
+      titles.set(p.key, title);
+      items.push({ id, title, role: 'probe' });
+    }
+    if (draft.runner) items.push({ id: RUNNER, title: `runner (this machine): ${draft.runner.checks.length} check(s)`, role: 'runner' });
+    deps.onPlan?.(items);
+    const progress = (role: RunProgress['role']) => (spec: ProbePodSpec, state: ProbePodState, detail?: string) => {
+      const id = `${spec.manifest.metadata.namespace}/${spec.manifest.metadata.name}`;
+      const title = items.find((i) => i.id === id)?.title ?? id;
+      deps.onProgress?.({ id, title, role, state, ...(detail !== undefined ? { detail } : {}) });
+    };
+
+    for (const l of listenerPlans) namespaces.add(l.namespace);
+    const listenerResults = await settleBudget(
+      listenerSpecs.length === 0 ? Promise.resolve([]) : startListeners(deps.client, listenerSpecs, { signal: deps.signal, deadline, onProgress: progress('listener') }),
+      failures,
+    );
+    const listenerIPs = mapListenerIPs(listenerPlans, listenerResults, failures);
+
+    const plan = planRun(scenario, { workloadLabels, listenerIPs, services: snapshot.services, timeoutMs, retries, ...(perNode ? { perNode } : {}) });
+    const specs: ProbePodSpec[] = plan.pods
+      .filter((p) => p.plan.checks.length > 0)
+      .map((p) => ({
+        key: p.key,
+        manifest: buildProbePod({
+          runId,
+          namespace: p.namespace,
+          name: probePodName(runId, 'probe', probePods.findIndex((d) => d.key === p.key)),
+          labels: p.labels,
+          ...(p.node !== undefined ? { nodeName: p.node } : {}),
+          deadlineSeconds,
+          args: agentRunArgs(p.plan),
+          role: 'probe',
+          ...imageOptions(deps),
+        }),
+      }));
+    for (const s of specs) namespaces.add(s.manifest.metadata.namespace);
+
+    const runnerPlan = plan.runner;
+    const [podResults, runnerResults] = await Promise.all([
+      settleBudget(specs.length === 0 ? Promise.resolve([]) : runProbePods(deps.client, specs, { signal: deps.signal, deadline, onProgress: progress('probe') }), failures),
+      runnerPlan ? runRunner(runnerPlan, deps, failures) : Promise.resolve(undefined),
+    ]);
+
+    const cells = judgeAll(scenario, plan.checks, plan.pods, snapshot, engine, workloadLabels, podResults, runnerResults, failures, deps);
+    const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
+    const result: RunResult = {
+      runId,
+      scenario: scenario.name,
+      startedAt: startedAt.toISOString(),
+      finishedAt: now().toISOString(),
+      cluster: {
+        server: deps.client.server,
+        context: deps.client.context,
+        nodes: snapshot.nodes.map((n) => n.name).sort(),
+        unknown: [...(snapshot.unknown ?? [])],
+      },
+      cells,
+      summary: summarizeCells(cells),
+      findings: diagnoseRun(cells, kinds),
+    };
+    return { result, failures };
+  } finally {
+    await cleanup(deps.client, runId, [...namespaces]);
+  }
+}
+
+function imageOptions(deps: RunDeps): { image?: string; imagePullSecrets?: string[] } {
+  return {
+    ...(deps.image !== undefined ? { image: deps.image } : {}),
+    ...(deps.imagePullSecret !== undefined ? { imagePullSecrets: [deps.imagePullSecret] } : {}),
+  };
+}
+
+/** Deleting must run even when the run was aborted, so it gets its own short deadline, not the run's signal. */
+async function cleanup(client: ClusterClient, runId: string, namespaces: string[]): Promise<void> {
+  if (namespaces.length === 0) return;
+  const signal = AbortSignal.timeout(15_000);
+  try {
+    await deleteRunPods(client, runId, { namespaces, signal });
+  } catch (error) {
+    // The pods' activeDeadlineSeconds and `netcheck cleanup` still remove them; do not hide the run's own outcome.
+    process.emitWarning(`netcheck: could not delete the pods of run ${runId}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function readWorkloadLabels(client: ClusterClient, scenario: Scenario, signal: AbortSignal): Promise<Record<string, Labels>> {
+  const entries = await Promise.all(
+    scenario.sources.flatMap((s) => {
+      if (s.kind !== 'pod' || !s.as) return [];
+      const { as } = s;
+      return [
+        client.getWorkloadLabels(s.namespace, as.kind.toLowerCase() as WorkloadKind, as.name, signal).then(
+          (labels) => [workloadKey(s.namespace, as.kind, as.name), labels] as const,
+          (error: unknown) => {
+            if (error instanceof ClusterError && error.reason === 'NotFound') {
+              throw new ScenarioError(s.location, `source ${s.name}: ${error.message}`, { hint: 'check the `as:` workload name', cause: error });
+            }
+            throw error;
+          },
+        ),
+      ];
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** A budget overrun keeps what did settle and records the error; anything else propagates. */
+async function settleBudget<T>(work: Promise<T[]>, failures: NetcheckError[]): Promise<T[]> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof BudgetExceededError) {
+      failures.push(error);
+      return error.settled as T[];
+    }
+    throw error;
+  }
+}
+
+function mapListenerIPs(plans: ReturnType<typeof planListeners>, results: ListenerResult[], failures: NetcheckError[]): Record<string, string> {
+  const ips: Record<string, string> = {};
+  for (const r of results) {
+    if (r.kind === 'failed') {
+      failures.push(r.error);
+      continue;
+    }
+    for (const t of plans.find((p) => p.key === r.key)?.targets ?? []) ips[t] = r.ip;
+  }
+  return ips;
+}
+
+async function runRunner(plan: NonNullable<ReturnType<typeof planRun>['runner']>, deps: RunDeps, failures: NetcheckError[]) {
+  const base = { id: RUNNER, title: `runner (this machine): ${plan.checks.length} check(s)`, role: 'runner' as const };
+  deps.onProgress?.({ ...base, state: 'running' });
+  try {
+    const results = await runAgentLocally(plan, { signal: deps.signal });
+    deps.onProgress?.({ ...base, state: 'done' });
+    return { results } as const;
+  } catch (error) {
+    if (deps.signal.aborted) throw error;
+    const err = error instanceof NetcheckError ? error : new ProbeError(String(error), { reason: 'agent-failed' });
+    failures.push(err);
+    deps.onProgress?.({ ...base, state: 'failed', detail: err.message });
+    return { error: err.message } as const;
+  }
+}
+
+function judgeAll(
+  scenario: Scenario,
+  checks: PlannedCheck[],
+  pods: ProbePodPlan[],
+  snapshot: ClusterSnapshot,
+  engine: FlowEvaluator,
+  workloadLabels: Record<string, Labels>,
+  podResults: ProbePodResult[],
+  runner: { results: AgentCheckResult[] } | { error: string } | undefined,
+  failures: NetcheckError[],
+  deps: RunDeps,
+): CellVerdict[] {
+  const byPod = new Map(podResults.map((r) => [r.key, r]));
+  const pendingReason = failures.find((f) => f instanceof BudgetExceededError)?.message;
+  for (const r of podResults) if (r.kind === 'failed') failures.push(r.error);
+  const labelsOf = (source: Source): Labels => (source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {});
+  const assessOptions = deps.runnerAddress !== undefined ? { runnerAddress: deps.runnerAddress } : {};
+
+  return checks.map((planned) => {
+    const { cell, source, target } = planned;
+    let observed: Observation;
+    let node = planned.node;
+    let probe: string | undefined;
+    let results: AgentCheckResult[] | undefined;
+    if (planned.runsOn === RUNNER) {
+      probe = RUNNER;
+      if (runner && 'results' in runner) results = runner.results;
+      else observed = { kind: 'not-run', reason: runner?.error ?? 'the runner did not run' };
+    } else {
+      const pod = byPod.get(planned.runsOn);
+      if (pod) {
+        probe = `${pod.namespace}/${pod.name}`;
+        node = pod.node ?? node;
+        if (pod.kind === 'done') results = pod.results;
+        else observed = { kind: 'not-run', reason: pod.error.message };
+      } else {
+        const title = pods.find((p) => p.key === planned.runsOn);
+        observed = { kind: 'not-run', reason: pendingReason ?? `probe pod for ${title?.sources.join(', ') ?? planned.runsOn} did not finish` };
+      }
+    }
+    if (planned.skipped !== undefined) observed = { kind: 'not-run', reason: planned.skipped };
+    else if (results) {
+      const r = results.find((x) => x.id === planned.id);
+      observed = r ? { kind: 'observed', outcome: r.outcome, attempts: r.attempts } : { kind: 'not-run', reason: 'the agent did not report this check' };
+    }
+
+    const sourceLabels = labelsOf(source);
+    const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, target, assessOptions);
+    const verdict = judgeCell({
+      cell,
+      target,
+      policy,
+      observed: observed!,
+      ...(node !== undefined ? { node } : {}),
+      ...(probe !== undefined ? { probe } : {}),
+      ...(policy.service?.readyEndpoints !== undefined ? { readyEndpoints: policy.service.readyEndpoints } : {}),
+    });
+    const findings = findingsFor(verdict, snapshot, engine, source, sourceLabels, node, target, policy, assessOptions);
+    if (findings.length > 0) verdict.findings = findings;
+    return verdict;
+  });
+  void scenario;
+}
+
+function findingsFor(
+  verdict: CellVerdict,
+  snapshot: ClusterSnapshot,
+  engine: FlowEvaluator,
+  source: Source,
+  sourceLabels: Labels,
+  node: string | undefined,
+  target: Target,
+  policy: PolicyAssessment,
+  assessOptions: { runnerAddress?: string },
+): string[] {
+  if (verdict.pass) return [];
+  const context: CellContext = { ...(source.kind === 'pod' ? { sourceNamespace: source.namespace } : {}) };
+  const destination = destinationNamespace(target, policy);
+  if (destination !== undefined) context.destinationNamespace = destination;
+  if (policy.service) context.service = policy.service;
+  const findings = diagnoseCell(verdict, snapshot, policy.flows, context);
+  if (verdict.classification === 'dns' && target.kind !== 'dns' && source.kind === 'pod') {
+    // The name did not resolve: what does policy say about this source's own DNS traffic?
+    const dnsTarget: Target = { kind: 'dns', name: 'cluster-dns', host: 'kube-dns.kube-system', protocol: 'UDP', location: target.location };
+    const dns = assessCellPolicy(engine, snapshot, source, sourceLabels, node, dnsTarget, assessOptions);
+    if (dns.view === 'deny') {
+      findings.unshift(`policy denies this source's DNS lookups: ${dns.explanation[0] ?? ''}`);
+      findings.push(...diagnoseCell({ ...verdict, policy: 'deny' }, snapshot, dns.flows, { sourceNamespace: source.namespace, destinationNamespace: 'kube-system' }));
+    } else if (dns.view === 'allow') {
+      findings.push('policies allow this source to reach cluster DNS: the DNS service itself is down, or its packets are dropped');
+    }
+  }
+  return [...new Set(findings)];
+}
+
+function destinationNamespace(target: Target, policy: PolicyAssessment): string | undefined {
+  switch (target.kind) {
+    case 'dns':
+      return policy.service?.namespace ?? 'kube-system';
+    case 'service':
+    case 'listener':
+      return target.namespace;
+    case 'address':
+      return policy.service?.namespace;
+  }
+}
