@@ -1,0 +1,222 @@
+/**
+ * The cluster layer against the lab: a real HTTP API server, driven through connectCluster.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectCluster } from '../../src/cluster/client.js';
+import type { ClusterClient, PodEvent } from '../../src/cluster/types.js';
+import { ClusterError } from '../../src/model/errors.js';
+import { buildProbePod, runSelector } from '../../src/probe/pod-spec.js';
+import { startLab } from '../lab/lab.js';
+import type { Lab } from '../lab/types.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures', 'two-teams.yaml');
+const tmp = mkdtempSync(join(tmpdir(), 'netcheck-cluster-test-'));
+
+let lab: Lab;
+let client: ClusterClient;
+
+beforeAll(async () => {
+  lab = await startLab({ manifests: [fixtures] });
+  client = await connectCluster({ kubeconfig: lab.kubeconfigPath, requestTimeoutMs: 5_000 });
+});
+
+afterAll(async () => {
+  await lab?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  await lab.setFaults({ forbid: [], apiDownAfterRequests: undefined, watchCutAfterEvents: undefined });
+});
+
+async function rejection(promise: Promise<unknown>): Promise<ClusterError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ClusterError);
+    return error as ClusterError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A port nothing listens on: bind, note it, close. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('connectCluster', () => {
+  it('reads the lab kubeconfig: server and context', () => {
+    expect(client.server).toBe(lab.server);
+    expect(client.context).not.toBe('');
+  });
+
+  it('an unknown --context lists the available ones', async () => {
+    await expect(connectCluster({ kubeconfig: lab.kubeconfigPath, context: 'nope' })).rejects.toThrow(/context "nope" not found/);
+  });
+
+  it('an unreachable API server is one typed line naming URL and context', async () => {
+    const port = await closedPort();
+    const file = join(tmp, 'unreachable.yaml');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: gone',
+        'clusters: [{name: gone, cluster: {server: "http://127.0.0.1:' + port + '"}}]',
+        'users: [{name: gone, user: {token: x}}]',
+        'contexts: [{name: gone, context: {cluster: gone, user: gone}}]',
+      ].join('\n'),
+    );
+    const gone = await connectCluster({ kubeconfig: file, requestTimeoutMs: 2_000 });
+    const error = await rejection(gone.inventory());
+    expect(error.reason).toBe('Unreachable');
+    expect(error.message).toBe(`API server http://127.0.0.1:${port} (context gone) unreachable: ECONNREFUSED`);
+  });
+});
+
+describe('inventory', () => {
+  it('reads namespaces, pods, services with endpoints, policies and nodes', async () => {
+    const inv = await client.inventory();
+    expect(inv.unknown).toEqual([]);
+    const teamA = inv.namespaces.find((n) => n.name === 'team-a');
+    expect(teamA?.labels).toMatchObject({ name: 'team-a', 'kubernetes.io/metadata.name': 'team-a' });
+    const web = inv.pods.find((p) => p.namespace === 'team-a' && p.labels['app'] === 'web');
+    expect(web?.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(web?.ports).toContainEqual({ name: 'http', containerPort: 8080, protocol: 'TCP' });
+    const svc = inv.services.find((s) => s.namespace === 'team-a' && s.name === 'web');
+    expect(svc?.clusterIP).toBeTruthy();
+    expect(svc?.readyEndpoints).toBe(1);
+    expect(inv.policies.map((p) => `${p.namespace}/${p.name}`)).toContain('team-a/web-from-team-b');
+    expect(inv.nodes.length).toBeGreaterThan(0);
+  });
+
+  it('restricted to namespaces, reads only those', async () => {
+    const inv = await client.inventory({ namespaces: ['team-b'] });
+    expect(inv.namespaces.map((n) => n.name)).toEqual(['team-b']);
+    expect(new Set(inv.pods.map((p) => p.namespace))).toEqual(new Set(['team-b']));
+    expect(inv.policies).toEqual([]);
+  });
+
+  it('degrades under namespace-scoped RBAC: records what it could not read instead of failing', async () => {
+    await lab.setFaults({
+      forbid: [
+        { verb: 'list', resource: 'namespaces' },
+        { verb: 'get', resource: 'namespaces' },
+        { verb: 'list', resource: 'nodes' },
+        { verb: 'list', resource: 'networkpolicies', namespace: 'team-b' },
+      ],
+    });
+    const inv = await client.inventory({ namespaces: ['team-a', 'team-b'] });
+    expect(inv.unknown).toEqual(
+      expect.arrayContaining([
+        'labels of namespace team-a (forbidden: get namespaces)',
+        'labels of namespace team-b (forbidden: get namespaces)',
+        'networkpolicies in namespace team-b (forbidden: list networkpolicies)',
+        'nodes (forbidden: list nodes)',
+      ]),
+    );
+    // What was readable is there; the name label is certain even without `get namespaces`.
+    expect(inv.policies.map((p) => p.name)).toEqual(['web-from-team-b']);
+    expect(inv.namespaces.find((n) => n.name === 'team-a')?.labels).toEqual({ 'kubernetes.io/metadata.name': 'team-a' });
+
+    const unscoped = await client.inventory();
+    expect(unscoped.unknown[0]).toMatch(/^namespace labels \(forbidden: list namespaces\); read only namespace /);
+  });
+
+  it('a missing namespace is named', async () => {
+    const error = await rejection(client.inventory({ namespaces: ['no-such-ns'] }));
+    expect(error.reason).toBe('NamespaceNotFound');
+    expect(error.message).toBe('namespace no-such-ns not found');
+  });
+});
+
+describe('getWorkloadLabels', () => {
+  // The lab serves core/v1 only (its seeded Deployments exist as their pods), so `as: pod/<name>` is what
+  // the lab can show; apps/v1 and batch/v1 use the same path shape against a real API server.
+  it('clones a pod\'s labels without the controller-stamped ones', async () => {
+    const [web] = (await client.listPods('team-a', 'app=web')).filter((p) => p.labels['netcheck.io/run'] === undefined);
+    expect(web).toBeDefined();
+    const labels = await client.getWorkloadLabels('team-a', 'pod', web!.name);
+    expect(labels).toEqual({ app: 'web', tier: 'frontend' });
+  });
+
+  it.each([
+    ['statefulset', 'nope', 'statefulset/nope not found in namespace team-a'],
+    ['pod', 'nope', 'pod/nope not found in namespace team-a'],
+  ] as const)('a missing %s is named', async (kind, name, message) => {
+    const error = await rejection(client.getWorkloadLabels('team-a', kind, name));
+    expect(error.message).toBe(message);
+  });
+});
+
+describe('typed failures', () => {
+  it('403 names verb, resource and namespace', async () => {
+    await lab.setFaults({ forbid: [{ verb: 'create', resource: 'pods', namespace: 'team-a' }] });
+    const manifest = buildProbePod({
+      runId: 'forbid1', namespace: 'team-a', name: 'netcheck-forbid1-p0', labels: {}, deadlineSeconds: 30,
+      args: ['-e', 'setTimeout(() => {}, 1000)'], role: 'probe',
+    });
+    const error = await rejection(client.createPod(manifest));
+    expect(error.reason).toBe('Forbidden');
+    expect(error.message).toBe('forbidden: netcheck needs `create pods` in namespace team-a');
+    expect(error.hint).toMatch(/deploy\/rbac/);
+  });
+
+  it('an API server that drops every connection gives a typed error after bounded retries, not a hang', async () => {
+    await lab.setFaults({ apiDownAfterRequests: 0 });
+    const error = await rejection(client.listPods('team-a', ''));
+    expect(error.reason).toBe('Unreachable');
+    expect(error.message).toMatch(/^API server http:\/\/127\.0\.0\.1:\d+ \(context .+\) unreachable: /);
+  });
+});
+
+describe('watchPods', () => {
+  it('follows pods across cut watch streams and reports their deletion', async () => {
+    await lab.setFaults({ watchCutAfterEvents: 2 });
+    const runId = 'watchcut';
+    const names = [0, 1, 2, 3].map((i) => `netcheck-${runId}-p${i}`);
+    const seen = new Map<string, PodEvent[]>();
+    const stop = new AbortController();
+    const allRunning = new Promise<void>((resolve) => {
+      const watching = client.watchPods('team-a', runSelector(runId), stop.signal, (e) => {
+        seen.set(e.pod.name, [...(seen.get(e.pod.name) ?? []), e]);
+        if (names.every((n) => seen.get(n)?.some((ev) => ev.pod.phase === 'Running'))) resolve();
+      });
+      watching.catch(() => undefined);
+    });
+    try {
+      for (const name of names) {
+        await client.createPod(
+          buildProbePod({
+            runId, namespace: 'team-a', name, labels: {}, deadlineSeconds: 60,
+            args: ['-e', 'setTimeout(() => {}, 60000)'], role: 'listener',
+          }),
+        );
+      }
+      await allRunning;
+      const deleted = new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (names.every((n) => seen.get(n)?.some((ev) => ev.type === 'DELETED'))) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 50);
+      });
+      expect(await client.deletePods('team-a', runSelector(runId))).toEqual(names);
+      await deleted;
+    } finally {
+      stop.abort();
+      await client.deletePods('team-a', runSelector(runId));
+    }
+    expect(await client.listPods('team-a', runSelector(runId))).toEqual([]);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * Probe pods for real: the lab runs each pod's `node` + agent args in its own network namespace,
+ * enforces the fixture's NetworkPolicy, and reports status through its API server.
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectCluster } from '../../src/cluster/client.js';
+import type { ClusterClient } from '../../src/cluster/types.js';
+import { ClusterError, ProbeError } from '../../src/model/errors.js';
+import type { AgentPlan } from '../../src/model/outcome.js';
+import { agentListenArgs, agentRunArgs } from '../../src/probe/agent.js';
+import { deleteRunPods, sweepExpiredPods } from '../../src/probe/cleanup.js';
+import {
+  BudgetExceededError,
+  runProbePods,
+  startListeners,
+  type ProbePodSpec,
+  type ProbePodState,
+} from '../../src/probe/lifecycle.js';
+import { anyRunSelector, buildProbePod, probePodName, type ProbePodInput } from '../../src/probe/pod-spec.js';
+import { startLab } from '../lab/lab.js';
+import type { Lab } from '../lab/types.js';
+
+const fixtures = join(import.meta.dirname, '..', 'cluster', 'fixtures', 'two-teams.yaml');
+
+let lab: Lab;
+let client: ClusterClient;
+let runCounter = 0;
+
+beforeAll(async () => {
+  lab = await startLab({ manifests: [fixtures] });
+  client = await connectCluster({ kubeconfig: lab.kubeconfigPath, requestTimeoutMs: 5_000 });
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+afterEach(async () => {
+  await lab.setFaults({ forbid: [], imagePullFailure: [], podSecurityRestricted: [], slowPodStartMs: undefined });
+  // Every test cleans its own run; nothing netcheck created may survive it.
+  await sweepExpiredPods(client, { allNamespaces: true, now: new Date(Date.now() + 3_600_000) });
+  expect(await client.listPods(undefined, anyRunSelector)).toEqual([]);
+});
+
+function newRun(): string {
+  return `lt${process.pid.toString(36)}${(runCounter++).toString(36)}`;
+}
+
+function spec(runId: string, index: number, overrides: Partial<ProbePodInput> & Pick<ProbePodInput, 'namespace' | 'args'>): ProbePodSpec {
+  const input: ProbePodInput = {
+    runId,
+    name: probePodName(runId, overrides.role ?? 'probe', index),
+    labels: {},
+    deadlineSeconds: 60,
+    role: 'probe',
+    ...overrides,
+  };
+  return { key: `pod-${index}`, manifest: buildProbePod(input) };
+}
+
+const within = (seconds: number): { signal: AbortSignal; deadline: number } => ({
+  signal: new AbortController().signal,
+  deadline: Date.now() + seconds * 1000,
+});
+
+describe('runProbePods', () => {
+  it('runs agent plans in parallel and returns their results; policy decides what connects', async () => {
+    const runId = newRun();
+    const plan = (expect: 'allow' | 'deny'): AgentPlan => ({
+      retries: 0,
+      checks: [{ id: 'web', kind: 'tcp', target: 'web.team-a.svc.cluster.local', port: 80, timeoutMs: 1_500, expect }],
+    });
+    const pods = [
+      // team-b is admitted to web by web-from-team-b; a pod in team-a is not.
+      spec(runId, 0, { namespace: 'team-b', labels: { app: 'client' }, args: agentRunArgs(plan('allow')) }),
+      spec(runId, 1, { namespace: 'team-a', labels: { app: 'other' }, args: agentRunArgs(plan('deny')) }),
+    ];
+    const progress: Array<[string, ProbePodState]> = [];
+    try {
+      const results = await runProbePods(client, pods, { ...within(90), onProgress: (p, s) => progress.push([p.key, s]) });
+      expect(results.map((r) => r.key)).toEqual(['pod-0', 'pod-1']);
+      const outcomes = results.map((r) => (r.kind === 'done' ? r.results.map((c) => c.outcome.kind) : r.error.message));
+      expect(outcomes).toEqual([['connected'], ['timeout']]);
+      for (const r of results) {
+        expect(r.kind === 'done' && r.complete).toBe(true);
+        expect(r.node).toMatch(/^lab-node-/);
+      }
+      for (const key of ['pod-0', 'pod-1']) {
+        const states = progress.filter(([k]) => k === key).map(([, s]) => s);
+        expect(states[0]).toBe('created');
+        expect(states.at(-1)).toBe('done');
+      }
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-a', 'team-b'] });
+    }
+  });
+
+  it('an image that cannot be pulled is a named failure long before the budget', async () => {
+    const runId = newRun();
+    await lab.setFaults({ imagePullFailure: ['registry.invalid/node:22'] });
+    const pods = [
+      spec(runId, 0, { namespace: 'team-b', image: 'registry.invalid/node:22', args: agentRunArgs({ retries: 0, checks: [] }) }),
+      spec(runId, 1, { namespace: 'team-b', args: agentRunArgs({ retries: 0, checks: [] }) }),
+    ];
+    try {
+      // A budget far beyond the test timeout: reaching it would fail the test, not pass it.
+      const [bad, good] = await runProbePods(client, pods, within(600));
+      expect(bad?.kind).toBe('failed');
+      if (bad?.kind === 'failed') {
+        expect(bad.error).toBeInstanceOf(ProbeError);
+        expect(['ErrImagePull', 'ImagePullBackOff', 'ImagePullFailed']).toContain(bad.error.reason);
+        expect(bad.error.message).toMatch(/probe pod team-b\/netcheck-.*-p0 could not run: /);
+      }
+      expect(good?.kind).toBe('done');
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+
+  it('PodSecurity "restricted" admits netcheck pods and names the rejection of a non-compliant one', async () => {
+    const runId = newRun();
+    await lab.setFaults({ podSecurityRestricted: ['team-a'] });
+    const compliant = spec(runId, 0, { namespace: 'team-a', args: agentRunArgs({ retries: 0, checks: [] }) });
+    const rootful = spec(runId, 1, { namespace: 'team-a', args: agentRunArgs({ retries: 0, checks: [] }) });
+    delete rootful.manifest.spec.securityContext;
+    delete rootful.manifest.spec.containers[0]!.securityContext;
+    try {
+      const [ok, rejected] = await runProbePods(client, [compliant, rootful], within(120));
+      expect(ok?.kind).toBe('done');
+      expect(rejected?.kind).toBe('failed');
+      if (rejected?.kind === 'failed') {
+        expect(rejected.error.reason).toBe('PodSecurity');
+        expect(rejected.error.message).toMatch(/PodSecurity/);
+      }
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-a'] });
+    }
+  });
+
+  it('403 on pods/log fails the call with the missing verb', async () => {
+    const runId = newRun();
+    await lab.setFaults({ forbid: [{ verb: 'get', resource: 'pods/log' }] });
+    try {
+      const error = await runProbePods(client, [spec(runId, 0, { namespace: 'team-b', args: agentRunArgs({ retries: 0, checks: [] }) })], within(120)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ClusterError);
+      expect((error as ClusterError).message).toBe('forbidden: netcheck needs `get pods/log` in namespace team-b');
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+
+  it('the budget running out names the pods still pending', async () => {
+    const runId = newRun();
+    await lab.setFaults({ slowPodStartMs: 30_000 });
+    try {
+      const error = await runProbePods(client, [spec(runId, 0, { namespace: 'team-b', args: agentRunArgs({ retries: 0, checks: [] }) })], within(1)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(BudgetExceededError);
+      const budget = error as BudgetExceededError;
+      expect(budget.reason).toBe('BudgetExceeded');
+      expect(budget.pending).toEqual([`team-b/${probePodName(runId, 'probe', 0)}`]);
+      expect(budget.message).toContain(probePodName(runId, 'probe', 0));
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+
+  it('aborting rejects with the abort reason', async () => {
+    const runId = newRun();
+    const controller = new AbortController();
+    try {
+      const pending = runProbePods(client, [spec(runId, 0, { namespace: 'team-b', args: ['-e', 'setTimeout(() => {}, 30000)'] })], {
+        signal: controller.signal,
+        deadline: Date.now() + 60_000,
+        onProgress: (_p, state) => {
+          if (state === 'created') controller.abort(new Error('interrupted'));
+        },
+      });
+      await expect(pending).rejects.toThrow('interrupted');
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+});
+
+describe('startListeners', () => {
+  it('returns Ready listeners with their IPs, reachable by a probe', async () => {
+    const runId = newRun();
+    const listener = spec(runId, 0, {
+      namespace: 'team-a',
+      role: 'listener',
+      labels: { app: 'listener' },
+      ports: [{ port: 7070, protocol: 'TCP' }],
+      args: agentListenArgs({ listen: [{ port: 7070, protocol: 'TCP' }] }),
+    });
+    try {
+      const [ready] = await startListeners(client, [listener], within(60));
+      expect(ready?.kind).toBe('ready');
+      if (ready?.kind !== 'ready') return;
+      expect(ready.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const [probe] = await runProbePods(
+        client,
+        [spec(runId, 1, { namespace: 'team-b', args: agentRunArgs({ retries: 0, checks: [{ id: 'l', kind: 'tcp', target: ready.ip, port: 7070, timeoutMs: 1_500 }] }) })],
+        within(60),
+      );
+      expect(probe?.kind === 'done' ? probe.results[0]?.outcome.kind : probe).toBe('connected');
+    } finally {
+      const removed = await deleteRunPods(client, runId, { namespaces: ['team-a', 'team-b'] });
+      expect(removed.map((r) => r.name).sort()).toEqual([probePodName(runId, 'listener', 0), probePodName(runId, 'probe', 1)]);
+    }
+  });
+});
+
+describe('sweepExpiredPods', () => {
+  it('removes pods past their expiry and keeps live ones', async () => {
+    const runId = newRun();
+    const old = spec(runId, 0, { namespace: 'team-b', args: ['-e', 'setTimeout(() => {}, 60000)'], deadlineSeconds: 60, now: new Date(Date.now() - 3_600_000) });
+    const live = spec(runId, 1, { namespace: 'team-b', args: ['-e', 'setTimeout(() => {}, 60000)'], deadlineSeconds: 60 });
+    await client.createPod(old.manifest);
+    await client.createPod(live.manifest);
+    try {
+      const removed = await sweepExpiredPods(client, { namespace: 'team-b' });
+      expect(removed).toEqual([{ namespace: 'team-b', name: old.manifest.metadata.name, run: runId, why: 'expired' }]);
+      expect((await client.listPods('team-b', anyRunSelector)).map((p) => p.name)).toEqual([live.manifest.metadata.name]);
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+});
