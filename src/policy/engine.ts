@@ -198,7 +198,6 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     selector ? allNamespaces.filter((ns) => matchesSelector(selector, namespaceLabels(ns))) : [];
 
   let peerCount = 0;
-  const podPeerIds: number[][] = pods.map(() => []);
   const compilePeer = (policy: NetworkPolicy, peer: NetworkPolicyPeer): CompiledPeer => {
     const id = peerCount++;
     const members = new Uint8Array(n);
@@ -211,9 +210,6 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       const namespaces = peer.namespaceSelector ? namespacesMatching(peer.namespaceSelector) : [policy.namespace];
       for (const i of podsMatching(namespaces, peer.podSelector)) members[i] = 1;
     }
-    members.forEach((m, i) => {
-      if (m) podPeerIds[i]?.push(id);
-    });
     return { peer, id, members, block };
   };
 
@@ -394,12 +390,14 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     return { allowed, egress, ingress, port, protocol, summary };
   };
 
-  // ---- fast matrix over snapshot pods, by equivalence classes ----
-  // Two pods behave identically as a source/destination when they match the same peers, are isolated by the
-  // same policies and declare the same ports; the matrix is computed once per class pair.
+  // ---- fast matrix over snapshot pods ----
+  // Pods isolated by the same policies behave identically as the policed side, so per direction and per
+  // class of policed pod we compute once a bitmap over all pods of "the other side is admitted"; the pair
+  // verdict is then two lookups. Port matching depends only on the destination's declared ports and the
+  // resolved port, so it is cached per (rule, ports class of the destination).
 
-  const classIds = <T>(keys: T[]): { ids: Int32Array; reps: number[] } => {
-    const map = new Map<T, number>();
+  const classIds = (keys: string[]): { ids: Int32Array; reps: number[] } => {
+    const map = new Map<string, number>();
     const ids = new Int32Array(keys.length);
     const reps: number[] = [];
     keys.forEach((k, i) => {
@@ -416,53 +414,80 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
   const policyIndex = new Map<CompiledPolicy, number>(compiled.map((c, i) => [c, i]));
   const policySetKey = (list: CompiledPolicy[]): string => list.map((c) => policyIndex.get(c)).join(',');
   const portsKey = (p: PodInfo): string => p.ports.map((cp) => `${cp.name ?? ''}:${cp.containerPort}/${cp.protocol}`).join(',');
-  const peerClass = classIds(podPeerIds.map((ids) => ids.join(',')));
   const portsClass = classIds(pods.map(portsKey));
   const egressClass = classIds(egressOf.map(policySetKey));
   const ingressClass = classIds(ingressOf.map(policySetKey));
-  const dstEgressClass = classIds(pods.map((_, i) => `${peerClass.ids[i]}|${portsClass.ids[i]}`));
-  const dstIngressClass = classIds(pods.map((_, i) => `${ingressClass.ids[i]}|${portsClass.ids[i]}`));
-
-  const ruleAdmitsIndex = (rule: CompiledRule, peerIdx: number, dest: PodInfo, port: number, protocol: Protocol): boolean => {
-    if (rule.peers && !rule.peers.some((cp) => cp.members[peerIdx] === 1)) return false;
-    const m = findMatchingPort(rule.ports, dest.ports, port, protocol);
-    return m === undefined || m >= 0;
-  };
 
   const computeMatrix = (query: PortQuery, protocol: Protocol = 'TCP'): FlowMatrix => {
     const resolved = pods.map((p) => resolvePort(query, p.ports, protocol));
-    const nEg = egressClass.reps.length;
-    const nDstE = dstEgressClass.reps.length;
-    const nDstI = dstIngressClass.reps.length;
-    const nPeer = peerClass.reps.length;
-    // -1 = not computed yet. Resolved port is a function of the ports class, so it is part of the class key.
-    const egressTable = new Int8Array(nEg * nDstE).fill(-1);
-    const ingressTable = new Int8Array(nDstI * nPeer).fill(-1);
+    const nPortClasses = portsClass.reps.length;
+    // portOk.get(rule)[portsClass] : 1 admits, 0 not, -1 unknown.
+    const portOkCache = new Map<CompiledRule, Int8Array>();
+    const portOk = (rule: CompiledRule, d: number): boolean => {
+      if (!rule.ports) return true;
+      let row = portOkCache.get(rule);
+      if (!row) portOkCache.set(rule, (row = new Int8Array(nPortClasses).fill(-1)));
+      const pc = portsClass.ids[d] as number;
+      let v = row[pc] as number;
+      if (v === -1) {
+        const dest = pods[portsClass.reps[pc] as number] as PodInfo;
+        const m = findMatchingPort(rule.ports, dest.ports, resolved[d], protocol);
+        v = m === undefined || m >= 0 ? 1 : 0;
+        row[pc] = v;
+      }
+      return v === 1;
+    };
+    const everyone = new Uint8Array(n).fill(1);
+
+    // Egress bitmap per egress class: which destinations (by pod index) the class may send to.
+    const egressRows: Uint8Array[] = egressClass.reps.map((rep) => {
+      const isolating = egressOf[rep] as CompiledPolicy[];
+      if (isolating.length === 0) return everyone;
+      const row = new Uint8Array(n);
+      for (const c of isolating) {
+        for (const rule of c.egressRules) {
+          for (let d = 0; d < n; d++) {
+            if (row[d] === 1 || resolved[d] === undefined) continue;
+            if (rule.peers && !rule.peers.some((cp) => cp.members[d] === 1)) continue;
+            if (portOk(rule, d)) row[d] = 1;
+          }
+        }
+      }
+      return row;
+    });
+
+    // Ingress bitmap per (ingress class, ports class): which sources may reach the destination.
+    const ingressRows = new Map<string, Uint8Array>();
+    const ingressRowFor = (d: number): Uint8Array => {
+      const isolating = ingressOf[d] as CompiledPolicy[];
+      if (isolating.length === 0) return everyone;
+      const key = `${ingressClass.ids[d]}|${portsClass.ids[d]}`;
+      let row = ingressRows.get(key);
+      if (row) return row;
+      row = new Uint8Array(n);
+      for (const c of isolating) {
+        for (const rule of c.ingressRules) {
+          if (!portOk(rule, d)) continue;
+          if (!rule.peers) {
+            row.fill(1);
+            break;
+          }
+          for (const cp of rule.peers) {
+            const members = cp.members;
+            for (let s = 0; s < n; s++) if (members[s] === 1) row[s] = 1;
+          }
+        }
+      }
+      ingressRows.set(key, row);
+      return row;
+    };
+
     const allowed = new Uint8Array(n * n);
     for (let d = 0; d < n; d++) {
-      const port = resolved[d];
-      if (port === undefined) continue;
-      const dest = pods[d] as PodInfo;
-      const de = dstEgressClass.ids[d] as number;
-      const di = dstIngressClass.ids[d] as number;
-      const destIngress = ingressOf[d] as CompiledPolicy[];
+      if (resolved[d] === undefined) continue;
+      const inRow = ingressRowFor(d);
       for (let s = 0; s < n; s++) {
-        const sp = peerClass.ids[s] as number;
-        let ing = ingressTable[di * nPeer + sp] as number;
-        if (ing === -1) {
-          const srcRep = peerClass.reps[sp] as number;
-          ing = destIngress.length === 0 || destIngress.some((c) => c.ingressRules.some((r) => ruleAdmitsIndex(r, srcRep, dest, port, protocol))) ? 1 : 0;
-          ingressTable[di * nPeer + sp] = ing;
-        }
-        if (ing === 0) continue;
-        const se = egressClass.ids[s] as number;
-        let eg = egressTable[se * nDstE + de] as number;
-        if (eg === -1) {
-          const srcEgress = egressOf[egressClass.reps[se] as number] as CompiledPolicy[];
-          eg = srcEgress.length === 0 || srcEgress.some((c) => c.egressRules.some((r) => ruleAdmitsIndex(r, d, dest, port, protocol))) ? 1 : 0;
-          egressTable[se * nDstE + de] = eg;
-        }
-        if (eg === 1) allowed[s * n + d] = 1;
+        if (inRow[s] === 1 && (egressRows[egressClass.ids[s] as number] as Uint8Array)[d] === 1) allowed[s * n + d] = 1;
       }
     }
     return { pods, protocol, query, ports: resolved, allowed };
