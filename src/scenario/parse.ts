@@ -41,8 +41,8 @@ const TARGET_KEYS = ['dns', 'service', 'address', 'namespace', 'labels', 'port',
 const HTTP_KEYS = ['path', 'expectStatus'];
 const MATRIX_KEYS = ['allow', 'deny'];
 const KNOWN_KEYS = ['from', 'to', 'reason'];
-/** Workload kinds a source may clone labels from (`as: deployment/name`). */
-export const CLONABLE_KINDS = ['deployment', 'statefulset', 'daemonset', 'replicaset', 'job', 'cronjob', 'pod'];
+/** Workload kinds a source may clone labels from (`as: deployment/name`): those src/cluster can read. */
+export const CLONABLE_KINDS = ['deployment', 'statefulset', 'daemonset', 'replicaset', 'job', 'pod'];
 
 interface Reader {
   file: string;

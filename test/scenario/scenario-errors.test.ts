@@ -106,7 +106,7 @@ describe('parseScenario errors name file:line:column and the offending key', () 
     { name: 'as without a kind', changes: { 6: '  serving: { namespace: financial-ml, as: financial-predictor }' },
       message: 'demo.yaml:6:43: source `serving`: `as` must be <kind>/<name>, e.g. `deployment/financial-predictor`, not `financial-predictor`' },
     { name: 'as with a misspelled kind', changes: { 6: '  serving: { namespace: financial-ml, as: deploymnet/financial-predictor }' },
-      message: 'demo.yaml:6:43: source `serving`: cannot clone labels from kind `deploymnet`; did you mean `deployment`? (one of deployment, statefulset, daemonset, replicaset, job, cronjob, pod)' },
+      message: 'demo.yaml:6:43: source `serving`: cannot clone labels from kind `deploymnet`; did you mean `deployment`? (one of deployment, statefulset, daemonset, replicaset, job, pod)' },
     { name: 'numeric label value', changes: { 6: '  serving: { namespace: financial-ml, labels: { version: 2 } }' },
       message: 'demo.yaml:6:58: source `serving`: label `version` must be a string, not `2`; quote it' },
     { name: 'uppercase namespace', changes: { 6: '  serving: { namespace: Financial-ML }' },
