@@ -177,7 +177,10 @@ function explainDirection(d: DirectionVerdict, flow: FlowVerdict): string {
     case 'admitted':
       return `${d.direction}: allowed by ${d.admittedBy.map((r) => r.text).join('; ') || d.isolatedBy.join(', ')}`;
     case 'no-matching-rule': {
-      const near = d.nearMisses.length > 0 ? `; near miss: ${d.nearMisses.join('; ')}` : '';
+      // The closest rules come first; past a few the list stops helping a human.
+      const shown = d.nearMisses.slice(0, 3);
+      const more = d.nearMisses.length > shown.length ? ` (+${d.nearMisses.length - shown.length} more)` : '';
+      const near = shown.length > 0 ? `; near miss: ${shown.join('; ')}${more}` : '';
       return `${d.direction}: denied, isolated by ${d.isolatedBy.join(', ')} and no rule admits ${port}${near}`;
     }
     case 'not-applicable':

@@ -122,7 +122,8 @@ export function judgeCell(input: JudgeInput): CellVerdict {
       };
     }
     if (raw.classification === 'policy-gap' || raw.classification === 'data-plane' || raw.classification === 'unknown') {
-      return { ...withAttempts, pass: false, classification: 'known-gap', reason: `known gap: ${cell.known} (${raw.reason})` };
+      // The scenario's own reason says it all; the engine's explanation stays in policyExplanation.
+      return { ...withAttempts, pass: false, classification: 'known-gap', reason: `known gap: ${cell.known}` };
     }
   }
   return { ...withAttempts, pass: raw.classification === 'pass', classification: raw.classification, reason: raw.reason + flipFlop };

@@ -33,7 +33,7 @@ function fixedResult(): RunResult {
     verdict({ source: 'training', target: 'kube-dns', outcome: { kind: 'resolved', addresses: [] }, node: 'node-b', reason: 'resolved, as expected (allow)' }),
     fail({ source: 'training', target: 'mlflow', outcome: { kind: 'dns-timeout' }, attempts: [{ outcome: { kind: 'dns-timeout' }, ms: 1000 }], classification: 'dns', node: 'node-b', reason: 'mlflow.financial-ml did not resolve (dns-timeout): a DNS fault, not a policy verdict' }),
     fail({ source: 'training', target: 'scheduler', expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane', node: 'node-b', reason: 'expected deny, observed connected; policies say deny: the data plane lets it through (the CNI does not enforce this policy)' }),
-    fail({ source: 'outsider', target: 'mlflow', policy: 'deny', outcome: { kind: 'timeout' }, classification: 'known-gap', known: 'seeds: the "<baseline>" & app policy | contradict', reason: 'known gap: seeds: the "<baseline>" & app policy | contradict (expected allow, observed timeout)' }),
+    fail({ source: 'outsider', target: 'mlflow', policy: 'deny', outcome: { kind: 'timeout' }, classification: 'known-gap', known: 'seeds: the "<baseline>" & app policy | contradict', reason: 'known gap: seeds: the "<baseline>" & app policy | contradict' }),
     fail({ source: 'outsider', target: 'scheduler', expect: 'deny', policy: 'deny', outcome: { kind: 'error', message: 'pod never ran: ErrImagePull <node:20-alpine>' }, attempts: [], classification: 'probe', reason: 'probe did not run: ErrImagePull <node:20-alpine>' }),
     verdict({ source: 'runner', target: 'mlflow-lb', policy: 'unknown', outcome: { kind: 'connected' }, probe: 'runner', reason: 'connected, as expected (allow)' }),
   ];
