@@ -1,0 +1,172 @@
+/**
+ * `netcheck run` end to end: the BUILT CLI (npm run build first) runs as a subprocess inside the lab's
+ * outside host, against the lab's API server and real network namespaces.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectCluster } from '../../src/cluster/client.js';
+import type { CellVerdict } from '../../src/model/verdict.js';
+import { anyRunSelector } from '../../src/probe/pod-spec.js';
+import { startLab, type RunningLab } from '../lab/lab.js';
+
+const MAIN = 'dist/src/cli/main.js';
+const MANIFESTS = 'scenarios/financial-ml/manifests';
+const built = existsSync(MAIN);
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Async on purpose: the lab's API server lives in this process and must keep answering. */
+function runCli(lab: RunningLab, args: string[], onStderr?: (text: string, pid: number) => void): Promise<CliRun> {
+  const argv = lab.outsideHostArgv(['node', MAIN, 'run', 'financial-ml', '--kubeconfig', lab.kubeconfigPath, '--budget', '45s', ...args]);
+  return new Promise((resolve) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr, child.pid as number);
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function netcheckPodsLeft(lab: RunningLab): Promise<string[]> {
+  const client = await connectCluster({ kubeconfig: lab.kubeconfigPath });
+  return (await client.listPods(undefined, anyRunSelector)).filter((p) => !p.deleting).map((p) => `${p.namespace}/${p.name}`);
+}
+
+async function kubectl(lab: RunningLab, args: string[]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('kubectl', ['--kubeconfig', lab.kubeconfigPath, ...args], { stdio: 'ignore' });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
+  let lab: RunningLab;
+  let dir: string;
+  const cellsOf = (file: string): CellVerdict[] => (JSON.parse(readFileSync(file, 'utf8')) as { cells: CellVerdict[] }).cells;
+
+  beforeAll(async () => {
+    lab = await startLab({ manifests: [MANIFESTS] });
+    dir = mkdtempSync(join(tmpdir(), 'netcheck-e2e-'));
+  });
+  afterAll(async () => {
+    await lab?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('healthy platform: exit 0, every cell passes or is a documented known gap, runner LB checks pass, no pod left', async () => {
+    const json = join(dir, 'healthy.json');
+    const junit = join(dir, 'healthy.xml');
+    const run = await runCli(lab, ['-o', `json=${json}`, '-o', `junit=${junit}`, '-o', 'table']);
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    const cells = cellsOf(json);
+    expect(cells.filter((c) => !c.pass && c.classification !== 'known-gap')).toEqual([]);
+    const runnerLb = cells.filter((c) => c.source === 'ci-runner' && c.known === undefined);
+    expect(runnerLb.length).toBeGreaterThan(0);
+    expect(runnerLb.every((c) => c.pass && c.probe === 'runner')).toBe(true);
+    expect(readFileSync(junit, 'utf8')).toContain('<testsuites');
+    expect(run.stdout).toContain('PASS');
+    expect(await netcheckPodsLeft(lab)).toEqual([]);
+  });
+
+  it('CNI ignores policies: the deny cells fail as data-plane faults, exit 1', async () => {
+    await lab.setFaults({ cniIgnoresPolicies: true });
+    try {
+      const json = join(dir, 'flannel.json');
+      const run = await runCli(lab, ['-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const denied = cellsOf(json).filter((c) => c.expect === 'deny' && c.policy === 'deny');
+      expect(denied.length).toBeGreaterThan(0);
+      for (const c of denied) expect(c.classification).toBe('data-plane');
+      expect(JSON.parse(readFileSync(json, 'utf8')).findings.join('\n')).toMatch(/does not enforce NetworkPolicies/);
+      expect(await netcheckPodsLeft(lab)).toEqual([]);
+    } finally {
+      await lab.setFaults({ cniIgnoresPolicies: false });
+    }
+  });
+
+  it('DNS dropped: name-dependent cells are DNS faults, never "blocked"', async () => {
+    await lab.setFaults({ dnsDropped: true });
+    try {
+      const json = join(dir, 'dns.json');
+      const run = await runCli(lab, ['-o', `json=${json}`, '--timeout', '1s', '--retries', '0']);
+      expect(run.code).toBe(1);
+      const cells = cellsOf(json);
+      const dnsDependent = cells.filter((c) => c.outcome.kind.startsWith('dns-') && c.expect === 'allow' && c.known === undefined);
+      expect(dnsDependent.length).toBeGreaterThan(0);
+      for (const c of dnsDependent) expect(c.classification).toBe('dns');
+    } finally {
+      await lab.setFaults({ dnsDropped: false });
+    }
+  });
+
+  it('kube-system loses its `name` label: a policy gap whose reason names the label', async () => {
+    await kubectl(lab, ['label', 'namespace', 'kube-system', 'name-']);
+    try {
+      const json = join(dir, 'label.json');
+      const run = await runCli(lab, ['-o', `json=${json}`, '--timeout', '1s', '--retries', '0']);
+      expect(run.code).toBe(1);
+      const gaps = cellsOf(json).filter((c) => c.classification === 'policy-gap' && c.target.startsWith('cluster-dns'));
+      expect(gaps.length).toBeGreaterThan(0);
+      for (const c of gaps) expect(c.reason).toMatch(/kube-system has no label `?name`?/);
+      expect(gaps.some((c) => (c.findings ?? []).some((f) => f.includes('kubectl label namespace kube-system name=kube-system')))).toBe(true);
+    } finally {
+      await kubectl(lab, ['label', 'namespace', 'kube-system', 'name=kube-system']);
+    }
+  });
+
+  it('403 on pods/log: exit 3 naming the verb and resource', async () => {
+    await lab.setFaults({ forbid: [{ verb: 'get', resource: 'pods/log' }] });
+    try {
+      const run = await runCli(lab, []);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/get/);
+      expect(run.stderr).toMatch(/pods\/log/);
+      await lab.setFaults({ forbid: [] });
+      expect(await netcheckPodsLeft(lab)).toEqual([]);
+    } finally {
+      await lab.setFaults({ forbid: [] });
+    }
+  });
+
+  it('image pull failure: exit 3 with the pod failure reason', async () => {
+    await lab.setFaults({ imagePullFailure: ['netcheck-test/broken:1'] });
+    try {
+      const run = await runCli(lab, ['--image', 'netcheck-test/broken:1']);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/ErrImagePull|ImagePullBackOff|ImagePull/);
+      expect(await netcheckPodsLeft(lab)).toEqual([]);
+    } finally {
+      await lab.setFaults({ imagePullFailure: [] });
+    }
+  });
+
+  it('SIGINT mid-run: pods deleted, exit 130', async () => {
+    await lab.setFaults({ slowPodStartMs: 5_000 });
+    try {
+      let sent = false;
+      const run = await runCli(lab, [], (stderr, pid) => {
+        if (!sent && /created|running|pending/.test(stderr)) {
+          sent = true;
+          setTimeout(() => process.kill(pid, 'SIGINT'), 500);
+        }
+      });
+      expect(sent).toBe(true);
+      expect(run.code).toBe(130);
+      expect(await netcheckPodsLeft(lab)).toEqual([]);
+    } finally {
+      await lab.setFaults({ slowPodStartMs: 0 });
+    }
+  });
+});
