@@ -48,6 +48,7 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
   const podName = (i: number): string => `${pods[i]?.namespace}/${pods[i]?.name}`;
 
   const multiPort = destinationPorts.some((d) => d.length > 1);
+  const named = destinationPorts.some((d) => d.some((dp) => dp.portName !== undefined));
   const columnWidth = pods.map((_, i) => Math.max((keys[i] ?? '').length, (destinationPorts[i] ?? []).length || 1));
   const rowLabels = pods.map((p, i) => `${keys[i]} ${p.name}`);
   const labelWidth = Math.max('from \\ to'.length, ...rowLabels.map((l) => [...l].length));
@@ -91,12 +92,14 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
       .filter(({ p }) => p.namespace === ns)
       .map(({ p, i }) => {
         const ports = (destinationPorts[i] ?? []).map(formatDestinationPort);
-        return `${keys[i]} ${p.name}${multiPort || ports.length !== 1 ? ` [${ports.length > 0 ? ports.join(' ') : 'no ports declared'}]` : ''}`;
+        const showPorts = multiPort || named || ports.length !== 1;
+        return `${keys[i]} ${p.name}${showPorts ? ` [${ports.length > 0 ? ports.join(' ') : 'no ports declared'}]` : ''}`;
       });
     out.push(`  ${namespaceLetter(n)} = ${ns}: ${members.join(', ')}`);
   });
   const single = destinationPorts.find((d) => d.length > 0)?.[0];
-  if (!multiPort && single) out.push(`port: ${formatDestinationPort(single)}`);
+  if (named && single) out.push(`port: ${single.portName}/${single.protocol}, resolved per destination`);
+  else if (!multiPort && single) out.push(`port: ${formatDestinationPort(single)}`);
   const allowed = cells.filter((c) => c.allowed).length;
   out.push(
     `${ALLOWED} allowed, ${DENIED} denied, ${NO_PORT} no such port${multiPort ? '; one mark per destination port, in the order listed' : ''}. ` +

@@ -1,0 +1,55 @@
+/** The offline commands end to end through the real CLI entry point (a child process), checking exit codes. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const small = 'test/fixtures/policy/small';
+const clean = 'test/fixtures/policy/clean';
+
+function netcheck(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('netcheck analyze / explain / lint', () => {
+  const cases: Array<{ args: string[]; code: number; stdout?: RegExp; stderr?: RegExp }> = [
+    { args: ['lint', '--manifests', small], code: 1, stdout: /ERROR +NC001 shop\/baseline/ },
+    { args: ['lint', '--manifests', clean], code: 0, stdout: /^no findings/ },
+    { args: ['analyze', '--manifests', small, '--port', 'pg'], code: 0, stdout: /B3 web +│ -  │ ✓/ },
+    {
+      args: ['explain', '--manifests', small, '--from', 'shop/web', '--to', 'kube-system/coredns', '--port', '53', '--protocol', 'udp'],
+      code: 0,
+      stdout: /DENIED: shop\/web -> kube-system\/coredns on 53\/UDP[\s\S]*namespace kube-system has no label `name`/,
+    },
+    {
+      args: ['explain', '--manifests', small, '--from', 'kube-system/coredns', '--to', '192.168.1.50', '--port', '80'],
+      code: 0,
+      stdout: /LoadBalancer IP of service shop\/web[\s\S]*via endpoint shop\/web \(targetPort http\):\nALLOWED/,
+    },
+    { args: ['explain', '--manifests', small, '--from', 'shop/wbe', '--to', 'shop/db', '--port', '5432'], code: 2, stderr: /--from shop\/wbe: no such pod.*did you mean shop\/web/ },
+    { args: ['analyze', '--manifests', small, '--protocol', 'ICMP'], code: 2, stderr: /--protocol ICMP: use TCP, UDP or SCTP/ },
+    { args: ['analyze', '--manifests', small, '--port', '70000'], code: 2, stderr: /--port 70000/ },
+    { args: ['analyze', '--manifests', small, '-o', 'yaml'], code: 2, stderr: /-o yaml: unknown output format/ },
+    { args: ['analyze', '--manifests', 'test/fixtures/policy/nope'], code: 2, stderr: /cannot read test\/fixtures\/policy\/nope/ },
+    { args: ['analyze'], code: 2, stderr: /--manifests/ },
+  ];
+  for (const c of cases) {
+    it(`${c.args.join(' ')} → exit ${c.code}`, () => {
+      const r = netcheck(...c.args);
+      expect(r.code, r.stderr).toBe(c.code);
+      if (c.stdout) expect(r.stdout).toMatch(c.stdout);
+      if (c.stderr) expect(r.stderr).toMatch(c.stderr);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    });
+  }
+
+  it('analyze -o json prints exactly one JSON document with one cell per pair and port', () => {
+    const r = netcheck('analyze', '--manifests', small, '-o', 'json', '--port', '5432');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { cells: Array<{ from: string; to: string; allowed: boolean; egress: unknown }>; skipped: Record<string, number> };
+    expect(doc.cells).toHaveLength(16);
+    expect(doc.skipped).toEqual({ ConfigMap: 1 });
+    expect(doc.cells.find((c) => c.from === 'shop/web' && c.to === 'shop/db')).toMatchObject({ allowed: true });
+  });
+});
