@@ -74,7 +74,8 @@ function writeKubeconfig(dir: string, server: string): string {
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'netcheck-lab', cluster: { server } }],
+    // client-node refuses plain http unless TLS verification is skipped; kubectl accepts either.
+    clusters: [{ name: 'netcheck-lab', cluster: { server, 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'netcheck', user: { token: 'netcheck-lab-token' } }],
     contexts: [{ name: 'netcheck-lab', context: { cluster: 'netcheck-lab', user: 'netcheck', namespace: 'default' } }],
     'current-context': 'netcheck-lab',

@@ -1,0 +1,65 @@
+/**
+ * Vitest helpers that start labs and always stop them (afterAll / onTestFinished), so a failing test never
+ * leaves network namespaces, processes or temp files behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { FakeDataPlane } from './fake-data-plane.js';
+import { startLabWith, type LabInternals, type RunningLab } from './lab.js';
+import type { LabOptions } from './types.js';
+
+/** Why the real (Linux) lab cannot run here, or undefined when it can. */
+export function realLabUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'the lab data plane needs Linux network namespaces';
+  if (process.getuid?.() !== 0) return 'the lab data plane needs root (network namespaces, iptables)';
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+  } catch {
+    return 'iproute2 (`ip netns`) is not available';
+  }
+  return undefined;
+}
+
+/** One lab for the whole file (beforeAll/afterAll). */
+export function useLab(options: LabOptions = {}, internals: LabInternals = {}): () => RunningLab {
+  let lab: RunningLab | undefined;
+  beforeAll(async () => {
+    lab = await startLabWith(options, internals);
+  });
+  afterAll(async () => {
+    await lab?.stop();
+  });
+  return () => {
+    if (!lab) throw new Error('lab not started (beforeAll failed?)');
+    return lab;
+  };
+}
+
+/** A file-wide lab on the in-memory data plane: for API and controller behaviour. */
+export function useFakeLab(options: LabOptions = {}, internals: LabInternals = {}): () => { lab: RunningLab; dataPlane: FakeDataPlane } {
+  const getLab = useLab(options, { ...internals, createDataPlane: () => new FakeDataPlane() });
+  return () => {
+    const lab = getLab();
+    return { lab, dataPlane: lab.dataPlane as FakeDataPlane };
+  };
+}
+
+/** A lab for one test, stopped when the test finishes (pass or fail). */
+export async function startTestLab(options: LabOptions = {}, internals: LabInternals = {}): Promise<RunningLab> {
+  const lab = await startLabWith(options, internals);
+  onTestFinished(async () => {
+    await lab.stop();
+  });
+  return lab;
+}
+
+/** Polls until `check` returns a value (not undefined), or throws with the last observation after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
