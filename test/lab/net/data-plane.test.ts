@@ -205,7 +205,7 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
   });
 
   it('serves the HTTP responder body naming the pod', async () => {
-    const { stdout } = await runCommand(['ip', 'netns', 'exec', world.netns.client!, process.execPath, '-e', `fetch('http://10.96.1.10/').then(r => r.text()).then(t => process.stdout.write(t))`]);
+    const { stdout } = await runCommand(['ip', 'netns', 'exec', world.netns.client!, process.execPath, '-e', `require('http').get('http://10.96.1.10/', (r) => r.pipe(process.stdout))`]);
     expect(stdout).toContain('shop/web');
   });
 

@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { DataPlane, DataPlaneState, PodRunHandle, PodRunSpec } from '../types.js';
 import { renderDnsHosts } from './dns-hosts.js';
@@ -112,7 +112,9 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     await mkdir(stateDir, { recursive: true });
     const marker: LabMarker = { pid: process.pid, startTime: readStartTime(process.pid), suffix, createdAt: new Date().toISOString() };
     // Written before any namespace exists, so a namespace without a live marker is always stale.
-    await writeFile(markerFile, JSON.stringify(marker));
+    // Renamed into place: a sweep running in another lab never reads a half-written marker (and deletes us).
+    await writeFile(`${markerFile}.tmp`, JSON.stringify(marker));
+    await rename(`${markerFile}.tmp`, markerFile);
     await writeFile(hostsFile, renderDnsHosts([]));
     try {
       await runCommand(['ip', 'netns', 'add', fabric]);

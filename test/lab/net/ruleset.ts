@@ -58,7 +58,7 @@ export function renderRuleset(input: RulesetInput): string {
 }
 
 function renderFilterTable(input: RulesetInput): string[] {
-  const chains: string[] = ['NCL-FAULTS', 'NCL-NOEP', 'NCL-POLICY'];
+  const chains: string[] = ['NCL-FAULTS', 'NCL-NOEP'];
   const rules: string[] = [];
 
   for (const line of renderFaultRules(input)) rules.push(`-A NCL-FAULTS ${line}`);
@@ -201,7 +201,7 @@ type ResolvedPeer =
 type PortMatch = { kind: 'any' } | { kind: 'protocol'; protocol: Protocol; from?: number; to?: number };
 
 function renderPolicyChains(snapshot: ClusterSnapshot): PolicyChains {
-  const out: PolicyChains = { chains: [], rules: [] };
+  const out: PolicyChains = { chains: ['NCL-POLICY'], rules: [] };
   const pods = snapshot.pods
     .filter((p): p is PodInfo & { ip: string } => p.ip !== undefined && isIPv4(p.ip))
     .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
@@ -322,10 +322,12 @@ function resolvePorts(ports: NetworkPolicyPort[] | undefined, destination: PodIn
     const protocol = p.protocol ?? 'TCP';
     if (p.port === undefined) {
       matches.push({ kind: 'protocol', protocol });
-    } else if (typeof p.port === 'number') {
-      matches.push({ kind: 'protocol', protocol, from: p.port, ...(p.endPort !== undefined ? { to: p.endPort } : {}) });
-    } else if (/^\d+$/.test(p.port)) {
-      matches.push({ kind: 'protocol', protocol, from: Number(p.port) });
+    } else if (typeof p.port === 'number' || /^\d+$/.test(p.port)) {
+      const from = Number(p.port);
+      const to = p.endPort ?? from;
+      // The API server rejects these; a lab fed one anyway must not fail the whole ruleset over it.
+      if (from < 1 || to > 65535 || to < from) continue;
+      matches.push({ kind: 'protocol', protocol, from, to });
     } else {
       const cp = destination?.ports.find((c) => c.name === p.port && c.protocol === protocol);
       if (cp !== undefined) matches.push({ kind: 'protocol', protocol, from: cp.containerPort });
@@ -359,9 +361,11 @@ function resolvePeer(peer: NetworkPolicyPeer, pol: NetworkPolicy, pods: PodInfo[
 }
 
 function resolveBlock(block: IPBlock): ResolvedPeer {
-  // The fabric is IPv4 only: an IPv6 block can match no packet here.
-  if (!isIPv4(block.cidr.split('/')[0] ?? '')) return { kind: 'pods', pods: [] };
-  return { kind: 'block', cidr: normalizeCIDR(block.cidr), except: (block.except ?? []).filter((e) => isIPv4(e.split('/')[0] ?? '')).map(normalizeCIDR) };
+  // The fabric is IPv4 only: an IPv6 (or malformed) block can match no packet here, as the engine says.
+  const cidr = normalizeCIDR(block.cidr);
+  if (cidr === undefined) return { kind: 'pods', pods: [] };
+  const except = (block.except ?? []).map(normalizeCIDR).filter((e): e is string => e !== undefined);
+  return { kind: 'block', cidr, except };
 }
 
 /** Kubernetes: policyTypes defaults to Ingress, plus Egress when the policy has egress rules. */
@@ -402,13 +406,15 @@ function ipToNumber(ip: string): number {
   return ip.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
 }
 
-/** iptables rejects a CIDR with host bits set in some versions; normalise "10.0.0.5/8" → "10.0.0.0/8". */
-function normalizeCIDR(cidr: string): string {
-  const [addr, len] = cidr.split('/');
-  const bits = len === undefined ? 32 : Number(len);
+/** "10.0.0.5/8" → "10.0.0.0/8" (iptables wants the network address); undefined unless a valid IPv4 CIDR. */
+function normalizeCIDR(cidr: string): string | undefined {
+  const m = /^([0-9.]+)(?:\/(\d{1,2}))?$/.exec(cidr.trim());
+  if (m === null || !isIPv4(m[1]!)) return undefined;
+  const bits = m[2] === undefined ? 32 : Number(m[2]);
+  if (bits > 32) return undefined;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  const n = (ipToNumber(addr ?? '0.0.0.0') & mask) >>> 0;
-  return `${[24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')}/${bits}`;
+  const n = (ipToNumber(m[1]!) & mask) >>> 0;
+  return `${[24, 16, 8, 0].map((sh) => (n >>> sh) & 255).join('.')}/${bits}`;
 }
 
 function cidrContains(cidr: string, ip: string): boolean {
