@@ -4,10 +4,11 @@
  * "Don't allow broad external access without justification", "Allow communication with seldon-system", ...).
  * IDs are stable: never renumber, only add.
  */
-import { parseCidr, cidrContains } from './cidr.js';
+import { cidrContains, parseAddress, parseCidr } from './cidr.js';
 import { createPolicyEngine, describePeer, podKey, policyKey, type PolicyEngine } from './engine.js';
 import { compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
 import { formatPolicyPort } from './ports.js';
+import { serviceHops } from './endpoints.js';
 import type { ClusterSnapshot, Endpoint, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, PodInfo } from './types.js';
 
 export type LintSeverity = 'error' | 'warning' | 'info';
@@ -32,6 +33,8 @@ export const LINT_RULES = {
   NC006: 'policy-selects-no-pods',
   NC007: 'namespace-without-baseline',
   NC008: 'invalid-ip-block',
+  NC009: 'load-balancer-unreachable',
+  NC010: 'ip-block-names-service-ip',
 } as const;
 export type LintRuleId = keyof typeof LINT_RULES;
 
@@ -305,6 +308,83 @@ function lintIpBlocks(snapshot: ClusterSnapshot, findings: LintFinding[]): void 
   }
 }
 
+/**
+ * NC009: a namespace whose egress-isolated pods reach none of a LoadBalancer Service's endpoints. From inside
+ * the cluster, kube-proxy DNATs the LB IP to the endpoint pods and targetPort before policy applies, so the
+ * egress rules must admit the endpoint pods on the targetPort (the seeds' MLflow :5000 and MinIO :9000).
+ */
+function lintLoadBalancers(snapshot: ClusterSnapshot, engine: PolicyEngine, findings: LintFinding[]): void {
+  const namespaces = [...new Set(snapshot.pods.map((p) => p.namespace))].sort(compareStrings);
+  for (const service of snapshot.services) {
+    if (service.type !== 'LoadBalancer') continue;
+    const svc = `${service.namespace}/${service.name}`;
+    const address = service.loadBalancerIPs[0];
+    for (const sp of service.ports) {
+      const hops = serviceHops(engine, service, sp.port, sp.protocol);
+      if (hops.length === 0) continue;
+      for (const namespace of namespaces) {
+        if (namespace === service.namespace || namespace === DNS_NAMESPACE) continue;
+        const isolated = snapshot.pods.filter((p) => p.namespace === namespace && engine.isolatingPolicies(p, 'egress').length > 0);
+        if (isolated.length === 0) continue;
+        let reason = '';
+        const stranded = isolated.filter((pod) => {
+          const from: Endpoint = { kind: 'pod', pod };
+          return !hops.some((hop) => {
+            const v = engine.evaluateFlow(from, { kind: 'pod', pod: hop.pod }, hop.targetPort, sp.protocol);
+            if (!v.allowed && !reason) {
+              const d = v.egress.allowed ? v.ingress : v.egress;
+              reason = `${d.direction} of ${podKey(d.direction === 'egress' ? pod : hop.pod)}: ${d.nearMisses[0] ?? 'no rule admits it'}`;
+            }
+            return v.allowed;
+          });
+        });
+        if (stranded.length === 0) continue;
+        const first = hops[0] as (typeof hops)[number];
+        const resolved = typeof first.targetPort === 'number' ? undefined : first.pod.ports.find((p) => p.name === first.targetPort)?.containerPort;
+        const target = resolved === undefined ? String(first.targetPort) : `${first.targetPort} (${resolved})`;
+        findings.push({
+          id: 'NC009',
+          severity: 'warning',
+          namespace,
+          message:
+            `${stranded.length} egress-isolated pod(s) in ${namespace} (${stranded.map((p) => p.name).sort(compareStrings).join(', ')}) cannot reach LoadBalancer ${svc}` +
+            `${address ? ` (${address}:${sp.port}/${sp.protocol})` : ` port ${sp.port}/${sp.protocol}`}: inside the cluster it is DNATed to its pods on targetPort ${target}` +
+            `${reason ? `; ${reason}` : ''}`,
+          hint: `if ${namespace} depends on ${svc}, allow egress to namespace ${service.namespace} (its pods) on port ${target}; an ipBlock naming the LoadBalancer IP does not match in-cluster traffic`,
+        });
+      }
+    }
+  }
+}
+
+/** NC010: an egress ipBlock aimed at a Service's ClusterIP/LoadBalancer IP never matches in-cluster traffic (DNAT comes first). */
+function lintIpBlockServiceIPs(snapshot: ClusterSnapshot, findings: LintFinding[]): void {
+  const serviceIPs: Array<{ ip: string; service: string }> = [];
+  for (const s of snapshot.services) {
+    for (const ip of [...(s.clusterIP ? [s.clusterIP] : []), ...s.loadBalancerIPs]) serviceIPs.push({ ip, service: `${s.namespace}/${s.name}` });
+  }
+  for (const policy of snapshot.policies) {
+    for (const ref of peersOf(policy)) {
+      if (ref.direction !== 'egress' || !ref.peer.ipBlock) continue;
+      const cidr = parseCidr(ref.peer.ipBlock.cidr);
+      // Only narrow blocks are evidently aimed at the service; 0.0.0.0/0 just happens to contain it.
+      if (!cidr || cidr.prefix < (cidr.family === 4 ? 24 : 120)) continue;
+      for (const { ip, service } of serviceIPs) {
+        const address = parseAddress(ip);
+        if (!address || !cidrContains(cidr, address)) continue;
+        findings.push({
+          id: 'NC010',
+          severity: 'warning',
+          policy: policyKey(policy),
+          namespace: policy.namespace,
+          message: `${where(ref)} ipBlock ${ref.peer.ipBlock.cidr} contains ${ip} of service ${service}, but kube-proxy DNATs that address to the service's pods before policy applies, so this peer does not admit in-cluster traffic to it`,
+          hint: `select the service's pods instead (namespaceSelector/podSelector) on their targetPort`,
+        });
+      }
+    }
+  }
+}
+
 export function lintSnapshot(snapshot: ClusterSnapshot, engine: PolicyEngine = createPolicyEngine(snapshot)): LintFinding[] {
   const findings: LintFinding[] = [];
   lintNamespaceSelectorLabels(snapshot, engine, findings);
@@ -315,6 +395,8 @@ export function lintSnapshot(snapshot: ClusterSnapshot, engine: PolicyEngine = c
   lintSelectsNothing(snapshot, engine, findings);
   lintBaseline(snapshot, engine, findings);
   lintIpBlocks(snapshot, findings);
+  lintLoadBalancers(snapshot, engine, findings);
+  lintIpBlockServiceIPs(snapshot, findings);
   return findings.sort(
     (a, b) =>
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||

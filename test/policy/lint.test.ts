@@ -110,3 +110,33 @@ describe('lintSnapshot', () => {
     expect(findings[1]?.message).toContain('cannot reach kube-system DNS on 53/UDP nor 53/TCP');
   });
 });
+
+describe('LoadBalancer rules (kube-proxy DNAT before policy)', () => {
+  const mlflow = pod('mlflow/mlflow', { app: 'mlflow' }, { ports: [{ name: 'http', containerPort: 5000, protocol: 'TCP' }] });
+  const lb = {
+    namespace: 'mlflow',
+    name: 'mlflow',
+    type: 'LoadBalancer' as const,
+    selector: { app: 'mlflow' },
+    loadBalancerIPs: ['192.168.1.208'],
+    ports: [{ port: 5000, targetPort: 'http', protocol: 'TCP' as const }],
+  };
+  const lintWith = (egress: NonNullable<NetworkPolicy['egress']>) => {
+    const s = snapshot({ namespaces: [...labelled, ns('mlflow', { name: 'mlflow' })], pods: [coredns, scheduler, serving, mlflow], policies: [baseline(egress)] });
+    s.services.push(lb);
+    return lintSnapshot(s).filter((f) => f.id === 'NC009' || f.id === 'NC010');
+  };
+
+  it.each([
+    ['external egress on 443/80 only (the seeds application policy)', [toSeldon, dns(['UDP', 'TCP']), { to: [], ports: [{ port: 443 }, { port: 80 }] }], ['NC009']],
+    ['an ipBlock naming the LB IP does not help, and is flagged', [toSeldon, dns(['UDP', 'TCP']), { to: [{ ipBlock: { cidr: '192.168.1.208/32' } }], ports: [{ port: 5000 }] }], ['NC009', 'NC010']],
+    ['egress to the mlflow namespace on 5000 reaches it', [toSeldon, dns(['UDP', 'TCP']), { to: [{ namespaceSelector: { matchLabels: { name: 'mlflow' } } }], ports: [{ port: 5000 }] }], []],
+    ['to: [] on 5000 reaches it too', [toSeldon, dns(['UDP', 'TCP']), { to: [], ports: [{ port: 5000 }] }], []],
+  ] as const)('%s', (_name, egress, ids) => {
+    const findings = lintWith(egress as unknown as NonNullable<NetworkPolicy['egress']>);
+    expect(findings.map((f) => f.id)).toEqual(ids);
+    if (ids.includes('NC009' as never)) {
+      expect(findings[0]?.message).toContain('cannot reach LoadBalancer mlflow/mlflow (192.168.1.208:5000/TCP): inside the cluster it is DNATed to its pods on targetPort http (5000)');
+    }
+  });
+});
