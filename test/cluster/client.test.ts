@@ -10,7 +10,7 @@ import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient, PodEvent } from '../../src/cluster/types.js';
 import { ClusterError } from '../../src/model/errors.js';
 import { buildProbePod, runSelector } from '../../src/probe/pod-spec.js';
-import { startLab } from '../lab/lab.js';
+import { startLab, startLabWith } from '../lab/lab.js';
 import type { Lab } from '../lab/types.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'two-teams.yaml');
@@ -218,5 +218,45 @@ describe('watchPods', () => {
       await client.deletePods('team-a', runSelector(runId));
     }
     expect(await client.listPods('team-a', runSelector(runId))).toEqual([]);
+  });
+});
+
+describe('watchPods after the history is compacted (410 Gone)', () => {
+  // A lab that keeps 3 events of history: after each cut, resuming from the last resourceVersion is
+  // (almost always) too old, so the watch must relist and still report every change.
+  let small: Awaited<ReturnType<typeof startLabWith>>;
+  beforeAll(async () => {
+    small = await startLabWith({ manifests: [fixtures], faults: { watchCutAfterEvents: 1 } }, { historyLimit: 3 });
+  });
+  afterAll(async () => {
+    await small?.stop();
+  });
+
+  it('relists and reports every pod reaching Running, then gone', async () => {
+    const c = await connectCluster({ kubeconfig: small.kubeconfigPath, requestTimeoutMs: 5_000 });
+    const runId = 'gone410';
+    const names = [0, 1, 2].map((i) => `netcheck-${runId}-p${i}`);
+    const phases = new Map<string, string>();
+    const stop = new AbortController();
+    const watching = c.watchPods('team-b', runSelector(runId), stop.signal, (e) => {
+      phases.set(e.pod.name, e.type === 'DELETED' ? 'gone' : e.pod.phase);
+    });
+    const until = async (predicate: () => boolean): Promise<void> => {
+      while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    try {
+      for (const name of names) {
+        await c.createPod(
+          buildProbePod({ runId, namespace: 'team-b', name, labels: {}, deadlineSeconds: 60, args: ['-e', 'setTimeout(() => {}, 60000)'], role: 'listener' }),
+        );
+      }
+      await until(() => names.every((n) => phases.get(n) === 'Running'));
+      await c.deletePods('team-b', runSelector(runId));
+      await until(() => names.every((n) => phases.get(n) === 'gone'));
+    } finally {
+      stop.abort();
+      await watching;
+      await c.deletePods('team-b', runSelector(runId));
+    }
   });
 });

@@ -233,3 +233,23 @@ describe('sweepExpiredPods', () => {
     }
   });
 });
+
+describe('never-ready gate', () => {
+  it('a probe carrying a workload\'s labels runs but never becomes an endpoint of its Service', async () => {
+    const runId = newRun();
+    const probe = spec(runId, 0, { namespace: 'team-a', labels: { app: 'web', tier: 'frontend' }, args: ['-e', 'setTimeout(() => {}, 30000)'] });
+    try {
+      await client.createPod(probe.manifest);
+      let state = await client.getPod('team-a', probe.manifest.metadata.name);
+      while (state?.phase !== 'Running') {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        state = await client.getPod('team-a', probe.manifest.metadata.name);
+      }
+      expect(state.ready).toBe(false);
+      const web = (await client.inventory({ namespaces: ['team-a'] })).services.find((s) => s.name === 'web');
+      expect(web?.readyEndpoints).toBe(1);
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-a'] });
+    }
+  });
+});

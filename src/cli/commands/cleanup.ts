@@ -36,7 +36,7 @@ export const cleanupCommand: NetcheckCommand<CleanupArgs> = {
     const client = await connectCluster({ kubeconfig: argv.kubeconfig, context: argv.context });
     const namespace = argv.namespace ?? client.namespace;
     const removed = await sweepExpiredPods(client, { allNamespaces: argv['all-namespaces'], namespace });
-    const scope = argv['all-namespaces'] ? 'in any namespace' : `in namespace ${namespace}`;
+    const scope = argv['all-namespaces'] ? 'across all namespaces' : `in namespace ${namespace}`;
     for (const line of describeRemoved(removed, scope)) console.log(line);
     return ExitCode.Pass;
   },

@@ -1,0 +1,82 @@
+/**
+ * `netcheck cleanup` as a user runs it: the CLI in a subprocess against the lab.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectCluster } from '../../src/cluster/client.js';
+import type { ClusterClient } from '../../src/cluster/types.js';
+import { buildProbePod, runSelector } from '../../src/probe/pod-spec.js';
+import { startLab } from '../lab/lab.js';
+import type { Lab } from '../lab/types.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+let lab: Lab;
+let client: ClusterClient;
+
+beforeAll(async () => {
+  lab = await startLab({ manifests: [join(root, 'test', 'cluster', 'fixtures', 'two-teams.yaml')] });
+  client = await connectCluster({ kubeconfig: lab.kubeconfigPath });
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+async function netcheck(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // Asynchronous on purpose: the lab's API server lives in this process and must keep answering.
+  return run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+}
+
+async function createProbe(namespace: string, name: string, expired: boolean): Promise<void> {
+  await client.createPod(
+    buildProbePod({
+      runId: 'clirun', namespace, name, labels: {}, deadlineSeconds: 60, args: ['-e', 'setTimeout(() => {}, 60000)'], role: 'probe',
+      now: expired ? new Date(Date.now() - 3_600_000) : new Date(),
+    }),
+  );
+}
+
+describe('netcheck cleanup', () => {
+  it('deletes expired netcheck pods in one namespace, then everywhere, and says which', async () => {
+    await createProbe('team-a', 'netcheck-clirun-p0', true);
+    await createProbe('team-b', 'netcheck-clirun-p1', true);
+    await createProbe('team-b', 'netcheck-clirun-p2', false);
+    try {
+      const one = await netcheck('cleanup', '--kubeconfig', lab.kubeconfigPath, '-n', 'team-b');
+      expect(one).toMatchObject({ code: 0, stderr: '' });
+      expect(one.stdout).toBe('deleted pod team-b/netcheck-clirun-p1 (run clirun, expired)\n1 pod deleted in namespace team-b\n');
+
+      const all = await netcheck('cleanup', '--kubeconfig', lab.kubeconfigPath, '--all-namespaces');
+      expect(all.stdout).toBe('deleted pod team-a/netcheck-clirun-p0 (run clirun, expired)\n1 pod deleted across all namespaces\n');
+
+      const again = await netcheck('cleanup', '--kubeconfig', lab.kubeconfigPath, '-A');
+      expect(again.stdout).toBe('no expired netcheck pods across all namespaces\n');
+
+      expect((await client.listPods(undefined, runSelector('clirun'))).map((p) => p.name)).toEqual(['netcheck-clirun-p2']);
+    } finally {
+      await client.deletePods('team-b', runSelector('clirun'));
+    }
+  });
+
+  const failures: Array<{ flags: string[]; forbidListPods: boolean; code: number; stderr: RegExp }> = [
+    { flags: ['--context', 'nope'], forbidListPods: false, code: 2, stderr: /^netcheck: context "nope" not found in .*\n  hint: available contexts: / },
+    { flags: ['-A'], forbidListPods: true, code: 3, stderr: /^netcheck: forbidden: netcheck needs `list pods` cluster-wide\n  hint: apply deploy\/rbac\// },
+  ];
+  it.each(failures)('$flags (forbid list pods: $forbidListPods) exits $code with one line and a hint', async ({ flags, forbidListPods, code, stderr }) => {
+    if (forbidListPods) await lab.setFaults({ forbid: [{ verb: 'list', resource: 'pods' }] });
+    try {
+      const result = await netcheck('cleanup', '--kubeconfig', lab.kubeconfigPath, ...flags);
+      expect(result.code).toBe(code);
+      expect(result.stderr).toMatch(stderr);
+    } finally {
+      if (forbidListPods) await lab.setFaults({ forbid: [] });
+    }
+  });
+});
