@@ -374,7 +374,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
   const evaluateFlow = (from: Endpoint, to: Endpoint, query: PortQuery, protocol: Protocol = 'TCP'): FlowVerdict => {
     const destPorts = to.kind === 'pod' ? to.pod.ports : undefined;
     const port = resolvePort(query, destPorts, protocol);
-    const portLabel = port === undefined || typeof query === 'string' ? `${query}${port === undefined ? '' : ` (=${port})`}/${protocol}` : formatPort(port, protocol);
+    const portLabel = port === undefined ? `${query}/${protocol}` : typeof query === 'string' ? `${port}/${protocol} (${query})` : formatPort(port, protocol);
     const egress = explainDirection('egress', from, to, destPorts, port, portLabel, protocol);
     const ingress = explainDirection('ingress', to, from, destPorts, port, portLabel, protocol);
     const resolved = port !== undefined;
