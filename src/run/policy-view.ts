@@ -142,10 +142,14 @@ function towardService(
     pods.length > 0 ? pods : [{ namespace: service.namespace, name: `${service.name}-endpoint`, labels: selector, ports: [] }];
   const flows = destinations.map((pod) => engine.evaluateFlow(from, { kind: 'pod', pod }, port.targetPort, protocol));
   const extra = pods.length === 0 ? [`${service.namespace}/${service.name} selects no pods: it has no endpoints`] : [];
-  return { ...combine(flows, runnerUnknown, [...notes, ...extra]), service: selected };
+  const denialHoldsForAnyAddress = runnerUnknown && flows.every((f) => !ingressCouldAdmitAddresses(snapshot, f.ingress.isolatedBy));
+  if (denialHoldsForAnyAddress && flows.every((f) => !f.allowed)) {
+    extra.push('no isolating policy has an ipBlock or an open `from`, so no address outside the cluster is admitted, whatever the SNAT');
+  }
+  return { ...combine(flows, runnerUnknown, [...notes, ...extra], denialHoldsForAnyAddress), service: selected };
 }
 
-function combine(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[]): PolicyAssessment {
+function combine(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
   const first = flows[0];
   if (!first) return unknown(notes);
   const allowed = flows.filter((f) => f.allowed).length;
@@ -154,12 +158,24 @@ function combine(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[]):
     explanation.push(`endpoint pods disagree: ${allowed} of ${flows.length} admit the flow`);
     return { view: 'unknown', explanation, flows };
   }
-  if (runnerUnknown && first.ingress.reason !== 'not-isolated') {
+  if (runnerUnknown && first.ingress.reason !== 'not-isolated' && !(addressIndependentDenial && flows.every((f) => !f.allowed))) {
     // Ingress to an isolated pod from outside depends on the source address after SNAT, which we do not know.
     explanation.push('the runner\'s address as the pod sees it (after SNAT) is unknown, so ipBlock rules cannot be decided');
     return { view: 'unknown', explanation, flows };
   }
   return { view: allowed === flows.length ? 'allow' : 'deny', explanation, flows };
+}
+
+/**
+ * Can any ingress rule of these policies admit a source that is an address (not a pod)? Only a rule with
+ * no `from` (all sources) or with an ipBlock peer can; namespace/pod selectors never match an address.
+ */
+function ingressCouldAdmitAddresses(snapshot: ClusterSnapshot, isolatedBy: readonly string[]): boolean {
+  return isolatedBy.some((name) => {
+    const policy = snapshot.policies.find((p) => `${p.namespace}/${p.name}` === name);
+    if (!policy) return true;
+    return (policy.ingress ?? []).some((rule) => !rule.from || rule.from.length === 0 || rule.from.some((peer) => peer.ipBlock !== undefined));
+  });
 }
 
 /** One line per direction, deciding direction first. */

@@ -17,11 +17,21 @@ describe('assessCellPolicy (with the real policy engine)', () => {
     { name: 'LB address judged toward endpoint pods', source: outsider, target: targets.address('lb', '192.168.1.208', 5000), view: 'deny', line: /DNATs before policy/ },
     { name: 'external address allowed out is unknown', source: outsider, target: targets.address('x', '198.51.100.9', 443), view: 'unknown', line: /outside the cluster/ },
     { name: 'external address denied out', source: serving, target: targets.address('x', '198.51.100.9', 443), view: 'deny', line: /egress: denied/ },
-    { name: 'runner to an isolated LB endpoint: address after SNAT unknown', source: runnerSource(), target: targets.address('lb', '192.168.1.208', 5000), view: 'unknown', line: /after SNAT/ },
+    { name: 'runner to an LB whose endpoints admit only selectors: denied whatever the address', source: runnerSource(), target: targets.address('lb', '192.168.1.208', 5000), view: 'deny', line: /no address outside the cluster is admitted/ },
   ] as const)('$name → $view', ({ source, target, view, line }) => {
     const a = assessCellPolicy(engine, snapshot, source, {}, undefined, target);
     expect(a.view).toBe(view);
     expect(a.explanation.join('\n')).toMatch(line);
+  });
+
+  it('runner to an endpoint behind an ipBlock rule: unknown until the runner address is known', () => {
+    const withBlock = platformSnapshot();
+    withBlock.policies.push({ name: 'office', namespace: 'financial-ml', podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '203.0.113.0/24' } }] }] });
+    const e = createPolicyEngine(withBlock);
+    const lb = targets.address('lb', '192.168.1.208', 5000);
+    expect(assessCellPolicy(e, withBlock, runnerSource(), {}, undefined, lb).view).toBe('unknown');
+    expect(assessCellPolicy(e, withBlock, runnerSource(), {}, undefined, lb, { runnerAddress: '203.0.113.5' }).view).toBe('allow');
+    expect(assessCellPolicy(e, withBlock, runnerSource(), {}, undefined, lb, { runnerAddress: '198.51.100.5' }).view).toBe('deny');
   });
 
   it('names the missing namespace label in the explanation when kube-system is unlabeled', () => {
