@@ -48,15 +48,34 @@ describe('renderRuleset', () => {
     {
       name: 'egress named port resolves per destination pod',
       args: { policies: [egressByName] },
-      present: [/^-A NCL-POLICY -s 10\.244\.1\.3\/32 -j NCL-E1$/, /-A NCL-E1 -d 10\.244\.0\.2\/32 -p tcp -m tcp --dport 80 /, /-A NCL-E1 -d 10\.244\.1\.2\/32 -p tcp -m tcp --dport 8080 /, /^-A NCL-E1 -j DROP$/],
+      present: [
+        /^-A NCL-POLICY -s 10\.244\.1\.3\/32 -j NCL-E1$/,
+        /^-A NCL-E1 -j NCL-R0$/,
+        /^-A NCL-R0 -d 10\.244\.0\.2\/32 -p tcp -m tcp --dport 80 /,
+        /^-A NCL-R0 -d 10\.244\.1\.2\/32 -p tcp -m tcp --dport 8080 /,
+        /^-A NCL-E1 -j DROP$/,
+      ],
       // cli declares no port named http: nothing toward it is admitted by name.
-      absent: [/-A NCL-E1 -d 10\.244\.1\.3\/32/, /NCL-I\d/],
+      absent: [/-A NCL-R0 -d 10\.244\.1\.3\/32/, /NCL-I\d/],
     },
     {
       name: 'ipBlock except becomes a sub-chain that returns for excepted ranges first',
       args: { policies: [{ namespace: 'shop', name: 'blk', podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.5/16', except: ['10.244.1.0/24', 'bogus'] } }] }] }] },
-      present: [/^-A NCL-I2 -s 10\.244\.0\.0\/16 .* -j NCL-B0$/, /^-A NCL-B0 -s 10\.244\.1\.0\/24 -j RETURN$/, /^-A NCL-B0 -m comment .* -j MARK --set-xmark 0x20000\/0x20000$/],
+      present: [/^-A NCL-R0 -s 10\.244\.0\.0\/16 -j NCL-B0$/, /^-A NCL-B0 -s 10\.244\.1\.0\/24 -j RETURN$/, /^-A NCL-B0 -m comment .* -j MARK --set-xmark 0x20000\/0x20000$/],
       absent: [/bogus/],
+    },
+    {
+      name: 'one chain per policy rule, shared by the pods it selects; ingress named ports split it per resolution',
+      args: {
+        policies: [
+          { namespace: 'other', name: 'ns-wide', podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] },
+          { namespace: 'other', name: 'named', podSelector: {}, ingress: [{ ports: [{ port: 'http' }] }] },
+        ],
+      },
+      // Policies in name order: "named" (api resolves http → R0, cli resolves nothing → R2), then "ns-wide" (R1, shared).
+      present: [/^-A NCL-I0 -j NCL-R0$/, /^-A NCL-R0 -p tcp -m tcp --dport 8080 /, /^-A NCL-I0 -j NCL-R1$/, /^-A NCL-I1 -j NCL-R1$/, /^-A NCL-I1 -j NCL-R2$/],
+      // cli has no port named http: its chain admits nothing.
+      absent: [/^-A NCL-R2 /, /NCL-R3/],
     },
     {
       name: 'malformed CIDRs and impossible port ranges match nothing instead of breaking the ruleset',

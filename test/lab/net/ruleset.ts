@@ -208,6 +208,38 @@ function renderPolicyChains(snapshot: ClusterSnapshot): PolicyChains {
   const nsLabels = new Map(snapshot.namespaces.map((n) => [n.name, n.labels]));
   const policies = [...snapshot.policies].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   let blockChains = 0;
+  // One chain per policy rule, shared by every pod the policy selects, so a namespace-wide policy costs
+  // O(pods + peers) rules rather than O(pods × peers). Ingress named ports resolve against the selected pod,
+  // so pods that resolve them differently get different chains.
+  const ruleChains = new Map<string, string>();
+
+  const ruleChainFor = (pol: NetworkPolicy, direction: Direction, ruleIndex: number, self: PodInfo): string => {
+    const rule = direction === 'egress' ? { peers: pol.egress?.[ruleIndex]?.to, ports: pol.egress?.[ruleIndex]?.ports } : { peers: pol.ingress?.[ruleIndex]?.from, ports: pol.ingress?.[ruleIndex]?.ports };
+    const ports = rule.ports !== undefined && rule.ports.length > 0 ? rule.ports : undefined;
+    const portsKey = direction === 'ingress' ? JSON.stringify(resolvePorts(ports, self)) : '';
+    const key = `${pol.namespace}/${pol.name}|${direction}|${ruleIndex}|${portsKey}`;
+    const existing = ruleChains.get(key);
+    if (existing !== undefined) return existing;
+    const chain = `NCL-R${ruleChains.size}`;
+    ruleChains.set(key, chain);
+    out.chains.push(chain);
+    const bit = direction === 'egress' ? MARK_EGRESS_OK : MARK_INGRESS_OK;
+    const accept = `-j MARK --set-xmark ${bit}/${bit}`;
+    const comment = `-m comment --comment "${pol.namespace}/${pol.name} ${direction} rule ${ruleIndex}"`;
+    const peers = rule.peers !== undefined && rule.peers.length > 0 ? rule.peers.map((p) => resolvePeer(p, pol, pods, nsLabels)) : [{ kind: 'all' } as const];
+    for (const peer of peers) {
+      const lines = renderPeerRules({ direction, self, peer, ports, pods });
+      for (const l of lines.direct) out.rules.push(`-A ${chain} ${l} ${comment} ${accept}`.replace(/ {2,}/g, ' '));
+      for (const b of lines.blocks) {
+        const blockChain = `NCL-B${blockChains++}`;
+        out.chains.push(blockChain);
+        out.rules.push(`-A ${chain} ${addressFlag(direction)} ${b.cidr} -j ${blockChain}`);
+        for (const ex of b.except) out.rules.push(`-A ${blockChain} ${addressFlag(direction)} ${ex} -j RETURN`);
+        for (const l of b.lines) out.rules.push(`-A ${blockChain} ${l} ${comment} ${accept}`.replace(/ {2,}/g, ' '));
+      }
+    }
+    return chain;
+  };
 
   out.rules.push(`-A NCL-POLICY -j MARK --set-xmark 0x0/${MARK_POLICY_MASK}`);
   pods.forEach((pod, i) => {
@@ -216,27 +248,11 @@ function renderPolicyChains(snapshot: ClusterSnapshot): PolicyChains {
       if (selecting.length === 0) continue;
       const chain = `NCL-${direction === 'egress' ? 'E' : 'I'}${i}`;
       const bit = direction === 'egress' ? MARK_EGRESS_OK : MARK_INGRESS_OK;
-      const accept = `-j MARK --set-xmark ${bit}/${bit}`;
       out.chains.push(chain);
       out.rules.push(`-A NCL-POLICY ${direction === 'egress' ? '-s' : '-d'} ${pod.ip}/32 -j ${chain}`);
       for (const pol of selecting) {
-        const rules = direction === 'egress' ? (pol.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports })) : (pol.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }));
-        rules.forEach((rule, ruleIndex) => {
-          const comment = `-m comment --comment "${pol.namespace}/${pol.name} ${direction} rule ${ruleIndex}"`;
-          const peers = rule.peers !== undefined && rule.peers.length > 0 ? rule.peers.map((p) => resolvePeer(p, pol, pods, nsLabels)) : [{ kind: 'all' } as const];
-          const ports = rule.ports !== undefined && rule.ports.length > 0 ? rule.ports : undefined;
-          for (const peer of peers) {
-            const lines = renderPeerRules({ direction, self: pod, peer, ports, pods });
-            for (const l of lines.direct) out.rules.push(`-A ${chain} ${l} ${comment} ${accept}`);
-            for (const b of lines.blocks) {
-              const blockChain = `NCL-B${blockChains++}`;
-              out.chains.push(blockChain);
-              out.rules.push(`-A ${chain} ${addressFlag(direction)} ${b.cidr} ${comment} -j ${blockChain}`);
-              for (const ex of b.except) out.rules.push(`-A ${blockChain} ${addressFlag(direction)} ${ex} -j RETURN`);
-              for (const l of b.lines) out.rules.push(`-A ${blockChain} ${l} ${comment} ${accept}`.replace(/ {2,}/g, ' '));
-            }
-          }
-        });
+        const count = (direction === 'egress' ? pol.egress : pol.ingress)?.length ?? 0;
+        for (let r = 0; r < count; r++) out.rules.push(`-A ${chain} -j ${ruleChainFor(pol, direction, r, pod)}`);
       }
       out.rules.push(`-A ${chain} -m mark --mark ${bit}/${bit} -j RETURN`);
       out.rules.push(`-A ${chain} -j DROP`);
