@@ -2,7 +2,7 @@
  * The cluster layer against the lab: a real HTTP API server, driven through connectCluster.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -64,19 +64,7 @@ describe('connectCluster', () => {
 
   it('an unreachable API server is one typed line naming URL and context', async () => {
     const port = await closedPort();
-    const file = join(tmp, 'unreachable.yaml');
-    writeFileSync(
-      file,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'current-context: gone',
-        'clusters: [{name: gone, cluster: {server: "http://127.0.0.1:' + port + '"}}]',
-        'users: [{name: gone, user: {token: x}}]',
-        'contexts: [{name: gone, context: {cluster: gone, user: gone}}]',
-      ].join('\n'),
-    );
-    const gone = await connectCluster({ kubeconfig: file, requestTimeoutMs: 2_000 });
+    const gone = await connectCluster({ kubeconfig: kubeconfigFor(`http://127.0.0.1:${port}`, 'gone'), requestTimeoutMs: 2_000 });
     const error = await rejection(gone.inventory());
     expect(error.reason).toBe('Unreachable');
     expect(error.message).toBe(`API server http://127.0.0.1:${port} (context gone) unreachable: ECONNREFUSED`);
@@ -176,6 +164,98 @@ describe('typed failures', () => {
     const error = await rejection(client.listPods('team-a', ''));
     expect(error.reason).toBe('Unreachable');
     expect(error.message).toMatch(/^API server http:\/\/127\.0\.0\.1:\d+ \(context .+\) unreachable: /);
+  });
+});
+
+/**
+ * A TCP front for the lab whose first connections misbehave as `faults` says, then forward untouched:
+ * retries are observable without timing games.
+ */
+async function flakyFront(target: string, faults: Array<'reset' | '503' | '429'>): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  let count = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const fault = faults[count++];
+    if (fault === 'reset') {
+      socket.resetAndDestroy();
+      return;
+    }
+    if (fault === '503' || fault === '429') {
+      socket.once('data', () => {
+        const status = fault === '503' ? '503 Service Unavailable' : '429 Too Many Requests';
+        const body = JSON.stringify({ kind: 'Status', status: 'Failure', message: 'try later', code: Number(fault) });
+        socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nRetry-After: 0\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      });
+      return;
+    }
+    const upstream = connect(Number(port), hostname);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: frontPort } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${frontPort}`,
+    connections: () => count,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function kubeconfigFor(server: string, name: string): string {
+  const file = join(tmp, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `current-context: ${name}`,
+      `clusters: [{name: ${name}, cluster: {server: "${server}"}}]`,
+      `users: [{name: ${name}, user: {token: x}}]`,
+      `contexts: [{name: ${name}, context: {cluster: ${name}, user: ${name}}}]`,
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('retries', () => {
+  const cases: Array<{ name: string; faults: Array<'reset' | '503' | '429'> }> = [
+    { name: 'connection resets', faults: ['reset', 'reset'] },
+    { name: '503 from an overloaded server', faults: ['503', '503'] },
+    { name: '429 throttling', faults: ['429'] },
+    { name: 'a mix, up to the bound', faults: ['reset', '503', '429'] },
+  ];
+  it.each(cases)('$name are retried and the request succeeds', async ({ faults }) => {
+    const front = await flakyFront(lab.server, faults);
+    try {
+      const c = await connectCluster({ kubeconfig: kubeconfigFor(front.url, 'flaky'), requestTimeoutMs: 5_000 });
+      const pods = await c.listPods('team-a', 'app=web');
+      expect(pods.map((p) => p.labels['app'])).toContain('web');
+      expect(front.connections()).toBe(faults.length + 1);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('beyond the bound, the last failure is reported, typed', async () => {
+    const front = await flakyFront(lab.server, ['503', '503', '503', '503', '503']);
+    try {
+      const c = await connectCluster({ kubeconfig: kubeconfigFor(front.url, 'overloaded'), requestTimeoutMs: 5_000 });
+      const error = await rejection(c.listPods('team-a', ''));
+      expect(error.reason).toBe('ServerError');
+      expect(error.message).toBe(`the API server ${front.url} failed \`list pods\` in namespace team-a: try later`);
+      expect(front.connections()).toBe(4);
+    } finally {
+      await front.close();
+    }
   });
 });
 
