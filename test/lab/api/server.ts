@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Faults } from '../types.js';
 import { admitCreate, admitUpdate, type AdmissionContext } from './admission.js';
+import { decodeProtobufObject } from './protobuf.js';
 import { openApiV3Document, openApiV3Root } from './openapi.js';
 import { applyJsonPatch, applyMergePatch } from './patch.js';
 import { tailLines, type PodLog } from './pod-logs.js';
@@ -168,8 +169,9 @@ export class ApiServer {
     const rr = this.parseResourcePath(segments, method, url.searchParams);
     if (!rr) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readBody(req) : Buffer.alloc(0);
-    this.authorize(rr, method === 'POST' ? parseJsonBody(body)?.metadata?.name : undefined);
-    await this.serveResource(rr, req, res, body);
+    const json = body.length > 0 && /protobuf/.test(req.headers['content-type'] ?? '') ? Buffer.from(JSON.stringify(decodeProtobufObject(body))) : body;
+    this.authorize(rr, method === 'POST' ? parseJsonBody(json)?.metadata?.name : undefined);
+    await this.serveResource(rr, req, res, json);
   }
 
   private discovery(segments: string[]): unknown | undefined {
