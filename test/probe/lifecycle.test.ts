@@ -138,17 +138,24 @@ describe('runProbePods', () => {
     }
   });
 
-  it('403 on pods/log fails the call with the missing verb', async () => {
+  const clusterWide: Array<{ name: string; forbid: Array<{ verb: string; resource: string }>; namespace: string; message: string }> = [
+    { name: 'no `get pods/log`', forbid: [{ verb: 'get', resource: 'pods/log' }], namespace: 'team-b', message: 'forbidden: netcheck needs `get pods/log` in namespace team-b' },
+    { name: 'no `watch pods`', forbid: [{ verb: 'watch', resource: 'pods' }], namespace: 'team-b', message: 'forbidden: netcheck needs `watch pods` in namespace team-b' },
+    { name: 'no `create pods`', forbid: [{ verb: 'create', resource: 'pods' }], namespace: 'team-b', message: 'forbidden: netcheck needs `create pods` in namespace team-b' },
+    { name: 'a namespace that does not exist', forbid: [], namespace: 'no-such-ns', message: 'namespace no-such-ns not found' },
+  ];
+  it.each(clusterWide)('$name fails the whole call with one named line', async ({ forbid, namespace, message }) => {
     const runId = newRun();
-    await lab.setFaults({ forbid: [{ verb: 'get', resource: 'pods/log' }] });
+    await lab.setFaults({ forbid });
     try {
-      const error = await runProbePods(client, [spec(runId, 0, { namespace: 'team-b', args: agentRunArgs({ retries: 0, checks: [] }) })], within(120)).then(
+      const error = await runProbePods(client, [spec(runId, 0, { namespace, args: agentRunArgs({ retries: 0, checks: [] }) })], within(120)).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(ClusterError);
-      expect((error as ClusterError).message).toBe('forbidden: netcheck needs `get pods/log` in namespace team-b');
+      expect((error as ClusterError).message).toBe(message);
     } finally {
+      await lab.setFaults({ forbid: [] });
       await deleteRunPods(client, runId, { namespaces: ['team-b'] });
     }
   });
