@@ -120,6 +120,7 @@ try {
       podsRunningSeconds: round(running),
       ratio: round(wall / (running + 1)),
       failedCells: run.result.summary.failed,
+      failedBy: Object.fromEntries(Object.entries(run.result.summary.byClassification).filter(([k, n]) => k !== 'pass' && n > 0)),
     }),
   );
 } finally {
