@@ -9,6 +9,7 @@ import type { DataPlaneState, Faults, PodRunHandle, PodRunSpec, ServiceEndpoints
 import { createDataPlane, listLabNetns, type LabDataPlane } from './data-plane.js';
 import { runCommand } from './run-command.js';
 import {
+  AGENT_PATH,
   DENY_TIMEOUT_MS,
   describeOutcome,
   namespace,
@@ -108,6 +109,11 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
     await world?.dp.stop();
   });
 
+  /** Sync the world plus one extra pod (which releases that pod's process). */
+  async function syncWithPod(pod: { namespace: string; name: string; ip: string; node: string; labels?: Record<string, string> }): Promise<void> {
+    await world.dp.sync({ ...world.state, snapshot: { ...world.state.snapshot, pods: [...world.state.snapshot.pods, podInfo(pod)] } });
+  }
+
   async function withFaults<T>(faults: Faults, body: () => Promise<T>, services?: ServiceEndpoints[]): Promise<T> {
     await world.dp.sync({ ...world.state, faults, services: services ?? world.state.services });
     try {
@@ -135,6 +141,7 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
       const uid = `cmd-${i}`;
       const handle: PodRunHandle = await world.dp.runPod({ uid, namespace: 'shop', name: `cmd-${i}`, node: 'node-b', argv: c.argv, env: {} }, collect(uid));
       expect(handle.ip).toMatch(/^10\.244\.1\.\d+$/);
+      await syncWithPod({ namespace: 'shop', name: `cmd-${i}`, ip: handle.ip, node: 'node-b' });
       expect(await handle.exited).toEqual({ code: c.code, signal: null });
       for (const re of c.log(handle.ip)) expect(logs.get(uid)).toMatch(re);
       await world.dp.removePod(uid);
@@ -276,9 +283,32 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
     expect(describeOutcome(after.c)).toBe('timeout');
   });
 
+  it('starts a pod’s process only once a sync has programmed its policy, so its first packet meets it', async () => {
+    const uid = 'gated-front';
+    const plan = { retries: 0, checks: [{ id: 'db', kind: 'tcp', target: world.ip.db, port: 5432, timeoutMs: 1000 }] };
+    const handle = await world.dp.runPod({ uid, namespace: 'shop', name: 'front2', node: 'node-b', argv: ['node', AGENT_PATH, 'run', JSON.stringify(plan)], env: {} }, collect(uid));
+    // Without the gate the agent would race the sync: db admits app=front by IP, and this IP is not in any rule yet.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(logs.get(uid)).toBeUndefined();
+    await syncWithPod({ namespace: 'shop', name: 'front2', ip: handle.ip, node: 'node-b', labels: { app: 'front' } });
+    expect(await handle.exited).toEqual({ code: 0, signal: null });
+    expect(logs.get(uid)).toMatch(/"id":"db","outcome":\{"kind":"connected"\}/);
+    await world.dp.removePod(uid);
+  });
+
+  it('removing a pod that still waits for its policy: it never runs', async () => {
+    const spec = sleeperSpec('shop', 'never', 'node-a');
+    const handle = await world.dp.runPod(spec, () => undefined);
+    const netns = world.dp.podNetns(spec.uid)!;
+    await world.dp.removePod(spec.uid);
+    expect(await handle.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await listLabNetns()).not.toContain(netns);
+  });
+
   it('removePod kills the process group and removes the namespace and /etc/netns entry; idempotent', async () => {
     const spec = sleeperSpec('shop', 'doomed', 'node-a');
     const handle = await world.dp.runPod(spec, () => undefined);
+    await syncWithPod({ namespace: 'shop', name: 'doomed', ip: handle.ip, node: 'node-a' });
     const netns = world.dp.podNetns(spec.uid)!;
     expect(await listLabNetns()).toContain(netns);
     expect(existsSync(`/etc/netns/${netns}`)).toBe(true);

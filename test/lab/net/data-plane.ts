@@ -27,6 +27,8 @@ const NETNS_PATTERN = /^ncl-([A-Za-z0-9]+)-(fab|out|p\d+)$/;
 const KILL_GRACE_MS = 300;
 /** Upper bound for a responder or dnsmasq to become ready. */
 const READY_TIMEOUT_MS = 15_000;
+/** A gated pod starts anyway if no sync mentions it within this time (nobody is syncing). */
+const POLICY_GATE_TIMEOUT_MS = 10_000;
 
 export interface DataPlaneOptions {
   /** Unique per lab, letters and digits only: part of every namespace name. */
@@ -59,6 +61,11 @@ interface PodRecord {
   exited: Promise<{ code: number | null; signal: string | null }>;
   setup: Promise<void>;
   pidFile?: string;
+  /** Set while the process waits for its policy to be programmed; calling it starts the process. */
+  release?: () => void;
+  /** Removed before its process started. */
+  cancelled: boolean;
+  resolveExited: (v: { code: number | null; signal: string | null }) => void;
 }
 
 interface LabMarker {
@@ -91,6 +98,8 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
   let routedVIPs = new Set<string>();
   let routedLBs = new Set<string>();
   let hostsContent = '';
+  /** Someone drives this data plane with syncs, so new pods wait for theirs (see setUpPod). */
+  let syncedOnce = false;
 
   function allocateHost(nodeIndex: number): number {
     const used = usedHosts[nodeIndex]!;
@@ -181,10 +190,12 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
       done: false,
       exited: new Promise((r) => (resolveExited = r)),
       setup: Promise.resolve(),
+      cancelled: false,
+      resolveExited: (v) => resolveExited(v),
     };
     // Registered before anything is created, so removePod/stop clean up a half-built pod too.
     pods.set(spec.uid, rec);
-    rec.setup = setUpPod(rec, onLog, resolveExited);
+    rec.setup = setUpPod(rec, onLog);
     try {
       await rec.setup;
     } catch (err) {
@@ -194,11 +205,7 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     return { ip: rec.ip, exited: rec.exited };
   }
 
-  async function setUpPod(
-    rec: PodRecord,
-    onLog: (chunk: Buffer) => void,
-    resolveExited: (v: { code: number | null; signal: string | null }) => void,
-  ): Promise<void> {
+  async function setUpPod(rec: PodRecord, onLog: (chunk: Buffer) => void): Promise<void> {
     const { spec, netns, veth, ip } = rec;
     await runCommand(['ip', 'netns', 'add', netns]);
     await runCommand(['ip', '-n', fabric, '-batch', '-'], {
@@ -219,6 +226,30 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     });
 
     const argv = podArgv(rec);
+    const server = spec.role === 'dns' || (spec.respondOn !== undefined && spec.respondOn.length > 0);
+    if (!server && syncedOnce) {
+      // Like a CNI that holds a workload until its policy is programmed: the pod's first packet must already
+      // meet its (and its peers') policies, or a probe would see a world where its IP belongs to no rule.
+      // The next sync that lists this pod with its IP releases it (see applyState).
+      const timer = setTimeout(() => rec.release?.(), POLICY_GATE_TIMEOUT_MS);
+      rec.release = () => {
+        clearTimeout(timer);
+        rec.release = undefined;
+        if (!rec.cancelled) startProcess(rec, argv, onLog);
+      };
+      return;
+    }
+    const stdout = startProcess(rec, argv, onLog);
+    if (spec.role === 'dns') {
+      await waitUntil(() => existsSync(rec.pidFile!), rec, `dnsmasq in ${spec.namespace}/${spec.name}`);
+    } else if (server) {
+      await waitUntil(() => stdout.text.includes('"listening"'), rec, `responder in ${spec.namespace}/${spec.name}`);
+    }
+  }
+
+  /** Spawns the pod's process in its namespace; returns the (first 4 KiB of) stdout seen so far, live. */
+  function startProcess(rec: PodRecord, argv: string[], onLog: (chunk: Buffer) => void): { text: string } {
+    const { spec, netns } = rec;
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOSTNAME: spec.name,
@@ -228,9 +259,9 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     // Own process group, so the pod's whole tree is killed by one signal to -PID.
     const child = spawn('ip', ['netns', 'exec', netns, ...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
     rec.child = child;
-    let stdoutText = '';
+    const stdout = { text: '' };
     child.stdout!.on('data', (c: Buffer) => {
-      if (stdoutText.length < 4096) stdoutText += c.toString();
+      if (stdout.text.length < 4096) stdout.text += c.toString();
       onLog(c);
     });
     child.stderr!.on('data', (c: Buffer) => onLog(c));
@@ -238,7 +269,7 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     const finish = (code: number | null, signal: string | null): void => {
       if (settled) return;
       settled = true;
-      resolveExited({ code, signal });
+      rec.resolveExited({ code, signal });
     };
     child.on('error', (err) => {
       rec.done = true;
@@ -254,12 +285,7 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
         finish(code, signal);
       });
     });
-
-    if (spec.role === 'dns') {
-      await waitUntil(() => existsSync(rec.pidFile!), rec, `dnsmasq in ${spec.namespace}/${spec.name}`);
-    } else if (spec.respondOn !== undefined && spec.respondOn.length > 0) {
-      await waitUntil(() => stdoutText.includes('"listening"'), rec, `responder in ${spec.namespace}/${spec.name}`);
-    }
+    return stdout;
   }
 
   function podArgv(rec: PodRecord): string[] {
@@ -329,6 +355,14 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
   }
 
   async function killPodProcess(rec: PodRecord): Promise<void> {
+    if (rec.release !== undefined) {
+      // Removed while waiting for its policy: it never ran.
+      rec.cancelled = true;
+      rec.release();
+      rec.done = true;
+      rec.resolveExited({ code: null, signal: 'SIGKILL' });
+      return;
+    }
     const pid = rec.child?.pid;
     if (pid === undefined || rec.done) return;
     signalGroup(pid, 'SIGTERM');
@@ -349,6 +383,10 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     await loadRuleset(state);
     await applyRoutes(state);
     await applyDnsRecords(state);
+    syncedOnce = true;
+    for (const rec of pods.values()) {
+      if (rec.release !== undefined && state.snapshot.pods.some((p) => p.ip === rec.ip && p.namespace === rec.spec.namespace && p.name === rec.spec.name)) rec.release();
+    }
   }
 
   async function loadRuleset(state: DataPlaneState): Promise<void> {
@@ -462,13 +500,17 @@ export async function sweepStaleLabs(): Promise<void> {
   for (const suffix of known) if (!live.has(suffix)) stale.add(suffix);
 
   for (const suffix of stale) {
-    const mine = namespaces.filter((n) => NETNS_PATTERN.exec(n)?.[1] === suffix);
-    // Pods first, the fabric last: processes die before their namespace goes.
-    for (const netns of mine) await killNetnsProcesses(netns);
-    await Promise.all(mine.map((netns) => deleteNetns(netns)));
-    for (const e of etcEntries.filter((e) => NETNS_PATTERN.exec(e)?.[1] === suffix)) await rm(`${NETNS_ETC}/${e}`, { recursive: true, force: true });
-    await rm(`${STATE_ROOT}/${suffix}`, { recursive: true, force: true });
-    await rm(`${STATE_ROOT}/${suffix}.json`, { force: true });
+    try {
+      const mine = namespaces.filter((n) => NETNS_PATTERN.exec(n)?.[1] === suffix);
+      // Processes die before their namespace goes.
+      for (const netns of mine) await killNetnsProcesses(netns);
+      await Promise.all(mine.map((netns) => deleteNetns(netns)));
+      for (const e of etcEntries.filter((e) => NETNS_PATTERN.exec(e)?.[1] === suffix)) await rm(`${NETNS_ETC}/${e}`, { recursive: true, force: true });
+      await rm(`${STATE_ROOT}/${suffix}`, { recursive: true, force: true });
+      await rm(`${STATE_ROOT}/${suffix}.json`, { force: true });
+    } catch {
+      // Best effort: two labs starting at once may sweep the same leftovers; a sweep must never fail a start.
+    }
   }
 }
 
