@@ -121,3 +121,11 @@ export function timeoutError(ms: number, subject: RequestSubject, identity: Serv
     { verb: subject.verb, resource: subject.resource, namespace: subject.namespace, reason: 'Timeout' },
   );
 }
+
+export function tlsError(code: string, subject: RequestSubject, identity: ServerIdentity, cause: unknown): ClusterError {
+  return new ClusterError(
+    `API server ${identity.server} (context ${identity.context}): TLS verification failed: ${code}`,
+    { verb: subject.verb, resource: subject.resource, namespace: subject.namespace, reason: 'TLS' },
+    { hint: 'the kubeconfig\'s certificate-authority does not match the server (or the server name differs)', cause },
+  );
+}

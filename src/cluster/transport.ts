@@ -11,6 +11,7 @@ import { ClusterError } from '../model/errors.js';
 import {
   errorFromStatus,
   timeoutError,
+  tlsError,
   unreachableError,
   type ApiStatus,
   type RequestSubject,
@@ -132,7 +133,16 @@ export class Transport {
     const url = new URL(this.base.href.replace(/\/$/, '') + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const options: https.RequestOptions = {};
-    await this.config.applyToHTTPSOptions(options);
+    try {
+      await this.config.applyToHTTPSOptions(options);
+    } catch (error) {
+      // Exec plugins (aws, gke-gcloud-auth-plugin, ...) and unreadable cert files fail here.
+      throw new ClusterError(
+        `cannot get credentials for context ${this.identity.context}: ${error instanceof Error ? error.message : String(error)}`,
+        { verb: req.verb, resource: req.resource, namespace: req.namespace, reason: 'Credentials' },
+        { hint: 'check the user entry of this context in your kubeconfig', cause: error },
+      );
+    }
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: Record<string, string | number> = {
       ...(options.headers as Record<string, string> | undefined),
@@ -165,6 +175,7 @@ export class Transport {
       if (req.signal?.aborted) throw req.signal.reason;
       if (timeout.aborted) throw new RetryableFailure(timeoutError(this.requestTimeoutMs, req, this.identity));
       const code = errorCode(error);
+      if (/CERT|TLS|SSL|SIGNATURE/i.test(code)) throw tlsError(code, req, this.identity, error);
       const mapped = unreachableError(code, req, this.identity, error);
       if (transientCodes.has(code) || code === 'socket hang up') throw new RetryableFailure(mapped);
       throw mapped;
