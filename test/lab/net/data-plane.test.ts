@@ -100,6 +100,7 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
       service('shop', 'empty', { clusterIP: '10.96.1.12', ports: [{ port: 80, endpoints: [] }] }),
       service('shop', 'db-headless', { headless: true, ports: [{ port: 5432, endpoints: [{ ip: ip.db!, port: 5432 }] }] }),
     ];
+    netns.outside = dp.outsideHost;
     const state: DataPlaneState = { snapshot, services, faults: {} };
     await dp.sync(state);
     world = { dp, ip, netns, state };
@@ -265,6 +266,7 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
       emptyService: 'shop/web',
       cases: [
         { from: 'client', check: () => ({ id: '', kind: 'tcp', target: '10.96.1.10', port: 80 }), expected: 'refused' },
+        { from: 'outside', check: () => ({ id: '', kind: 'tcp', target: '192.168.1.208', port: 80 }), expected: 'refused' },
         { from: 'client', check: () => ({ id: '', kind: 'tcp', target: world.ip.web!, port: 8080 }), expected: 'connected' },
       ],
     },
