@@ -325,6 +325,24 @@ describe('services and endpoints', () => {
     const ready = slices.items.flatMap((s) => s.endpoints).filter((e) => e.conditions?.ready);
     expect(ready.map((e) => e.addresses[0])).toEqual([readyPod.status!.podIP]);
 
+    // Setting the gate's condition through pods/status makes the pod Ready, hence an endpoint.
+    await core.patchNamespacedPodStatus(
+      { name: 'gated', namespace: 'svc', body: { status: { conditions: [{ type: 'netcheck.io/never', status: 'True' }] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    );
+    await waitFor('gated pod in the endpoints', async () => {
+      const e = await core.readNamespacedEndpoints({ name: 'web', namespace: 'svc' });
+      return e.subsets?.[0]?.addresses?.length === 2 ? e : undefined;
+    });
+    await core.patchNamespacedPodStatus(
+      { name: 'gated', namespace: 'svc', body: { status: { conditions: [{ type: 'netcheck.io/never', status: 'False' }] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    );
+    await waitFor('gated pod out of the endpoints again', async () => {
+      const e = await core.readNamespacedEndpoints({ name: 'web', namespace: 'svc' });
+      return e.subsets?.[0]?.addresses?.length === 1 ? e : undefined;
+    });
+
     await getLab().lab.settle();
     const state = getLab().dataPlane.lastState!;
     const entry = state.services.find((s) => s.namespace === 'svc' && s.name === 'web')!;

@@ -24,7 +24,13 @@ async function waitForSeededPods(store: ObjectStore, timeoutMs: number): Promise
   for (;;) {
     const pending = store
       .list(RESOURCE.pods)
-      .filter((p) => p.metadata.annotations?.[SEEDED_ANNOTATION] !== undefined && (p.status?.phase ?? 'Pending') === 'Pending');
+      .filter((p) => p.metadata.annotations?.[SEEDED_ANNOTATION] !== undefined && (p.status?.phase ?? 'Pending') === 'Pending')
+      // A seeded pod held back by an injected fault (image pull failure, unschedulable) will not start: don't wait for it.
+      .filter((p) => {
+        const waiting = p.status?.containerStatuses?.[0]?.state?.waiting?.reason as string | undefined;
+        const unschedulable = (p.status?.conditions ?? []).some((c: { reason?: string }) => c.reason === 'Unschedulable');
+        return !unschedulable && (waiting === undefined || waiting === 'ContainerCreating');
+      });
     if (pending.length === 0) return;
     if (Date.now() > deadline) {
       throw new Error(`lab: seeded pods still Pending after ${timeoutMs / 1000}s: ${pending.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`);

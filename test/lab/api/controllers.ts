@@ -384,7 +384,10 @@ export class Controllers {
         void this.killPod(pod.metadata.uid, 'deleted');
       } else if (!pod.spec?.nodeName && event.type === 'ADDED') {
         setImmediate(() => this.schedule(pod));
-      } else if (pod.spec?.nodeName && !this.kubelet.has(pod.metadata.uid)) {
+      } else if (event.type === 'MODIFIED' && pod.status?.phase === 'Running' && (pod.spec?.readinessGates ?? []).length > 0) {
+        setImmediate(() => this.updateReadiness(pod));
+      }
+      if (event.type !== 'DELETED' && pod.spec?.nodeName && !this.kubelet.has(pod.metadata.uid)) {
         const entry: KubeletPod = { uid: pod.metadata.uid, namespace: pod.metadata.namespace!, name: pod.metadata.name, log: undefined, finished: false, removed: false, timers: [] };
         this.kubelet.set(pod.metadata.uid, entry);
         setImmediate(() => {
@@ -427,6 +430,24 @@ export class Controllers {
       p.status.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }];
     });
     this.recordEvent(current, 'Normal', 'Scheduled', `Successfully assigned ${current.metadata.namespace}/${current.metadata.name} to ${node}`, 'default-scheduler');
+  }
+
+  /** A readiness gate's condition set through pods/status flips Ready, as the kubelet's status manager does. */
+  private updateReadiness(pod: KubeObject): void {
+    const entry = this.kubelet.get(pod.metadata.uid);
+    if (!entry || entry.finished) return;
+    const current = this.store.find(RESOURCE.pods, entry.namespace, entry.name);
+    if (!current || current.status?.phase !== 'Running') return;
+    const want = readinessGatesMet(current) ? 'True' : 'False';
+    const ready = (current.status.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+    if (ready?.status === want) return;
+    this.updatePod(entry, (p) => {
+      p.status.conditions = mergeConditions(p.status.conditions, [
+        want === 'True'
+          ? { type: 'Ready', status: 'True' }
+          : { type: 'Ready', status: 'False', reason: 'ReadinessGatesNotReady', message: `corresponding condition of pod readiness gate "${unmetGates(p).join('", "')}" does not exist.` },
+      ]);
+    });
   }
 
   // --- kubelet ---

@@ -10,13 +10,28 @@ function isPlainObject(v: unknown): v is Record<string, Json> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function applyMergePatch(target: Json, patch: Json): Json {
+/** Lists that strategic merge patch merges by a key instead of replacing (from the API types' patchMergeKey). */
+const STRATEGIC_MERGE_KEYS: Record<string, string> = { conditions: 'type', containers: 'name', readinessGates: 'conditionType' };
+
+export function applyMergePatch(target: Json, patch: Json, strategic = false): Json {
   if (!isPlainObject(patch)) return patch;
   const out: Record<string, Json> = isPlainObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith('$')) continue; // strategic-merge directives ($patch, $setElementOrder/...)
+    const mergeKey = strategic ? STRATEGIC_MERGE_KEYS[key] : undefined;
     if (value === null) delete out[key];
-    else out[key] = applyMergePatch(out[key], value);
+    else if (mergeKey && Array.isArray(value) && Array.isArray(out[key])) out[key] = mergeList(out[key], value, mergeKey);
+    else out[key] = applyMergePatch(out[key], value, strategic);
+  }
+  return out;
+}
+
+function mergeList(target: Json[], patch: Json[], mergeKey: string): Json[] {
+  const out = [...target];
+  for (const item of patch) {
+    const i = out.findIndex((t) => isPlainObject(t) && isPlainObject(item) && t[mergeKey] === item[mergeKey]);
+    if (i >= 0) out[i] = applyMergePatch(out[i], item, true);
+    else out.push(item);
   }
   return out;
 }

@@ -345,8 +345,10 @@ export class ApiServer {
         let patched: KubeObject;
         switch (contentType) {
           case 'application/merge-patch+json':
-          case 'application/strategic-merge-patch+json':
             patched = applyMergePatch(existing, patch);
+            break;
+          case 'application/strategic-merge-patch+json':
+            patched = applyMergePatch(existing, patch, true);
             break;
           case 'application/json-patch+json':
             patched = applyJsonPatch(existing, patch);
