@@ -177,19 +177,28 @@ async function listCommandWords(): Promise<string[]> {
 }
 
 /** `netcheck financial-ml`: the on-call shorthand for `netcheck run financial-ml` (built-in scenarios only). */
-export const scenarioShorthandCommand: NetcheckCommand<RunArgs> = {
-  command: '$0 <scenario>',
+export const scenarioShorthandCommand: NetcheckCommand<RunArgs & { extra?: string[] }> = {
+  // `[extra..]` lets a mistyped command with arguments (`netcheck valdate x`) reach the suggestion below
+  // instead of yargs' bare "Unknown argument: x".
+  command: '$0 [scenario] [extra..]',
   describe: 'Shorthand: `netcheck financial-ml` runs a built-in scenario',
   builder: (yargs: Argv) =>
-    buildRunOptions(yargs.positional('scenario', { type: 'string', demandOption: true, describe: 'built-in scenario name' }) as Argv),
+    buildRunOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' }) as Argv),
   run: async (argv) => {
+    if (argv.scenario === undefined) {
+      throw new UsageError('name a command, or a built-in scenario (e.g. `netcheck financial-ml`)', { hint: 'run `netcheck --help`' });
+    }
     const builtins = listBuiltinScenarios();
-    if (!builtins.includes(argv.scenario)) {
+    const extra = argv.extra ?? [];
+    if (!builtins.includes(argv.scenario) || extra.length > 0) {
       const words = await listCommandWords();
       const command = findNearestName(argv.scenario, words);
       const scenario = findNearestName(argv.scenario, builtins);
       const suggestion = command ? `; did you mean \`netcheck ${command}\`?` : scenario ? `; did you mean \`netcheck ${scenario}\`?` : '';
-      throw new UsageError(`unknown command or built-in scenario "${argv.scenario}"${suggestion}`, {
+      const what = builtins.includes(argv.scenario)
+        ? `unexpected argument${extra.length > 1 ? 's' : ''} after ${argv.scenario}: ${extra.join(' ')}`
+        : `unknown command or built-in scenario "${argv.scenario}"${suggestion}`;
+      throw new UsageError(what, {
         hint: `commands: ${words.join(', ')}; built-in scenarios: ${builtins.join(', ') || 'none'}; files: netcheck run FILE`,
       });
     }
