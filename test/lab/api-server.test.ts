@@ -266,6 +266,7 @@ describe('pod lifecycle and logs', () => {
     const terminated = pod.status!.containerStatuses![0]!.state!.terminated!;
     expect(terminated.reason).toBe('StartError');
     expect(terminated.message).toMatch(/runs only "node" commands/);
+    expect(await core.readNamespacedPodLog({ name: 'curl', namespace: 'default' })).toBe('');
   });
 
   it('delete removes the pod from the data plane and the API at once', async () => {

@@ -510,6 +510,12 @@ export class ApiServer {
     const log = this.deps.podLog(pod.metadata.uid);
     if (!log) {
       const status = (pod.status?.containerStatuses ?? []).find((c: { name: string }) => c.name === container);
+      if (status?.state?.terminated) {
+        // It never produced output (failed to start, or killed while pending): an empty log, as the kubelet serves.
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 0 });
+        res.end();
+        return;
+      }
       const reason = status?.state?.waiting?.reason ?? 'ContainerCreating';
       const why = reason === 'ImagePullBackOff' || reason === 'ErrImagePull' ? 'trying and failing to pull image' : reason;
       throw ApiError.badRequest(`container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${why}`);
