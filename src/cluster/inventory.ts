@@ -71,6 +71,25 @@ async function listOnce(
   }
 }
 
+/**
+ * Per-namespace reads of a large cluster would otherwise fire hundreds of requests at once and earn 429s
+ * from API priority and fairness; a few at a time per resource kind is as fast and polite.
+ */
+const perNamespaceConcurrency = 8;
+
+async function mapBounded<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(perNamespaceConcurrency, items.length) }, worker));
+  return results;
+}
+
 /** Cluster-wide when allowed, else per namespace; unreadable namespaces go to `unknown`. */
 async function listEverywhere(
   transport: Transport,
@@ -85,7 +104,7 @@ async function listEverywhere(
     unknown.push(`${kind.resource} in all namespaces (${all.why})`);
     return [];
   }
-  const results = await Promise.all(namespaces.map((ns) => listOnce(transport, kind, ns, signal)));
+  const results = await mapBounded(namespaces, (ns) => listOnce(transport, kind, ns, signal));
   const items: unknown[] = [];
   results.forEach((r, i) => {
     if (r.ok) items.push(...r.items);
@@ -107,7 +126,7 @@ export async function readInventory(
   let scope: string[] | undefined;
   if (options.namespaces !== undefined) {
     scope = [...new Set(options.namespaces)].sort(compareStrings);
-    namespaces = await Promise.all(scope.map((ns) => readNamespace(transport, ns, signal, unknown)));
+    namespaces = await mapBounded(scope, (ns) => readNamespace(transport, ns, signal, unknown));
   } else {
     const all = await listOnce(transport, { resource: 'namespaces', path: () => '/api/v1/namespaces' }, undefined, signal);
     if (all.ok) {

@@ -102,6 +102,23 @@ export function startFailureFromEvents(events: ClusterEvent[]): { reason: string
   return undefined;
 }
 
+/** Why a probe pod ended in phase Failed, from what the kubelet recorded. */
+export function describeFailedProbe(pod: PodState, logProblems: string[]): { reason: string; message: string } {
+  const terminated = pod.containers[0]?.terminated;
+  if (pod.reason === 'DeadlineExceeded') {
+    return { reason: 'DeadlineExceeded', message: 'activeDeadlineSeconds passed before the agent finished' };
+  }
+  if (terminated?.reason === 'OOMKilled') {
+    return { reason: 'OOMKilled', message: 'the agent ran out of memory (raise the limit in src/probe/pod-spec.ts)' };
+  }
+  if (!terminated && pod.reason) {
+    // Rejected by the kubelet before the container ran (OutOfcpu, NodeAffinity, Evicted, ...).
+    return { reason: pod.reason, message: pod.message ?? `the kubelet rejected the pod (${pod.reason})` };
+  }
+  const problems = logProblems.length ? ` (${logProblems.slice(0, 2).join('; ')})` : '';
+  return { reason: 'AgentFailed', message: `the agent exited with code ${terminated?.exitCode ?? '?'}${problems}` };
+}
+
 /** Create failures that concern one pod (the others may still run); anything else is cluster-wide. */
 const perPodCreateReasons = new Set(['PodSecurity', 'QuotaExceeded', 'AdmissionDenied', 'Invalid', 'AlreadyExists']);
 
@@ -227,17 +244,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       } as T);
       return;
     }
-    const terminated = pod.containers[0]?.terminated;
-    const why =
-      pod.reason === 'DeadlineExceeded'
-        ? 'DeadlineExceeded'
-        : terminated?.reason === 'OOMKilled'
-          ? 'OOMKilled'
-          : 'AgentFailed';
-    const detail =
-      why === 'DeadlineExceeded'
-        ? 'activeDeadlineSeconds passed before the agent finished'
-        : `the agent exited with code ${terminated?.exitCode ?? '?'}${output.problems.length ? ` (${output.problems.slice(0, 2).join('; ')})` : ''}`;
+    const { reason: why, message: detail } = describeFailedProbe(pod, output.problems);
     settle(tracker, failed(tracker.spec, pod.nodeName, why, detail) as T);
   };
 

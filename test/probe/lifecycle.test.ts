@@ -138,6 +138,23 @@ describe('runProbePods', () => {
     }
   });
 
+  it.each([
+    { name: 'an agent that exits non-zero', args: ['-e', 'process.exit(3)'], deadlineSeconds: 60, reason: 'AgentFailed', message: /exited with code 3/ },
+    { name: 'a pod killed at activeDeadlineSeconds', args: ['-e', 'setTimeout(() => {}, 60000)'], deadlineSeconds: 1, reason: 'DeadlineExceeded', message: /activeDeadlineSeconds/ },
+  ])('$name is a named per-pod failure', async ({ args, deadlineSeconds, reason, message }) => {
+    const runId = newRun();
+    try {
+      const [result] = await runProbePods(client, [spec(runId, 0, { namespace: 'team-b', args, deadlineSeconds })], within(60));
+      expect(result?.kind).toBe('failed');
+      if (result?.kind === 'failed') {
+        expect(result.error.reason).toBe(reason);
+        expect(result.error.message).toMatch(message);
+      }
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+
   const clusterWide: Array<{ name: string; forbid: Array<{ verb: string; resource: string }>; namespace: string; message: string }> = [
     { name: 'no `get pods/log`', forbid: [{ verb: 'get', resource: 'pods/log' }], namespace: 'team-b', message: 'forbidden: netcheck needs `get pods/log` in namespace team-b' },
     { name: 'no `watch pods`', forbid: [{ verb: 'watch', resource: 'pods' }], namespace: 'team-b', message: 'forbidden: netcheck needs `watch pods` in namespace team-b' },

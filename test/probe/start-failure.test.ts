@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { podStateFromObject } from '../../src/cluster/pod-state.js';
 import type { ClusterEvent, PodState } from '../../src/cluster/types.js';
 import { sweepReason } from '../../src/probe/cleanup.js';
-import { startFailureFromEvents, startFailureFromStatus } from '../../src/probe/lifecycle.js';
+import { describeFailedProbe, startFailureFromEvents, startFailureFromStatus } from '../../src/probe/lifecycle.js';
 
 function pod(status: Record<string, unknown>, meta: Record<string, unknown> = {}): PodState {
   return podStateFromObject({ metadata: { name: 'p', namespace: 'ns', uid: 'u', ...meta }, spec: {}, status });
@@ -54,5 +54,23 @@ describe('sweepReason', () => {
   ];
   it.each(cases)('%s', (_name, state, reason) => {
     expect(sweepReason(state, now)).toBe(reason);
+  });
+});
+
+describe('describeFailedProbe', () => {
+  const terminated = (exitCode: number, reason?: string): Record<string, unknown> => ({
+    phase: 'Failed',
+    containerStatuses: [{ name: 'probe', state: { terminated: { exitCode, ...(reason ? { reason } : {}) } } }],
+  });
+  const cases: Array<[string, PodState, string[], string, RegExp]> = [
+    ['deadline', pod({ ...terminated(137), reason: 'DeadlineExceeded' }), [], 'DeadlineExceeded', /activeDeadlineSeconds/],
+    ['out of memory', pod(terminated(137, 'OOMKilled')), [], 'OOMKilled', /out of memory/],
+    ['kubelet rejection before the container ran', pod({ phase: 'Failed', reason: 'OutOfcpu', message: 'Node didn\'t have enough resource: cpu' }), [], 'OutOfcpu', /enough resource: cpu/],
+    ['agent crash, with what its log said', pod(terminated(2, 'Error')), ['line 1: agent error: bad plan'], 'AgentFailed', /exited with code 2 \(line 1: agent error: bad plan\)/],
+  ];
+  it.each(cases)('%s', (_name, state, problems, reason, message) => {
+    const described = describeFailedProbe(state, problems);
+    expect(described.reason).toBe(reason);
+    expect(described.message).toMatch(message);
   });
 });
