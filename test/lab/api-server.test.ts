@@ -196,6 +196,26 @@ describe('watch', () => {
     expect(w.events.every((e) => Number(e.object.metadata.resourceVersion) > Number(rv))).toBe(true);
   });
 
+  it('reports an object leaving or entering a label selector as DELETED / ADDED', async () => {
+    const { core, kc } = clients();
+    await ensureNamespace(core, 'watch-d');
+    await core.createNamespacedPod({ namespace: 'watch-d', body: nodePod('mover', 'watch-d', 'setTimeout(()=>{},60000)', {}, { team: 'a' }) });
+    const rv = (await core.listNamespacedPod({ namespace: 'watch-d' })).metadata!.resourceVersion!;
+    const w = collect(kc, '/api/v1/namespaces/watch-d/pods', { resourceVersion: rv, labelSelector: 'team=a' });
+    const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+    await waitFor('mover running', async () => ((await core.readNamespacedPod({ name: 'mover', namespace: 'watch-d' })).status?.phase === 'Running' ? true : undefined));
+    await core.patchNamespacedPod({ name: 'mover', namespace: 'watch-d', body: { metadata: { labels: { team: 'b' } } } }, merge);
+    await core.patchNamespacedPod({ name: 'mover', namespace: 'watch-d', body: { metadata: { labels: { team: 'b', touched: 'yes' } } } }, merge);
+    await core.patchNamespacedPod({ name: 'mover', namespace: 'watch-d', body: { metadata: { labels: { team: 'a' } } } }, merge);
+    await waitFor('ADDED after DELETED', () => (w.events.filter((e) => e.type === 'ADDED').length > 0 && w.events.at(-1)!.type === 'ADDED' ? true : undefined));
+    w.abort();
+    const types = w.events.map((e) => e.type);
+    const deleted = types.indexOf('DELETED');
+    expect(deleted).toBeGreaterThanOrEqual(0);
+    expect(types.slice(deleted)).toEqual(['DELETED', 'ADDED']);
+    expect(w.events[deleted]!.object.metadata.labels.team).toBe('b');
+  });
+
   it('answers a too-old resourceVersion with an in-stream 410 Expired', async () => {
     // A lab with a short history, so resourceVersion "2" is compacted away after a few writes.
     const lab = await startTestLab({}, { historyLimit: 20, createDataPlane: () => new FakeDataPlane() });

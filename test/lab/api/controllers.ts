@@ -855,7 +855,15 @@ export class Controllers {
     const services = this.store.list(RESOURCE.services);
     const policies = this.store.list(RESOURCE.networkpolicies);
     const nodes = this.store.list(RESOURCE.nodes);
-    const snapshot = snapshotFromObjects([...namespaces, ...pods, ...services, ...policies, ...nodes]);
+    // A finished pod's IP goes back to the data plane's pool and may be reused: keep the pod, drop its IP.
+    const live = pods.map((p) => {
+      if (p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') return p;
+      const copy = structuredClone(p);
+      delete copy.status.podIP;
+      delete copy.status.podIPs;
+      return copy;
+    });
+    const snapshot = snapshotFromObjects([...namespaces, ...live, ...services, ...policies, ...nodes]);
     const endpoints: ServiceEndpoints[] = services
       .filter((svc) => svc.spec?.type !== 'ExternalName')
       .map((svc) => {

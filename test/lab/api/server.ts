@@ -86,6 +86,20 @@ function isTrue(value: string | null): boolean {
   return value === '1' || value === 'true';
 }
 
+/**
+ * How a change looks through a filtered watch: an object that starts matching the selector is ADDED, one that
+ * stops matching is DELETED (as the API server's watch cache reports it), otherwise the event as it happened.
+ */
+function selectedEventType(event: StoreEvent, matches: (obj: KubeObject) => boolean): StoreEvent['type'] | undefined {
+  const now = matches(event.object);
+  if (event.type !== 'MODIFIED' || !event.previous) return now ? event.type : undefined;
+  const before = matches(event.previous);
+  if (before && now) return 'MODIFIED';
+  if (!before && now) return 'ADDED';
+  if (before && !now) return 'DELETED';
+  return undefined;
+}
+
 export class ApiServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -461,7 +475,10 @@ export class ApiServer {
       const fromRv = Number(rvParam);
       try {
         if (!Number.isInteger(fromRv)) throw ApiError.badRequest(`invalid resource version "${rvParam}"`);
-        backlog = store.eventsSince(rr.def, fromRv).filter((e) => matches(e.object));
+        backlog = store.eventsSince(rr.def, fromRv).flatMap((e) => {
+          const type = selectedEventType(e, matches);
+          return type ? [{ ...e, type }] : [];
+        });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         // Watch errors travel in-stream as an ERROR event carrying a Status (410 Expired makes informers relist).
@@ -470,8 +487,9 @@ export class ApiServer {
       }
     }
     const unsubscribe = store.subscribe((event) => {
-      if (event.resource !== rr.def || !matches(event.object)) return;
-      send(event.type, event.object);
+      if (event.resource !== rr.def) return;
+      const type = selectedEventType(event, matches);
+      if (type) send(type, event.object);
     });
     let timer: NodeJS.Timeout | undefined;
     const cleanup = (): void => {

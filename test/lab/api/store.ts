@@ -38,6 +38,8 @@ export interface StoreEvent {
   type: WatchEventType;
   resource: ResourceDef;
   object: KubeObject;
+  /** For MODIFIED: the object before the change (watches with selectors turn leaving/entering into DELETED/ADDED). */
+  previous?: KubeObject;
   resourceVersion: number;
 }
 
@@ -96,8 +98,9 @@ export class ObjectStore {
     return t;
   }
 
-  private emit(type: WatchEventType, resource: ResourceDef, object: KubeObject): void {
+  private emit(type: WatchEventType, resource: ResourceDef, object: KubeObject, previous?: KubeObject): void {
     const event: StoreEvent = { type, resource, object: cloneObject(object), resourceVersion: Number(object.metadata.resourceVersion) };
+    if (previous) event.previous = previous;
     this.history.push(event);
     if (this.history.length > this.historyLimit) {
       const dropped = this.history.shift()!;
@@ -167,7 +170,7 @@ export class ObjectStore {
     }
     obj.metadata.resourceVersion = String(++this.rv);
     table.set(key, obj);
-    this.emit('MODIFIED', def, obj);
+    this.emit('MODIFIED', def, obj, existing);
     return cloneObject(obj);
   }
 
