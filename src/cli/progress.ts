@@ -12,15 +12,16 @@ interface Waiter {
   settle?: (error?: Error) => void;
   /** Events that arrived before listr started the task. */
   early: RunProgress[];
-  /** stop() came before listr started the task. */
-  stopped?: boolean;
+  /** stop() came before listr started the task (with its reason, if any). */
+  stopped?: { why?: string };
+  finished?: boolean;
 }
 
 export interface ProgressReporter {
   onPlan: (items: Array<Omit<RunProgress, 'state' | 'detail'>>) => void;
   onProgress: (event: RunProgress) => void;
-  /** Settle every task (also those that never reported) and wait for the renderer to finish. */
-  stop: () => Promise<void>;
+  /** Settle every task (also those that never reported) and wait for the renderer; `why` marks unfinished ones failed. */
+  stop: (why?: string) => Promise<void>;
 }
 
 export function createProgressReporter(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
@@ -44,7 +45,8 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
         w.settle?.();
         return;
       case 'failed':
-        w.settle?.(new Error(`${e.title} — failed${suffix}`));
+        task.title = e.title;
+        w.settle?.(new Error(e.detail ?? 'failed'));
         return;
     }
   };
@@ -60,9 +62,13 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
             task: (_ctx: unknown, task: TaskWrapper) =>
               new Promise<void>((resolve, reject) => {
                 waiter.task = task;
-                waiter.settle = (error) => (error ? reject(error) : resolve());
+                waiter.settle = (error) => {
+                  waiter.finished = true;
+                  if (error) reject(error);
+                  else resolve();
+                };
                 for (const e of waiter.early.splice(0)) apply(waiter, e);
-                if (waiter.stopped) resolve();
+                if (waiter.stopped && !waiter.finished) waiter.settle(waiter.stopped.why ? new Error(waiter.stopped.why) : undefined);
               }),
           };
         }),
@@ -83,10 +89,11 @@ export function createProgressReporter(stream: NodeJS.WriteStream = process.stde
       const w = waiters.get(event.id);
       if (w) apply(w, event);
     },
-    async stop() {
+    async stop(why) {
       for (const w of waiters.values()) {
-        if (w.settle) w.settle();
-        else w.stopped = true;
+        if (w.finished) continue;
+        if (w.settle) w.settle(why ? new Error(why) : undefined);
+        else w.stopped = why ? { why } : {};
       }
       await running;
     },

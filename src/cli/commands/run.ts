@@ -150,7 +150,7 @@ export async function executeRun(argv: RunArgs): Promise<ExitCode> {
     }
     return run.result.summary.failed === 0 ? ExitCode.Pass : ExitCode.Mismatch;
   } catch (error) {
-    await progress?.stop();
+    await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : 'not finished');
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     throw error;
   } finally {
