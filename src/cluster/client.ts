@@ -49,6 +49,35 @@ const controllerLabels = [
   'batch.kubernetes.io/job-completion-index',
 ];
 
+interface OwnedPod {
+  metadata?: {
+    labels?: Labels;
+    ownerReferences?: Array<{ kind?: string; name?: string; controller?: boolean }>;
+  };
+}
+
+const ownerKinds: Record<Exclude<WorkloadKind, 'pod'>, string> = {
+  deployment: 'ReplicaSet',
+  statefulset: 'StatefulSet',
+  daemonset: 'DaemonSet',
+  replicaset: 'ReplicaSet',
+  job: 'Job',
+};
+
+/** A Deployment's pods are owned by its ReplicaSet `<name>-<pod-template-hash>`. */
+function ownedBy(ref: { kind?: string; name?: string }, pod: OwnedPod, kind: Exclude<WorkloadKind, 'pod'> | WorkloadKind, name: string): boolean {
+  if (kind === 'pod' || ref.kind !== ownerKinds[kind]) return false;
+  if (kind !== 'deployment') return ref.name === name;
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  return hash !== undefined && ref.name === `${name}-${hash}`;
+}
+
+function withoutControllerLabels(labels: Labels): Labels {
+  const copy = { ...labels };
+  for (const key of controllerLabels) delete copy[key];
+  return copy;
+}
+
 function podsPath(namespace: string): string {
   return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
 }
@@ -83,6 +112,12 @@ class ApiClusterClient implements ClusterClient {
         signal,
       });
     } catch (error) {
+      // Without `get deployments` (a narrow Role) or where only the pods are visible, the running pods
+      // still carry the template's labels: read them from a pod the workload owns.
+      if (kind !== 'pod' && error instanceof ClusterError && (error.reason === 'NotFound' || error.reason === 'Forbidden')) {
+        const fromPods = await this.labelsOfOwnedPod(namespace, kind, name, signal).catch(() => undefined);
+        if (fromPods) return fromPods;
+      }
       if (error instanceof ClusterError && error.reason === 'NotFound') {
         throw new ClusterError(`${kind}/${name} not found in namespace ${namespace}`, {
           verb: 'get',
@@ -93,9 +128,22 @@ class ApiClusterClient implements ClusterClient {
       }
       throw error;
     }
-    const labels = { ...((kind === 'pod' ? raw.metadata?.labels : raw.spec?.template?.metadata?.labels) ?? {}) };
-    for (const key of controllerLabels) delete labels[key];
-    return labels;
+    return withoutControllerLabels((kind === 'pod' ? raw.metadata?.labels : raw.spec?.template?.metadata?.labels) ?? {});
+  }
+
+  private async labelsOfOwnedPod(namespace: string, kind: WorkloadKind, name: string, signal?: AbortSignal): Promise<Labels | undefined> {
+    const list = await this.transport.json<{ items?: OwnedPod[] }>({
+      verb: 'list',
+      resource: 'pods',
+      namespace,
+      method: 'GET',
+      path: podsPath(namespace),
+      signal,
+    });
+    const owned = (list.items ?? []).find((pod) =>
+      (pod.metadata?.ownerReferences ?? []).some((ref) => ref.controller === true && ownedBy(ref, pod, kind, name)),
+    );
+    return owned ? withoutControllerLabels(owned.metadata?.labels ?? {}) : undefined;
   }
 
   async createPod(manifest: PodManifest, signal?: AbortSignal): Promise<PodState> {

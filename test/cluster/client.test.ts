@@ -128,19 +128,26 @@ describe('inventory', () => {
 });
 
 describe('getWorkloadLabels', () => {
-  // The lab serves core/v1 only (its seeded Deployments exist as their pods), so `as: pod/<name>` is what
-  // the lab can show; apps/v1 and batch/v1 use the same path shape against a real API server.
-  it('clones a pod\'s labels without the controller-stamped ones', async () => {
+  // The lab serves no apps/v1 objects (its seeded Deployments exist as their pods), which is also what a
+  // narrow Role without `get deployments` sees: the labels come from a pod the workload owns.
+  it.each([
+    ['deployment', 'team-a', 'web', { app: 'web', tier: 'frontend' }],
+    ['deployment', 'team-b', 'client', { app: 'client' }],
+  ] as const)('%s %s/%s, without the controller-stamped labels', async (kind, ns, name, labels) => {
+    expect(await client.getWorkloadLabels(ns, kind, name)).toEqual(labels);
+  });
+
+  it('a pod\'s own labels', async () => {
     const [web] = (await client.listPods('team-a', 'app=web')).filter((p) => p.labels['netcheck.io/run'] === undefined);
     expect(web).toBeDefined();
-    const labels = await client.getWorkloadLabels('team-a', 'pod', web!.name);
-    expect(labels).toEqual({ app: 'web', tier: 'frontend' });
+    expect(await client.getWorkloadLabels('team-a', 'pod', web!.name)).toEqual({ app: 'web', tier: 'frontend' });
   });
 
   it.each([
-    ['statefulset', 'nope', 'statefulset/nope not found in namespace team-a'],
+    ['statefulset', 'web', 'statefulset/web not found in namespace team-a'],
+    ['deployment', 'we', 'deployment/we not found in namespace team-a'],
     ['pod', 'nope', 'pod/nope not found in namespace team-a'],
-  ] as const)('a missing %s is named', async (kind, name, message) => {
+  ] as const)('a missing %s/%s is named', async (kind, name, message) => {
     const error = await rejection(client.getWorkloadLabels('team-a', kind, name));
     expect(error.message).toBe(message);
   });
