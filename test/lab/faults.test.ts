@@ -3,8 +3,12 @@
  * @kubernetes/client-node, and the data-plane faults passed through in the state the data plane receives.
  */
 import * as k8s from '@kubernetes/client-node';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { useFakeLab, waitFor } from './lab-fixture.js';
+import { FakeDataPlane } from './fake-data-plane.js';
+import { startTestLab, useFakeLab, waitFor } from './lab-fixture.js';
 import type { Faults } from './types.js';
 
 const getLab = useFakeLab({ faults: {} });
@@ -176,6 +180,27 @@ describe('PodSecurity restricted', () => {
     // Namespaces not listed keep admitting the same pod.
     const elsewhere = await core().createNamespacedPod({ namespace: 'default', body: { ...body, metadata: { name: `ok-${name}`.slice(0, 60) } } });
     expect(elsewhere.metadata!.name).toBeDefined();
+  });
+});
+
+describe('faults at start', () => {
+  it('seeded workloads run in a restricted namespace; pods created afterwards are checked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netcheck-faults-test-'));
+    try {
+      writeFileSync(
+        join(dir, 'app.yaml'),
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: locked}\nspec:\n  template:\n    metadata: {labels: {app: app}}\n    spec: {containers: [{name: app, image: app:1}]}\n',
+      );
+      const lab = await startTestLab({ manifests: [dir], faults: { podSecurityRestricted: ['locked'] } }, { createDataPlane: () => new FakeDataPlane() });
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(lab.kubeconfigPath);
+      const c = kc.makeApiClient(k8s.CoreV1Api);
+      const seeded = await c.listNamespacedPod({ namespace: 'locked' });
+      expect(seeded.items.map((p) => p.status!.phase)).toEqual(['Running']);
+      expect((await failure(c.createNamespacedPod({ namespace: 'locked', body: pod('late') }))).code).toBe(403);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

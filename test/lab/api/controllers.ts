@@ -199,7 +199,9 @@ export class Controllers {
   /** Creates through admission, as a client would; `clusterIP` pins an address the lab reserved itself. */
   private create(def: ResourceDef, obj: KubeObject, reservedClusterIP?: string): KubeObject {
     if (reservedClusterIP) this.allocator.release(reservedClusterIP);
-    admitCreate(def, obj, this.admission);
+    // Seeded objects stand for what was already running when the faults were switched on: PodSecurity
+    // enforcement applies to pods created afterwards, as enabling it on a live namespace does.
+    admitCreate(def, obj, this.admission, { skipPodSecurity: true });
     return this.store.create(def, obj);
   }
 
@@ -383,9 +385,9 @@ export class Controllers {
       if (event.type === 'DELETED') {
         void this.killPod(pod.metadata.uid, 'deleted');
       } else if (!pod.spec?.nodeName && event.type === 'ADDED') {
-        setImmediate(() => this.schedule(pod));
+        setImmediate(() => this.guard(() => this.schedule(pod)));
       } else if (event.type === 'MODIFIED' && pod.status?.phase === 'Running' && (pod.spec?.readinessGates ?? []).length > 0) {
-        setImmediate(() => this.updateReadiness(pod));
+        setImmediate(() => this.guard(() => this.updateReadiness(pod)));
       }
       if (event.type !== 'DELETED' && pod.spec?.nodeName && !this.kubelet.has(pod.metadata.uid)) {
         const entry: KubeletPod = { uid: pod.metadata.uid, namespace: pod.metadata.namespace!, name: pod.metadata.name, log: undefined, finished: false, removed: false, timers: [] };
@@ -401,6 +403,15 @@ export class Controllers {
       this.deleteEndpointsFor(event.object);
     }
     if (['pods', 'services', 'namespaces', 'networkpolicies', 'nodes'].includes(plural)) this.queueReconcile();
+  }
+
+  /** Background steps report failures instead of crashing the process that hosts the lab. */
+  private guard(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   // --- scheduler ---
