@@ -1,86 +1,25 @@
 /**
  * The in-process control plane: seeding from manifests, the scheduler, a kubelet that hands pods to the data
- * plane, the endpoints/EndpointSlice controller, ClusterIP allocation, and the loop that keeps the data
- * plane converged (debounced, serialized `sync` calls).
+ * plane, the endpoints/EndpointSlice controller, and the loop that keeps the data plane converged
+ * (debounced, serialized `sync` calls). Pure pieces live beside it: workloads.ts, endpoints.ts, cluster-ip.ts.
  */
-import { createHash } from 'node:crypto';
 import { NAMESPACE_NAME_LABEL, serviceFromObject, snapshotFromObjects } from '../../../src/policy/from-objects.js';
 import type { DataPlane, DataPlaneState, Faults, PodRunSpec, ServiceEndpoints } from '../types.js';
 import { admitCreate, type AdmissionContext } from './admission.js';
+import { ClusterIPAllocator } from './cluster-ip.js';
+import { groupEndpoints, type EndpointGroup } from './endpoints.js';
 import type { ManifestObject } from './manifests.js';
 import { PodLog } from './pod-logs.js';
+import { currentTimestamp, mergeConditions, readinessGatesMet, signalNumber, unmetGates } from './pod-status.js';
 import { RESOURCE, type ResourceDef } from './resources.js';
 import { ApiError } from './status.js';
 import { randomSuffix, type KubeObject, type ObjectStore, type StoreEvent } from './store.js';
+import { podsForWorkload, shortHash } from './workloads.js';
 
-/** Seeded workloads run at most this many replicas: the lab is for connectivity, not scale. */
-const MAX_REPLICAS = 3;
 const IMAGE_BACKOFF_MS = 1000;
 const SYNC_DEBOUNCE_MS = 5;
 /** Marks objects the lab seeded from manifests (value: file:line). */
 export const SEEDED_ANNOTATION = 'lab.netcheck.io/seeded';
-
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
-function shortHash(text: string, length: number): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  const digest = createHash('sha256').update(text).digest();
-  let out = '';
-  for (let i = 0; i < length; i++) out += alphabet[digest[i]! % alphabet.length];
-  return out;
-}
-
-function ipToNumber(ip: string): number {
-  return ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
-}
-
-function numberToIp(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-}
-
-/** ClusterIPs come from 10.96.0.0/16, as kubeadm's default service CIDR. */
-export class ClusterIPAllocator {
-  private readonly used = new Set<string>();
-  private readonly base = ipToNumber('10.96.0.0');
-  private next = 1;
-
-  reserve(ip: string): void {
-    this.used.add(ip);
-  }
-
-  allocate(requested: string | undefined, service: string): string {
-    if (requested !== undefined) {
-      const n = ipToNumber(requested);
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(requested) || n < this.base || n >= this.base + 65536) {
-        throw ApiError.invalid('Service', '', service.split('/')[1] ?? service, [
-          { reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: ${JSON.stringify([requested])}: failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is 10.96.0.0/16` },
-        ]);
-      }
-      if (this.used.has(requested)) {
-        throw ApiError.invalid('Service', '', service.split('/')[1] ?? service, [
-          { reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: ${JSON.stringify([requested])}: failed to allocate IP ${requested}: provided IP is already allocated` },
-        ]);
-      }
-      this.used.add(requested);
-      return requested;
-    }
-    for (let i = 0; i < 65534; i++) {
-      const candidate = numberToIp(this.base + this.next);
-      this.next = (this.next % 65533) + 1;
-      if (!this.used.has(candidate)) {
-        this.used.add(candidate);
-        return candidate;
-      }
-    }
-    throw new ApiError(500, 'InternalError', 'Internal error occurred: range is full');
-  }
-
-  release(ip: string): void {
-    this.used.delete(ip);
-  }
-}
 
 interface KubeletPod {
   uid: string;
@@ -172,7 +111,7 @@ export class Controllers {
       } as unknown as KubeObject['metadata'],
       spec: {},
       status: {
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now(), lastTransitionTime: now() }],
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: currentTimestamp(), lastTransitionTime: currentTimestamp() }],
         addresses: [
           { type: 'InternalIP', address: `172.31.0.${index + 2}` },
           { type: 'Hostname', address: name },
@@ -263,7 +202,7 @@ export class Controllers {
     }
     for (const m of byKind(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'])) {
       const isDns = !dnsSeeded && isDnsTemplate(m.object, m.object.spec?.template?.metadata?.labels);
-      for (const [i, pod] of this.podsForWorkload(m.object, isDns).entries()) {
+      for (const [i, pod] of podsForWorkload(m.object, this.nodes, isDns).entries()) {
         const created = this.createSeeded(RESOURCE.pods, pod, m.source);
         if (created) {
           this.seeded.add(created.metadata.uid);
@@ -311,63 +250,6 @@ export class Controllers {
       if (error instanceof ApiError) throw new Error(`${source}: ${def.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}: ${error.message}`);
       throw error;
     }
-  }
-
-  /** Pods a workload controller would create, named as those controllers name them. */
-  private podsForWorkload(workload: Record<string, any>, isDns: boolean): KubeObject[] {
-    const kind = workload.kind as string;
-    const name = workload.metadata.name as string;
-    const namespace = workload.metadata.namespace ?? 'default';
-    const template = workload.spec?.template ?? {};
-    const templateLabels: Record<string, string> = Object.fromEntries(
-      Object.entries(template.metadata?.labels ?? {}).map(([k, v]) => [k, String(v)]),
-    );
-    const replicasWanted = kind === 'DaemonSet' ? this.nodes.length : kind === 'Job' ? (workload.spec?.parallelism ?? 1) : (workload.spec?.replicas ?? 1);
-    const replicas = Math.min(isDns ? 1 : MAX_REPLICAS, Math.max(0, Number(replicasWanted)));
-    const hash = shortHash(`${namespace}/${name}/${JSON.stringify(template)}`, 10);
-    const pods: KubeObject[] = [];
-    for (let i = 0; i < replicas; i++) {
-      const labels = { ...templateLabels };
-      let podName: string;
-      let nodeName: string | undefined;
-      switch (kind) {
-        case 'Deployment':
-          labels['pod-template-hash'] = hash;
-          podName = `${name}-${hash}-${randomSuffix(5)}`;
-          break;
-        case 'StatefulSet':
-          podName = `${name}-${i}`;
-          labels['statefulset.kubernetes.io/pod-name'] = podName;
-          break;
-        case 'DaemonSet':
-          podName = `${name}-${randomSuffix(5)}`;
-          nodeName = this.nodes[i];
-          break;
-        case 'Job':
-          podName = `${name}-${randomSuffix(5)}`;
-          labels['job-name'] = name;
-          labels['batch.kubernetes.io/job-name'] = name;
-          break;
-        default:
-          podName = `${name}-${randomSuffix(5)}`;
-          break;
-      }
-      const spec = structuredClone(template.spec ?? {});
-      if (nodeName) spec.nodeName = nodeName;
-      pods.push({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: podName,
-          namespace,
-          labels,
-          annotations: { ...(template.metadata?.annotations ?? {}) },
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: kind === 'Deployment' ? 'ReplicaSet' : kind, name: kind === 'Deployment' ? `${name}-${hash}` : name, uid: shortHash(name, 8), controller: true }],
-        } as unknown as KubeObject['metadata'],
-        spec,
-      });
-    }
-    return pods;
   }
 
   /** Replaces the faults (merged); resolves once the data plane has converged to them. */
@@ -431,14 +313,14 @@ export class Controllers {
     if (node === undefined) {
       const message = `0/${this.nodes.length} nodes are available: ${this.nodes.length} node(s) didn't match Pod's node affinity/selector. preemption: 0/${this.nodes.length} nodes are available: ${this.nodes.length} Preemption is not helpful for scheduling.`;
       this.store.mutate(RESOURCE.pods, current.metadata.namespace, current.metadata.name, (p) => {
-        p.status.conditions = [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: now() }];
+        p.status.conditions = [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: currentTimestamp() }];
       });
       this.recordEvent(current, 'Warning', 'FailedScheduling', message, 'default-scheduler');
       return;
     }
     this.store.mutate(RESOURCE.pods, current.metadata.namespace, current.metadata.name, (p) => {
       p.spec.nodeName = node;
-      p.status.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }];
+      p.status.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: currentTimestamp() }];
     });
     this.recordEvent(current, 'Normal', 'Scheduled', `Successfully assigned ${current.metadata.namespace}/${current.metadata.name} to ${node}`, 'default-scheduler');
   }
@@ -481,7 +363,7 @@ export class Controllers {
     if (!pod || pod.metadata.uid !== entry.uid || entry.finished) return;
     const node = pod.spec.nodeName as string;
     const containers: ContainerSpec[] = pod.spec.containers;
-    const startTime = now();
+    const startTime = currentTimestamp();
     const waiting = (reason: string, message?: string): unknown[] =>
       containers.map((c) => ({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: message ? { reason, message } : { reason } } }));
     this.updatePod(entry, (p) => {
@@ -538,7 +420,7 @@ export class Controllers {
       await this.removeFromDataPlane(entry);
       return;
     }
-    const startedAt = now();
+    const startedAt = currentTimestamp();
     for (const c of containers) {
       this.recordEvent(pod, 'Normal', 'Created', `Created container ${c.name}`, 'kubelet', node);
       this.recordEvent(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', node);
@@ -635,7 +517,7 @@ export class Controllers {
     entry.finished = true;
     for (const t of entry.timers) clearTimeout(t);
     entry.log?.end();
-    const finishedAt = now();
+    const finishedAt = currentTimestamp();
     this.updatePod(entry, (p) => {
       p.status.phase = phase;
       if (podReason) {
@@ -702,7 +584,7 @@ export class Controllers {
     if (this.stopped) return;
     const ns = pod.metadata.namespace!;
     if (!this.store.find(RESOURCE.namespaces, undefined, ns)) return;
-    const time = now();
+    const time = currentTimestamp();
     this.store.create(RESOURCE.events, {
       apiVersion: 'v1',
       kind: 'Event',
@@ -745,38 +627,11 @@ export class Controllers {
     }
   }
 
-  /** Ready pods behind each selector service, grouped by resolved target ports (as Endpoints subsets are). */
-  private computeEndpoints(svc: KubeObject, pods: KubeObject[]): EndpointGroup[] {
-    const selector: Record<string, string> | undefined = svc.spec?.selector;
-    if (!selector || Object.keys(selector).length === 0) return [];
-    if ((this.faultSet.servicesWithoutEndpoints ?? []).includes(`${svc.metadata.namespace}/${svc.metadata.name}`)) return [];
-    const groups = new Map<string, EndpointGroup>();
-    for (const pod of pods) {
-      if (pod.metadata.namespace !== svc.metadata.namespace || !pod.status?.podIP) continue;
-      if (pod.status.phase !== 'Running') continue;
-      if (!Object.entries(selector).every(([k, v]) => pod.metadata.labels?.[k] === v)) continue;
-      const ready = (pod.status.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-      const ports: ResolvedPort[] = [];
-      for (const sp of svc.spec.ports ?? []) {
-        const target = resolveTargetPort(sp.targetPort ?? sp.port, sp.protocol ?? 'TCP', pod);
-        if (target !== undefined) ports.push({ name: sp.name, servicePort: sp.port, port: target, protocol: sp.protocol ?? 'TCP' });
-      }
-      const key = JSON.stringify(ports);
-      let group = groups.get(key);
-      if (!group) {
-        group = { ports, ready: [], notReady: [] };
-        groups.set(key, group);
-      }
-      (ready ? group.ready : group.notReady).push(pod);
-    }
-    return [...groups.values()];
-  }
-
   private reconcileEndpoints(): void {
     const pods = this.store.list(RESOURCE.pods);
     for (const svc of this.store.list(RESOURCE.services)) {
       if (!svc.spec?.selector || Object.keys(svc.spec.selector).length === 0) continue;
-      const groups = this.computeEndpoints(svc, pods);
+      const groups = groupEndpoints(svc, pods, this.faultSet.servicesWithoutEndpoints ?? []);
       this.writeEndpoints(svc, groups);
       this.writeEndpointSlices(svc, groups);
     }
@@ -879,7 +734,7 @@ export class Controllers {
       .filter((svc) => svc.spec?.type !== 'ExternalName')
       .map((svc) => {
         const info = serviceFromObject(svc);
-        const groups = this.computeEndpoints(svc, pods);
+        const groups = groupEndpoints(svc, pods, this.faultSet.servicesWithoutEndpoints ?? []);
         return {
           namespace: info.namespace,
           name: info.name,
@@ -958,54 +813,3 @@ export class Controllers {
   }
 }
 
-interface ResolvedPort {
-  name?: string;
-  servicePort: number;
-  port: number;
-  protocol: string;
-}
-
-interface EndpointGroup {
-  ports: ResolvedPort[];
-  ready: KubeObject[];
-  notReady: KubeObject[];
-}
-
-/** targetPort by number, or by name against the pod's container ports (same protocol). */
-function resolveTargetPort(target: number | string, protocol: string, pod: KubeObject): number | undefined {
-  if (typeof target === 'number') return target;
-  if (/^\d+$/.test(target)) return Number(target);
-  for (const c of pod.spec?.containers ?? []) {
-    for (const p of c.ports ?? []) if (p.name === target && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
-  }
-  return undefined;
-}
-
-function readinessGatesMet(pod: KubeObject): boolean {
-  return unmetGates(pod).length === 0;
-}
-
-/** spec.readinessGates whose condition is not True: such a pod is not Ready, hence not an endpoint. */
-function unmetGates(pod: KubeObject): string[] {
-  const gates: Array<{ conditionType: string }> = pod.spec?.readinessGates ?? [];
-  const conditions: Array<{ type: string; status: string }> = pod.status?.conditions ?? [];
-  return gates.map((g) => g.conditionType).filter((t) => !conditions.some((c) => c.type === t && c.status === 'True'));
-}
-
-function mergeConditions(existing: Array<Record<string, unknown>> | undefined, updates: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
-  const out = [...(existing ?? [])];
-  for (const u of updates) {
-    const i = out.findIndex((c) => c.type === u.type);
-    const entry: Record<string, unknown> = { ...u, lastProbeTime: null, lastTransitionTime: now() };
-    if (i >= 0) {
-      if (out[i]!.status === u.status) entry.lastTransitionTime = out[i]!.lastTransitionTime;
-      out[i] = entry;
-    } else out.push(entry);
-  }
-  return out;
-}
-
-function signalNumber(signal: string): number {
-  const table: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return table[signal] ?? 0;
-}
