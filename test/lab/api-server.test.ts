@@ -117,6 +117,35 @@ describe('selectors', () => {
   });
 });
 
+describe('writes', () => {
+  it('names objects from generateName, replaces with PUT, and refuses a stale resourceVersion (409 Conflict)', async () => {
+    const { core } = clients();
+    const created = await core.createNamespacedPod({ namespace: 'default', body: { metadata: { generateName: 'gen-' }, spec: nodePod('x', 'default', 'setTimeout(()=>{},60000)').spec! } });
+    expect(created.metadata!.name).toMatch(/^gen-[a-z0-9]{5}$/);
+    expect(created.metadata!.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.metadata!.creationTimestamp).toBeInstanceOf(Date);
+
+    await ensureNamespace(core, 'put-me');
+    const ns = await core.readNamespace({ name: 'put-me' });
+    const stale = structuredClone(ns);
+    ns.metadata!.labels = { ...ns.metadata!.labels, tier: 'gold' };
+    const replaced = await core.replaceNamespace({ name: 'put-me', body: ns });
+    expect(replaced.metadata!.labels).toEqual({ 'kubernetes.io/metadata.name': 'put-me', tier: 'gold' });
+    expect(Number(replaced.metadata!.resourceVersion)).toBeGreaterThan(Number(stale.metadata!.resourceVersion));
+    const conflict = await statusOf(core.replaceNamespace({ name: 'put-me', body: stale }));
+    expect(conflict).toMatchObject({ code: 409, reason: 'Conflict' });
+  });
+
+  it('lists events across namespaces', async () => {
+    const { core } = clients();
+    const events = await waitFor('scheduling events', async () => {
+      const list = await core.listEventForAllNamespaces({ fieldSelector: 'reason=Scheduled' });
+      return list.items.length > 0 ? list : undefined;
+    });
+    expect(events.items[0]!.message).toMatch(/^Successfully assigned \S+\/\S+ to lab-node-[ab]$/);
+  });
+});
+
 describe('Status errors', () => {
   const cases: Array<{ what: string; call: (core: k8s.CoreV1Api) => Promise<unknown>; code: number; reason: string; message: RegExp; field?: string }> = [
     { what: 'missing pod', call: (core) => core.readNamespacedPod({ name: 'nope', namespace: 'default' }), code: 404, reason: 'NotFound', message: /^pods "nope" not found$/ },
