@@ -67,9 +67,11 @@ const within = (seconds: number): { signal: AbortSignal; deadline: number } => (
 describe('runProbePods', () => {
   it('runs agent plans in parallel and returns their results; policy decides what connects', async () => {
     const runId = newRun();
+    // By ClusterIP, through the lab's kube-proxy DNAT: this test is about pods, not about cluster DNS.
+    const web = (await client.inventory({ namespaces: ['team-a'] })).services.find((s) => s.name === 'web');
     const plan = (expect: 'allow' | 'deny'): AgentPlan => ({
       retries: 0,
-      checks: [{ id: 'web', kind: 'tcp', target: 'web.team-a.svc.cluster.local', port: 80, timeoutMs: 1_500, expect }],
+      checks: [{ id: 'web', kind: 'tcp', target: web!.clusterIP!, port: 80, timeoutMs: 1_500, expect }],
     });
     const pods = [
       // team-b is admitted to web by web-from-team-b; a pod in team-a is not.
