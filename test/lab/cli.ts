@@ -18,19 +18,21 @@ function readFaults(path: string | undefined): Faults {
 }
 
 async function runUp(manifests: string[], faultsFile: string | undefined): Promise<void> {
+  // Handlers go in before the lab starts, so a signal during start-up still ends in a full teardown.
+  let signalled!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    signalled();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const lab = await startLab({ manifests, faults: readFaults(faultsFile) });
   process.stdout.write(`kubeconfig: ${lab.kubeconfigPath}\n`);
   process.stdout.write(`outside-host: ${lab.outsideHost}\n`);
   process.stdout.write('ready\n');
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopRequested;
   await lab.stop();
 }
 
