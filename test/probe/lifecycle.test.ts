@@ -179,6 +179,28 @@ describe('runProbePods', () => {
     }
   });
 
+  it('an API server that goes away mid-run is a typed error, not a hang until the budget', async () => {
+    const runId = newRun();
+    // A few requests succeed (watch, create), then every connection is destroyed.
+    await lab.setFaults({ apiDownAfterRequests: 3 });
+    try {
+      const error = await runProbePods(
+        client,
+        [0, 1, 2].map((i) => spec(runId, i, { namespace: 'team-b', args: agentRunArgs({ retries: 0, checks: [] }) })),
+        within(600),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ClusterError);
+      expect((error as ClusterError).reason).toBe('Unreachable');
+      expect((error as ClusterError).message).toMatch(/^API server http:\/\/127\.0\.0\.1:\d+ \(context .+\) unreachable: /);
+    } finally {
+      await lab.setFaults({ apiDownAfterRequests: undefined });
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+
   it('the budget running out names the pods still pending', async () => {
     const runId = newRun();
     await lab.setFaults({ slowPodStartMs: 30_000 });
