@@ -8,7 +8,7 @@ import type { ClusterClient, ClusterEvent, PodManifest, PodState } from '../clus
 import { ClusterError, ProbeError } from '../model/errors.js';
 import type { AgentCheckResult } from '../model/outcome.js';
 import { parseAgentOutput } from './agent.js';
-import { LABEL_RUN } from './pod-spec.js';
+import { LABEL_ROLE, LABEL_RUN } from './pod-spec.js';
 
 export interface ProbePodSpec {
   /** The caller's identity for this pod (e.g. the plan's pod key); echoed in results. */
@@ -156,13 +156,22 @@ function identity(spec: ProbePodSpec, node: string | undefined): PodIdentity {
   return id;
 }
 
-function failed(spec: ProbePodSpec, node: string | undefined, reason: string, message: string, cause?: unknown): { kind: 'failed'; error: ProbeError } & PodIdentity {
-  const name = spec.manifest.metadata.name;
-  const where = `${spec.manifest.metadata.namespace}/${name}`;
+/** A per-pod failure; `stage` says whether the container never started or stopped short. */
+function failed(
+  spec: ProbePodSpec,
+  node: string | undefined,
+  stage: 'start' | 'run',
+  reason: string,
+  message: string,
+  cause?: unknown,
+): { kind: 'failed'; error: ProbeError } & PodIdentity {
+  const where = `${spec.manifest.metadata.namespace}/${spec.manifest.metadata.name}`;
+  const role = spec.manifest.metadata.labels?.[LABEL_ROLE] ?? 'probe';
+  const what = stage === 'start' ? 'could not start' : 'failed';
   return {
     ...identity(spec, node),
     kind: 'failed',
-    error: new ProbeError(`probe pod ${where} could not run: ${reason}: ${message}`, { pod: where, reason }, { cause }),
+    error: new ProbeError(`${role} pod ${where} ${what}: ${reason}: ${message}`, { pod: where, reason }, { cause }),
   };
 }
 
@@ -230,7 +239,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     } catch (error) {
       if (error instanceof ClusterError && error.reason !== 'NotFound') return fail(error);
       if (stop.signal.aborted) return;
-      settle(tracker, failed(tracker.spec, pod.nodeName, 'LogUnavailable', `the log of ${where} could not be read`, error) as T);
+      settle(tracker, failed(tracker.spec, pod.nodeName, 'run', 'LogUnavailable', `the log of ${where} could not be read`, error) as T);
       return;
     }
     const output = parseAgentOutput(log);
@@ -245,7 +254,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       return;
     }
     const { reason: why, message: detail } = describeFailedProbe(pod, output.problems);
-    settle(tracker, failed(tracker.spec, pod.nodeName, why, detail) as T);
+    settle(tracker, failed(tracker.spec, pod.nodeName, 'run', why, detail) as T);
   };
 
   const onPod = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodState): void => {
@@ -254,12 +263,12 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     if (pod.nodeName) tracker.node = pod.nodeName;
     if (type === 'DELETED') {
       // Only an object we created can be deleted; before our create returns, it is someone else's leftover.
-      if (tracker.created) settle(tracker, failed(tracker.spec, pod.nodeName, 'Deleted', 'the pod was deleted (or evicted) before it finished') as T);
+      if (tracker.created) settle(tracker, failed(tracker.spec, pod.nodeName, 'run', 'Deleted', 'the pod was deleted (or evicted) before it finished') as T);
       return;
     }
     const startFailure = startFailureFromStatus(pod);
     if (startFailure) {
-      settle(tracker, failed(tracker.spec, pod.nodeName, startFailure.reason, startFailure.message) as T);
+      settle(tracker, failed(tracker.spec, pod.nodeName, 'start', startFailure.reason, startFailure.message) as T);
       return;
     }
     if (pod.phase === 'Running' && !tracker.running) {
@@ -271,7 +280,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
         settle(tracker, { ...identity(tracker.spec, pod.nodeName), kind: 'ready', ip: pod.podIP } as T);
       } else if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
         const why = pod.reason ?? pod.containers[0]?.terminated?.reason ?? pod.phase;
-        settle(tracker, failed(tracker.spec, pod.nodeName, 'ListenerExited', `the listener stopped (${why}) before it became Ready`) as T);
+        settle(tracker, failed(tracker.spec, pod.nodeName, 'run', 'ListenerExited', `the listener stopped (${why}) before it became Ready`) as T);
       }
       return;
     }
@@ -300,7 +309,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       (error: unknown) => {
         if (stop.signal.aborted) return;
         if (error instanceof ClusterError && perPodCreateReasons.has(error.reason)) {
-          settle(tracker, failed(tracker.spec, manifest.spec.nodeName, error.reason, error.message, error) as T);
+          settle(tracker, failed(tracker.spec, manifest.spec.nodeName, 'start', error.reason, error.message, error) as T);
         } else {
           fail(error);
         }
@@ -320,7 +329,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
         (events) => {
           const failure = startFailureFromEvents(events);
           if (failure && !tracker.running && !tracker.finishing) {
-            settle(tracker, failed(tracker.spec, tracker.node, failure.reason, failure.message) as T);
+            settle(tracker, failed(tracker.spec, tracker.node, 'start', failure.reason, failure.message) as T);
           }
         },
         // Events are a second opinion; the watch and the deadline still decide.

@@ -112,7 +112,7 @@ describe('runProbePods', () => {
       if (bad?.kind === 'failed') {
         expect(bad.error).toBeInstanceOf(ProbeError);
         expect(['ErrImagePull', 'ImagePullBackOff', 'ImagePullFailed']).toContain(bad.error.reason);
-        expect(bad.error.message).toMatch(/probe pod team-b\/netcheck-.*-p0 could not run: /);
+        expect(bad.error.message).toMatch(/^probe pod team-b\/netcheck-.*-p0 could not start: /);
       }
       expect(good?.kind).toBe('done');
     } finally {
