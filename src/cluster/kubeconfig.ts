@@ -2,7 +2,8 @@
  * Kubeconfig resolution, in kubectl's order: --kubeconfig, $KUBECONFIG (a path list), ~/.kube/config,
  * then the in-cluster service account. --context picks a context; otherwise current-context.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
@@ -15,6 +16,8 @@ export interface KubeconfigOptions {
   env?: Record<string, string | undefined>;
   /** Injected for tests; default os.homedir(). */
   home?: string;
+  /** Injected for tests; default /var/run/secrets/kubernetes.io/serviceaccount. */
+  serviceAccountDir?: string;
 }
 
 export interface ResolvedKubeconfig {
@@ -32,7 +35,7 @@ const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
 export function resolveKubeconfig(options: KubeconfigOptions = {}): ResolvedKubeconfig {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
-  const { config, source } = loadConfig(options.kubeconfig, env, home);
+  const { config, source } = loadConfig(options.kubeconfig, env, home, options.serviceAccountDir ?? serviceAccountDir);
 
   const contextName = options.context ?? config.getCurrentContext();
   if (!contextName) {
@@ -63,6 +66,7 @@ function loadConfig(
   explicit: string | undefined,
   env: Record<string, string | undefined>,
   home: string,
+  accountDir: string,
 ): { config: KubeConfig; source: string } {
   if (explicit !== undefined) {
     if (!existsSync(explicit)) throw new UsageError(`kubeconfig ${explicit} does not exist`);
@@ -77,14 +81,31 @@ function loadConfig(
   }
   const defaultFile = join(home, '.kube', 'config');
   if (existsSync(defaultFile)) return { config: loadFiles([defaultFile]), source: defaultFile };
-  if (env['KUBERNETES_SERVICE_HOST'] && existsSync(join(serviceAccountDir, 'token'))) {
-    const config = new KubeConfig();
-    config.loadFromCluster();
-    return { config, source: 'in-cluster service account' };
+  const host = env['KUBERNETES_SERVICE_HOST'];
+  if (host && existsSync(join(accountDir, 'token'))) {
+    return { config: inClusterConfig(host, env['KUBERNETES_SERVICE_PORT'] ?? '443', accountDir), source: 'in-cluster service account' };
   }
   throw new UsageError('no kubeconfig found', {
     hint: 'pass --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or run inside a cluster',
   });
+}
+
+/**
+ * The pod's service account, as client-go's rest.InClusterConfig builds it. The token is read through
+ * client-node's tokenFile provider, which re-reads it: bound tokens rotate while a long run goes on.
+ */
+function inClusterConfig(host: string, port: string, accountDir: string): KubeConfig {
+  const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const namespaceFile = join(accountDir, 'namespace');
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined;
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'in-cluster', server, caFile: join(accountDir, 'ca.crt'), skipTLSVerify: false }],
+    users: [{ name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile: join(accountDir, 'token') } } }],
+    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster', ...(namespace ? { namespace } : {}) }],
+    currentContext: 'in-cluster',
+  });
+  return config;
 }
 
 /** Merge like kubectl: the first file to define a name (or current-context) wins. */

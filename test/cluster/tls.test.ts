@@ -4,7 +4,7 @@
  * https endpoint; the client under test is the real one.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -80,5 +80,30 @@ describe('https API servers', () => {
       expect((result as ClusterError).reason).toBe(c.reason);
       expect((result as ClusterError).message).toMatch(c.message!);
     }
+  });
+});
+
+describe('in-cluster service account', () => {
+  it('uses the pod\'s token, CA and namespace when no kubeconfig exists', async () => {
+    const account = join(dir, 'serviceaccount');
+    mkdirSync(account, { recursive: true });
+    writeFileSync(join(account, 'token'), 'right-token');
+    writeFileSync(join(account, 'ca.crt'), Buffer.from(caData, 'base64'));
+    writeFileSync(join(account, 'namespace'), 'financial-ml');
+    const emptyHome = join(dir, 'no-home');
+    mkdirSync(emptyHome, { recursive: true });
+    const { port } = new URL(url);
+    const client = await connectCluster({
+      env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port },
+      home: emptyHome,
+      serviceAccountDir: account,
+    });
+    expect({ server: client.server, context: client.context, namespace: client.namespace }).toEqual({
+      server: url,
+      context: 'in-cluster',
+      namespace: 'financial-ml',
+    });
+    expect((await client.listPods('ns', '')).map((p) => p.name)).toEqual(['p']);
+    expect(seenAuth.at(-1)).toBe('Bearer right-token');
   });
 });
