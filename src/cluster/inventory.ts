@@ -106,10 +106,15 @@ async function listEverywhere(
   }
   const results = await mapBounded(namespaces, (ns) => listOnce(transport, kind, ns, signal));
   const items: unknown[] = [];
+  // One line per reason, not per namespace: a Role in one namespace of fifty would otherwise print 49 lines.
+  const unreadable = new Map<string, string[]>();
   results.forEach((r, i) => {
     if (r.ok) items.push(...r.items);
-    else unknown.push(`${kind.resource} in namespace ${namespaces[i]} (${r.why})`);
+    else unreadable.set(r.why, [...(unreadable.get(r.why) ?? []), namespaces[i]!]);
   });
+  for (const [why, where] of unreadable) {
+    unknown.push(`${kind.resource} in namespace${where.length === 1 ? '' : 's'} ${where.join(', ')} (${why})`);
+  }
   return items;
 }
 

@@ -101,6 +101,7 @@ describe('inventory', () => {
         { verb: 'get', resource: 'namespaces' },
         { verb: 'list', resource: 'nodes' },
         { verb: 'list', resource: 'networkpolicies', namespace: 'team-b' },
+        { verb: 'list', resource: 'services' },
       ],
     });
     const inv = await client.inventory({ namespaces: ['team-a', 'team-b'] });
@@ -109,11 +110,14 @@ describe('inventory', () => {
         'labels of namespace team-a (forbidden: get namespaces)',
         'labels of namespace team-b (forbidden: get namespaces)',
         'networkpolicies in namespace team-b (forbidden: list networkpolicies)',
+        'services in namespaces team-a, team-b (forbidden: list services)',
         'nodes (forbidden: list nodes)',
       ]),
     );
     // What was readable is there; the name label is certain even without `get namespaces`.
     expect(inv.policies.map((p) => p.name)).toEqual(['web-from-team-b']);
+    expect(inv.services).toEqual([]);
+    expect(inv.pods.length).toBeGreaterThan(0);
     expect(inv.namespaces.find((n) => n.name === 'team-a')?.labels).toEqual({ 'kubernetes.io/metadata.name': 'team-a' });
 
     const unscoped = await client.inventory();
