@@ -27,11 +27,22 @@ export interface LifecycleOptions {
   eventPollMs?: number;
 }
 
+/** When netcheck saw each step (epoch ms), for reports and benchmarks. */
+export interface PodTiming {
+  /** The create call returned. */
+  createdAt?: number;
+  /** First seen in phase Running. */
+  runningAt?: number;
+  /** The result was known (log read, failure detected, Ready). */
+  settledAt: number;
+}
+
 interface PodIdentity {
   key: string;
   namespace: string;
   name: string;
   node?: string;
+  timing?: PodTiming;
 }
 
 export type ProbePodResult =
@@ -133,6 +144,8 @@ interface Tracker<T> {
   result?: T;
   node?: string;
   lastEventPoll: number;
+  createdAt?: number;
+  runningAt?: number;
 }
 
 /**
@@ -218,6 +231,11 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
   };
   const settle = (tracker: Tracker<T>, result: T): void => {
     if (tracker.result !== undefined || finished) return;
+    result.timing = {
+      ...(tracker.createdAt !== undefined ? { createdAt: tracker.createdAt } : {}),
+      ...(tracker.runningAt !== undefined ? { runningAt: tracker.runningAt } : {}),
+      settledAt: Date.now(),
+    };
     tracker.result = result;
     options.onProgress?.(tracker.spec, result.kind === 'failed' ? 'failed' : 'done', result.kind === 'failed' ? result.error.reason : undefined);
     if ([...trackers.values()].every((t) => t.result !== undefined)) finish();
@@ -273,6 +291,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     }
     if (pod.phase === 'Running' && !tracker.running) {
       tracker.running = true;
+      tracker.runningAt = Date.now();
       options.onProgress?.(tracker.spec, 'running');
     }
     if (goal === 'ready') {
@@ -303,6 +322,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       (pod) => {
         if (finished) return;
         tracker.created = true;
+        tracker.createdAt = Date.now();
         options.onProgress?.(tracker.spec, 'created');
         onPod('MODIFIED', pod);
       },

@@ -87,6 +87,8 @@ describe('runProbePods', () => {
       for (const r of results) {
         expect(r.kind === 'done' && r.complete).toBe(true);
         expect(r.node).toMatch(/^lab-node-/);
+        expect(r.timing?.createdAt).toBeDefined();
+        expect(r.timing!.settledAt).toBeGreaterThanOrEqual(r.timing!.createdAt!);
       }
       for (const key of ['pod-0', 'pod-1']) {
         const states = progress.filter(([k]) => k === key).map(([, s]) => s);
