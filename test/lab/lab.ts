@@ -31,7 +31,17 @@ async function waitForSeededPods(store: ObjectStore, timeoutMs: number): Promise
         const unschedulable = (p.status?.conditions ?? []).some((c: { reason?: string }) => c.reason === 'Unschedulable');
         return !unschedulable && (waiting === undefined || waiting === 'ContainerCreating');
       });
-    if (pending.length === 0) return;
+    if (pending.length === 0) {
+      // A seeded workload that could not start (e.g. dnsmasq died) makes every later test lie: fail loudly here.
+      const failed = store
+        .list(RESOURCE.pods)
+        .filter((p) => p.metadata.annotations?.[SEEDED_ANNOTATION] !== undefined && p.status?.phase === 'Failed');
+      if (failed.length > 0) {
+        const why = failed.map((p) => `${p.metadata.namespace}/${p.metadata.name}: ${p.status?.containerStatuses?.[0]?.state?.terminated?.message ?? 'failed'}`);
+        throw new Error(`lab: seeded pods failed to start: ${why.join('; ')}`);
+      }
+      return;
+    }
     if (Date.now() > deadline) {
       throw new Error(`lab: seeded pods still Pending after ${timeoutMs / 1000}s: ${pending.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`);
     }

@@ -61,6 +61,8 @@ interface PodRecord {
   exited: Promise<{ code: number | null; signal: string | null }>;
   setup: Promise<void>;
   pidFile?: string;
+  /** dnsmasq has written its pid file, so its SIGHUP handler is installed (before that, SIGHUP kills it). */
+  dnsReady?: boolean;
   /** Set while the process waits for its policy to be programmed; calling it starts the process. */
   release?: () => void;
   /** Removed before its process started. */
@@ -242,6 +244,9 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     const stdout = startProcess(rec, argv, onLog);
     if (spec.role === 'dns') {
       await waitUntil(() => existsSync(rec.pidFile!), rec, `dnsmasq in ${spec.namespace}/${spec.name}`);
+      rec.dnsReady = true;
+      // Records may have changed between its start-up read of the hosts file and now.
+      signalDnsReload(rec);
     } else if (server) {
       await waitUntil(() => stdout.text.includes('"listening"'), rec, `responder in ${spec.namespace}/${spec.name}`);
     }
@@ -419,15 +424,16 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     if (content === hostsContent) return;
     await writeFile(hostsFile, content);
     hostsContent = content;
-    // dnsmasq re-reads --addn-hosts on SIGHUP (and only then); signalled by its own PID, never by name.
-    for (const rec of pods.values()) {
-      if (rec.spec.role === 'dns' && !rec.done && rec.child?.pid !== undefined) {
-        try {
-          process.kill(rec.child.pid, 'SIGHUP');
-        } catch {
-          // exited meanwhile
-        }
-      }
+    for (const rec of pods.values()) signalDnsReload(rec);
+  }
+
+  /** dnsmasq re-reads --addn-hosts on SIGHUP (and only then); signalled by its own PID, never by name. */
+  function signalDnsReload(rec: PodRecord): void {
+    if (rec.spec.role !== 'dns' || !rec.dnsReady || rec.done || rec.child?.pid === undefined) return;
+    try {
+      process.kill(rec.child.pid, 'SIGHUP');
+    } catch {
+      // exited meanwhile
     }
   }
 
