@@ -16,7 +16,7 @@ import { exposeApiToOutsideHost, type OutsideHostApi } from './outside-host-api.
 const MAIN = 'dist/src/cli/main.js';
 const MANIFESTS = 'scenarios/financial-ml/manifests';
 const built = existsSync(MAIN);
-if (!built) console.warn(`e2e: skipped — ${MAIN} is missing; run `npm run build` (npm test does)`);
+if (!built) console.warn(`e2e: skipped — ${MAIN} is missing; run \`npm run build\` (npm test does)`);
 
 interface CliRun {
   code: number | null;
