@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every bench/*.bench.ts in its own process (so one bench's heap and timers
+ * `npm run bench`: runs every test/bench/*.bench.ts in its own process (so one bench's heap and timers
  * don't skew another's) and passes through the JSON lines each prints. `npm run bench -- NAME` runs one.
  */
 import { spawnSync } from 'node:child_process';

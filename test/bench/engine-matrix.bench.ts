@@ -3,9 +3,9 @@
  * (every ordered pair × port, self pairs included), from snapshot to verdicts (engine build included).
  * Prints the median of several runs as one JSON line.
  */
-import { createPolicyEngine } from '../src/policy/engine.js';
-import { NAMESPACE_NAME_LABEL } from '../src/policy/from-objects.js';
-import type { ClusterSnapshot, NetworkPolicy, NetworkPolicyPeer, PodInfo } from '../src/policy/types.js';
+import { createPolicyEngine } from '../../src/policy/engine.js';
+import { NAMESPACE_NAME_LABEL } from '../../src/policy/from-objects.js';
+import type { ClusterSnapshot, NetworkPolicy, NetworkPolicyPeer, PodInfo } from '../../src/policy/types.js';
 
 const PODS = 1000;
 const NAMESPACES = 50;

@@ -7,16 +7,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectCluster } from '../src/cluster/client.js';
-import { runScenario } from '../src/run/run-scenario.js';
-import type { ExpectedCell, Scenario, Source, Target } from '../src/scenario/types.js';
-import { startLab } from '../test/lab/lab.js';
+import { connectCluster } from '../../src/cluster/client.js';
+import { runScenario } from '../../src/run/run-scenario.js';
+import type { ExpectedCell, Scenario, Source, Target } from '../../src/scenario/types.js';
+import { startLab } from '../lab/lab.js';
 
 const SOURCES = 20;
 const SERVICES = 5;
 const PORTS_PER_SERVICE = 10;
 const TIMEOUT_MS = 1000;
-const at = { file: 'bench/lab-matrix.bench.ts' };
+const at = { file: 'test/bench/lab-matrix.bench.ts' };
 
 function manifests(): string {
   const docs: unknown[] = [

@@ -4,9 +4,9 @@
  * One JSON line per figure (milliseconds; medians where repeated). Needs root; otherwise prints a skip line.
  */
 import { readFileSync } from 'node:fs';
-import type { ClusterSnapshot, NetworkPolicy, PodInfo } from '../src/policy/types.js';
-import { createDataPlane } from '../test/lab/net/data-plane.js';
-import type { ServiceEndpoints } from '../test/lab/types.js';
+import type { ClusterSnapshot, NetworkPolicy, PodInfo } from '../../src/policy/types.js';
+import { createDataPlane } from '../lab/net/data-plane.js';
+import type { ServiceEndpoints } from '../lab/types.js';
 
 const NAMESPACES = 10;
 const PODS_PER_NAMESPACE = 8;

@@ -5,8 +5,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RESOURCE } from '../test/lab/api/resources.js';
-import { startLab } from '../test/lab/lab.js';
+import { RESOURCE } from '../lab/api/resources.js';
+import { startLab } from '../lab/lab.js';
 
 const SAMPLES = 10;
 
