@@ -44,6 +44,9 @@ export function sweepReason(pod: PodState, now: Date): RemovedPod['why'] | undef
   if (pod.deleting) return undefined;
   const expiresAt = Date.parse(pod.annotations[ANNOTATION_EXPIRES_AT] ?? '');
   if (Number.isFinite(expiresAt) && expiresAt <= now.getTime()) return 'expired';
+  // The kubelet stopped it at activeDeadlineSeconds, which is the run's budget counted from later than the run
+  // started: its run has given up waiting too, so nobody will read this pod again — no need for the grace period.
+  if (pod.phase === 'Failed' && pod.reason === 'DeadlineExceeded') return 'expired';
   // A finished probe pod is useful to nobody but a run still reading its log: give that run its deadline.
   if ((pod.phase === 'Succeeded' || pod.phase === 'Failed') && !Number.isFinite(expiresAt)) return 'terminated';
   return undefined;

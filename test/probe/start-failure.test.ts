@@ -50,6 +50,8 @@ describe('sweepReason', () => {
     // A live run may still be reading the log of a finished pod: its deadline decides.
     ['finished, run still within its deadline', pod({ phase: 'Succeeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), undefined],
     ['finished without expiry annotation', pod({ phase: 'Failed' }), 'terminated'],
+    // Its run's budget ended no later than the pod's deadline: the run no longer reads it.
+    ['stopped at its deadline, within the grace period', pod({ phase: 'Failed', reason: 'DeadlineExceeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), 'expired'],
     ['already being deleted', pod({ phase: 'Running' }, { deletionTimestamp: '2026-01-01T11:00:00Z', annotations: { 'netcheck.io/expires-at': '2026-01-01T11:00:00Z' } }), undefined],
   ];
   it.each(cases)('%s', (_name, state, reason) => {
