@@ -2,6 +2,7 @@
  * Run-level findings: patterns across cells that no single cell shows — DNS down, a CNI that enforces
  * nothing, one node whose data plane is broken, stale known gaps. Pure.
  */
+import { isOpen } from '../model/outcome.js';
 import type { CellVerdict } from '../model/verdict.js';
 
 /** The target kind per target name, so DNS-dependent cells can be counted. */
@@ -30,7 +31,7 @@ function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): string[
 function findUnenforcedPolicies(cells: readonly CellVerdict[]): string[] {
   const denied = cells.filter((c) => c.policy === 'deny' && c.expect === 'deny' && c.classification !== 'probe' && c.classification !== 'dns');
   if (denied.length === 0) return [];
-  const leaked = (c: CellVerdict) => !c.pass && isOpenish(c);
+  const leaked = (c: CellVerdict) => !c.pass && isOpen(c.outcome) === true;
   const byNode = groupBy(denied, (c) => c.node ?? '');
   const nodes = [...byNode.keys()];
   const leakyNodes = nodes.filter((n) => (byNode.get(n) ?? []).every(leaked));
@@ -44,24 +45,6 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): string[] {
   return leakyNodes
     .filter((n) => n !== '')
     .map((n) => `node ${n} does not enforce NetworkPolicies (every denied flow from it got through) while other nodes do — mid-migration?`);
-}
-
-function isOpenish(c: CellVerdict): boolean {
-  switch (c.outcome.kind) {
-    case 'connected':
-    case 'refused':
-    case 'http':
-    case 'resolved':
-      return true;
-    case 'timeout':
-    case 'unreachable':
-    case 'dns-nxdomain':
-    case 'dns-timeout':
-    case 'dns-servfail':
-    case 'dns-refused':
-    case 'error':
-      return false;
-  }
 }
 
 /** A (source, target) pair that fails from one node but passes from another: the node, not the policy. */

@@ -82,3 +82,28 @@ export function isOpen(outcome: Outcome): boolean | undefined {
       return undefined;
   }
 }
+
+/**
+ * An outcome in words, as every report and verdict reason spells it (`http:200`, `unreachable (EHOSTUNREACH)`).
+ * Reports keep `resolved` short; verdict reasons name the addresses a lookup returned.
+ */
+export function describeOutcome(outcome: Outcome, options: { addresses?: boolean } = {}): string {
+  switch (outcome.kind) {
+    case 'http':
+      return `http:${outcome.status}`;
+    case 'unreachable':
+      return outcome.code ? `unreachable (${outcome.code})` : 'unreachable';
+    case 'resolved':
+      return options.addresses && outcome.addresses.length > 0 ? `resolved ${outcome.addresses.join(',')}` : 'resolved';
+    case 'error':
+      return `error: ${outcome.message}`;
+    case 'connected':
+    case 'refused':
+    case 'timeout':
+    case 'dns-nxdomain':
+    case 'dns-timeout':
+    case 'dns-servfail':
+    case 'dns-refused':
+      return outcome.kind;
+  }
+}

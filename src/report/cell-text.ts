@@ -1,27 +1,5 @@
 /** Shared wording for renderers: how a cell, an outcome and a row are named. Pure. */
-import type { Outcome } from '../model/outcome.js';
 import type { CellVerdict, Classification, RunResult } from '../model/verdict.js';
-
-export function formatOutcome(outcome: Outcome): string {
-  switch (outcome.kind) {
-    case 'http':
-      return `http:${outcome.status}`;
-    case 'unreachable':
-      return outcome.code ? `unreachable (${outcome.code})` : 'unreachable';
-    case 'resolved':
-      return 'resolved';
-    case 'error':
-      return `error: ${outcome.message}`;
-    case 'connected':
-    case 'refused':
-    case 'timeout':
-    case 'dns-nxdomain':
-    case 'dns-timeout':
-    case 'dns-servfail':
-    case 'dns-refused':
-      return outcome.kind;
-  }
-}
 
 /** Observed, in the table's one-letter alphabet: A open, D blocked, N name did not resolve, P probe did not run. */
 export function observedLetter(cell: CellVerdict): 'A' | 'D' | 'N' | 'P' {

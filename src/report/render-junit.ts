@@ -2,8 +2,8 @@
  * JUnit XML for CI: one testsuite per run, one testcase per cell. A failure's text is the diagnosis
  * (reason, policy explanation, findings, attempts); a known gap is <skipped> with the scenario's reason.
  */
+import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { formatOutcome } from './cell-text.js';
 
 export function renderJunit(result: RunResult): string {
   const s = result.summary;
@@ -42,11 +42,11 @@ function testcase(result: RunResult, c: CellVerdict): string[] {
 
 function diagnosis(c: CellVerdict): string {
   const lines = [
-    `expected ${c.expect}, observed ${formatOutcome(c.outcome)}, policy ${c.policy}: ${c.classification}`,
+    `expected ${c.expect}, observed ${describeOutcome(c.outcome)}, policy ${c.policy}: ${c.classification}`,
     c.reason,
     ...(c.policyExplanation ?? []).map((l) => `policy: ${l}`),
     ...(c.findings ?? []).map((f) => `finding: ${f}`),
-    ...c.attempts.map((a, i) => `attempt ${i + 1}: ${formatOutcome(a.outcome)} in ${a.ms} ms${a.address ? ` (${a.address})` : ''}`),
+    ...c.attempts.map((a, i) => `attempt ${i + 1}: ${describeOutcome(a.outcome)} in ${a.ms} ms${a.address ? ` (${a.address})` : ''}`),
   ];
   if (c.probe) lines.push(`probe: ${c.probe}${c.node ? ` on ${c.node}` : ''}`);
   return lines.join('\n');

@@ -1,6 +1,7 @@
 /** Markdown for a CI step summary ($GITHUB_STEP_SUMMARY): the verdict, the failing cells, findings, then every cell folded. */
+import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { formatOutcome, statusMark } from './cell-text.js';
+import { statusMark } from './cell-text.js';
 
 export function renderMarkdown(result: RunResult): string {
   const s = result.summary;
@@ -48,7 +49,7 @@ function cellTable(cells: readonly CellVerdict[], withReason: boolean): string[]
   if (withReason) header.push('Why');
   const rows = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const c of cells) {
-    const row = [statusMark(c), c.source, c.target, c.node ?? '', c.expect, formatOutcome(c.outcome), c.policy, c.classification];
+    const row = [statusMark(c), c.source, c.target, c.node ?? '', c.expect, describeOutcome(c.outcome), c.policy, c.classification];
     if (withReason) row.push([c.reason, ...(c.findings ?? [])].join(' — '));
     rows.push(`| ${row.map(md).join(' | ')} |`);
   }

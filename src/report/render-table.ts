@@ -3,8 +3,9 @@
  * then the failures with their reasons, then run findings. Fits 100 columns: targets are numbered, and a
  * wide matrix is split into blocks of columns.
  */
+import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { axes, failingCells, formatOutcome, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
+import { axes, failingCells, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
 
 const WIDTH = 100;
 const CELL = 5;
@@ -67,7 +68,7 @@ export function renderTable(result: RunResult, width = WIDTH): string {
 function describeCell(c: CellVerdict, width: number): string[] {
   const node = c.node !== undefined ? ` on ${c.node}` : '';
   const lines = wrap(
-    `${statusMark(c)} ${c.source} → ${c.target}${node} [${c.classification}] expected ${c.expect}, observed ${formatOutcome(c.outcome)}, policy ${c.policy}`,
+    `${statusMark(c)} ${c.source} → ${c.target}${node} [${c.classification}] expected ${c.expect}, observed ${describeOutcome(c.outcome)}, policy ${c.policy}`,
     width,
     '    ',
   );

@@ -18,7 +18,7 @@
  *   scenario stays honest.
  */
 import type { Attempt, Outcome } from '../model/outcome.js';
-import { isOpen } from '../model/outcome.js';
+import { describeOutcome, isOpen } from '../model/outcome.js';
 import type { CellVerdict, Classification, PolicyView, RunSummary } from '../model/verdict.js';
 import type { Target } from '../scenario/types.js';
 
@@ -61,27 +61,6 @@ export function observedPath(target: Target, outcome: Outcome): Path {
   }
 }
 
-export function describeOutcome(outcome: Outcome): string {
-  switch (outcome.kind) {
-    case 'http':
-      return `http:${outcome.status}`;
-    case 'unreachable':
-      return outcome.code ? `unreachable (${outcome.code})` : 'unreachable';
-    case 'resolved':
-      return outcome.addresses.length > 0 ? `resolved ${outcome.addresses.join(',')}` : 'resolved';
-    case 'error':
-      return `error: ${outcome.message}`;
-    case 'connected':
-    case 'refused':
-    case 'timeout':
-    case 'dns-nxdomain':
-    case 'dns-timeout':
-    case 'dns-servfail':
-    case 'dns-refused':
-      return outcome.kind;
-  }
-}
-
 export function judgeCell(input: JudgeInput): CellVerdict {
   const { cell, target, policy, observed } = input;
   const base = {
@@ -107,7 +86,7 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   }
 
   const { outcome, attempts } = observed;
-  const seen = describeOutcome(outcome);
+  const seen = describeOutcome(outcome, { addresses: true });
   const flipFlop = flipFlopNote(target, attempts);
   const raw = classify(input, outcome, seen);
   const withAttempts = { ...base, outcome, attempts };
@@ -213,7 +192,7 @@ function flipFlopNote(target: Target, attempts: Attempt[]): string {
   if (attempts.length < 2) return '';
   const paths = new Set(attempts.map((a) => observedPath(target, a.outcome)));
   if (paths.size < 2) return '';
-  return ` (attempts disagree: ${attempts.map((a) => describeOutcome(a.outcome)).join(' → ')})`;
+  return ` (attempts disagree: ${attempts.map((a) => describeOutcome(a.outcome, { addresses: true })).join(' → ')})`;
 }
 
 /** Counts for the run; `failed` excludes known gaps, so it alone decides the exit code. */
