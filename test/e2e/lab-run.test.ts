@@ -11,7 +11,6 @@ import { connectCluster } from '../../src/cluster/client.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
 import { anyRunSelector } from '../../src/probe/pod-spec.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
-import { exposeApiToOutsideHost, type OutsideHostApi } from './outside-host-api.js';
 
 const MAIN = 'dist/src/cli/main.js';
 const MANIFESTS = 'scenarios/financial-ml/manifests';
@@ -54,17 +53,14 @@ async function kubectl(lab: RunningLab, args: string[]): Promise<void> {
 
 describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
   let lab: RunningLab;
-  let api: OutsideHostApi | undefined;
   let dir: string;
   const cellsOf = (file: string): CellVerdict[] => (JSON.parse(readFileSync(file, 'utf8')) as { cells: CellVerdict[] }).cells;
 
   beforeAll(async () => {
     lab = await startLab({ manifests: [MANIFESTS] });
-    api = await exposeApiToOutsideHost(lab);
     dir = mkdtempSync(join(tmpdir(), 'netcheck-e2e-'));
   });
   afterAll(async () => {
-    await api?.stop();
     await lab?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exposeApiToOutsideHost } from '../e2e/outside-host-api.js';
 import { startLab } from './lab.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,7 +14,6 @@ const extra = process.argv.slice(2);
 process.stderr.write('demo: starting a lab with the financial-ml platform…\n');
 const lab = await startLab({ manifests: [join(root, 'scenarios', 'financial-ml', 'manifests')] });
 let code = 70;
-const api = await exposeApiToOutsideHost(lab);
 try {
   const argv = lab.outsideHostArgv([process.execPath, join(root, 'dist', 'src', 'cli', 'main.js'), 'run', 'financial-ml', '--kubeconfig', lab.kubeconfigPath, ...extra]);
   process.stderr.write(`demo: ${argv.join(' ')}\n`);
@@ -26,7 +24,6 @@ try {
   process.once('SIGTERM', stop('SIGTERM'));
   code = await new Promise<number>((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal === 'SIGINT' ? 130 : 143))));
 } finally {
-  await api.stop();
   await lab.stop();
 }
 process.stderr.write(`demo: netcheck exited ${code}; lab removed\n`);

@@ -4,13 +4,15 @@
  * down on SIGTERM, and nothing is left behind (network namespaces, /etc/netns, temp files).
  */
 import * as k8s from '@kubernetes/client-node';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { realLabUnavailable, startTestLab, waitFor } from './lab-fixture.js';
 
+const execFileAsync = promisify(execFile);
 const skipReason = realLabUnavailable();
 if (skipReason) console.log(`lab.test.ts skipped: ${skipReason}`);
 
@@ -104,6 +106,19 @@ describe.skipIf(skipReason !== undefined)('the lab on the Linux data plane', () 
     expect(etcNetns(lab.suffix)).toEqual([]);
     expect(existsSync(lab.kubeconfigPath)).toBe(false);
     await expect(fetch(`${lab.server}/version`)).rejects.toThrow();
+  });
+
+  it('the outside host reaches the API server at the kubeconfig URL (kubectl run there); stop() removes the forwarder', async () => {
+    const lab = await startTestLab({ manifests: [manifestsDir] });
+    const [command, ...args] = lab.outsideHostArgv(['kubectl', '--kubeconfig', lab.kubeconfigPath, 'get', 'ns', '-o', 'name']);
+    // Asynchronously: the API server runs in this process and must keep serving.
+    const { stdout: namespaces } = await execFileAsync(command!, args, { encoding: 'utf8', timeout: 20_000 });
+    expect(namespaces.split('\n')).toContain('namespace/shop');
+    const forwarders = (): string[] =>
+      execFileSync('ip', ['netns', 'pids', lab.outsideHost], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+    expect(forwarders().length).toBeGreaterThan(0);
+    await lab.stop();
+    expect(labNamespaces(lab.suffix)).toEqual([]);
   });
 
   it('sweeps temp dirs of labs whose process is gone', async () => {

@@ -12,6 +12,7 @@ import { RESOURCE } from './api/resources.js';
 import { readManifests } from './api/manifests.js';
 import { ObjectStore, randomSuffix } from './api/store.js';
 import { createDataPlane, sweepStaleLabs } from './net/data-plane.js';
+import { exposeApiToOutsideHost, type OutsideHostApi } from './net/outside-host-api.js';
 import type { DataPlane, Faults, Lab, LabOptions } from './types.js';
 
 const TEMP_PREFIX = 'netcheck-labapi-';
@@ -115,11 +116,13 @@ export async function startLabWith(options: LabOptions = {}, internals: LabInter
   const store = new ObjectStore(internals.historyLimit === undefined ? {} : { historyLimit: internals.historyLimit });
   let controllers: Controllers | undefined;
   let server: ApiServer | undefined;
+  let outsideHostApi: OutsideHostApi | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       controllers?.stop();
+      await outsideHostApi?.stop();
       await server?.close();
       await controllers?.idle().catch(() => undefined);
       await dataPlane.stop();
@@ -134,6 +137,9 @@ export async function startLabWith(options: LabOptions = {}, internals: LabInter
     const c = controllers;
     server = new ApiServer({ store, admission: c.admission, faults: () => c.faults, podLog: (uid) => c.podLog(uid) });
     const url = await server.listen();
+    // The outside host stands for the machine netcheck runs on: the kubeconfig's URL must work there too.
+    // An injected data plane (in-memory) has no outside-host namespace to run the forwarder in.
+    if (!internals.createDataPlane) outsideHostApi = await exposeApiToOutsideHost({ port: Number(new URL(url).port), outsideHost: dataPlane.outsideHost, dir });
     const kubeconfigPath = writeKubeconfig(dir, url);
     c.start(manifests);
     await waitForSeededPods(store, SEEDED_START_TIMEOUT_MS);
