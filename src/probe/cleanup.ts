@@ -5,7 +5,7 @@
  */
 import type { ClusterClient, PodState } from '../cluster/types.js';
 import { ClusterError } from '../model/errors.js';
-import { ANNOTATION_EXPIRES_AT, anyRunSelector, LABEL_RUN, runSelector } from './pod-spec.js';
+import { ANNOTATION_EXPIRES_AT, anyRunSelector, EXPIRY_GRACE_SECONDS, LABEL_RUN, runSelector } from './pod-spec.js';
 
 export interface RemovedPod {
   namespace: string;
@@ -44,11 +44,14 @@ export function sweepReason(pod: PodState, now: Date): RemovedPod['why'] | undef
   if (pod.deleting) return undefined;
   const expiresAt = Date.parse(pod.annotations[ANNOTATION_EXPIRES_AT] ?? '');
   if (Number.isFinite(expiresAt) && expiresAt <= now.getTime()) return 'expired';
-  // The kubelet stopped it at activeDeadlineSeconds, which is the run's budget counted from later than the run
-  // started: its run has given up waiting too, so nobody will read this pod again — no need for the grace period.
-  if (pod.phase === 'Failed' && pod.reason === 'DeadlineExceeded') return 'expired';
-  // A finished probe pod is useful to nobody but a run still reading its log: give that run its deadline.
-  if ((pod.phase === 'Succeeded' || pod.phase === 'Failed') && !Number.isFinite(expiresAt)) return 'terminated';
+  if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
+    // A finished probe pod is useful to nobody but a run still reading its log, and that run gives up at its
+    // budget, which ends no later than the pod's deadline (expiry minus grace; the pod was built after the run
+    // started, with the run's budget as deadline). Stopped at activeDeadlineSeconds: the kubelet counts from
+    // later still, so that run is over too.
+    if (!Number.isFinite(expiresAt)) return 'terminated';
+    if (pod.reason === 'DeadlineExceeded' || expiresAt - EXPIRY_GRACE_SECONDS * 1000 <= now.getTime()) return 'expired';
+  }
   return undefined;
 }
 

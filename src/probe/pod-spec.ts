@@ -15,7 +15,7 @@ export const NEVER_READY_GATE = 'netcheck.io/never-ready';
 export const DEFAULT_PROBE_IMAGE = 'node:22-alpine';
 
 /** Time after the deadline before `netcheck cleanup` treats a pod as abandoned. */
-const expiryGraceSeconds = 60;
+export const EXPIRY_GRACE_SECONDS = 60;
 
 export type ProbeRole = 'probe' | 'listener';
 
@@ -41,7 +41,7 @@ export interface ProbePodInput {
 
 export function buildProbePod(input: ProbePodInput): PodManifest {
   const now = input.now ?? new Date();
-  const expiresAt = new Date(now.getTime() + (input.deadlineSeconds + expiryGraceSeconds) * 1000);
+  const expiresAt = new Date(now.getTime() + (input.deadlineSeconds + EXPIRY_GRACE_SECONDS) * 1000);
   const labels: Labels = {
     // The cloned labels decide which policies select the probe, so a cloned managed-by (e.g. Helm) wins
     // over ours; netcheck finds its pods by netcheck.io/run, which nothing else sets.

@@ -48,10 +48,13 @@ describe('sweepReason', () => {
     ['expired', pod({ phase: 'Running' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T11:59:59Z' } }), 'expired'],
     ['live run', pod({ phase: 'Running' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), undefined],
     // A live run may still be reading the log of a finished pod: its deadline decides.
-    ['finished, run still within its deadline', pod({ phase: 'Succeeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), undefined],
+    ['finished, run still within its deadline', pod({ phase: 'Succeeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:01:30Z' } }), undefined],
     ['finished without expiry annotation', pod({ phase: 'Failed' }), 'terminated'],
     // Its run's budget ended no later than the pod's deadline: the run no longer reads it.
     ['stopped at its deadline, within the grace period', pod({ phase: 'Failed', reason: 'DeadlineExceeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), 'expired'],
+    // Expiry 12:00:30 = deadline 11:59:30 + 60 s grace: the run's budget is over, nobody reads the log any more.
+    ['finished, its run past its budget', pod({ phase: 'Succeeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), 'expired'],
+    ['running past its deadline but within the grace period is left alone', pod({ phase: 'Running' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), undefined],
     ['already being deleted', pod({ phase: 'Running' }, { deletionTimestamp: '2026-01-01T11:00:00Z', annotations: { 'netcheck.io/expires-at': '2026-01-01T11:00:00Z' } }), undefined],
   ];
   it.each(cases)('%s', (_name, state, reason) => {

@@ -1,0 +1,285 @@
+/**
+ * `netcheck run` under faults, end to end: the BUILT CLI (npm run build first) runs as a subprocess inside the
+ * lab's outside host. One lab for the whole file; every test resets the faults it sets in `finally`.
+ * Asserted: classifications, reasons, findings, exit codes and the pods left behind — never wall time.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectCluster } from '../../src/cluster/client.js';
+import type { ClusterClient, PodState } from '../../src/cluster/types.js';
+import type { CellVerdict } from '../../src/model/verdict.js';
+import { anyRunSelector, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
+import { startLab, type RunningLab } from '../lab/lab.js';
+
+const MAIN = 'dist/src/cli/main.js';
+const MANIFESTS = 'scenarios/financial-ml/manifests';
+const built = existsSync(MAIN);
+if (!built) console.warn(`e2e: skipped — ${MAIN} is missing; run \`npm run build\` (npm test does)`);
+
+interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Report {
+  cells: CellVerdict[];
+  findings: string[];
+}
+
+/** Async on purpose: the lab's API server lives in this process and must keep answering. */
+function runCli(lab: RunningLab, args: string[], onSpawn?: (pid: number) => void): Promise<CliRun> {
+  const argv = lab.outsideHostArgv(['node', MAIN, ...args, '--kubeconfig', lab.kubeconfigPath]);
+  return new Promise((resolve) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    onSpawn?.(child.pid as number);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` returns a value (not undefined); gives up after `tries` polls. */
+async function waitFor<T>(check: () => Promise<T | undefined>, tries: number, everyMs = 250): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(everyMs);
+  }
+  throw new Error(`condition not met after ${tries} polls`);
+}
+
+describe.skipIf(!built)('netcheck run under faults in the lab', () => {
+  let lab: RunningLab;
+  let client: ClusterClient;
+  let dir: string;
+  const writeScenario = (name: string, body: Record<string, unknown>): string => {
+    const file = join(dir, name);
+    const scenario = { apiVersion: 'netcheck.io/v1alpha1', kind: 'Scenario', metadata: { name: name.replace(/\.yaml$/, '') }, defaults: { timeout: '1s', retries: 0 }, ...body };
+    writeFileSync(file, JSON.stringify(scenario, null, 2));
+    return file;
+  };
+  const report = (file: string): Report => JSON.parse(readFileSync(file, 'utf8')) as Report;
+  const netcheckPods = async (): Promise<PodState[]> => (await client.listPods(undefined, anyRunSelector)).filter((p) => !p.deleting);
+  const podsLeft = async (): Promise<string[]> => (await netcheckPods()).map((p) => `${p.namespace}/${p.name}`);
+  const managedPodsLeft = async (): Promise<string[]> =>
+    (await client.listPods(undefined, `${LABEL_MANAGED_BY}=netcheck`)).filter((p) => !p.deleting).map((p) => `${p.namespace}/${p.name}`);
+
+  beforeAll(async () => {
+    lab = await startLab({ manifests: [MANIFESTS] });
+    client = await connectCluster({ kubeconfig: lab.kubeconfigPath });
+    dir = mkdtempSync(join(tmpdir(), 'netcheck-e2e-faults-'));
+  });
+  afterAll(async () => {
+    await lab?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('healthy run: JUnit has one testcase per cell and failures only for failing cells; Markdown has the summary and the known gaps', async () => {
+    const json = join(dir, 'reports.json');
+    const junit = join(dir, 'reports.xml');
+    const markdown = join(dir, 'reports.md');
+    const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '-o', `json=${json}`, '-o', `junit=${junit}`, '-o', `markdown=${markdown}`]);
+    expect(run.code).toBe(0);
+    const { cells } = report(json);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml.startsWith('<?xml')).toBe(true);
+    expect(isBalancedXml(xml)).toBe(true);
+    const testcases = xml.match(/<testcase\b/g) ?? [];
+    expect(testcases.length).toBe(cells.length);
+    const failing = cells.filter((c) => !c.pass && c.classification !== 'known-gap');
+    expect((xml.match(/<failure\b/g) ?? []).length).toBe(failing.length);
+    expect((xml.match(/<skipped\b/g) ?? []).length).toBe(cells.filter((c) => c.classification === 'known-gap').length);
+    const md = readFileSync(markdown, 'utf8');
+    const known = cells.filter((c) => c.classification === 'known-gap');
+    expect(known.length).toBeGreaterThan(0);
+    expect(md).toContain(`${cells.length} cells, ${cells.filter((c) => c.pass).length} passed, 0 failed, ${known.length} known gap`);
+    expect(md).toContain('### Known gaps');
+    for (const c of known) expect(md).toContain(`${c.source} → ${c.target}`);
+    expect(await podsLeft()).toEqual([]);
+  });
+
+  it('kill -9 once probe pods exist: they stay, die at their deadline on their own, and `cleanup -A` removes every one', async () => {
+    // No listener targets, so probe pods are created at once; they start slower than the budget, so each is
+    // still pending when activeDeadlineSeconds fires.
+    const scenario = writeScenario('kill.yaml', {
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' }, training: { namespace: 'financial-mlops-pytorch', as: 'deployment/training-controller' } },
+      targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
+      matrix: { serving: { allow: ['cluster-dns'] }, training: { allow: ['cluster-dns'] } },
+    });
+    await lab.setFaults({ slowPodStartMs: 60_000 });
+    try {
+      let pid: number | undefined;
+      const running = runCli(lab, ['run', scenario, '--budget', '8s', '--no-progress'], (p) => (pid = p));
+      const created = await waitFor(async () => {
+        const pods = (await netcheckPods()).filter((p) => p.labels['netcheck.io/role'] === 'probe');
+        return pods.length === 2 ? pods : undefined;
+      }, 200, 100);
+      process.kill(pid as number, 'SIGKILL');
+      expect((await running).signal).toBe('SIGKILL');
+      const afterKill = await netcheckPods();
+      expect(afterKill.map((p) => p.name).sort()).toEqual(created.map((p) => p.name).sort());
+      expect(afterKill.every((p) => p.phase === 'Pending')).toBe(true);
+
+      const ended = await waitFor(async () => {
+        const pods = await netcheckPods();
+        return pods.every((p) => p.phase === 'Failed') ? pods : undefined;
+      }, 120);
+      expect(ended.map((p) => p.name).sort()).toEqual(created.map((p) => p.name).sort());
+      for (const p of ended) expect(p.reason).toBe('DeadlineExceeded');
+
+      const cleanup = await runCli(lab, ['cleanup', '-A']);
+      expect(cleanup.code).toBe(0);
+      for (const p of ended) expect(cleanup.stdout).toContain(`deleted pod ${p.namespace}/${p.name}`);
+      expect(cleanup.stdout).toContain(`${ended.length} pods deleted across all namespaces`);
+      expect(await managedPodsLeft()).toEqual([]);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ slowPodStartMs: 0 });
+    }
+  });
+
+  it('failing run (CNI ignores policies, exit 1) and infrastructure failure (image pull, exit 3) leave no pod', async () => {
+    await lab.setFaults({ cniIgnoresPolicies: true });
+    try {
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress', '-o', 'table']);
+      expect(run.code).toBe(1);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ cniIgnoresPolicies: false });
+    }
+    await lab.setFaults({ imagePullFailure: ['netcheck-test/broken:1'] });
+    try {
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress', '--image', 'netcheck-test/broken:1']);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/ImagePull/);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ imagePullFailure: [] });
+    }
+  });
+
+  it('service without endpoints: allowed cells to it fail as data-plane, naming "no ready endpoints", not a policy gap', async () => {
+    await lab.setFaults({ servicesWithoutEndpoints: ['seldon-system/seldon-scheduler'] });
+    try {
+      const json = join(dir, 'no-endpoints.json');
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress', '--timeout', '1s', '--retries', '0', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const { cells } = report(json);
+      const toScheduler = cells.filter((c) => c.target === 'seldon-scheduler' && c.expect === 'allow');
+      expect(toScheduler.length).toBeGreaterThan(0);
+      for (const c of toScheduler) {
+        expect(c.policy).toBe('allow');
+        expect(c.classification).toBe('data-plane');
+        expect(c.reason).toMatch(/no ready endpoints/);
+      }
+      // Nothing else broke: every other cell passes or is a documented gap.
+      expect(cells.filter((c) => c.target !== 'seldon-scheduler' && !c.pass && c.classification !== 'known-gap')).toEqual([]);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ servicesWithoutEndpoints: [] });
+    }
+  });
+
+  it('PodSecurity "restricted" on every namespace the scenario touches: the healthy run still passes', async () => {
+    await lab.setFaults({ podSecurityRestricted: ['financial-ml', 'financial-mlops-pytorch', 'seldon-system', 'default', 'kube-system'] });
+    try {
+      const json = join(dir, 'restricted.json');
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress', '-o', `json=${json}`]);
+      expect(run.stderr).not.toMatch(/PodSecurity|forbidden/);
+      expect(run.code).toBe(0);
+      const { cells } = report(json);
+      expect(cells.filter((c) => !c.pass && c.classification !== 'known-gap')).toEqual([]);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ podSecurityRestricted: [] });
+    }
+  });
+
+  it('slow pod start: passes within the budget; with a budget shorter than the start delay, exit 3 naming what was pending', async () => {
+    await lab.setFaults({ slowPodStartMs: 3_000 });
+    try {
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress']);
+      expect(run.code).toBe(0);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ slowPodStartMs: 0 });
+    }
+    await lab.setFaults({ slowPodStartMs: 20_000 });
+    try {
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '4s', '--no-progress']);
+      expect(run.code).toBe(3);
+      // The listener is the first thing the run waits for: the budget runs out while it is still pending.
+      expect(run.stderr).toMatch(/budget exceeded with \d+ pod\(s\) still pending: default\/netcheck-[a-z0-9]+-l0/);
+      expect(run.stderr).toMatch(/raise --budget/);
+      expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ slowPodStartMs: 0 });
+    }
+  });
+
+  it('API down mid-run: exit 3 with one unreachable line, no stack trace; once the API is back, the pods go', async () => {
+    const scenario = writeScenario('api-down.yaml', {
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' } },
+      targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
+      matrix: { serving: { allow: ['cluster-dns'] } },
+    });
+    // The probe pod exists and is held in ContainerCreating; the API goes away before it runs, so the run can
+    // read neither its status nor its log.
+    await lab.setFaults({ slowPodStartMs: 2_000 });
+    try {
+      const running = runCli(lab, ['run', scenario, '--budget', '8s', '--no-progress']);
+      const created = await waitFor(async () => {
+        const pods = await netcheckPods();
+        return pods.length === 1 ? pods : undefined;
+      }, 200, 50);
+      await lab.setFaults({ apiDownAfterRequests: 0 });
+      const run = await running;
+      await lab.setFaults({ apiDownAfterRequests: undefined });
+      expect(run.code).toBe(3);
+      const lines = run.stderr.split('\n').filter((l) => l.startsWith('netcheck:'));
+      expect(lines.filter((l) => /unreachable|cannot reach|could not reach|connect/i.test(l)).length).toBe(1);
+      expect(run.stderr).not.toMatch(/internal error/i);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+
+      // The run could not delete its pod; its deadline stops it and `cleanup` sweeps it once the run's budget is over.
+      const ended = await waitFor(async () => {
+        const pods = await netcheckPods();
+        return pods.every((p) => p.phase === 'Succeeded' || p.phase === 'Failed') ? pods : undefined;
+      }, 120);
+      expect(ended.map((p) => p.name)).toEqual(created.map((p) => p.name));
+      await waitFor(async () => {
+        const cleanup = await runCli(lab, ['cleanup', '-A']);
+        expect(cleanup.code).toBe(0);
+        return cleanup.stdout.includes(`deleted pod ${created[0]!.namespace}/${created[0]!.name}`) ? true : undefined;
+      }, 20, 1_000);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ apiDownAfterRequests: undefined, slowPodStartMs: 0 });
+    }
+  });
+});
+
+/** Tags open and close in order (a tiny well-formedness check: no parser dependency). */
+function isBalancedXml(xml: string): boolean {
+  const body = xml.replace(/^<\?xml[^>]*\?>\s*/, '');
+  const stack: string[] = [];
+  for (const m of body.matchAll(/<(\/?)([A-Za-z][\w.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>/g)) {
+    const [, close, name, , selfClose] = m;
+    if (selfClose) continue;
+    if (close) {
+      if (stack.pop() !== name) return false;
+    } else stack.push(name as string);
+  }
+  const stripped = body.replace(/<[^>]*>/g, '');
+  return stack.length === 0 && !/[<>]/.test(stripped) && !/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(stripped);
+}
