@@ -6,7 +6,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, NetcheckError, UsageError } from '../model/errors.js';
-import { outcome, toYargsModule } from './command.js';
+import { outcome } from './command.js';
 import { commands } from './commands/index.js';
 
 async function main(argv: string[]): Promise<ExitCode> {
@@ -24,7 +24,7 @@ async function main(argv: string[]): Promise<ExitCode> {
       if (error) throw error;
       throw new UsageError(message ?? 'invalid command line', { hint: 'run `netcheck --help`' });
     });
-  for (const cmd of commands) parser = parser.command(toYargsModule(cmd as never));
+  for (const cmd of commands) parser = cmd.register(parser);
   await parser.parseAsync();
   return outcome.exitCode ?? ExitCode.Pass;
 }

@@ -20,7 +20,7 @@ export function withManifests<T>(yargs: Argv<T>): Argv<T & ManifestArgs> {
     array: true,
     demandOption: 'name manifest files or directories with --manifests PATH',
     describe: 'manifest files or directories (YAML/JSON, read recursively)',
-  }) as Argv<T & ManifestArgs>;
+  });
 }
 
 export function withOutput<T>(yargs: Argv<T>): Argv<T & { output: string }> {
@@ -29,11 +29,11 @@ export function withOutput<T>(yargs: Argv<T>): Argv<T & { output: string }> {
     type: 'string',
     default: 'table',
     describe: 'output format: table or json',
-  }) as Argv<T & { output: string }>;
+  });
 }
 
 export function withProtocol<T>(yargs: Argv<T>): Argv<T & { protocol?: string }> {
-  return yargs.option('protocol', { type: 'string', describe: 'TCP (default), UDP or SCTP' }) as Argv<T & { protocol?: string }>;
+  return yargs.option('protocol', { type: 'string', describe: 'TCP (default), UDP or SCTP' });
 }
 
 export function parseOutput(value: string): 'table' | 'json' {

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { ExitCode } from '../../model/errors.js';
 import { analyzeSnapshot } from '../../policy/analyze.js';
 import { renderAnalysisJson, renderAnalysisTable } from '../../report/render-matrix.js';
-import type { NetcheckCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 import { loadManifests, parseOutput, parsePortFlag, parseProtocol, withManifests, withOutput, withProtocol, type ManifestArgs } from '../offline-flags.js';
 
 interface AnalyzeArgs extends ManifestArgs {
@@ -12,7 +12,7 @@ interface AnalyzeArgs extends ManifestArgs {
   output: string;
 }
 
-export const analyzeCommand: NetcheckCommand<AnalyzeArgs> = {
+export const analyzeCommand = defineCommand<AnalyzeArgs>({
   command: 'analyze',
   describe: 'Pod-to-pod reachability matrix computed from manifests (no cluster needed)',
   builder: (yargs: Argv) =>
@@ -23,7 +23,7 @@ export const analyzeCommand: NetcheckCommand<AnalyzeArgs> = {
           describe: 'port number or name (resolved per destination); default: every port each destination declares',
         }),
       ),
-    ) as unknown as Argv<AnalyzeArgs>,
+    ),
   run: async (argv) => {
     const output = parseOutput(argv.output);
     const port = parsePortFlag(argv.port);
@@ -33,4 +33,4 @@ export const analyzeCommand: NetcheckCommand<AnalyzeArgs> = {
     process.stdout.write(output === 'json' ? renderAnalysisJson(analysis, skipped) : renderAnalysisTable(analysis, skipped));
     return ExitCode.Pass;
   },
-};
+});

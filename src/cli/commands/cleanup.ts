@@ -6,7 +6,7 @@ import type { Argv } from 'yargs';
 import { connectCluster } from '../../cluster/client.js';
 import { ExitCode } from '../../model/errors.js';
 import { sweepExpiredPods, type RemovedPod } from '../../probe/cleanup.js';
-import type { NetcheckCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 
 interface CleanupArgs {
   'all-namespaces': boolean;
@@ -23,7 +23,7 @@ export function describeRemoved(removed: RemovedPod[], scope: string): string[] 
   ];
 }
 
-export const cleanupCommand: NetcheckCommand<CleanupArgs> = {
+export const cleanupCommand = defineCommand<CleanupArgs>({
   command: 'cleanup',
   describe: 'Delete netcheck probe pods left behind by runs that were killed',
   builder: (yargs: Argv) =>
@@ -31,7 +31,7 @@ export const cleanupCommand: NetcheckCommand<CleanupArgs> = {
       .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'sweep every namespace' })
       .option('namespace', { alias: 'n', type: 'string', describe: 'namespace to sweep (default: the context\'s)' })
       .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file' })
-      .option('context', { type: 'string', describe: 'kubeconfig context to use' }) as unknown as Argv<CleanupArgs>,
+      .option('context', { type: 'string', describe: 'kubeconfig context to use' }),
   run: async (argv) => {
     const client = await connectCluster({ kubeconfig: argv.kubeconfig, context: argv.context });
     const namespace = argv.namespace ?? client.namespace;
@@ -40,4 +40,4 @@ export const cleanupCommand: NetcheckCommand<CleanupArgs> = {
     for (const line of describeRemoved(removed, scope)) console.log(line);
     return ExitCode.Pass;
   },
-};
+});

@@ -4,7 +4,7 @@ import { ExitCode, UsageError } from '../../model/errors.js';
 import { createPolicyEngine, describeFlow, podKey, type PolicyEngine } from '../../policy/engine.js';
 import { resolveEndpoint, serviceHops, type ResolvedEndpoint } from '../../policy/endpoints.js';
 import type { Endpoint } from '../../policy/types.js';
-import type { NetcheckCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 import { loadManifests, parsePortFlag, parseProtocol, withManifests, withProtocol, type ManifestArgs } from '../offline-flags.js';
 
 interface ExplainArgs extends ManifestArgs {
@@ -26,14 +26,14 @@ function endpointOrFail(engine: PolicyEngine, flag: string, text: string, allowA
   return resolved;
 }
 
-export const explainCommand: NetcheckCommand<ExplainArgs> = {
+export const explainCommand = defineCommand<ExplainArgs>({
   command: 'explain',
   describe: 'Explain, naming policies and rules, whether one flow is allowed (from manifests)',
   builder: (yargs: Argv) =>
     withProtocol(withManifests(yargs))
       .option('from', { type: 'string', demandOption: 'name the source with --from NAMESPACE/POD', describe: 'source pod NAMESPACE/POD' })
       .option('to', { type: 'string', demandOption: 'name the destination with --to NAMESPACE/POD or --to IP', describe: 'destination pod NAMESPACE/POD, or an IP address' })
-      .option('port', { type: 'string', demandOption: 'name the port with --port NUMBER|NAME', describe: 'destination port number or name' }) as unknown as Argv<ExplainArgs>,
+      .option('port', { type: 'string', demandOption: 'name the port with --port NUMBER|NAME', describe: 'destination port number or name' }),
   run: async (argv) => {
     const port = parsePortFlag(argv.port);
     if (port === undefined) throw new UsageError('--port: required');
@@ -65,4 +65,4 @@ export const explainCommand: NetcheckCommand<ExplainArgs> = {
     process.stdout.write(`${lines.join('\n')}\n`);
     return ExitCode.Pass;
   },
-};
+});

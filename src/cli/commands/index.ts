@@ -1,4 +1,4 @@
-import type { NetcheckCommand } from '../command.js';
+import type { AnyCommand } from '../command.js';
 import { analyzeCommand } from './analyze.js';
 import { explainCommand } from './explain.js';
 import { lintCommand } from './lint.js';
@@ -7,13 +7,13 @@ import { cleanupCommand } from './cleanup.js';
 import { runCommand, scenarioShorthandCommand } from './run.js';
 
 /** Every command; each lives in its own file beside this one. */
-export const commands: NetcheckCommand<never>[] = [
-  analyzeCommand as unknown as NetcheckCommand<never>,
-  explainCommand as unknown as NetcheckCommand<never>,
-  lintCommand as unknown as NetcheckCommand<never>,
-  validateCommand as unknown as NetcheckCommand<never>,
-  cleanupCommand as unknown as NetcheckCommand<never>,
-  runCommand as unknown as NetcheckCommand<never>,
+export const commands: AnyCommand[] = [
+  analyzeCommand,
+  explainCommand,
+  lintCommand,
+  validateCommand,
+  cleanupCommand,
+  runCommand,
   // The default command ($0) must come last so named commands win.
-  scenarioShorthandCommand as unknown as NetcheckCommand<never>,
+  scenarioShorthandCommand,
 ];

@@ -3,17 +3,17 @@ import type { Argv } from 'yargs';
 import { ExitCode } from '../../model/errors.js';
 import { hasErrors, lintSnapshot } from '../../policy/lint.js';
 import { renderLintJson, renderLintTable } from '../../report/render-lint.js';
-import type { NetcheckCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 import { loadManifests, parseOutput, withManifests, withOutput, type ManifestArgs } from '../offline-flags.js';
 
 interface LintArgs extends ManifestArgs {
   output: string;
 }
 
-export const lintCommand: NetcheckCommand<LintArgs> = {
+export const lintCommand = defineCommand<LintArgs>({
   command: 'lint',
   describe: 'Check NetworkPolicies in manifests against the platform rules (exit 1 on errors)',
-  builder: (yargs: Argv) => withOutput(withManifests(yargs)) as unknown as Argv<LintArgs>,
+  builder: (yargs: Argv) => withOutput(withManifests(yargs)),
   run: async (argv) => {
     const output = parseOutput(argv.output);
     const { snapshot, skipped } = await loadManifests(argv.manifests);
@@ -21,4 +21,4 @@ export const lintCommand: NetcheckCommand<LintArgs> = {
     process.stdout.write(output === 'json' ? renderLintJson(findings, skipped) : renderLintTable(findings));
     return hasErrors(findings) ? ExitCode.Mismatch : ExitCode.Pass;
   },
-};
+});

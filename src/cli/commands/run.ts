@@ -16,7 +16,7 @@ import { runScenario } from '../../run/run-scenario.js';
 import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
-import type { NetcheckCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 import { createProgressReporter } from '../progress.js';
 
 export interface RunArgs {
@@ -78,7 +78,7 @@ function duration(flag: string, value: string): number {
   return ms;
 }
 
-function buildRunOptions(yargs: Argv): Argv<RunArgs> {
+function buildRunOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)' })
     .option('context', { type: 'string', describe: 'kubeconfig context' })
@@ -94,7 +94,7 @@ function buildRunOptions(yargs: Argv): Argv<RunArgs> {
     .option('per-node', { type: 'boolean', describe: 'probe every pod source from each node (CNI migrations)' })
     .option('image', { type: 'string', describe: 'probe image (any image with `node`)' })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
-    .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr' }) as unknown as Argv<RunArgs>;
+    .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr' });
 }
 
 export async function executeRun(argv: RunArgs): Promise<ExitCode> {
@@ -159,13 +159,13 @@ export async function executeRun(argv: RunArgs): Promise<ExitCode> {
   }
 }
 
-export const runCommand: NetcheckCommand<RunArgs> = {
+export const runCommand = defineCommand<RunArgs>({
   command: 'run <scenario>',
   describe: 'Probe the cluster and compare with the scenario (file, directory, or built-in name)',
   builder: (yargs: Argv) =>
-    buildRunOptions(yargs.positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file or built-in name' }) as Argv),
+    buildRunOptions(yargs.positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file or built-in name' })),
   run: executeRun,
-};
+});
 
 /** Top-level command words, to tell a typo of a command from a scenario name (index.js imports this file, so load it late). */
 async function listCommandWords(): Promise<string[]> {
@@ -177,13 +177,13 @@ async function listCommandWords(): Promise<string[]> {
 }
 
 /** `netcheck financial-ml`: the on-call shorthand for `netcheck run financial-ml` (built-in scenarios only). */
-export const scenarioShorthandCommand: NetcheckCommand<RunArgs & { extra?: string[] }> = {
+export const scenarioShorthandCommand = defineCommand<Omit<RunArgs, 'scenario'> & { scenario?: string; extra?: string[] }>({
   // `[extra..]` lets a mistyped command with arguments (`netcheck valdate x`) reach the suggestion below
   // instead of yargs' bare "Unknown argument: x".
   command: '$0 [scenario] [extra..]',
   describe: 'Shorthand: `netcheck financial-ml` runs a built-in scenario',
   builder: (yargs: Argv) =>
-    buildRunOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' }) as Argv),
+    buildRunOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' })),
   run: async (argv) => {
     if (argv.scenario === undefined) {
       throw new UsageError('name a command, or a built-in scenario (e.g. `netcheck financial-ml`)', { hint: 'run `netcheck --help`' });
@@ -202,6 +202,6 @@ export const scenarioShorthandCommand: NetcheckCommand<RunArgs & { extra?: strin
         hint: `commands: ${words.join(', ')}; built-in scenarios: ${builtins.join(', ') || 'none'}; files: netcheck run FILE`,
       });
     }
-    return executeRun(argv);
+    return executeRun({ ...argv, scenario: argv.scenario });
   },
-};
+});

@@ -9,7 +9,7 @@ import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js'
 import { readInputFiles } from '../../scenario/files.js';
 import { loadScenario } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
-import type { NetcheckCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 
 interface ValidateArgs {
   scenario: string;
@@ -32,7 +32,7 @@ export function summarizeScenario(scenario: Scenario, manifests?: { workloads: n
   return `${scenario.name}: valid — ${parts.join(', ')}`;
 }
 
-export const validateCommand: NetcheckCommand<ValidateArgs> = {
+export const validateCommand = defineCommand<ValidateArgs>({
   command: 'validate <scenario>',
   describe: 'Check a scenario file (or built-in scenario name) and the manifests it names',
   builder: (yargs: Argv) =>
@@ -40,7 +40,7 @@ export const validateCommand: NetcheckCommand<ValidateArgs> = {
       type: 'string',
       demandOption: true,
       describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
-    }) as Argv<ValidateArgs>,
+    }),
   run: async (argv) => {
     const scenario = await loadScenario(argv.scenario);
     let manifests: { workloads: number; services: number } | undefined;
@@ -52,4 +52,4 @@ export const validateCommand: NetcheckCommand<ValidateArgs> = {
     console.log(summarizeScenario(scenario, manifests));
     return ExitCode.Pass;
   },
-};
+});
