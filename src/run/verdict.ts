@@ -110,7 +110,10 @@ export function judgeCell(input: JudgeInput): CellVerdict {
 
 function classify(input: JudgeInput, outcome: Outcome, seen: string): { classification: Classification; reason: string } {
   const { cell, target, policy } = input;
-  const path = observedPath(target, outcome);
+  // kube-proxy answers a connection to a Service without endpoints with a REJECT (ICMP port unreachable, seen as
+  // ECONNREFUSED): the node refused, no backend was reached, so the path is not open.
+  const rejectedByProxy = target.kind === 'service' && input.readyEndpoints === 0 && outcome.kind === 'refused';
+  const path = rejectedByProxy ? 'blocked' : observedPath(target, outcome);
   switch (path) {
     case 'error':
       return { classification: 'probe', reason: `the check itself failed: ${seen}` };

@@ -32,6 +32,9 @@ const rows: Row[] = [
   { name: 'deny intended and by policy, but open', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane', pass: false, reason: /does not enforce/ },
   { name: 'allow by policy, blocked', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'timeout' }, classification: 'data-plane', pass: false, reason: /drops it/ },
   { name: 'allow by policy, no endpoints', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'timeout' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints/ },
+  // kube-proxy REJECTs connections to a Service without endpoints: the refusal is the node's, not a backend's.
+  { name: 'allow by policy, no endpoints, refused by kube-proxy', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints/ },
+  { name: 'deny, no endpoints, refused by kube-proxy: nothing reached', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'pass', pass: true, reason: /refused, as expected/ },
   { name: 'service name does not resolve (allow)', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'dns-timeout' }, classification: 'dns', pass: false, reason: /mlflow.financial-ml did not resolve/ },
   { name: 'service name does not resolve (deny) is never "blocked"', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'dns-nxdomain' }, classification: 'dns', pass: false, reason: /DNS fault/ },
   { name: 'dns target resolves', target: dnsT, expect: 'allow', policy: 'allow', outcome: { kind: 'resolved', addresses: ['10.0.0.1'] }, classification: 'pass', pass: true, reason: /resolved/ },
