@@ -180,6 +180,7 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
         expect(c.policy).toBe('allow');
         expect(c.classification).toBe('data-plane');
         expect(c.reason).toMatch(/no ready endpoints/);
+        expect(c.findings ?? []).toContainEqual(expect.stringMatching(/^service seldon-system\/seldon-scheduler has no ready endpoints/));
       }
       // Nothing else broke: every other cell passes or is a documented gap.
       expect(cells.filter((c) => c.target !== 'seldon-scheduler' && !c.pass && c.classification !== 'known-gap')).toEqual([]);
