@@ -115,7 +115,8 @@ describe.skipIf(!runtime.ok)(title, () => {
   let scenarioFile: string;
   const kubectl = (...args: string[]) => exec(['kubectl', '--kubeconfig', kubeconfig, ...args]);
 
-  // k3s start (~60 s) + image pulls + Deployments becoming Available (240 s at most).
+  // k3s image pull and start (~60 s; testcontainers allows 120 s) + workload and probe image pulls + Deployments
+  // becoming Available (240 s at most): 15 minutes leaves a slow CI runner room.
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
     const { K3sContainer } = await import('@testcontainers/k3s');
@@ -132,7 +133,9 @@ describe.skipIf(!runtime.ok)(title, () => {
     // pays for them one by one; a failed pull is left for the kubelet to retry (and report) later.
     const images = new Set<string>([DEFAULT_PROBE_IMAGE]);
     for (const o of selected) for (const c of o.spec?.template?.spec?.containers ?? []) images.add(c.image);
-    await Promise.all([...images].map((image) => container.exec(['crictl', 'pull', image])));
+    const pulls = await Promise.all([...images].map(async (image) => ({ image, result: await container.exec(['crictl', 'pull', image]) })));
+    const failedPulls = pulls.filter((p) => p.result.exitCode !== 0).map((p) => `${p.image}: ${p.result.output.trim()}`);
+    if (failedPulls.length > 0) console.info(`k3s pre-pull failed, the kubelet will retry: ${failedPulls.join('; ')}`);
 
     const applyFile = join(dir, 'manifests.yaml');
     writeFileSync(applyFile, selected.map((o) => stringify(o)).join('---\n'));
@@ -154,7 +157,7 @@ describe.skipIf(!runtime.ok)(title, () => {
     console.info(`k3s scenario: ${variant.notes.join('; ')}`);
     scenarioFile = join(dir, 'scenario.yaml');
     writeFileSync(scenarioFile, stringify(variant.scenario));
-  }, 600_000);
+  }, 900_000);
 
   afterAll(async () => {
     await stopContainer?.();
