@@ -20,6 +20,8 @@ export interface PlanOptions {
   perNode?: readonly string[];
   timeoutMs: number;
   retries: number;
+  /** Largest serialized AgentPlan one probe pod may carry (default MAX_PLAN_BYTES). */
+  maxPlanBytes?: number;
 }
 
 export interface ProbePodPlan {
@@ -31,6 +33,8 @@ export interface ProbePodPlan {
   labels: Labels;
   node?: string;
   plan: AgentPlan;
+  /** Set when one identity's checks were split across several pods (see MAX_PLAN_BYTES); index from 1. */
+  part?: { index: number; count: number };
 }
 
 export interface PlannedCheck {
@@ -64,6 +68,13 @@ export interface ListenerPodPlan {
 }
 
 export const RUNNER = 'runner';
+
+/**
+ * The plan travels as one container arg, and Linux caps a single argv string at 128 KiB (MAX_ARG_STRLEN):
+ * a larger plan (`--per-node` × hundreds of targets) would stop the pod from starting. The agent source
+ * is an arg of its own; the margin keeps the pod object itself small.
+ */
+export const MAX_PLAN_BYTES = 96 * 1024;
 
 export function workloadKey(namespace: string, kind: string, name: string): string {
   return `${namespace}/${kind.toLowerCase()}/${name}`;
@@ -157,10 +168,72 @@ export function planRun(scenario: Scenario, options: PlanOptions): RunPlan {
   });
 
   return {
-    pods: [...pods.values()],
+    pods: splitOversizedPods([...pods.values()], checks, options.maxPlanBytes ?? MAX_PLAN_BYTES),
     runner: runnerChecks.length > 0 ? { checks: runnerChecks, retries: options.retries } : undefined,
     checks,
   };
+}
+
+/**
+ * Splits every pod whose plan would serialize larger than `maxBytes` into parts with the same identity,
+ * in check order, and points each planned check at the part that carries it. The first part keeps the
+ * identity's key, so an unsplit plan is unchanged. A single check larger than the bound gets a part of its own.
+ */
+function splitOversizedPods(pods: ProbePodPlan[], checks: PlannedCheck[], maxBytes: number): ProbePodPlan[] {
+  const sourceOf = new Map(checks.map((c) => [c.id, c.cell.source]));
+  const partOf = new Map<string, string>();
+  const split: ProbePodPlan[] = [];
+  for (const pod of pods) {
+    const groups = groupChecksBySize(pod.plan, maxBytes);
+    if (groups.length <= 1) {
+      split.push(pod);
+      continue;
+    }
+    groups.forEach((group, i) => {
+      const key = i === 0 ? pod.key : `${pod.key}#${i + 1}`;
+      const sources = new Set(group.map((c) => sourceOf.get(c.id)));
+      split.push({
+        ...pod,
+        key,
+        sources: pod.sources.filter((s) => sources.has(s)),
+        plan: { checks: group, retries: pod.plan.retries },
+        part: { index: i + 1, count: groups.length },
+      });
+      for (const check of group) partOf.set(check.id, key);
+    });
+  }
+  for (const planned of checks) {
+    const key = partOf.get(planned.id);
+    if (key !== undefined) planned.runsOn = key;
+  }
+  return split;
+}
+
+/** Consecutive runs of the plan's checks, each of which serializes (with the plan's envelope) within `maxBytes`. */
+export function groupChecksBySize(plan: AgentPlan, maxBytes: number): AgentCheck[][] {
+  const envelope = serializedBytes({ checks: [], retries: plan.retries });
+  const groups: AgentCheck[][] = [];
+  let current: AgentCheck[] = [];
+  let size = envelope;
+  for (const check of plan.checks) {
+    // +1 for the comma between array elements.
+    const bytes = serializedBytes(check) + 1;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      groups.push(current);
+      current = [];
+      size = envelope;
+    }
+    current.push(check);
+    size += bytes;
+  }
+  if (current.length > 0 || groups.length === 0) groups.push(current);
+  return groups;
+}
+
+const utf8 = new TextEncoder();
+
+function serializedBytes(value: unknown): number {
+  return utf8.encode(JSON.stringify(value)).length;
 }
 
 function planCheck(

@@ -65,6 +65,9 @@ export interface ScenarioRun {
   failures: NetcheckError[];
 }
 
+/** An IPv4-mapped IPv6 address in full: the longest text a pod IP can take. */
+const LONGEST_IP = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255';
+
 export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<ScenarioRun> {
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
@@ -97,8 +100,10 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       }),
     }));
     const perNode = deps.perNode ? snapshot.nodes.map((n) => n.name).sort() : undefined;
-    // Plan once without listener IPs to know every probe pod before anything is created.
-    const draft = planRun(scenario, { workloadLabels, listenerIPs: {}, services: snapshot.services, timeoutMs, retries, ...(perNode ? { perNode } : {}) });
+    // Plan once before the listeners have IPs, to know every probe pod before anything is created. The
+    // stand-in IPs are as long as an address can be, so the real plan never splits into more parts than this one.
+    const draftIPs = Object.fromEntries(listenerPlans.flatMap((l) => l.targets.map((t) => [t, LONGEST_IP])));
+    const draft = planRun(scenario, { workloadLabels, listenerIPs: draftIPs, services: snapshot.services, timeoutMs, retries, ...(perNode ? { perNode } : {}) });
     const titles = new Map<string, string>();
     const items: Array<Omit<RunProgress, 'state' | 'detail'>> = [];
     for (const [i, l] of listenerPlans.entries()) {
@@ -108,7 +113,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const probePods = draft.pods;
     for (const [i, p] of probePods.entries()) {
       const id = `${p.namespace}/${probePodName(runId, 'probe', i)}`;
-      const title = `${p.sources.join(', ')} (${p.namespace})${p.node ? ` on ${p.node}` : ''}`;
+      const part = p.part ? ` [part ${p.part.index}/${p.part.count}]` : '';
+      const title = `${p.sources.join(', ')} (${p.namespace})${p.node ? ` on ${p.node}` : ''}${part}`;
       titles.set(p.key, title);
       items.push({ id, title, role: 'probe' });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/model/errors.js';
-import { planListeners, planRun, workloadKey } from '../../src/run/plan.js';
+import { MAX_PLAN_BYTES, planListeners, planRun, workloadKey, type RunPlan } from '../../src/run/plan.js';
 import { cell, podSource, runnerSource, scenario, service, targets } from './scenario-builder.js';
 
 const base = { workloadLabels: {}, listenerIPs: {}, services: [], timeoutMs: 1500, retries: 2 };
@@ -95,6 +95,83 @@ describe('planRun', () => {
     const sc = scenario([podSource('a', 'ns', { as: { kind: 'deployment', name: 'ghost' } })], [targets.dns('d')], [cell('a', 'd', 'allow')]);
     expect(() => planRun(sc, base)).toThrow(ScenarioError);
     expect(() => planRun(sc, base)).toThrow(/scenario.yaml:1: source a: deployment\/ghost not found in namespace ns/);
+  });
+});
+
+describe('planRun splits a plan too large for one container arg', () => {
+  const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+  const manyTargets = (count: number) => Array.from({ length: count }, (_, i) => targets.address(`t${i}`, `10.0.${Math.floor(i / 250)}.${i % 250}`, 8000 + (i % 1000)));
+  const wide = (sources: string[], count: number) => {
+    const list = manyTargets(count);
+    return scenario(
+      sources.map((s) => podSource(s, 'ns', { labels: { app: 'same' } })),
+      list,
+      sources.flatMap((s) => list.map((t) => cell(s, t.name, 'deny'))),
+    );
+  };
+
+  /** Every planned check is carried by exactly one pod, the one its runsOn names, under its own id. */
+  function expectEveryCheckPlannedOnce(plan: RunPlan): void {
+    const carriers = new Map<string, string[]>();
+    for (const pod of plan.pods) for (const c of pod.plan.checks) carriers.set(c.id, [...(carriers.get(c.id) ?? []), pod.key]);
+    for (const planned of plan.checks) expect(carriers.get(planned.id)).toEqual([planned.runsOn]);
+    expect(carriers.size).toBe(plan.checks.length);
+  }
+
+  it.each([
+    { name: 'small plan, default bound', sources: ['a'], count: 20, maxPlanBytes: undefined, parts: 1 },
+    { name: 'one source, many targets', sources: ['a'], count: 400, maxPlanBytes: 8 * 1024, parts: 5 },
+    { name: 'two sources sharing an identity', sources: ['a', 'b'], count: 200, maxPlanBytes: 8 * 1024, parts: 5 },
+    { name: 'per-node × hundreds of targets at the real bound', sources: ['a'], count: 1500, maxPlanBytes: undefined, parts: 2 },
+  ])('$name → $parts part(s), each within the bound', ({ sources, count, maxPlanBytes, parts }) => {
+    const plan = planRun(wide(sources, count), { ...base, ...(maxPlanBytes !== undefined ? { maxPlanBytes } : {}) });
+    const bound = maxPlanBytes ?? MAX_PLAN_BYTES;
+    expect(plan.pods).toHaveLength(parts);
+    for (const pod of plan.pods) {
+      expect(bytes(pod.plan)).toBeLessThanOrEqual(bound);
+      expect(pod.plan.retries).toBe(base.retries);
+      expect(pod.labels).toEqual({ app: 'same' });
+    }
+    expect(new Set(plan.pods.map((p) => p.key)).size).toBe(parts);
+    expect(plan.pods.map((p) => p.part?.index)).toEqual(parts === 1 ? [undefined] : Array.from({ length: parts }, (_, i) => i + 1));
+    expectEveryCheckPlannedOnce(plan);
+    // Check order, and so result order, is kept across the parts.
+    expect(plan.pods.flatMap((p) => p.plan.checks.map((c) => c.id))).toEqual(plan.checks.map((c) => c.id));
+  });
+
+  it('keeps the identity key for the first part, and lists in each part only the sources it probes for', () => {
+    const plan = planRun(wide(['a', 'b'], 100), { ...base, maxPlanBytes: 8 * 1024 });
+    const unsplit = planRun(wide(['a', 'b'], 100), base);
+    expect(plan.pods[0]?.key).toBe(unsplit.pods[0]?.key);
+    expect(plan.pods.map((p) => p.key.slice(unsplit.pods[0]!.key.length))).toEqual(['', '#2', '#3']);
+    expect(plan.pods.map((p) => p.sources)).toEqual([['a'], ['a', 'b'], ['b']]);
+  });
+
+  it('splits per node and leaves other identities alone', () => {
+    const list = manyTargets(150);
+    const sc = scenario(
+      [podSource('big', 'ns'), podSource('small', 'ns', { labels: { x: '1' } })],
+      list,
+      [...list.map((t) => cell('big', t.name, 'deny')), cell('small', 't0', 'deny')],
+    );
+    const plan = planRun(sc, { ...base, perNode: ['n1', 'n2'], maxPlanBytes: 8 * 1024 });
+    expect(plan.pods.map((p) => [p.sources.join(), p.node, p.part?.count])).toEqual([
+      ['big', 'n1', 2],
+      ['big', 'n1', 2],
+      ['big', 'n2', 2],
+      ['big', 'n2', 2],
+      ['small', 'n1', undefined],
+      ['small', 'n2', undefined],
+    ]);
+    expectEveryCheckPlannedOnce(plan);
+  });
+
+  it('gives a check larger than the bound a part of its own rather than dropping it', () => {
+    const long = targets.service('long', 'web', 'ns', 80, { path: `/${'x'.repeat(2000)}` });
+    const sc = scenario([podSource('a', 'ns')], [targets.dns('d'), long, targets.dns('e')], [cell('a', 'd', 'allow'), cell('a', 'long', 'allow'), cell('a', 'e', 'allow')]);
+    const plan = planRun(sc, { ...base, maxPlanBytes: 1024 });
+    expect(plan.pods.map((p) => p.plan.checks.map((c) => c.id))).toEqual([['0'], ['1'], ['2']]);
+    expectEveryCheckPlannedOnce(plan);
   });
 });
 
