@@ -1,0 +1,117 @@
+/**
+ * The layer rules of DESIGN.md ("arrows point to what a layer may import") and STYLE.md, checked on the
+ * import statements of src/: a change that crosses a layer fails here, not in review.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+
+/** Top to bottom as DESIGN.md draws them: a layer may import the layers below it, and src/model. */
+const LAYERS = ['cli', 'run', 'report', 'diagnose', 'probe', 'cluster', 'scenario', 'policy'] as const;
+type Layer = (typeof LAYERS)[number] | 'model';
+
+/** Layers that do no I/O, so they are tested with plain data. */
+const PURE: ReadonlySet<Layer> = new Set<Layer>(['policy', 'scenario', 'report', 'diagnose', 'model']);
+/** scenario's file loader is the one I/O part of a pure layer. */
+const PURE_EXCEPTIONS = new Set(['scenario/files.ts', 'scenario/load.ts']);
+const IO_MODULES = ['fs', 'fs/promises', 'child_process', 'http', 'https', 'http2', 'dgram', 'dns', 'dns/promises', 'tls', 'worker_threads', 'readline'];
+
+interface SourceFile {
+  /** Path below src/, e.g. "run/plan.ts". */
+  path: string;
+  layer: Layer;
+  code: string;
+  imports: string[];
+}
+
+function listTs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) return listTs(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Comments removed, so a sentence that mentions `console` or an import in prose does not count. */
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+}
+
+function readSources(): SourceFile[] {
+  return listTs(SRC).map((full) => {
+    const path = relative(SRC, full).split('\\').join('/');
+    const code = stripComments(readFileSync(full, 'utf8'));
+    const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
+    return { path, layer: path.split('/')[0] as Layer, code, imports: specifiers };
+  });
+}
+
+/** The layer a relative import lands in, or undefined for a package / node: import. */
+function importedLayer(file: SourceFile, specifier: string): Layer | undefined {
+  if (!specifier.startsWith('.')) return undefined;
+  const target = relative(SRC, resolve(SRC, dirname(file.path), specifier)).split('\\').join('/');
+  return target.split('/')[0] as Layer;
+}
+
+function mayImport(from: Layer, to: Layer): boolean {
+  if (to === from || to === 'model') return true;
+  if (from === 'model') return false;
+  if (PURE.has(from) && !PURE.has(to)) return false;
+  return LAYERS.indexOf(to) > LAYERS.indexOf(from);
+}
+
+const sources = readSources();
+
+describe('architecture (DESIGN.md layers)', () => {
+  it('reads every layer of src/', () => {
+    expect(new Set(sources.map((s) => s.layer))).toEqual(new Set<Layer>([...LAYERS, 'model']));
+  });
+
+  it.each([
+    ['cli', 'run', true],
+    ['run', 'probe', true],
+    ['probe', 'cluster', true],
+    ['scenario', 'policy', true],
+    ['report', 'model', true],
+    ['report', 'cluster', false],
+    ['diagnose', 'run', false],
+    ['policy', 'scenario', false],
+    ['cluster', 'probe', false],
+    ['model', 'policy', false],
+  ] as Array<[Layer, Layer, boolean]>)('%s may import %s: %s', (from, to, allowed) => {
+    expect(mayImport(from, to)).toBe(allowed);
+  });
+
+  it('imports point only down the layer list (pure layers never reach cluster, probe, run or cli)', () => {
+    const crossings = sources.flatMap((file) =>
+      file.imports.flatMap((specifier) => {
+        const to = importedLayer(file, specifier);
+        return to !== undefined && !mayImport(file.layer, to) ? [`${file.path} imports ${specifier} (${file.layer} → ${to})`] : [];
+      }),
+    );
+    expect(crossings).toEqual([]);
+  });
+
+  it.each([
+    { what: '@kubernetes/client-node', pattern: /^@kubernetes\/client-node/, allowed: (f: SourceFile) => f.layer === 'cluster' },
+    { what: 'yargs and listr2', pattern: /^(yargs|listr2)(\/|$)/, allowed: (f: SourceFile) => f.layer === 'cli' },
+    {
+      what: 'Node I/O modules',
+      pattern: new RegExp(`^(node:)?(${IO_MODULES.join('|')})$`),
+      allowed: (f: SourceFile) => !PURE.has(f.layer) || PURE_EXCEPTIONS.has(f.path),
+    },
+  ])('$what are imported only where allowed', ({ pattern, allowed }) => {
+    const offenders = sources.filter((f) => !allowed(f) && f.imports.some((s) => pattern.test(s))).map((f) => f.path);
+    expect(offenders).toEqual([]);
+  });
+
+  it.each([
+    { what: 'console and process.stdout/stderr (renderers return strings)', pattern: /\bconsole\.|\bprocess\.(stdout|stderr)\b/, allowed: (f: SourceFile) => f.layer === 'cli' },
+    { what: 'process.exit', pattern: /\bprocess\.exit\s*\(/, allowed: (f: SourceFile) => f.path === 'cli/main.ts' },
+  ])('$what appear only where allowed', ({ pattern, allowed }) => {
+    expect(sources.filter((f) => !allowed(f) && pattern.test(f.code)).map((f) => f.path)).toEqual([]);
+  });
+});
