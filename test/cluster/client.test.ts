@@ -132,8 +132,7 @@ describe('inventory', () => {
 });
 
 describe('getWorkloadLabels', () => {
-  // The lab serves no apps/v1 objects (its seeded Deployments exist as their pods), which is also what a
-  // narrow Role without `get deployments` sees: the labels come from a pod the workload owns.
+  // Read from the Deployment objects the lab serves; the pod fallback is covered by workload-labels.test.ts.
   it.each([
     ['deployment', 'team-a', 'web', { app: 'web', tier: 'frontend' }],
     ['deployment', 'team-b', 'client', { app: 'client' }],

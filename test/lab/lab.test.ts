@@ -114,6 +114,9 @@ describe.skipIf(skipReason !== undefined)('the lab on the Linux data plane', () 
     // Asynchronously: the API server runs in this process and must keep serving.
     const { stdout: namespaces } = await execFileAsync(command!, args, { encoding: 'utf8', timeout: 20_000 });
     expect(namespaces.split('\n')).toContain('namespace/shop');
+    const [c2, ...a2] = lab.outsideHostArgv(['kubectl', '--kubeconfig', lab.kubeconfigPath, 'get', 'deploy', '-A', '--no-headers']);
+    const { stdout: deployments } = await execFileAsync(c2!, a2, { encoding: 'utf8', timeout: 20_000 });
+    expect(deployments).toMatch(/^shop\s+web\s+2\/2\s/m);
     const forwarders = (): string[] =>
       execFileSync('ip', ['netns', 'pids', lab.outsideHost], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
     expect(forwarders().length).toBeGreaterThan(0);

@@ -67,6 +67,20 @@ function podCauses(pod: KubeObject): StatusCause[] {
   return causes;
 }
 
+/** A workload's template must make valid pods, and an apps/v1 selector must select the template's labels. */
+function workloadCauses(def: ResourceDef, obj: KubeObject): StatusCause[] {
+  const template = obj.spec?.template;
+  if (!template) return [required('spec.template')];
+  const causes = podCauses({ ...obj, spec: template.spec ?? {} }).map((c) => ({ ...c, field: `spec.template.${c.field}` }));
+  if (def.group !== 'apps') return causes;
+  const matchLabels: Record<string, string> | undefined = obj.spec?.selector?.matchLabels;
+  if (!obj.spec?.selector) return [...causes, required('spec.selector')];
+  const labels: Record<string, string> = template.metadata?.labels ?? {};
+  const selected = Object.entries(matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  if (!selected) causes.push(invalidValue('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+  return causes;
+}
+
 function shapeCauses(convert: () => unknown): StatusCause[] {
   try {
     convert();
@@ -143,6 +157,13 @@ export function admitCreate(def: ResourceDef, obj: KubeObject, ctx: AdmissionCon
       if (obj.spec?.clusterIP !== 'None' && obj.spec?.type !== 'ExternalName' && (obj.spec?.ports ?? []).length === 0) {
         causes.push(required('spec.ports'));
       }
+      break;
+    case 'deployments':
+    case 'statefulsets':
+    case 'daemonsets':
+    case 'replicasets':
+    case 'jobs':
+      causes.push(...workloadCauses(def, obj));
       break;
     default:
       break;

@@ -11,10 +11,10 @@ import { groupEndpoints, type EndpointGroup } from './endpoints.js';
 import type { ManifestObject } from './manifests.js';
 import { PodLog } from './pod-logs.js';
 import { currentTimestamp, mergeConditions, readinessGatesMet, signalNumber, unmetGates } from './pod-status.js';
-import { RESOURCE, type ResourceDef } from './resources.js';
+import { RESOURCE, WORKLOAD_RESOURCES, type ResourceDef } from './resources.js';
 import { ApiError } from './status.js';
 import { randomSuffix, type KubeObject, type ObjectStore, type StoreEvent } from './store.js';
-import { podsForWorkload, shortHash } from './workloads.js';
+import { podsForWorkload, replicaSetForDeployment, shortHash, workloadStatus } from './workloads.js';
 
 const IMAGE_BACKOFF_MS = 1000;
 const SYNC_DEBOUNCE_MS = 5;
@@ -201,16 +201,18 @@ export class Controllers {
       }
     }
     for (const m of byKind(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'])) {
-      const isDns = !dnsSeeded && isDnsTemplate(m.object, m.object.spec?.template?.metadata?.labels);
-      for (const [i, pod] of podsForWorkload(m.object, this.nodes, isDns).entries()) {
-        const created = this.createSeeded(RESOURCE.pods, pod, m.source);
-        if (created) {
-          this.seeded.add(created.metadata.uid);
-          if (isDns && i === 0) {
-            this.dnsPodUid = created.metadata.uid;
-            dnsSeeded = true;
-          }
-        }
+      const def = WORKLOAD_RESOURCES.find((d) => d.kind === m.object.kind)!;
+      const obj = structuredClone(m.object) as KubeObject;
+      obj.metadata.namespace = namespaceOf(obj);
+      // Seeding is lenient where the API is not: a manifest without a selector selects its template's labels.
+      if (def.group === 'apps' && obj.spec && !obj.spec.selector) obj.spec.selector = { matchLabels: { ...(obj.spec.template?.metadata?.labels ?? {}) } };
+      const isDns = !dnsSeeded && isDnsTemplate(obj, obj.spec?.template?.metadata?.labels);
+      const workload = this.createSeeded(def, obj, m.source);
+      if (!workload) continue;
+      const [first] = this.runWorkload(workload, isDns, m.source);
+      if (isDns && first) {
+        this.dnsPodUid = first.metadata.uid;
+        dnsSeeded = true;
       }
     }
     if (!dnsSeeded) {
@@ -241,7 +243,65 @@ export class Controllers {
     }
   }
 
-  private createSeeded(def: ResourceDef, obj: KubeObject, source: string, reservedClusterIP?: string): KubeObject | undefined {
+  /**
+   * The workload controllers, done at once: a Deployment gets its ReplicaSet, a ReplicaSet/StatefulSet/
+   * DaemonSet/Job its pods (owner references to the stored objects, as kube-controller-manager writes them).
+   * Their pods answer on their container ports like seeded ones. Returns the pods created.
+   */
+  private runWorkload(workload: KubeObject, isDns: boolean, seededFrom: string | undefined): KubeObject[] {
+    const make = (def: ResourceDef, obj: KubeObject): KubeObject => (seededFrom === undefined ? this.create(def, obj) : this.createSeeded(def, obj, seededFrom));
+    let owner = workload;
+    if (workload.kind === 'Deployment') {
+      const rs = replicaSetForDeployment(workload);
+      owner = this.store.find(RESOURCE.replicasets, rs.metadata.namespace, rs.metadata.name) ?? make(RESOURCE.replicasets, rs);
+    }
+    const pods: KubeObject[] = [];
+    for (const pod of podsForWorkload(owner, this.nodes, isDns)) {
+      const created = make(RESOURCE.pods, pod);
+      this.seeded.add(created.metadata.uid);
+      pods.push(created);
+    }
+    return pods;
+  }
+
+  /** Owner references are followed at once on deletion: the garbage collector's foreground cascade. */
+  private deleteOwnedBy(owner: KubeObject): void {
+    const ns = owner.metadata.namespace;
+    for (const def of [RESOURCE.replicasets, RESOURCE.pods]) {
+      for (const o of this.store.list(def, ns)) {
+        const owned = (o.metadata.ownerReferences as Array<{ uid?: string }> | undefined)?.some((r) => r.uid === owner.metadata.uid);
+        if (owned && this.store.find(def, ns, o.metadata.name)) this.store.delete(def, ns, o.metadata.name);
+      }
+    }
+  }
+
+  /** Workload status (replica counts) from the pods each workload owns, written only when it changed. */
+  private reconcileWorkloadStatus(): void {
+    const podsByOwner = new Map<string, KubeObject[]>();
+    for (const pod of this.store.list(RESOURCE.pods)) {
+      for (const ref of (pod.metadata.ownerReferences ?? []) as Array<{ uid?: string; controller?: boolean }>) {
+        if (ref.controller && ref.uid) podsByOwner.set(ref.uid, [...(podsByOwner.get(ref.uid) ?? []), pod]);
+      }
+    }
+    const replicaSets = this.store.list(RESOURCE.replicasets);
+    for (const def of WORKLOAD_RESOURCES) {
+      for (const workload of this.store.list(def)) {
+        const owned =
+          def === RESOURCE.deployments
+            ? replicaSets
+                .filter((rs) => (rs.metadata.ownerReferences as Array<{ uid?: string }> | undefined)?.some((r) => r.uid === workload.metadata.uid))
+                .flatMap((rs) => podsByOwner.get(rs.metadata.uid) ?? [])
+            : (podsByOwner.get(workload.metadata.uid) ?? []);
+        const status = workloadStatus(workload, owned, this.nodes.length);
+        if (JSON.stringify(workload.status ?? {}) === JSON.stringify(status)) continue;
+        this.store.mutate(def, workload.metadata.namespace, workload.metadata.name, (w) => {
+          w.status = status;
+        });
+      }
+    }
+  }
+
+  private createSeeded(def: ResourceDef, obj: KubeObject, source: string, reservedClusterIP?: string): KubeObject {
     obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), [SEEDED_ANNOTATION]: source };
     delete obj.status;
     try {
@@ -279,12 +339,29 @@ export class Controllers {
         });
       }
     }
+    const workloadDef = WORKLOAD_RESOURCES.find((d) => d === event.resource);
+    if (workloadDef && event.type === 'ADDED' && event.object.metadata.annotations?.[SEEDED_ANNOTATION] === undefined && !this.ownedByWorkload(event.object)) {
+      // Created through the API: the controller makes its pods (seeded ones were expanded during seeding).
+      const workload = event.object;
+      setImmediate(() => this.guard(() => {
+        if (this.store.find(workloadDef, workload.metadata.namespace, workload.metadata.name)?.metadata.uid === workload.metadata.uid) {
+          this.runWorkload(workload, false, undefined);
+        }
+      }));
+    }
+    if (workloadDef && event.type === 'DELETED') setImmediate(() => this.guard(() => this.deleteOwnedBy(event.object)));
+    if (workloadDef && event.type === 'ADDED') this.queueReconcile();
     if (plural === 'services' && event.type === 'DELETED') {
       const ip = event.object.spec?.clusterIP;
       if (ip && ip !== 'None') this.allocator.release(ip);
       this.deleteEndpointsFor(event.object);
     }
     if (['pods', 'services', 'namespaces', 'networkpolicies', 'nodes'].includes(plural)) this.queueReconcile();
+  }
+
+  /** A ReplicaSet a Deployment made (its pods come from runWorkload on the Deployment). */
+  private ownedByWorkload(obj: KubeObject): boolean {
+    return ((obj.metadata.ownerReferences ?? []) as Array<{ controller?: boolean }>).some((r) => r.controller === true);
   }
 
   /** Background steps report failures instead of crashing the process that hosts the lab. */
@@ -612,6 +689,7 @@ export class Controllers {
       if (this.stopped) return;
       try {
         this.reconcileEndpoints();
+        this.reconcileWorkloadStatus();
       } catch (error) {
         this.onError(error);
       }

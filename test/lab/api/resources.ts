@@ -111,6 +111,67 @@ export const RESOURCES: readonly ResourceDef[] = [
     verbs: ALL_VERBS,
     subresources: [],
   },
+  // Workloads come last: RESOURCE indexes the ones above by position.
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'deployments',
+    singular: 'deployment',
+    kind: 'Deployment',
+    namespaced: true,
+    shortNames: ['deploy'],
+    verbs: ALL_VERBS,
+    categories: ['all'],
+    subresources: [{ name: 'status', kind: 'Deployment', verbs: ['get', 'patch', 'update'] }],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'statefulsets',
+    singular: 'statefulset',
+    kind: 'StatefulSet',
+    namespaced: true,
+    shortNames: ['sts'],
+    verbs: ALL_VERBS,
+    categories: ['all'],
+    subresources: [{ name: 'status', kind: 'StatefulSet', verbs: ['get', 'patch', 'update'] }],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'daemonsets',
+    singular: 'daemonset',
+    kind: 'DaemonSet',
+    namespaced: true,
+    shortNames: ['ds'],
+    verbs: ALL_VERBS,
+    categories: ['all'],
+    subresources: [{ name: 'status', kind: 'DaemonSet', verbs: ['get', 'patch', 'update'] }],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'replicasets',
+    singular: 'replicaset',
+    kind: 'ReplicaSet',
+    namespaced: true,
+    shortNames: ['rs'],
+    verbs: ALL_VERBS,
+    categories: ['all'],
+    subresources: [{ name: 'status', kind: 'ReplicaSet', verbs: ['get', 'patch', 'update'] }],
+  },
+  {
+    group: 'batch',
+    version: 'v1',
+    plural: 'jobs',
+    singular: 'job',
+    kind: 'Job',
+    namespaced: true,
+    shortNames: [],
+    verbs: ALL_VERBS,
+    categories: ['all'],
+    subresources: [{ name: 'status', kind: 'Job', verbs: ['get', 'patch', 'update'] }],
+  },
 ];
 
 export function apiVersionOf(def: ResourceDef): string {
@@ -134,9 +195,17 @@ export const RESOURCE = {
   events: RESOURCES[5]!,
   networkpolicies: RESOURCES[6]!,
   endpointslices: RESOURCES[7]!,
+  deployments: RESOURCES[8]!,
+  statefulsets: RESOURCES[9]!,
+  daemonsets: RESOURCES[10]!,
+  replicasets: RESOURCES[11]!,
+  jobs: RESOURCES[12]!,
 } as const;
 
-const GROUPS = ['networking.k8s.io', 'discovery.k8s.io'];
+/** The workload resources whose controllers the lab runs (they make pods). */
+export const WORKLOAD_RESOURCES: readonly ResourceDef[] = [RESOURCE.deployments, RESOURCE.statefulsets, RESOURCE.daemonsets, RESOURCE.replicasets, RESOURCE.jobs];
+
+const GROUPS = ['apps', 'batch', 'networking.k8s.io', 'discovery.k8s.io'];
 
 export function versionDocument(): unknown {
   return {

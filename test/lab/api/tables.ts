@@ -48,7 +48,73 @@ export function podStatusText(pod: KubeObject): string {
   return pod.status?.phase ?? 'Pending';
 }
 
+const count = (name: string, read: (o: KubeObject) => unknown): Column => ({ name, type: 'integer', cell: (o) => Number(read(o) ?? 0) });
+const containersColumns: Column[] = [
+  { name: 'Containers', type: 'string', priority: 1, cell: (o) => (o.spec?.template?.spec?.containers ?? []).map((c: { name: string }) => c.name).join(',') },
+  { name: 'Images', type: 'string', priority: 1, cell: (o) => (o.spec?.template?.spec?.containers ?? []).map((c: { image?: string }) => c.image ?? '').join(',') },
+  {
+    name: 'Selector',
+    type: 'string',
+    priority: 1,
+    cell: (o) => selectorText(o.spec?.selector?.matchLabels as Record<string, string> | undefined),
+  },
+];
+
+/** The Job STATUS column (kubectl 1.32): Complete, Failed, or Running. */
+function jobStatusText(o: KubeObject): string {
+  const conditions: Array<{ type?: string; status?: string }> = o.status?.conditions ?? [];
+  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return 'Complete';
+  if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) return 'Failed';
+  return 'Running';
+}
+
 const COLUMNS: Record<string, Column[]> = {
+  deployments: [
+    nameColumn,
+    { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}` },
+    count('Up-to-date', (o) => o.status?.updatedReplicas),
+    count('Available', (o) => o.status?.availableReplicas),
+    ageColumn,
+    ...containersColumns,
+  ],
+  replicasets: [
+    nameColumn,
+    count('Desired', (o) => o.spec?.replicas ?? 1),
+    count('Current', (o) => o.status?.replicas),
+    count('Ready', (o) => o.status?.readyReplicas),
+    ageColumn,
+    ...containersColumns,
+  ],
+  statefulsets: [nameColumn, { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}` }, ageColumn, ...containersColumns.slice(0, 2)],
+  daemonsets: [
+    nameColumn,
+    count('Desired', (o) => o.status?.desiredNumberScheduled),
+    count('Current', (o) => o.status?.currentNumberScheduled),
+    count('Ready', (o) => o.status?.numberReady),
+    count('Up-to-date', (o) => o.status?.updatedNumberScheduled),
+    count('Available', (o) => o.status?.numberAvailable),
+    { name: 'Node Selector', type: 'string', cell: (o) => selectorText(o.spec?.template?.spec?.nodeSelector) },
+    ageColumn,
+    ...containersColumns,
+  ],
+  jobs: [
+    nameColumn,
+    { name: 'Status', type: 'string', cell: jobStatusText },
+    { name: 'Completions', type: 'string', cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}` },
+    {
+      name: 'Duration',
+      type: 'string',
+      cell: (o, now) => {
+        const start = o.status?.startTime as string | undefined;
+        if (!start) return '';
+        const end = o.status?.completionTime ? Date.parse(o.status.completionTime as string) : now;
+        return formatAge(start, end);
+      },
+    },
+    ageColumn,
+    ...containersColumns,
+  ],
+
   pods: [
     nameColumn,
     {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ClusterIPAllocator } from './cluster-ip.js';
 import { groupEndpoints } from './endpoints.js';
 import type { KubeObject } from './store.js';
-import { podsForWorkload } from './workloads.js';
+import { podsForWorkload, replicaSetForDeployment, workloadStatus } from './workloads.js';
 
 const NODES = ['lab-node-a', 'lab-node-b'];
 const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ name: 'http', containerPort: 8080 }] }] } };
@@ -18,7 +18,8 @@ describe('podsForWorkload', () => {
     { kind: 'Job', spec: { template }, names: /^web-[a-z0-9]{5}$/, count: 1 },
   ];
   it.each(cases)('$kind $spec.replicas → $count pods', ({ kind, spec, names, count }) => {
-    const pods = podsForWorkload({ kind, metadata: { name: 'web', namespace: 'shop' }, spec }, NODES, false);
+    const workload = { kind, metadata: { name: 'web', namespace: 'shop' }, spec };
+    const pods = podsForWorkload(kind === 'Deployment' ? replicaSetForDeployment(workload) : workload, NODES, false);
     expect(pods).toHaveLength(count);
     for (const pod of pods) {
       expect(pod.metadata.name).toMatch(names);
@@ -30,7 +31,51 @@ describe('podsForWorkload', () => {
   });
 
   it('keeps a DNS workload to one replica', () => {
-    expect(podsForWorkload({ kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system' }, spec: { replicas: 2, template } }, NODES, true)).toHaveLength(1);
+    const rs = replicaSetForDeployment({ kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system' }, spec: { replicas: 2, template } });
+    expect(podsForWorkload(rs, NODES, true)).toHaveLength(1);
+  });
+
+  it('a Deployment\'s ReplicaSet is <name>-<pod-template-hash>, owned by the Deployment; its pods are owned by it', () => {
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop', uid: 'd-uid' }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template } };
+    const rs = replicaSetForDeployment(deployment);
+    const hash = rs.metadata.labels!['pod-template-hash']!;
+    expect(rs.metadata.name).toBe(`web-${hash}`);
+    expect(rs.spec.selector.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    expect(rs.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true, blockOwnerDeletion: true }]);
+    const [pod] = podsForWorkload({ ...rs, metadata: { ...rs.metadata, uid: 'rs-uid' } }, NODES, false);
+    expect(pod!.metadata.labels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    expect(pod!.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `web-${hash}`, uid: 'rs-uid', controller: true, blockOwnerDeletion: true }]);
+  });
+
+  it('a Job\'s pods are owned by batch/v1 Job and carry its controller-uid', () => {
+    const [pod] = podsForWorkload({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'train', namespace: 'ml', uid: 'j-uid' }, spec: { template } }, NODES, false);
+    expect(pod!.metadata.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: 'j-uid', controller: true, blockOwnerDeletion: true }]);
+    expect(pod!.metadata.labels).toMatchObject({ 'job-name': 'train', 'controller-uid': 'j-uid' });
+  });
+});
+
+describe('workloadStatus', () => {
+  const podWith = (phase: string, ready: boolean): KubeObject => pod(`p-${phase}-${String(ready)}`, {}, '10.244.0.9', ready, [], 'shop');
+  const workload = (kind: string, spec: Record<string, unknown> = {}): KubeObject =>
+    ({ apiVersion: 'apps/v1', kind, metadata: { name: 'w', namespace: 'shop', uid: 'u', resourceVersion: '1', creationTimestamp: '2026-01-01T00:00:00Z' }, spec }) as KubeObject;
+  const cases: Array<{ kind: string; spec?: Record<string, unknown>; pods: KubeObject[]; expected: Record<string, unknown> }> = [
+    { kind: 'Deployment', spec: { replicas: 2 }, pods: [podWith('Running', true), podWith('Running', false)], expected: { replicas: 2, readyReplicas: 1, availableReplicas: 1, unavailableReplicas: 1 } },
+    { kind: 'Deployment', spec: { replicas: 1 }, pods: [], expected: { conditions: [expect.objectContaining({ type: 'Available', status: 'False' })] } },
+    { kind: 'StatefulSet', pods: [podWith('Running', true)], expected: { replicas: 1, readyReplicas: 1 } },
+    { kind: 'DaemonSet', pods: [podWith('Running', true)], expected: { desiredNumberScheduled: 2, currentNumberScheduled: 1, numberReady: 1, numberUnavailable: 1 } },
+    { kind: 'ReplicaSet', pods: [], expected: { replicas: 0 } },
+    { kind: 'Job', pods: [podWith('Running', true)], expected: { active: 1, ready: 1, startTime: '2026-01-01T00:00:00Z' } },
+  ];
+  it.each(cases)('$kind with $pods.length pods', ({ kind, spec, pods, expected }) => {
+    const status = workloadStatus(workload(kind, spec), pods, NODES.length);
+    expect(status).toMatchObject(expected);
+    if (kind === 'Deployment' && pods.length === 0) expect(status).not.toHaveProperty('readyReplicas');
+  });
+
+  it('a Job whose pod succeeded is Complete', () => {
+    const done = podWith('Succeeded', false);
+    done.status.phase = 'Succeeded';
+    expect(workloadStatus(workload('Job'), [done], 2)).toMatchObject({ succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] });
   });
 });
 
