@@ -17,8 +17,9 @@ function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): string[
   const failed = needsDns.filter(
     (c) =>
       c.classification === 'dns' ||
-      // A dns target that timed out is "blocked" for its own verdict, but when it should resolve it counts here.
-      (kinds[c.target] === 'dns' && c.expect === 'allow' && !c.pass && c.outcome.kind === 'dns-timeout'),
+      // A dns target that timed out is "blocked" for its own verdict, but when it should resolve it counts here —
+      // unless it resolved from another node (attributeNodeFaults made it data-plane): then one node is broken, not DNS.
+      (kinds[c.target] === 'dns' && c.expect === 'allow' && !c.pass && c.outcome.kind === 'dns-timeout' && c.classification !== 'data-plane'),
   );
   const sources = new Set(failed.map((c) => c.source));
   if (failed.length < 2 || failed.length * 2 < needsDns.length) return [];

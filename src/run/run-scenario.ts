@@ -4,6 +4,7 @@
  * `finally` (also when `signal` aborts: SIGINT/SIGTERM).
  */
 import type { ClusterClient, WorkloadKind } from '../cluster/types.js';
+import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
 import { diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
 import { diagnoseRun, type TargetKinds } from '../diagnose/diagnose-run.js';
 import { ClusterError, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
@@ -158,7 +159,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       runnerPlan ? runRunner(runnerPlan, deps, failures) : Promise.resolve(undefined),
     ]);
 
-    const cells = judgeAll(scenario, plan.checks, plan.pods, snapshot, engine, workloadLabels, podResults, runnerResults, failures, deps);
+    // Per-node runs compare nodes: what fails only from one node is that node's data plane.
+    const cells = attributeNodeFaults(judgeAll(scenario, plan.checks, plan.pods, snapshot, engine, workloadLabels, podResults, runnerResults, failures, deps));
     const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
     const result: RunResult = {
       runId,

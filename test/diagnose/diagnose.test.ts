@@ -79,6 +79,17 @@ describe('diagnoseRun', () => {
       want: [/data plane broken on node n2: 2 check\(s\)/],
     },
     {
+      // As attributeNodeFaults leaves it: the lookups resolved from n1, so one node is broken, not cluster DNS.
+      name: 'DNS timeouts from one node only: the node, not DNS',
+      cells: [
+        failed({ source: 'a', target: 'dns', node: 'n2', outcome: { kind: 'dns-timeout' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'dns', node: 'n1', outcome: { kind: 'resolved', addresses: [] } }),
+        failed({ source: 'a', target: 'mlflow', node: 'n2', outcome: { kind: 'dns-timeout' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'mlflow', node: 'n1' }),
+      ],
+      want: [/^data plane broken on node n2: 2 check\(s\)/],
+    },
+    {
       name: 'stale known gaps',
       cells: [failed({ source: 'a', target: 'lb', known: 'x', classification: 'policy-gap', reason: 'known gap no longer reproduces (observed connected, as expected) — remove' })],
       want: [/1 known gap\(s\) no longer reproduce.*a → lb/],
