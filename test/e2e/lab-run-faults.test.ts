@@ -83,6 +83,52 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('--per-node with one broken node: its cells fail as data-plane naming the node, the other node passes, DNS is not blamed', async () => {
+    // Cluster DNS must stay on the healthy node (every target below is served by the DNS pod), so the broken
+    // node is whichever one the lab's scheduler did not put the DNS pod on.
+    const [dnsPod] = await client.listPods('kube-system', 'k8s-app=kube-dns');
+    const nodes = (await client.inventory({ signal: AbortSignal.timeout(10_000) })).nodes.map((n) => n.name).sort();
+    expect(nodes).toHaveLength(2);
+    const healthy = dnsPod!.nodeName as string;
+    const broken = nodes.find((n) => n !== healthy) as string;
+    const scenario = writeScenario('per-node.yaml', {
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' }, training: { namespace: 'financial-mlops-pytorch', as: 'deployment/training-controller' } },
+      targets: {
+        'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' },
+        'dns-service': { service: 'kube-dns', namespace: 'kube-system', port: 'dns-tcp' },
+        'dns-pod': { address: dnsPod!.podIP, port: 53 },
+        'dns-metrics': { service: 'kube-dns', namespace: 'kube-system', port: 'metrics' },
+      },
+      matrix: {
+        serving: { allow: ['cluster-dns', 'dns-service', 'dns-pod'], deny: ['dns-metrics'] },
+        training: { allow: ['cluster-dns', 'dns-service', 'dns-pod'], deny: ['dns-metrics'] },
+      },
+    });
+    await lab.setFaults({ brokenNode: broken });
+    try {
+      const json = join(dir, 'per-node.json');
+      const run = await runCli(lab, ['run', scenario, '--per-node', '--budget', '30s', '--no-progress', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const { cells, findings } = report(json);
+      expect(cells).toHaveLength(2 * 4 * 2);
+      const fromBroken = cells.filter((c) => c.node === broken);
+      const fromHealthy = cells.filter((c) => c.node === healthy);
+      expect(fromBroken).toHaveLength(8);
+      expect(fromHealthy).toHaveLength(8);
+      for (const c of fromHealthy) expect({ cell: `${c.source} → ${c.target}`, pass: c.pass }).toEqual({ cell: `${c.source} → ${c.target}`, pass: true });
+      for (const c of fromBroken) {
+        expect(c.pass).toBe(false);
+        expect(c.classification).toBe('data-plane');
+        expect(c.reason).toMatch(new RegExp(`^fails from node ${broken} \\(.+\\) but passes from ${healthy}`));
+      }
+      expect(findings).toContainEqual(expect.stringMatching(new RegExp(`^data plane broken on node ${broken}: 8 check\\(s\\)`)));
+      expect(findings.join('\n')).not.toMatch(/cluster DNS looks down|does not enforce/);
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ brokenNode: undefined });
+    }
+  });
+
   it('healthy run: JUnit has one testcase per cell and failures only for failing cells; Markdown has the summary and the known gaps', async () => {
     const json = join(dir, 'reports.json');
     const junit = join(dir, 'reports.xml');
