@@ -10,7 +10,6 @@ import type {
   IPBlock,
   LabelSelector,
   LabelSelectorRequirement,
-  Labels,
   NamespaceInfo,
   NetworkPolicy,
   NetworkPolicyEgressRule,
@@ -42,8 +41,6 @@ export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Replic
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** Kinds `snapshotFromObjects` understands; everything else is skipped and counted. */
-export const KNOWN_KINDS = ['Namespace', 'Pod', 'Service', 'NetworkPolicy', 'Node', ...WORKLOAD_KINDS] as const;
-
 type Obj = Record<string, unknown>;
 
 function isObject(value: unknown): value is Obj {
@@ -522,12 +519,4 @@ export function snapshotFromObjects(objects: unknown[], options: SnapshotOptions
 /** Locale-independent ordering, so outputs are identical on every machine. */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Labels as "k=v,k2=v2", sorted by key (for messages). */
-export function formatLabels(labels: Labels): string {
-  return Object.keys(labels)
-    .sort(compareStrings)
-    .map((k) => `${k}=${labels[k]}`)
-    .join(',');
 }

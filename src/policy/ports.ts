@@ -8,12 +8,6 @@ import type { ContainerPort, NetworkPolicyPort, Protocol } from './types.js';
 /** The port a flow targets: a number, or a name to resolve against the destination's container ports. */
 export type PortQuery = number | string;
 
-/** "8080" → 8080; names stay names. */
-export function parsePortQuery(text: string | number): PortQuery {
-  if (typeof text === 'number') return text;
-  return /^\d+$/.test(text) ? Number(text) : text;
-}
-
 /** Resolves a port name against the destination's container ports; numbers pass through. */
 export function resolvePort(query: PortQuery, destPorts: readonly ContainerPort[] | undefined, protocol: Protocol): number | undefined {
   if (typeof query === 'number') return query;

@@ -1,5 +1,5 @@
 /** Shared wording for renderers: how a cell, an outcome and a row are named. Pure. */
-import type { CellVerdict, Classification, RunResult } from '../model/verdict.js';
+import type { CellVerdict, RunResult } from '../model/verdict.js';
 
 /** Observed, in the table's one-letter alphabet: A open, D blocked, N name did not resolve, P probe did not run. */
 export function observedLetter(cell: CellVerdict): 'A' | 'D' | 'N' | 'P' {
@@ -61,8 +61,6 @@ export function axes(result: RunResult): { rows: string[]; columns: string[] } {
 export function failingCells(result: RunResult): CellVerdict[] {
   return result.cells.filter((c) => !c.pass);
 }
-
-export const CLASSIFICATION_ORDER: readonly Classification[] = ['policy-gap', 'data-plane', 'dns', 'probe', 'unknown', 'known-gap', 'pass'];
 
 export function verdictHeadline(result: RunResult): string {
   const s = result.summary;

@@ -71,7 +71,7 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
   pods.forEach((src, r) => {
     if (previousNs !== src.namespace) out.push(`${src.namespace}:`);
     previousNs = src.namespace;
-    const values = pods.map((dst, c) => {
+    const values = pods.map((_, c) => {
       const ports = destinationPorts[c] ?? [];
       if (ports.length === 0) return NO_PORT;
       return ports

@@ -210,7 +210,7 @@ function splitOversizedPods(pods: ProbePodPlan[], checks: PlannedCheck[], maxByt
 }
 
 /** Consecutive runs of the plan's checks, each of which serializes (with the plan's envelope) within `maxBytes`. */
-export function groupChecksBySize(plan: AgentPlan, maxBytes: number): AgentCheck[][] {
+function groupChecksBySize(plan: AgentPlan, maxBytes: number): AgentCheck[][] {
   const envelope = serializedBytes({ checks: [], retries: plan.retries });
   const groups: AgentCheck[][] = [];
   let current: AgentCheck[] = [];

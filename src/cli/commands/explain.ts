@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { ExitCode, UsageError } from '../../model/errors.js';
 import { createPolicyEngine, describeFlow, podKey, type PolicyEngine } from '../../policy/engine.js';
-import { resolveEndpoint, serviceHops, type ResolvedEndpoint } from '../../policy/endpoints.js';
+import { resolveEndpoint, serviceHops, toEndpoint, type ResolvedEndpoint } from '../../policy/endpoints.js';
 import type { Endpoint } from '../../policy/types.js';
 import { defineCommand } from '../command.js';
 import { loadManifests, parsePortFlag, parseProtocol, withManifests, withProtocol, type ManifestArgs } from '../offline-flags.js';
@@ -19,9 +19,6 @@ function endpointOrFail(engine: PolicyEngine, flag: string, text: string, allowA
   if (resolved.kind === 'unknown') {
     const near = resolved.suggestions.length > 0 ? `; did you mean ${resolved.suggestions.join(', ')}?` : '';
     throw new UsageError(`${flag} ${text}: no such pod in the manifests (give NAMESPACE/POD${allowAddress ? ' or an IP address' : ''})${near}`);
-  }
-  if (!allowAddress && resolved.kind !== 'pod') {
-    throw new UsageError(`${flag} ${text}: give the source as NAMESPACE/POD (an address outside the cluster is not policed)`);
   }
   return resolved;
 }
@@ -41,8 +38,11 @@ export const explainCommand = defineCommand<ExplainArgs>({
     const { snapshot } = await loadManifests(argv.manifests);
     const engine = createPolicyEngine(snapshot);
     const from = endpointOrFail(engine, '--from', argv.from, false);
+    if (from.kind !== 'pod') {
+      throw new UsageError(`--from ${argv.from}: give the source as NAMESPACE/POD (an address outside the cluster is not policed)`);
+    }
     const to = endpointOrFail(engine, '--to', argv.to, true);
-    const source: Endpoint = from.kind === 'pod' ? { kind: 'pod', pod: from.pod } : { kind: 'address', ip: (from as { ip: string }).ip };
+    const source: Endpoint = { kind: 'pod', pod: from.pod };
     const lines: string[] = [];
     if (to.kind === 'service') {
       const svc = `${to.service.namespace}/${to.service.name}`;
@@ -59,7 +59,7 @@ export const explainCommand = defineCommand<ExplainArgs>({
         lines.push(...describeFlow(engine.evaluateFlow(source, dest, hop.targetPort, protocol), source, dest));
       }
     } else {
-      const dest: Endpoint = to.kind === 'pod' ? { kind: 'pod', pod: to.pod } : { kind: 'address', ip: to.ip };
+      const dest = toEndpoint(to);
       lines.push(...describeFlow(engine.evaluateFlow(source, dest, port, protocol), source, dest));
     }
     process.stdout.write(`${lines.join('\n')}\n`);
