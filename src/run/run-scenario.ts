@@ -55,6 +55,8 @@ export interface RunDeps {
   /** Called once the pods are known (before any is created), then per state change. */
   onPlan?: (items: Array<Omit<RunProgress, 'state' | 'detail'>>) => void;
   onProgress?: (event: RunProgress) => void;
+  /** The run's pods could not be deleted (e.g. the API went away): one line for the user; default a process warning. */
+  onCleanupFailed?: (message: string) => void;
   /** Address the runner's traffic carries when it reaches pods, when known (decides ipBlock rules). */
   runnerAddress?: string;
   now?: () => Date;
@@ -179,7 +181,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     };
     return { result, failures };
   } finally {
-    await cleanup(deps.client, runId, [...namespaces]);
+    await cleanup(deps.client, runId, [...namespaces], deps.onCleanupFailed);
   }
 }
 
@@ -191,14 +193,18 @@ function imageOptions(deps: RunDeps): { image?: string; imagePullSecrets?: strin
 }
 
 /** Deleting must run even when the run was aborted, so it gets its own short deadline, not the run's signal. */
-async function cleanup(client: ClusterClient, runId: string, namespaces: string[]): Promise<void> {
+async function cleanup(client: ClusterClient, runId: string, namespaces: string[], onFailed?: (message: string) => void): Promise<void> {
   if (namespaces.length === 0) return;
   const signal = AbortSignal.timeout(15_000);
   try {
     await deleteRunPods(client, runId, { namespaces, signal });
   } catch (error) {
     // The pods' activeDeadlineSeconds and `netcheck cleanup` still remove them; do not hide the run's own outcome.
-    process.emitWarning(`netcheck: could not delete the pods of run ${runId}: ${error instanceof Error ? error.message : String(error)}`);
+    const message =
+      `could not delete the pods of run ${runId} (${error instanceof Error ? error.message : String(error)}); ` +
+      'their deadline stops them, then `netcheck cleanup -A` removes them';
+    if (onFailed) onFailed(message);
+    else process.emitWarning(`netcheck: ${message}`);
   }
 }
 

@@ -122,6 +122,8 @@ export async function executeRun(argv: RunArgs): Promise<ExitCode> {
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
   const progress = argv.progress === false ? undefined : createProgressReporter(process.stderr);
+  // Written once progress has stopped: a line in the middle of a live task list would be overdrawn.
+  const cleanupWarnings: string[] = [];
 
   try {
     const run = await runScenario(scenario, {
@@ -134,6 +136,7 @@ export async function executeRun(argv: RunArgs): Promise<ExitCode> {
       ...(argv.image !== undefined ? { image: argv.image } : {}),
       ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
+      onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
     await progress?.stop();
     for (const out of outputs) {
@@ -154,6 +157,7 @@ export async function executeRun(argv: RunArgs): Promise<ExitCode> {
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     throw error;
   } finally {
+    for (const w of cleanupWarnings) process.stderr.write(`netcheck: warning: ${w}\n`);
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }
