@@ -4,11 +4,12 @@
  * quota, scheduling) at once, a finished probe when its log has been read, a listener when it is Ready.
  * Cluster-wide failures (403 RBAC, API unreachable) reject the whole call: they affect every pod.
  */
-import type { ClusterClient, ClusterEvent, PodManifest, PodState } from '../cluster/types.js';
+import type { ClusterClient, PodManifest, PodState } from '../cluster/types.js';
 import { ClusterError, ProbeError } from '../model/errors.js';
 import type { AgentCheckResult } from '../model/outcome.js';
 import { parseAgentOutput } from './agent.js';
 import { LABEL_ROLE, LABEL_RUN } from './pod-spec.js';
+import { describeFailedProbe, startFailureFromEvents, startFailureFromStatus } from './start-failure.js';
 
 export interface ProbePodSpec {
   /** The caller's identity for this pod (e.g. the plan's pod key); echoed in results. */
@@ -70,64 +71,6 @@ export class BudgetExceededError<T = ProbePodResult | ListenerResult> extends Pr
       { hint: 'raise --budget, or check why these pods are slow to start (kubectl describe pod)' },
     );
   }
-}
-
-/** Waiting reasons that mean the container will not start without someone fixing something. */
-const fatalWaitingReasons = new Set([
-  'ErrImagePull',
-  'ImagePullBackOff',
-  'InvalidImageName',
-  'ErrImageNeverPull',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'RunContainerError',
-]);
-
-/** What makes a pod unable to run, from its status alone; undefined while it may still start. */
-export function startFailureFromStatus(pod: PodState): { reason: string; message: string } | undefined {
-  for (const c of pod.containers) {
-    if (c.waiting && fatalWaitingReasons.has(c.waiting.reason)) {
-      return { reason: c.waiting.reason, message: c.waiting.message ?? c.waiting.reason };
-    }
-  }
-  const scheduled = pod.conditions.find((c) => c.type === 'PodScheduled');
-  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return { reason: 'Unschedulable', message: scheduled.message ?? 'no node can run it' };
-  }
-  return undefined;
-}
-
-/** Warning events that mean the pod will not start (when status has not caught up yet). */
-export function startFailureFromEvents(events: ClusterEvent[]): { reason: string; message: string } | undefined {
-  for (const e of events) {
-    if (e.type !== 'Warning') continue;
-    if (e.reason === 'FailedScheduling') return { reason: 'Unschedulable', message: e.message };
-    if ((e.reason === 'Failed' || e.reason === 'BackOff') && /pull|image/i.test(e.message)) {
-      return { reason: 'ImagePullFailed', message: e.message };
-    }
-    if (e.reason === 'FailedCreatePodSandBox') return { reason: 'SandboxFailed', message: e.message };
-    if (e.reason === 'Failed' && /CreateContainerConfigError|CreateContainerError/.test(e.message)) {
-      return { reason: 'CreateContainerError', message: e.message };
-    }
-  }
-  return undefined;
-}
-
-/** Why a probe pod ended in phase Failed, from what the kubelet recorded. */
-export function describeFailedProbe(pod: PodState, logProblems: string[]): { reason: string; message: string } {
-  const terminated = pod.containers[0]?.terminated;
-  if (pod.reason === 'DeadlineExceeded') {
-    return { reason: 'DeadlineExceeded', message: 'activeDeadlineSeconds passed before the agent finished' };
-  }
-  if (terminated?.reason === 'OOMKilled') {
-    return { reason: 'OOMKilled', message: 'the agent ran out of memory (raise the limit in src/probe/pod-spec.ts)' };
-  }
-  if (!terminated && pod.reason) {
-    // Rejected by the kubelet before the container ran (OutOfcpu, NodeAffinity, Evicted, ...).
-    return { reason: pod.reason, message: pod.message ?? `the kubelet rejected the pod (${pod.reason})` };
-  }
-  const problems = logProblems.length ? ` (${logProblems.slice(0, 2).join('; ')})` : '';
-  return { reason: 'AgentFailed', message: `the agent exited with code ${terminated?.exitCode ?? '?'}${problems}` };
 }
 
 /** Create failures that concern one pod (the others may still run); anything else is cluster-wide. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { podStateFromObject } from '../../src/cluster/pod-state.js';
 import type { ClusterEvent, PodState } from '../../src/cluster/types.js';
 import { sweepReason } from '../../src/probe/cleanup.js';
-import { describeFailedProbe, startFailureFromEvents, startFailureFromStatus } from '../../src/probe/lifecycle.js';
+import { describeFailedProbe, startFailureFromEvents, startFailureFromStatus } from '../../src/probe/start-failure.js';
 
 function pod(status: Record<string, unknown>, meta: Record<string, unknown> = {}): PodState {
   return podStateFromObject({ metadata: { name: 'p', namespace: 'ns', uid: 'u', ...meta }, spec: {}, status });

@@ -1,0 +1,70 @@
+/**
+ * Why a probe pod cannot start, or why it failed, read from its status, its events and what the kubelet
+ * recorded (pure). DESIGN.md "Probe pods": a pod that cannot start is reported at once, by name, not
+ * after the budget runs out.
+ */
+import type { ClusterEvent, PodState } from '../cluster/types.js';
+
+/** A named reason (ImagePullBackOff, Unschedulable, OOMKilled, ...) and the words to show with it. */
+export interface PodFailure {
+  reason: string;
+  message: string;
+}
+
+/** Waiting reasons that mean the container will not start without someone fixing something. */
+const fatalWaitingReasons = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+]);
+
+/** What makes a pod unable to run, from its status alone; undefined while it may still start. */
+export function startFailureFromStatus(pod: PodState): PodFailure | undefined {
+  for (const c of pod.containers) {
+    if (c.waiting && fatalWaitingReasons.has(c.waiting.reason)) {
+      return { reason: c.waiting.reason, message: c.waiting.message ?? c.waiting.reason };
+    }
+  }
+  const scheduled = pod.conditions.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    return { reason: 'Unschedulable', message: scheduled.message ?? 'no node can run it' };
+  }
+  return undefined;
+}
+
+/** Warning events that mean the pod will not start (when status has not caught up yet). */
+export function startFailureFromEvents(events: ClusterEvent[]): PodFailure | undefined {
+  for (const e of events) {
+    if (e.type !== 'Warning') continue;
+    if (e.reason === 'FailedScheduling') return { reason: 'Unschedulable', message: e.message };
+    if ((e.reason === 'Failed' || e.reason === 'BackOff') && /pull|image/i.test(e.message)) {
+      return { reason: 'ImagePullFailed', message: e.message };
+    }
+    if (e.reason === 'FailedCreatePodSandBox') return { reason: 'SandboxFailed', message: e.message };
+    if (e.reason === 'Failed' && /CreateContainerConfigError|CreateContainerError/.test(e.message)) {
+      return { reason: 'CreateContainerError', message: e.message };
+    }
+  }
+  return undefined;
+}
+
+/** Why a probe pod ended in phase Failed, from what the kubelet recorded. */
+export function describeFailedProbe(pod: PodState, logProblems: string[]): PodFailure {
+  const terminated = pod.containers[0]?.terminated;
+  if (pod.reason === 'DeadlineExceeded') {
+    return { reason: 'DeadlineExceeded', message: 'activeDeadlineSeconds passed before the agent finished' };
+  }
+  if (terminated?.reason === 'OOMKilled') {
+    return { reason: 'OOMKilled', message: 'the agent ran out of memory (raise the limit in src/probe/pod-spec.ts)' };
+  }
+  if (!terminated && pod.reason) {
+    // Rejected by the kubelet before the container ran (OutOfcpu, NodeAffinity, Evicted, ...).
+    return { reason: pod.reason, message: pod.message ?? `the kubelet rejected the pod (${pod.reason})` };
+  }
+  const problems = logProblems.length ? ` (${logProblems.slice(0, 2).join('; ')})` : '';
+  return { reason: 'AgentFailed', message: `the agent exited with code ${terminated?.exitCode ?? '?'}${problems}` };
+}
