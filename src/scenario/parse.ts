@@ -11,7 +11,7 @@
  *   known:    - { from: <source>, to: <target>, reason }        (explained, expected failures)
  */
 import path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Scalar } from 'yaml';
+import { isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ScenarioError, type SourceLocation } from '../model/errors.js';
 import type { Labels, Protocol } from '../policy/types.js';
 import { formatSuggestion } from './nearest-name.js';
@@ -26,6 +26,21 @@ import {
   checkPortNumber,
   parseDurationMs,
 } from './values.js';
+import {
+  checkKeys,
+  failIf,
+  findField,
+  locate,
+  locateOffset,
+  readMap,
+  readString,
+  readWordAt,
+  rejectKeys,
+  requireField,
+  resolve,
+  type Field,
+  type Reader,
+} from './yaml-reader.js';
 
 export const SCENARIO_API_VERSION = 'netcheck.io/v1alpha1';
 export const SCENARIO_KIND = 'Scenario';
@@ -43,19 +58,6 @@ const MATRIX_KEYS = ['allow', 'deny'];
 const KNOWN_KEYS = ['from', 'to', 'reason'];
 /** Workload kinds a source may clone labels from (`as: deployment/name`): those src/cluster can read. */
 export const CLONABLE_KINDS = ['deployment', 'statefulset', 'daemonset', 'replicaset', 'job', 'pod'];
-
-interface Reader {
-  file: string;
-  lines: LineCounter;
-  doc: Document;
-}
-
-/** A key/value pair of a mapping, with the key's scalar kept for error locations. */
-interface Field {
-  key: Scalar;
-  name: string;
-  value: YamlNode | null;
-}
 
 export interface ParseScenarioOptions {
   /** Directory that relative `manifests` paths resolve against; defaults to the scenario file's directory. */
@@ -442,86 +444,4 @@ function readKnown(r: Reader, field: Field, sources: Source[], targets: Target[]
     if (cell.known !== undefined) throw new ScenarioError(at, `known: \`${from}\` → \`${to}\` is listed twice`);
     cell.known = reason;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Reading nodes
-
-function resolve(r: Reader, node: YamlNode | null | undefined): YamlNode | null {
-  if (node === null || node === undefined) return null;
-  if (isAlias(node)) return (node.resolve(r.doc) as YamlNode | undefined) ?? null;
-  return node;
-}
-
-function locateOffset(r: Reader, offset: number): SourceLocation {
-  const { line, col } = r.lines.linePos(offset);
-  return { file: r.file, line, column: col };
-}
-
-function locate(r: Reader, node: YamlNode | null | undefined): SourceLocation {
-  const range = node?.range;
-  return range ? locateOffset(r, range[0]) : { file: r.file };
-}
-
-/** The key text at an offset, for YAML errors that carry only a position. */
-function readWordAt(text: string, offset: number): string {
-  const rest = text.slice(offset);
-  const quoted = /^(["'])(.*?)\1/.exec(rest);
-  if (quoted) return quoted[2] ?? '';
-  return /^[^:\s,}\]]*/.exec(rest)?.[0] ?? '';
-}
-
-/** Reads a mapping; `keyNode` locates the error when the value is missing altogether. */
-function readMap(r: Reader, node: YamlNode | null, what: string, keyNode?: YamlNode): Field[] {
-  const map = resolve(r, node);
-  if (map === null || (isScalar(map) && map.value === null)) {
-    throw new ScenarioError(locate(r, keyNode ?? map), `${what} is empty; expected a mapping`);
-  }
-  if (!isMap(map)) throw new ScenarioError(locate(r, map), `${what} must be a mapping (key: value)`);
-  return map.items.map((pair) => {
-    const key = pair.key as YamlNode | null;
-    if (key === null || !isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
-      throw new ScenarioError(locate(r, key ?? map), `${what}: keys must be plain names`);
-    }
-    return { key, name: String(key.value), value: resolve(r, pair.value as YamlNode | null) };
-  });
-}
-
-function checkKeys(r: Reader, fields: Field[], allowed: string[], where: string): void {
-  for (const f of fields) {
-    if (!allowed.includes(f.name)) {
-      throw new ScenarioError(locate(r, f.key), `unknown key \`${f.name}\` ${where}${formatSuggestion(f.name, allowed)}`);
-    }
-  }
-}
-
-/** Keys valid on some target kinds but not this one get a reason rather than "unknown key". */
-function rejectKeys(r: Reader, fields: Field[], what: string, kindText: string, reasons: Record<string, string>): void {
-  for (const f of fields) {
-    const reason = reasons[f.name];
-    if (reason !== undefined) throw new ScenarioError(locate(r, f.key), `${what}: ${kindText} ${reason}`);
-  }
-}
-
-function findField(fields: Field[], name: string): Field | undefined {
-  return fields.find((f) => f.name === name);
-}
-
-function requireField(r: Reader, fields: Field[], name: string, at: SourceLocation, what?: string, hint = ''): Field {
-  const field = findField(fields, name);
-  if (field) return field;
-  throw new ScenarioError(at, `${what === undefined ? '' : `${what}: `}missing \`${name}\`${hint}`);
-}
-
-function readString(r: Reader, field: Field, what: string): string {
-  const value = field.value !== null && isScalar(field.value) ? field.value.value : undefined;
-  if (typeof value !== 'string' || value === '') {
-    const shown = value === undefined || value === null ? 'empty' : `\`${String(value)}\``;
-    throw new ScenarioError(locate(r, field.value ?? field.key), `${what} must be a non-empty string, not ${shown}`);
-  }
-  return value;
-}
-
-function failIf(r: Reader, node: YamlNode | null, reason: string | undefined, prefix: string): void {
-  if (reason !== undefined) throw new ScenarioError(locate(r, node), `${prefix}${reason}`);
 }
