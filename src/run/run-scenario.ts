@@ -157,7 +157,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
 
     const runnerPlan = plan.runner;
     const [podResults, runnerResults] = await Promise.all([
-      settleBudget(specs.length === 0 ? Promise.resolve([]) : runProbePods(deps.client, specs, { signal: deps.signal, deadline, onProgress: progress('probe') }), failures),
+      // A budget spent waiting for listeners leaves none for probe pods: creating them would only leave pods behind.
+      settleBudget(specs.length === 0 || failures.some((f) => f instanceof BudgetExceededError) ? Promise.resolve([]) : runProbePods(deps.client, specs, { signal: deps.signal, deadline, onProgress: progress('probe') }), failures),
       runnerPlan ? runRunner(runnerPlan, deps, failures) : Promise.resolve(undefined),
     ]);
 

@@ -262,11 +262,25 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
     }
     await lab.setFaults({ slowPodStartMs: 20_000 });
     try {
-      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '4s', '--no-progress']);
+      const json = join(dir, 'budget.json');
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '4s', '--no-progress', '-o', `json=${json}`]);
       expect(run.code).toBe(3);
-      // The listener is the first thing the run waits for: the budget runs out while it is still pending.
-      expect(run.stderr).toMatch(/budget exceeded with \d+ pod\(s\) still pending: default\/netcheck-[a-z0-9]+-l0/);
+      // The listener is the first thing the run waits for: the budget runs out while it is still pending, and
+      // no probe pod is created after that.
+      const budgetLines = run.stderr.split('\n').filter((l) => l.includes('budget exceeded'));
+      expect(budgetLines).toEqual([expect.stringMatching(/^netcheck: budget exceeded with 1 pod\(s\) still pending: default\/netcheck-[a-z0-9]+-l0$/)]);
       expect(run.stderr).toMatch(/raise --budget/);
+      const inCluster = report(json).cells.filter((c) => c.source !== 'ci-runner');
+      expect(inCluster.length).toBeGreaterThan(0);
+      for (const c of inCluster) {
+        expect(c.classification).toBe('probe');
+        expect(c.probe ?? null).toBeNull();
+        expect(c.reason).toMatch(
+          c.target === 'default-listener'
+            ? /^probe did not run: listener for default-listener has no IP \(it did not start\)$/
+            : /^probe did not run: budget exceeded with 1 pod\(s\) still pending: default\/netcheck-[a-z0-9]+-l0$/,
+        );
+      }
       expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
       expect(await podsLeft()).toEqual([]);
     } finally {
