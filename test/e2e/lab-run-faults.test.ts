@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
-import { anyRunSelector, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
+import { anyRunSelector, buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
 
 const MAIN = 'dist/src/cli/main.js';
@@ -239,6 +239,11 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
   it('PodSecurity "restricted" on every namespace the scenario touches: the healthy run still passes', async () => {
     await lab.setFaults({ podSecurityRestricted: ['financial-ml', 'financial-mlops-pytorch', 'seldon-system', 'default', 'kube-system'] });
     try {
+      // The profile is really enforced: the same pod without its security context is rejected.
+      const lax = buildProbePod({ runId: 'pss', namespace: 'financial-ml', name: 'netcheck-pss-check', labels: {}, deadlineSeconds: 5, args: ['-e', '0'], role: 'probe' });
+      delete lax.spec.securityContext;
+      delete lax.spec.containers[0]!.securityContext;
+      await expect(client.createPod(lax)).rejects.toMatchObject({ reason: 'PodSecurity' });
       const json = join(dir, 'restricted.json');
       const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress', '-o', `json=${json}`]);
       expect(run.stderr).not.toMatch(/PodSecurity|forbidden/);
