@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RESOURCE } from './api/resources.js';
 import { realLabUnavailable, startTestLab, waitFor } from './lab-fixture.js';
+import type { LabDataPlane } from './net/data-plane.js';
+import type { Faults } from './types.js';
 
 const execFileAsync = promisify(execFile);
 const skipReason = realLabUnavailable();
@@ -122,6 +125,29 @@ describe.skipIf(skipReason !== undefined)('the lab on the Linux data plane', () 
     expect(forwarders().length).toBeGreaterThan(0);
     await lab.stop();
     expect(labNamespaces(lab.suffix)).toEqual([]);
+  });
+
+  it.each<[string, Faults]>([
+    ['no faults', {}],
+    ['dnsDropped (pods lose DNS; the fabric view does not)', { dnsDropped: true }],
+    ['kube-dns without endpoints (no DNS to wait for)', { servicesWithoutEndpoints: ['kube-system/kube-dns'] }],
+  ])('is ready when started (%s): endpoints programmed, and cluster DNS answering right away', async (_, faults) => {
+    const lab = await startTestLab({ manifests: [manifestsDir], faults });
+    const web = lab.store.find(RESOURCE.services, 'shop', 'web');
+    const endpoints = lab.store.find(RESOURCE.endpoints, 'shop', 'web');
+    expect(endpoints?.subsets?.[0]?.addresses).toHaveLength(2);
+    if (faults.servicesWithoutEndpoints) {
+      await expect(lab.dataPlane.resolveClusterDns!('web.shop.svc.cluster.local')).rejects.toThrow(/did not answer/);
+      return;
+    }
+    // One query, no retry: the lab said ready, so DNS must already answer.
+    expect(await lab.dataPlane.resolveClusterDns!('web.shop.svc.cluster.local')).toEqual([web!.spec.clusterIP]);
+    if (faults.dnsDropped) return;
+    const pod = lab.store.list(RESOURCE.pods).find((p) => p.metadata.namespace === 'shop')!;
+    const netns = (lab.dataPlane as LabDataPlane).podNetns(pod.metadata.uid)!;
+    const lookup = "require('dns').promises.lookup('web').then((a) => console.log(a.address), (e) => console.log(e.code))";
+    const { stdout } = await execFileAsync('ip', ['netns', 'exec', netns, process.execPath, '-e', lookup], { encoding: 'utf8', timeout: 10_000 });
+    expect(stdout.trim()).toBe(web!.spec.clusterIP);
   });
 
   it('sweeps temp dirs of labs whose process is gone', async () => {

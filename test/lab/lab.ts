@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ApiServer } from './api/server.js';
 import { Controllers, SEEDED_ANNOTATION } from './api/controllers.js';
+import { servicesNotProgrammed } from './api/endpoints.js';
 import { RESOURCE } from './api/resources.js';
 import { readManifests } from './api/manifests.js';
 import { ObjectStore, randomSuffix } from './api/store.js';
@@ -47,6 +48,38 @@ async function waitForSeededPods(store: ObjectStore, timeoutMs: number): Promise
       throw new Error(`lab: seeded pods still Pending after ${timeoutMs / 1000}s: ${pending.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** After the seeded pods run: cluster DNS answers and seeded Services have their endpoints programmed. */
+const READINESS_TIMEOUT_MS = 20_000;
+/** What the readiness check resolves, and the address it must get (the `kubernetes` Service's ClusterIP). */
+const READINESS_NAME = 'kubernetes.default.svc.cluster.local';
+const KUBERNETES_SERVICE_IP = '10.96.0.1';
+
+/**
+ * The lab is ready when a pod started right after startLab resolves would see a working cluster: every
+ * selector Service's running pods are in the endpoints the data plane has programmed, and (when the kube-dns
+ * Service has endpoints, i.e. no fault holds DNS back) cluster DNS answers at its Service IP.
+ */
+async function waitForReadiness(store: ObjectStore, controllers: Controllers, dataPlane: DataPlane, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await controllers.flush();
+    const synced = controllers.lastSyncedState?.services;
+    const missing = servicesNotProgrammed(store.list(RESOURCE.services), store.list(RESOURCE.pods), controllers.faults.servicesWithoutEndpoints ?? [], synced);
+    let why: string | undefined = missing.length > 0 ? `endpoints not programmed for ${missing.join(', ')}` : undefined;
+    const dns = synced?.find((s) => s.namespace === 'kube-system' && s.name === 'kube-dns');
+    const dnsServed = (dns?.ports ?? []).some((p) => p.protocol === 'UDP' && p.endpoints.length > 0);
+    if (why === undefined && dnsServed && dataPlane.resolveClusterDns) {
+      const answer = await dataPlane.resolveClusterDns(READINESS_NAME).catch((error: unknown) => (error as Error).message);
+      if (!Array.isArray(answer) || !answer.includes(KUBERNETES_SERVICE_IP)) {
+        why = Array.isArray(answer) ? `cluster DNS answered ${READINESS_NAME} with ${JSON.stringify(answer)}` : answer;
+      }
+    }
+    if (why === undefined) return;
+    if (Date.now() > deadline) throw new Error(`lab: not ready after ${timeoutMs / 1000}s: ${why}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -143,7 +176,7 @@ export async function startLabWith(options: LabOptions = {}, internals: LabInter
     const kubeconfigPath = writeKubeconfig(dir, url);
     c.start(manifests);
     await waitForSeededPods(store, SEEDED_START_TIMEOUT_MS);
-    await c.flush();
+    await waitForReadiness(store, c, dataPlane, READINESS_TIMEOUT_MS);
     const s = server;
     return {
       kubeconfigPath,

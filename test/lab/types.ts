@@ -78,6 +78,11 @@ export interface DataPlane {
   readonly outsideHost: string;
   /** ClusterIP of the kube-dns service, written into every pod's resolv.conf. */
   readonly dnsServiceIP: string;
+  /**
+   * Resolve `name` (A records) at the kube-dns Service IP as a node would (from the fabric), or reject.
+   * Optional: the in-memory data plane has no DNS; startLab's readiness check uses it when present.
+   */
+  resolveClusterDns?(name: string): Promise<string[]>;
   /** Remove everything this data plane created. Idempotent. */
   stop(): Promise<void>;
 }

@@ -63,6 +63,7 @@ export class Controllers {
   private syncTimer: NodeJS.Timeout | undefined;
   private syncRunning: Promise<void> | undefined;
   private reconcileQueued = false;
+  private synced: DataPlaneState | undefined;
 
   constructor(options: ControllerOptions) {
     this.store = options.store;
@@ -849,11 +850,18 @@ export class Controllers {
     while (this.syncDirty && !this.stopped) {
       this.syncDirty = false;
       try {
-        await this.dataPlane.sync(this.buildState());
+        const state = this.buildState();
+        await this.dataPlane.sync(state);
+        this.synced = state;
       } catch (error) {
         this.onError(error);
       }
     }
+  }
+
+  /** The state the data plane last converged to (undefined before the first successful sync). */
+  get lastSyncedState(): DataPlaneState | undefined {
+    return this.synced;
   }
 
   /** Resolves once pending reconciles and data-plane syncs have run. */

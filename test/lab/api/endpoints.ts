@@ -1,4 +1,5 @@
 /** The endpoints controller's core: which pods back a selector Service, on which resolved ports. */
+import type { ServiceEndpoints } from '../types.js';
 import type { KubeObject } from './store.js';
 
 export interface ResolvedPort {
@@ -49,4 +50,24 @@ export function groupEndpoints(svc: KubeObject, pods: KubeObject[], withheld: st
     (ready ? group.ready : group.notReady).push(pod);
   }
   return [...groups.values()];
+}
+
+/**
+ * Start-up readiness of selector Services: "namespace/name" of each whose Running pods (ready ones, and
+ * not-ready ones no readiness gate holds back) are not all among the endpoints the data plane last synced.
+ */
+export function servicesNotProgrammed(services: KubeObject[], pods: KubeObject[], withheld: string[], synced: ServiceEndpoints[] | undefined): string[] {
+  const missing: string[] = [];
+  for (const svc of services) {
+    const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
+    const expected = groupEndpoints(svc, pods, withheld)
+      .filter((g) => g.ports.length > 0)
+      .flatMap((g) => [...g.ready, ...g.notReady.filter((p) => (p.spec?.readinessGates ?? []).length === 0)])
+      .map((p) => p.status.podIP as string);
+    if (expected.length === 0) continue;
+    const entry = synced?.find((s) => `${s.namespace}/${s.name}` === key);
+    const programmed = new Set((entry?.ports ?? []).flatMap((p) => p.endpoints.map((e) => e.ip)));
+    if (!expected.every((ip) => programmed.has(ip))) missing.push(key);
+  }
+  return missing;
 }

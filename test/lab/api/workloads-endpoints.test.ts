@@ -1,7 +1,8 @@
 /** Pods from workloads, endpoints from pods, ClusterIPs from the service CIDR — with plain data. */
 import { describe, expect, it } from 'vitest';
 import { ClusterIPAllocator } from './cluster-ip.js';
-import { groupEndpoints } from './endpoints.js';
+import type { ServiceEndpoints } from '../types.js';
+import { groupEndpoints, servicesNotProgrammed } from './endpoints.js';
 import type { KubeObject } from './store.js';
 import { podsForWorkload, replicaSetForDeployment, workloadStatus } from './workloads.js';
 
@@ -111,6 +112,18 @@ describe('groupEndpoints', () => {
       { port: 8080, ready: ['a'], notReady: ['c'] },
       { port: 9090, ready: ['b'], notReady: [] },
     ]);
+  });
+
+  const synced = (ips: string[]): ServiceEndpoints[] => [
+    { namespace: 'shop', name: 'web', loadBalancerIPs: [], headless: false, ports: [{ port: 80, protocol: 'TCP', endpoints: ips.map((ip) => ({ ip, port: 8080 })) }] },
+  ];
+  it.each<{ why: string; synced: ServiceEndpoints[] | undefined; withheld: string[]; expected: string[] }>([
+    { why: 'nothing synced yet', synced: undefined, withheld: [], expected: ['shop/web'] },
+    { why: 'a running pod missing (not-ready c counts: no gate holds it)', synced: synced(['10.244.0.2', '10.244.0.3']), withheld: [], expected: ['shop/web'] },
+    { why: 'every running pod programmed', synced: synced(['10.244.0.2', '10.244.0.3', '10.244.0.4']), withheld: [], expected: [] },
+    { why: 'withheld by the fault: nothing to wait for', synced: undefined, withheld: ['shop/web'], expected: [] },
+  ])('servicesNotProgrammed: $why', ({ synced: state, withheld, expected }) => {
+    expect(servicesNotProgrammed([svc], pods, withheld, state)).toEqual(expected);
   });
 
   it('publishes nothing for a withheld service (the servicesWithoutEndpoints fault)', () => {

@@ -18,6 +18,19 @@ import { renderDnsHosts } from './dns-hosts.js';
 import { CommandError, runCommand } from './run-command.js';
 import { FABRIC, renderRuleset, serviceVIPs } from './ruleset.js';
 
+/**
+ * One A query at cluster DNS, sent from the fabric (a node's view: DNATed by the Service rules, not subject
+ * to pod policies or pod-facing faults). Prints the addresses as JSON, or {"error": code}.
+ */
+const DNS_QUERY = `
+const { Resolver } = require('node:dns').promises;
+const [server, source, name] = process.argv.slice(1);
+const resolver = new Resolver({ timeout: 300, tries: 1 });
+resolver.setServers([server]);
+resolver.setLocalAddress(source);
+resolver.resolve4(name).then((a) => console.log(JSON.stringify(a)), (e) => console.log(JSON.stringify({ error: e.code ?? String(e) })));
+`;
+
 const STATE_ROOT = '/tmp/netcheck-lab-net';
 const NETNS_ETC = '/etc/netns';
 const AGENT = fileURLToPath(new URL('../../../probes/agent.cjs', import.meta.url));
@@ -437,6 +450,13 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     }
   }
 
+  async function resolveClusterDns(name: string): Promise<string[]> {
+    const { stdout } = await runCommand(['ip', 'netns', 'exec', fabric, process.execPath, '-e', DNS_QUERY, dnsServiceIP, FABRIC.gatewayIP, name]);
+    const answer = JSON.parse(stdout) as string[] | { error: string };
+    if (Array.isArray(answer)) return answer;
+    throw new Error(`cluster DNS ${dnsServiceIP} did not answer ${name}: ${answer.error}`);
+  }
+
   async function stop(): Promise<void> {
     if (stopping !== undefined) return stopping;
     stopping = (async () => {
@@ -461,6 +481,7 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
     stop,
     outsideHost: outside,
     dnsServiceIP,
+    resolveClusterDns,
     fabric,
     nodeCIDRs,
     podNetns: (uid) => pods.get(uid)?.netns,

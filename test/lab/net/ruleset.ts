@@ -4,7 +4,8 @@
  * idempotent replacement (the fabric namespace belongs to the lab alone, nothing else writes rules there).
  *
  * Ordering follows a Calico-like node with kube-proxy in front of it:
- *   nat PREROUTING: Service ClusterIP / LoadBalancer IP DNAT (so policy sees the endpoint pod and targetPort),
+ *   nat PREROUTING (and OUTPUT, for the fabric's own readiness queries): Service ClusterIP / LoadBalancer IP
+ *   DNAT (so policy sees the endpoint pod and targetPort),
  *   filter FORWARD: faults, conntrack, "no endpoints" REJECT, outside-host guard, per-pod egress then ingress
  *   chains ending in DROP (denied TCP times out, as with Calico).
  */
@@ -158,6 +159,8 @@ function renderNatTable(services: ServiceEndpoints[]): string[] {
     ':POSTROUTING ACCEPT [0:0]',
     ...chains.map((c) => `:${c} - [0:0]`),
     '-A PREROUTING -j NCL-SERVICES',
+    // As kube-proxy does on a node: the fabric's own queries (the lab's DNS readiness check) reach Services too.
+    '-A OUTPUT -j NCL-SERVICES',
     `-A POSTROUTING -m mark --mark ${MARK_HAIRPIN}/${MARK_HAIRPIN} -j SNAT --to-source ${FABRIC.gatewayIP}`,
     ...rules,
     'COMMIT',
