@@ -98,10 +98,10 @@ export function parseScenario(text: string, file: string, options: ParseScenario
   const kindValue = readString(r, kind, '`kind`');
   if (kindValue !== SCENARIO_KIND) throw new ScenarioError(locate(r, kind.value), `unsupported kind \`${kindValue}\`; expected \`${SCENARIO_KIND}\``);
 
-  const metadata = requireField(r, top, 'metadata', rootAt);
+  const metadata = requireField(top, 'metadata', rootAt);
   const meta = readMap(r, metadata.value, '`metadata`', metadata.key);
   checkKeys(r, meta, METADATA_KEYS, 'in `metadata`');
-  const nameField = requireField(r, meta, 'name', locate(r, metadata.key), '`metadata`');
+  const nameField = requireField(meta, 'name', locate(r, metadata.key), '`metadata`');
   const name = readString(r, nameField, '`metadata.name`');
   failIf(r, nameField.value, checkDnsLabel(name), '`metadata.name`: ');
   const descriptionField = findField(meta, 'description');
@@ -114,15 +114,15 @@ export function parseScenario(text: string, file: string, options: ParseScenario
   const defaultsField = findField(top, 'defaults');
   const defaults = defaultsField ? readDefaults(r, defaultsField) : { timeoutMs: DEFAULT_TIMEOUT_MS, retries: DEFAULT_RETRIES };
 
-  const sourcesField = requireField(r, top, 'sources', rootAt);
+  const sourcesField = requireField(top, 'sources', rootAt);
   const sources = readMap(r, sourcesField.value, '`sources`', sourcesField.key).map((f) => readSource(r, f));
   if (sources.length === 0) throw new ScenarioError(locate(r, sourcesField.key), '`sources` is empty; name at least one source');
 
-  const targetsField = requireField(r, top, 'targets', rootAt);
+  const targetsField = requireField(top, 'targets', rootAt);
   const targets = readMap(r, targetsField.value, '`targets`', targetsField.key).map((f) => readTarget(r, f));
   if (targets.length === 0) throw new ScenarioError(locate(r, targetsField.key), '`targets` is empty; name at least one target');
 
-  const matrixField = requireField(r, top, 'matrix', rootAt);
+  const matrixField = requireField(top, 'matrix', rootAt);
   const cells = readMatrix(r, matrixField, sources, targets);
 
   const knownField = findField(top, 'known');
@@ -199,7 +199,7 @@ function readSource(r: Reader, field: Field): Source {
     return { kind: 'runner', name, location };
   }
 
-  const namespaceField = requireField(r, fields, 'namespace', location, what, ' (or `runner: true`)');
+  const namespaceField = requireField(fields, 'namespace', location, what, ' (or `runner: true`)');
   const namespace = readString(r, namespaceField, `${what}: \`namespace\``);
   failIf(r, namespaceField.value, checkDnsLabel(namespace), `${what}: namespace `);
   const labelsField = findField(fields, 'labels');
@@ -317,14 +317,14 @@ function readTarget(r: Reader, field: Field): Target {
 }
 
 function readNamespace(r: Reader, fields: Field[], what: string, at: SourceLocation): string {
-  const field = requireField(r, fields, 'namespace', at, what);
+  const field = requireField(fields, 'namespace', at, what);
   const namespace = readString(r, field, `${what}: \`namespace\``);
   failIf(r, field.value, checkDnsLabel(namespace), `${what}: namespace `);
   return namespace;
 }
 
 function readPort(r: Reader, fields: Field[], what: string, at: SourceLocation, allowName: boolean): number | string {
-  const field = requireField(r, fields, 'port', at, what);
+  const field = requireField(fields, 'port', at, what);
   const value = field.value !== null && isScalar(field.value) ? field.value.value : undefined;
   const where = locate(r, field.value ?? field.key);
   if (typeof value === 'number') {
@@ -428,9 +428,9 @@ function readKnown(r: Reader, field: Field, sources: Source[], targets: Target[]
     const fields = readMap(r, node, 'a `known` entry', field.key);
     checkKeys(r, fields, KNOWN_KEYS, 'in a `known` entry');
     const at = locate(r, node);
-    const from = readString(r, requireField(r, fields, 'from', at, 'a `known` entry'), '`known.from`');
-    const to = readString(r, requireField(r, fields, 'to', at, 'a `known` entry'), '`known.to`');
-    const reason = readString(r, requireField(r, fields, 'reason', at, 'a `known` entry', ' (say why the cell fails)'), '`known.reason`');
+    const from = readString(r, requireField(fields, 'from', at, 'a `known` entry'), '`known.from`');
+    const to = readString(r, requireField(fields, 'to', at, 'a `known` entry'), '`known.to`');
+    const reason = readString(r, requireField(fields, 'reason', at, 'a `known` entry', ' (say why the cell fails)'), '`known.reason`');
     const fromField = findField(fields, 'from') as Field;
     const toField = findField(fields, 'to') as Field;
     if (!sources.some((s) => s.name === from)) {

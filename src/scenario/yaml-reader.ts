@@ -80,7 +80,7 @@ export function findField(fields: Field[], name: string): Field | undefined {
   return fields.find((f) => f.name === name);
 }
 
-export function requireField(r: Reader, fields: Field[], name: string, at: SourceLocation, what?: string, hint = ''): Field {
+export function requireField(fields: Field[], name: string, at: SourceLocation, what?: string, hint = ''): Field {
   const field = findField(fields, name);
   if (field) return field;
   throw new ScenarioError(at, `${what === undefined ? '' : `${what}: `}missing \`${name}\`${hint}`);
