@@ -163,7 +163,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     ]);
 
     // Per-node runs compare nodes: what fails only from one node is that node's data plane.
-    const cells = attributeNodeFaults(judgeAll(scenario, plan.checks, plan.pods, snapshot, engine, workloadLabels, podResults, runnerResults, failures, deps));
+    const cells = attributeNodeFaults(judgeAll(plan.checks, plan.pods, snapshot, engine, workloadLabels, podResults, runnerResults, failures, deps));
     const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
     const result: RunResult = {
       runId,
@@ -272,7 +272,6 @@ async function runRunner(plan: NonNullable<ReturnType<typeof planRun>['runner']>
 }
 
 function judgeAll(
-  scenario: Scenario,
   checks: PlannedCheck[],
   pods: ProbePodPlan[],
   snapshot: ClusterSnapshot,
@@ -332,7 +331,6 @@ function judgeAll(
     if (findings.length > 0) verdict.findings = findings;
     return verdict;
   });
-  void scenario;
 }
 
 function findingsFor(
