@@ -493,6 +493,15 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
  * still running inside them, /etc/netns entries, temp files and markers. Live labs are left alone.
  */
 export async function sweepStaleLabs(): Promise<void> {
+  // Namespaces are listed BEFORE markers are read: a lab writes its marker before creating any namespace, so
+  // every namespace seen here has its marker visible below. The other order deletes a lab starting concurrently.
+  const namespaces = await listLabNetns();
+  let etcEntries: string[] = [];
+  try {
+    etcEntries = (await readdir(NETNS_ETC)).filter((e) => NETNS_PATTERN.test(e));
+  } catch {
+    // no /etc/netns
+  }
   const live = new Set<string>();
   const known = new Set<string>();
   let entries: string[] = [];
@@ -511,13 +520,6 @@ export async function sweepStaleLabs(): Promise<void> {
     } catch {
       // unreadable marker (a run died while writing it): stale
     }
-  }
-  const namespaces = await listLabNetns();
-  let etcEntries: string[] = [];
-  try {
-    etcEntries = (await readdir(NETNS_ETC)).filter((e) => NETNS_PATTERN.test(e));
-  } catch {
-    // no /etc/netns
   }
   const stale = new Set<string>();
   for (const name of [...namespaces, ...etcEntries]) {
