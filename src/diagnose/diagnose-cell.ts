@@ -5,13 +5,23 @@
 import type { CellVerdict } from '../model/verdict.js';
 import type { ClusterSnapshot, FlowVerdict, NetworkPolicy, NetworkPolicyPeer } from '../policy/types.js';
 
+/** The Service behind a target and how many pods back it, as the snapshot shows. */
+export interface ServiceBackends {
+  namespace: string;
+  name: string;
+  /** Pods its selector matches. */
+  selectedPods: number;
+  /** Ready endpoints, when the snapshot knows them. */
+  readyEndpoints?: number;
+}
+
 export interface CellContext {
   /** Namespace of the source pod (absent for the runner). */
   sourceNamespace?: string;
   /** Namespace of the destination pods (absent for external addresses). */
   destinationNamespace?: string;
   /** The Service behind a service / LoadBalancer / DNS target. */
-  service?: { namespace: string; name: string; selectedPods: number; readyEndpoints?: number };
+  service?: ServiceBackends;
 }
 
 export function diagnoseCell(

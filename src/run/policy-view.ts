@@ -5,6 +5,7 @@
  * kube-proxy DNATs traffic to a ClusterIP or LoadBalancer IP to an endpoint pod and its targetPort
  * *before* the CNI applies policy, so a Service/LB cell is judged toward the endpoint pods on the targetPort.
  */
+import type { ServiceBackends } from '../diagnose/diagnose-cell.js';
 import type { PolicyView } from '../model/verdict.js';
 import type {
   ClusterSnapshot,
@@ -31,7 +32,7 @@ export interface PolicyAssessment {
   /** The flows the view was computed from (one per destination pod), for diagnosis. */
   flows: FlowVerdict[];
   /** For Service / LoadBalancer targets: the service and how many pods its selector matches in the snapshot. */
-  service?: { namespace: string; name: string; selectedPods: number; readyEndpoints?: number };
+  service?: ServiceBackends;
 }
 
 /** Where a pod source's probe stands, as the engine sees it: a pod with the probe's labels. */
