@@ -68,16 +68,16 @@ export function assessCellPolicy(
   switch (target.kind) {
     case 'dns': {
       const dns = findClusterDns(snapshot.services);
-      if (!dns) return unknown(['cluster DNS service (kube-system/kube-dns) is not in the snapshot']);
+      if (!dns) return undecided(['cluster DNS service (kube-system/kube-dns) is not in the snapshot']);
       const port = dns.ports.find((p) => p.port === 53 && p.protocol === target.protocol) ?? dns.ports.find((p) => p.port === 53);
-      if (!port) return unknown([`${dns.namespace}/${dns.name} has no port 53`]);
+      if (!port) return undecided([`${dns.namespace}/${dns.name} has no port 53`]);
       return towardService(engine, snapshot, from, dns, port, target.protocol, runnerUnknown, []);
     }
     case 'service': {
       const service = snapshot.services.find((s) => s.namespace === target.namespace && s.name === target.service);
-      if (!service) return unknown([`service ${target.namespace}/${target.service} is not in the snapshot`]);
+      if (!service) return undecided([`service ${target.namespace}/${target.service} is not in the snapshot`]);
       const port = service.ports.find((p) => (typeof target.port === 'number' ? p.port === target.port : p.name === target.port));
-      if (!port) return unknown([`service ${target.namespace}/${target.service} has no port ${target.port}`]);
+      if (!port) return undecided([`service ${target.namespace}/${target.service} has no port ${target.port}`]);
       return towardService(engine, snapshot, from, service, port, target.protocol, runnerUnknown, []);
     }
     case 'listener': {
@@ -88,7 +88,7 @@ export function assessCellPolicy(
         labels: target.labels,
         ports: [{ containerPort: target.port, protocol }],
       };
-      return combine([engine.evaluateFlow(from, { kind: 'pod', pod: listener }, target.port, protocol)], runnerUnknown, []);
+      return assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod: listener }, target.port, protocol)], runnerUnknown, []);
     }
     case 'address': {
       const lb = findByLoadBalancerIP(snapshot.services, target.address, target.port, target.protocol);
@@ -97,9 +97,9 @@ export function assessCellPolicy(
         return towardService(engine, snapshot, from, lb.service, lb.port, target.protocol, runnerUnknown, [note]);
       }
       const pod = snapshot.pods.find((p) => p.ip === target.address);
-      if (pod) return combine([engine.evaluateFlow(from, { kind: 'pod', pod }, target.port, target.protocol)], runnerUnknown, []);
+      if (pod) return assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod }, target.port, target.protocol)], runnerUnknown, []);
       if (source.kind === 'runner') {
-        return unknown([`${target.address} is outside the cluster and so is the runner: no NetworkPolicy applies`]);
+        return undecided([`${target.address} is outside the cluster and so is the runner: no NetworkPolicy applies`]);
       }
       const flow = engine.evaluateFlow(from, { kind: 'address', ip: target.address }, target.port, target.protocol);
       const lines = explainFlow(flow);
@@ -114,7 +114,8 @@ export function assessCellPolicy(
   }
 }
 
-function unknown(explanation: string[]): PolicyAssessment {
+/** Policy cannot decide this cell; the explanation says why. */
+function undecided(explanation: string[]): PolicyAssessment {
   return { view: 'unknown', explanation, flows: [] };
 }
 
@@ -129,13 +130,13 @@ function towardService(
   notes: string[],
 ): PolicyAssessment {
   if (!service.selector) {
-    return { ...unknown([...notes, `${service.namespace}/${service.name} has no selector: its endpoints are managed by hand`]) };
+    return undecided([...notes, `${service.namespace}/${service.name} has no selector: its endpoints are managed by hand`]);
   }
   const selector = service.selector;
   const pods = snapshot.pods.filter(
     (p) => p.namespace === service.namespace && Object.entries(selector).every(([k, v]) => p.labels[k] === v),
   );
-  const selected: NonNullable<PolicyAssessment['service']> = { namespace: service.namespace, name: service.name, selectedPods: pods.length };
+  const selected: ServiceBackends = { namespace: service.namespace, name: service.name, selectedPods: pods.length };
   if (service.readyEndpoints !== undefined) selected.readyEndpoints = service.readyEndpoints;
   // No pod to judge against: judge toward a pod that would carry the selector's labels, so the policy
   // column still says what policy would do; the missing endpoints are reported by the verdict/diagnosis.
@@ -147,12 +148,13 @@ function towardService(
   if (denialHoldsForAnyAddress && flows.every((f) => !f.allowed)) {
     extra.push('no isolating policy has an ipBlock or an open `from`, so no address outside the cluster is admitted, whatever the SNAT');
   }
-  return { ...combine(flows, runnerUnknown, [...notes, ...extra], denialHoldsForAnyAddress), service: selected };
+  return { ...assessFlows(flows, runnerUnknown, [...notes, ...extra], denialHoldsForAnyAddress), service: selected };
 }
 
-function combine(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
+/** One view from the flows toward every destination pod: they must agree, and the runner's address must not matter. */
+function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
   const first = flows[0];
-  if (!first) return unknown(notes);
+  if (!first) return undecided(notes);
   const allowed = flows.filter((f) => f.allowed).length;
   const explanation = [...explainFlow(first), ...notes];
   if (allowed > 0 && allowed < flows.length) {
