@@ -193,12 +193,23 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
     }
   });
 
-  it('failing run (CNI ignores policies, exit 1) and infrastructure failure (image pull, exit 3) leave no pod', async () => {
+  it('failing run (CNI ignores policies, exit 1; JUnit failures = failing cells) and infrastructure failure (image pull, exit 3) leave no pod', async () => {
     await lab.setFaults({ cniIgnoresPolicies: true });
     try {
-      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress', '-o', 'table']);
+      const json = join(dir, 'flannel.json');
+      const junit = join(dir, 'flannel.xml');
+      const run = await runCli(lab, ['run', 'financial-ml', '--budget', '45s', '--no-progress', '-o', `json=${json}`, '-o', `junit=${junit}`]);
       expect(run.code).toBe(1);
       expect(await podsLeft()).toEqual([]);
+      // JUnit of a failing run: exactly the failing cells carry a <failure>, typed by their classification.
+      const { cells } = report(json);
+      const xml = readFileSync(junit, 'utf8');
+      expect(isBalancedXml(xml)).toBe(true);
+      expect((xml.match(/<testcase\b/g) ?? []).length).toBe(cells.length);
+      const failedCases = [...xml.matchAll(/<testcase [^>]*name="([^"]+)"[^>]*>\s*<failure [^>]*type="([^"]+)"/g)].map((m) => `${unescapeXml(m[1]!)} ${m[2]}`);
+      const failing = cells.filter((c) => !c.pass && c.classification !== 'known-gap');
+      expect(failing.length).toBeGreaterThan(0);
+      expect(failedCases.sort()).toEqual(failing.map((c) => `${c.source} → ${c.target}${c.node ? ` @${c.node}` : ''} (${c.expect}) ${c.classification}`).sort());
     } finally {
       await lab.setFaults({ cniIgnoresPolicies: false });
     }
@@ -353,4 +364,8 @@ function isBalancedXml(xml: string): boolean {
   }
   const stripped = body.replace(/<[^>]*>/g, '');
   return stack.length === 0 && !/[<>]/.test(stripped) && !/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(stripped);
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
