@@ -5,13 +5,12 @@
  */
 import type { ClusterClient, WorkloadKind } from '../cluster/types.js';
 import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
-import { diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
 import { diagnoseRun, type TargetKinds } from '../diagnose/diagnose-run.js';
 import { ClusterError, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
-import type { AgentCheckResult } from '../model/outcome.js';
-import type { CellVerdict, RunResult } from '../model/verdict.js';
+import type { AgentPlan } from '../model/outcome.js';
+import type { RunResult } from '../model/verdict.js';
 import { createPolicyEngine } from '../policy/engine.js';
-import type { ClusterSnapshot, Labels } from '../policy/types.js';
+import type { Labels } from '../policy/types.js';
 import { agentListenArgs, agentRunArgs, runAgentLocally } from '../probe/agent.js';
 import { deleteRunPods } from '../probe/cleanup.js';
 import {
@@ -19,15 +18,14 @@ import {
   runProbePods,
   startListeners,
   type ListenerResult,
-  type ProbePodResult,
   type ProbePodSpec,
   type ProbePodState,
 } from '../probe/lifecycle.js';
 import { buildProbePod, newRunId, probePodName } from '../probe/pod-spec.js';
-import type { Scenario, Source, Target } from '../scenario/types.js';
-import { planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type PlannedCheck, type ProbePodPlan } from './plan.js';
-import { assessCellPolicy, type FlowEvaluator, type PolicyAssessment } from './policy-view.js';
-import { judgeCell, summarizeCells, type Observation } from './verdict.js';
+import type { Scenario } from '../scenario/types.js';
+import { judgeResults, type RunnerOutcome } from './judge-results.js';
+import { planListeners, planRun, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
+import { summarizeCells } from './verdict.js';
 
 /** A progress event for one probe pod, listener, or the runner. */
 export interface RunProgress {
@@ -162,8 +160,15 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       runnerPlan ? runRunner(runnerPlan, deps, failures) : Promise.resolve(undefined),
     ]);
 
+    const pendingReason = failures.find((f) => f instanceof BudgetExceededError)?.message;
+    for (const r of podResults) if (r.kind === 'failed') failures.push(r.error);
+    const judged = judgeResults(
+      plan,
+      { podResults, runner: runnerResults, ...(pendingReason !== undefined ? { pendingReason } : {}) },
+      { snapshot, engine, workloadLabels, assess: deps.runnerAddress !== undefined ? { runnerAddress: deps.runnerAddress } : {} },
+    );
     // Per-node runs compare nodes: what fails only from one node is that node's data plane.
-    const cells = attributeNodeFaults(judgeAll(plan.checks, plan.pods, snapshot, engine, workloadLabels, podResults, runnerResults, failures, deps));
+    const cells = attributeNodeFaults(judged);
     const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
     const result: RunResult = {
       runId,
@@ -243,7 +248,7 @@ async function settleBudget<T>(work: Promise<T[]>, failures: NetcheckError[]): P
   }
 }
 
-function mapListenerIPs(plans: ReturnType<typeof planListeners>, results: ListenerResult[], failures: NetcheckError[]): Record<string, string> {
+function mapListenerIPs(plans: ListenerPodPlan[], results: ListenerResult[], failures: NetcheckError[]): Record<string, string> {
   const ips: Record<string, string> = {};
   for (const r of results) {
     if (r.kind === 'failed') {
@@ -255,123 +260,18 @@ function mapListenerIPs(plans: ReturnType<typeof planListeners>, results: Listen
   return ips;
 }
 
-async function runRunner(plan: NonNullable<ReturnType<typeof planRun>['runner']>, deps: RunDeps, failures: NetcheckError[]) {
+async function runRunner(plan: AgentPlan, deps: RunDeps, failures: NetcheckError[]): Promise<RunnerOutcome> {
   const base = { id: RUNNER, title: `runner (this machine): ${plan.checks.length} check(s)`, role: 'runner' as const };
   deps.onProgress?.({ ...base, state: 'running' });
   try {
     const results = await runAgentLocally(plan, { signal: deps.signal });
     deps.onProgress?.({ ...base, state: 'done' });
-    return { results } as const;
+    return { results };
   } catch (error) {
     if (deps.signal.aborted) throw error;
     const err = error instanceof NetcheckError ? error : new ProbeError(String(error), { reason: 'agent-failed' });
     failures.push(err);
     deps.onProgress?.({ ...base, state: 'failed', detail: err.message });
-    return { error: err.message } as const;
-  }
-}
-
-function judgeAll(
-  checks: PlannedCheck[],
-  pods: ProbePodPlan[],
-  snapshot: ClusterSnapshot,
-  engine: FlowEvaluator,
-  workloadLabels: Record<string, Labels>,
-  podResults: ProbePodResult[],
-  runner: { results: AgentCheckResult[] } | { error: string } | undefined,
-  failures: NetcheckError[],
-  deps: RunDeps,
-): CellVerdict[] {
-  const byPod = new Map(podResults.map((r) => [r.key, r]));
-  const pendingReason = failures.find((f) => f instanceof BudgetExceededError)?.message;
-  for (const r of podResults) if (r.kind === 'failed') failures.push(r.error);
-  const labelsOf = (source: Source): Labels => (source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {});
-  const assessOptions = deps.runnerAddress !== undefined ? { runnerAddress: deps.runnerAddress } : {};
-
-  return checks.map((planned) => {
-    const { cell, source, target } = planned;
-    let observed: Observation;
-    let node = planned.node;
-    let probe: string | undefined;
-    let results: AgentCheckResult[] | undefined;
-    if (planned.runsOn === RUNNER) {
-      probe = RUNNER;
-      if (runner && 'results' in runner) results = runner.results;
-      else observed = { kind: 'not-run', reason: runner?.error ?? 'the runner did not run' };
-    } else {
-      const pod = byPod.get(planned.runsOn);
-      if (pod) {
-        probe = `${pod.namespace}/${pod.name}`;
-        node = pod.node ?? node;
-        if (pod.kind === 'done') results = pod.results;
-        else observed = { kind: 'not-run', reason: pod.error.message };
-      } else {
-        const title = pods.find((p) => p.key === planned.runsOn);
-        observed = { kind: 'not-run', reason: pendingReason ?? `probe pod for ${title?.sources.join(', ') ?? planned.runsOn} did not finish` };
-      }
-    }
-    if (planned.skipped !== undefined) observed = { kind: 'not-run', reason: planned.skipped };
-    else if (results) {
-      const r = results.find((x) => x.id === planned.id);
-      observed = r ? { kind: 'observed', outcome: r.outcome, attempts: r.attempts } : { kind: 'not-run', reason: 'the agent did not report this check' };
-    }
-
-    const sourceLabels = labelsOf(source);
-    const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, target, assessOptions);
-    const verdict = judgeCell({
-      cell,
-      target,
-      policy,
-      observed: observed!,
-      ...(node !== undefined ? { node } : {}),
-      ...(probe !== undefined ? { probe } : {}),
-      ...(policy.service?.readyEndpoints !== undefined ? { readyEndpoints: policy.service.readyEndpoints } : {}),
-    });
-    const findings = findingsFor(verdict, snapshot, engine, source, sourceLabels, node, target, policy, assessOptions);
-    if (findings.length > 0) verdict.findings = findings;
-    return verdict;
-  });
-}
-
-function findingsFor(
-  verdict: CellVerdict,
-  snapshot: ClusterSnapshot,
-  engine: FlowEvaluator,
-  source: Source,
-  sourceLabels: Labels,
-  node: string | undefined,
-  target: Target,
-  policy: PolicyAssessment,
-  assessOptions: { runnerAddress?: string },
-): string[] {
-  if (verdict.pass) return [];
-  const context: CellContext = { ...(source.kind === 'pod' ? { sourceNamespace: source.namespace } : {}) };
-  const destination = destinationNamespace(target, policy);
-  if (destination !== undefined) context.destinationNamespace = destination;
-  if (policy.service) context.service = policy.service;
-  const findings = diagnoseCell(verdict, snapshot, policy.flows, context);
-  if (verdict.classification === 'dns' && target.kind !== 'dns' && source.kind === 'pod') {
-    // The name did not resolve: what does policy say about this source's own DNS traffic?
-    const dnsTarget: Target = { kind: 'dns', name: 'cluster-dns', host: 'kube-dns.kube-system', protocol: 'UDP', location: target.location };
-    const dns = assessCellPolicy(engine, snapshot, source, sourceLabels, node, dnsTarget, assessOptions);
-    if (dns.view === 'deny') {
-      findings.unshift(`policy denies this source's DNS lookups: ${dns.explanation[0] ?? ''}`);
-      findings.push(...diagnoseCell({ ...verdict, policy: 'deny' }, snapshot, dns.flows, { sourceNamespace: source.namespace, destinationNamespace: 'kube-system' }));
-    } else if (dns.view === 'allow') {
-      findings.push('policies allow this source to reach cluster DNS: the DNS service itself is down, or its packets are dropped');
-    }
-  }
-  return [...new Set(findings)];
-}
-
-function destinationNamespace(target: Target, policy: PolicyAssessment): string | undefined {
-  switch (target.kind) {
-    case 'dns':
-      return policy.service?.namespace ?? 'kube-system';
-    case 'service':
-    case 'listener':
-      return target.namespace;
-    case 'address':
-      return policy.service?.namespace;
+    return { error: err.message };
   }
 }

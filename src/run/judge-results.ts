@@ -1,0 +1,134 @@
+/**
+ * From what ran to verdicts: each planned check's observation (the agent's result, or why there is none),
+ * the policy column, the verdict and, for a failing cell, the diagnosis. Pure: results, snapshot and engine in.
+ */
+import { diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
+import type { AgentCheckResult } from '../model/outcome.js';
+import type { CellVerdict } from '../model/verdict.js';
+import type { ClusterSnapshot, Labels } from '../policy/types.js';
+import type { ProbePodResult } from '../probe/lifecycle.js';
+import type { Source, Target } from '../scenario/types.js';
+import { resolveSourceLabels, RUNNER, type PlannedCheck, type ProbePodPlan } from './plan.js';
+import { assessCellPolicy, type AssessOptions, type FlowEvaluator, type PolicyAssessment } from './policy-view.js';
+import { judgeCell, type Observation } from './verdict.js';
+
+/** What the local runner produced: its results, or why it failed. */
+export type RunnerOutcome = { results: AgentCheckResult[] } | { error: string };
+
+export interface RunResults {
+  podResults: ProbePodResult[];
+  /** Absent when the scenario has no runner checks, or the runner never ran. */
+  runner: RunnerOutcome | undefined;
+  /** Why a pod that never settled has no results (the budget ran out), when that is known. */
+  pendingReason?: string;
+}
+
+export interface JudgeContext {
+  snapshot: ClusterSnapshot;
+  engine: FlowEvaluator;
+  workloadLabels: Readonly<Record<string, Labels>>;
+  assess: AssessOptions;
+}
+
+export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[] }, results: RunResults, context: JudgeContext): CellVerdict[] {
+  const byPod = new Map(results.podResults.map((r) => [r.key, r]));
+  const { snapshot, engine, workloadLabels, assess } = context;
+
+  return plan.checks.map((planned) => {
+    const { cell, source, target } = planned;
+    const { observed, node, probe } = observe(planned, plan.pods, byPod, results);
+    const sourceLabels = source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {};
+    const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, target, assess);
+    const verdict = judgeCell({
+      cell,
+      target,
+      policy,
+      observed,
+      ...(node !== undefined ? { node } : {}),
+      ...(probe !== undefined ? { probe } : {}),
+      ...(policy.service?.readyEndpoints !== undefined ? { readyEndpoints: policy.service.readyEndpoints } : {}),
+    });
+    const findings = findingsFor(verdict, { source, sourceLabels, node, target, policy }, context);
+    if (findings.length > 0) verdict.findings = findings;
+    return verdict;
+  });
+}
+
+/** The check's result, or why it has none; the node and probe it ran on, as far as they are known. */
+function observe(
+  planned: PlannedCheck,
+  pods: ProbePodPlan[],
+  byPod: ReadonlyMap<string, ProbePodResult>,
+  results: RunResults,
+): { observed: Observation; node: string | undefined; probe: string | undefined } {
+  let node = planned.node;
+  let probe: string | undefined;
+  let agentResults: AgentCheckResult[] | undefined;
+  let missing: string | undefined;
+  if (planned.runsOn === RUNNER) {
+    probe = RUNNER;
+    const runner = results.runner;
+    if (runner && 'results' in runner) agentResults = runner.results;
+    else missing = runner?.error ?? 'the runner did not run';
+  } else {
+    const pod = byPod.get(planned.runsOn);
+    if (pod) {
+      probe = `${pod.namespace}/${pod.name}`;
+      node = pod.node ?? node;
+      if (pod.kind === 'done') agentResults = pod.results;
+      else missing = pod.error.message;
+    } else {
+      const title = pods.find((p) => p.key === planned.runsOn);
+      missing = results.pendingReason ?? `probe pod for ${title?.sources.join(', ') ?? planned.runsOn} did not finish`;
+    }
+  }
+  let observed: Observation;
+  if (planned.skipped !== undefined) observed = { kind: 'not-run', reason: planned.skipped };
+  else if (agentResults) {
+    const r = agentResults.find((x) => x.id === planned.id);
+    observed = r ? { kind: 'observed', outcome: r.outcome, attempts: r.attempts } : { kind: 'not-run', reason: 'the agent did not report this check' };
+  } else observed = { kind: 'not-run', reason: missing ?? 'the check did not run' };
+  return { observed, node, probe };
+}
+
+interface CellFacts {
+  source: Source;
+  sourceLabels: Labels;
+  node: string | undefined;
+  target: Target;
+  policy: PolicyAssessment;
+}
+
+function findingsFor(verdict: CellVerdict, cell: CellFacts, { snapshot, engine, assess }: JudgeContext): string[] {
+  if (verdict.pass) return [];
+  const { source, sourceLabels, node, target, policy } = cell;
+  const context: CellContext = { ...(source.kind === 'pod' ? { sourceNamespace: source.namespace } : {}) };
+  const destination = destinationNamespace(target, policy);
+  if (destination !== undefined) context.destinationNamespace = destination;
+  if (policy.service) context.service = policy.service;
+  const findings = diagnoseCell(verdict, snapshot, policy.flows, context);
+  if (verdict.classification === 'dns' && target.kind !== 'dns' && source.kind === 'pod') {
+    // The name did not resolve: what does policy say about this source's own DNS traffic?
+    const dnsTarget: Target = { kind: 'dns', name: 'cluster-dns', host: 'kube-dns.kube-system', protocol: 'UDP', location: target.location };
+    const dns = assessCellPolicy(engine, snapshot, source, sourceLabels, node, dnsTarget, assess);
+    if (dns.view === 'deny') {
+      findings.unshift(`policy denies this source's DNS lookups: ${dns.explanation[0] ?? ''}`);
+      findings.push(...diagnoseCell({ ...verdict, policy: 'deny' }, snapshot, dns.flows, { sourceNamespace: source.namespace, destinationNamespace: 'kube-system' }));
+    } else if (dns.view === 'allow') {
+      findings.push('policies allow this source to reach cluster DNS: the DNS service itself is down, or its packets are dropped');
+    }
+  }
+  return [...new Set(findings)];
+}
+
+function destinationNamespace(target: Target, policy: PolicyAssessment): string | undefined {
+  switch (target.kind) {
+    case 'dns':
+      return policy.service?.namespace ?? 'kube-system';
+    case 'service':
+    case 'listener':
+      return target.namespace;
+    case 'address':
+      return policy.service?.namespace;
+  }
+}
