@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     // Lab tests create network namespaces and processes; two workers match the 2-core machines.
     maxWorkers: 2,
     testTimeout: 60_000,
