@@ -60,6 +60,7 @@ export interface PodManifest {
       runAsGroup?: number;
       fsGroup?: number;
       seccompProfile?: { type: 'RuntimeDefault' | 'Localhost' | 'Unconfined' };
+      sysctls?: Array<{ name: string; value: string }>;
     };
     containers: ContainerSpec[];
   };

@@ -105,6 +105,11 @@ export function buildProbePod(input: ProbePodInput): PodManifest {
   if (input.imagePullSecrets?.length) manifest.spec.imagePullSecrets = input.imagePullSecrets.map((name) => ({ name }));
   if (input.ports?.length) {
     manifest.spec.containers[0]!.ports = input.ports.map((p) => ({ containerPort: p.port, protocol: p.protocol }));
+    // A non-root listener with no capabilities cannot bind below 1024. This sysctl is namespaced and in
+    // Kubernetes' safe set (1.22+), so PodSecurity restricted admits it — unlike NET_BIND_SERVICE on a non-root user.
+    if (input.ports.some((p) => p.port < 1024)) {
+      manifest.spec.securityContext!.sysctls = [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }];
+    }
   }
   return manifest;
 }

@@ -159,6 +159,16 @@ describe('PodSecurity restricted', () => {
       violations: 'hostPath volumes (volume "h"), restricted volume types (volume "h" uses restricted volume type "hostPath")',
     },
     {
+      what: 'safe sysctl for low ports',
+      build: (n) => pod(n, { podSc: { ...compliantPod, sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }, sc: compliantContainer }),
+      violations: undefined,
+    },
+    {
+      what: 'unsafe sysctl',
+      build: (n) => pod(n, { podSc: { ...compliantPod, sysctls: [{ name: 'net.core.somaxconn', value: '1024' }] }, sc: compliantContainer }),
+      violations: 'forbidden sysctls (net.core.somaxconn)',
+    },
+    {
       what: 'runAsNonRoot false at pod level',
       build: (n) => pod(n, { podSc: { ...compliantPod, runAsNonRoot: false }, sc: compliantContainer }),
       violations: 'runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)',

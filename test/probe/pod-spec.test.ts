@@ -103,6 +103,13 @@ describe('buildProbePod: options', () => {
       (p) => p.spec.containers[0]!.ports,
       [{ containerPort: 8080, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP' }],
     ],
+    [
+      'a listener below 1024 may bind as non-root via the safe sysctl, not a capability',
+      { role: 'listener', ports: [{ port: 80, protocol: 'TCP' }] },
+      (p) => [p.spec.securityContext?.sysctls, p.spec.containers[0]!.securityContext?.capabilities],
+      [[{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }], { drop: ['ALL'] }],
+    ],
+    ['a listener on high ports needs no sysctl', { role: 'listener', ports: [{ port: 8080, protocol: 'TCP' }] }, (p) => p.spec.securityContext?.sysctls, undefined],
     ['fractional budget rounds up', { deadlineSeconds: 2.2 }, (p) => p.spec.activeDeadlineSeconds, 3],
     ['cloned labels cannot overwrite the run label', { labels: { [LABEL_RUN]: 'other' } }, (p) => p.metadata.labels?.[LABEL_RUN], 'r1abc'],
     // Policies may select on a cloned managed-by (e.g. Helm); fidelity beats our own marker.

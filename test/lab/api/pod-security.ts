@@ -5,6 +5,20 @@
  */
 import type { KubeObject } from './store.js';
 
+/** The baseline level's safe sysctls (k8s.io/pod-security-admission, policy "sysctls", latest). */
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+]);
+
 const ALLOWED_VOLUME_KEYS = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
 
 interface Container {
@@ -36,6 +50,10 @@ export function checkRestricted(pod: KubeObject): string[] {
 
   const hostNs = (['hostNetwork', 'hostPID', 'hostIPC'] as const).filter((f) => spec[f] === true);
   if (hostNs.length > 0) violations.push(`host namespaces (${hostNs.map((f) => `${f}=true`).join(', ')})`);
+
+  const sysctls: Array<{ name: string }> = podSc.sysctls ?? [];
+  const forbiddenSysctls = sysctls.map((s) => s.name).filter((name) => !SAFE_SYSCTLS.has(name));
+  if (forbiddenSysctls.length > 0) violations.push(`forbidden sysctls (${forbiddenSysctls.join(', ')})`);
 
   const privileged = containers.filter((c) => c.securityContext?.privileged === true).map((c) => c.name);
   if (privileged.length > 0) violations.push(`privileged (${containersPhrase(privileged)} must not set securityContext.privileged=true)`);
