@@ -120,6 +120,7 @@ function failed(
   reason: string,
   message: string,
   cause?: unknown,
+  hint?: string,
 ): { kind: 'failed'; error: ProbeError } & PodIdentity {
   const where = `${spec.manifest.metadata.namespace}/${spec.manifest.metadata.name}`;
   const role = spec.manifest.metadata.labels?.[LABEL_ROLE] ?? 'probe';
@@ -127,7 +128,7 @@ function failed(
   return {
     ...identity(spec, node),
     kind: 'failed',
-    error: new ProbeError(`${role} pod ${where} ${what}: ${reason}: ${message}`, { pod: where, reason }, { cause }),
+    error: new ProbeError(`${role} pod ${where} ${what}: ${reason}: ${message}`, { pod: where, reason }, { cause, ...(hint !== undefined ? { hint } : {}) }),
   };
 }
 
@@ -214,8 +215,8 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       } as T);
       return;
     }
-    const { reason: why, message: detail } = describeFailedProbe(pod, output.problems);
-    settle(tracker, failed(tracker.spec, pod.nodeName, 'run', why, detail) as T);
+    const { reason: why, message: detail, hint } = describeFailedProbe(pod, output.problems);
+    settle(tracker, failed(tracker.spec, pod.nodeName, 'run', why, detail, undefined, hint) as T);
   };
 
   const onPod = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodState): void => {
@@ -229,7 +230,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     }
     const startFailure = startFailureFromStatus(pod);
     if (startFailure) {
-      settle(tracker, failed(tracker.spec, pod.nodeName, 'start', startFailure.reason, startFailure.message) as T);
+      settle(tracker, failed(tracker.spec, pod.nodeName, 'start', startFailure.reason, startFailure.message, undefined, startFailure.hint) as T);
       return;
     }
     if (pod.phase === 'Running' && !tracker.running) {
@@ -292,7 +293,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
         (events) => {
           const failure = startFailureFromEvents(events);
           if (failure && !tracker.running && !tracker.finishing) {
-            settle(tracker, failed(tracker.spec, tracker.node, 'start', failure.reason, failure.message) as T);
+            settle(tracker, failed(tracker.spec, tracker.node, 'start', failure.reason, failure.message, undefined, failure.hint) as T);
           }
         },
         // Events are a second opinion; the watch and the deadline still decide.

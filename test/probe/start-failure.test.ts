@@ -28,6 +28,40 @@ describe('startFailureFromStatus', () => {
   });
 });
 
+describe('an image without node', () => {
+  // What real runtimes record when `command: [node]` is not in the image (or is for another CPU).
+  const containerd = 'failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "node": executable file not found in $PATH: unknown';
+  const statuses: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['containerd: terminated StartError, exit 128', { phase: 'Failed', containerStatuses: [{ name: 'probe', state: { terminated: { exitCode: 128, reason: 'StartError', message: containerd } } }] }, /no runnable `node` \(failed to create containerd task/],
+    ['CRI-O: waiting CreateContainerError', waitingWith('CreateContainerError', 'executable file not found in $PATH'), /no runnable `node`/],
+    ['another CPU architecture', { phase: 'Failed', containerStatuses: [{ name: 'probe', state: { terminated: { exitCode: 1, reason: 'StartError', message: 'exec /usr/local/bin/node: exec format error' } } }] }, /`node` for this node's CPU architecture/],
+  ];
+  it.each(statuses)('status: %s', (_name, status, message) => {
+    const failure = startFailureFromStatus(pod(status));
+    expect(failure).toMatchObject({ reason: 'NoNodeInImage', hint: expect.stringContaining('--image') });
+    expect(failure?.message).toMatch(message);
+  });
+
+  it('event: Failed with the runtime message (status not written yet)', () => {
+    const failure = startFailureFromEvents([{ namespace: 'ns', type: 'Warning', reason: 'Failed', message: `Error: ${containerd}`, objectKind: 'Pod', objectName: 'p', count: 1 }]);
+    expect(failure).toMatchObject({ reason: 'NoNodeInImage', hint: expect.stringContaining('--image') });
+  });
+
+  it('exit 127 (a node wrapper over a missing binary)', () => {
+    const failed = pod({ phase: 'Failed', containerStatuses: [{ name: 'probe', state: { terminated: { exitCode: 127, reason: 'Error' } } }] });
+    expect(describeFailedProbe(failed, [])).toMatchObject({ reason: 'NoNodeInImage', hint: expect.stringContaining('--image') });
+  });
+
+  it('a pull failure that mentions a missing file stays a pull failure', () => {
+    const pulling = pod(waitingWith('ErrImagePull', 'failed to pull: open /var/lib/containerd/x: no such file or directory'));
+    expect(startFailureFromStatus(pulling)?.reason).toBe('ErrImagePull');
+  });
+});
+
+function waitingWith(reason: string, message: string): Record<string, unknown> {
+  return { phase: 'Pending', containerStatuses: [{ name: 'probe', ready: false, state: { waiting: { reason, message } } }] };
+}
+
 describe('startFailureFromEvents', () => {
   const event = (type: string, reason: string, message: string): ClusterEvent => ({
     namespace: 'ns', type, reason, message, objectKind: 'Pod', objectName: 'p', count: 1,
