@@ -64,9 +64,25 @@ export function errorFromStatus(
           { hint: 'raise the quota or wait for other pods in the namespace to finish' },
         );
       }
-      if (/admission webhook/i.test(serverMessage)) {
+      if (/usage per (Container|Pod)|LimitRange|limit to request ratio/i.test(serverMessage)) {
         return new ClusterError(
-          `${what} denied by an admission webhook ${describeSubject(subject)}: ${serverMessage}`,
+          `${what} rejected by a LimitRange ${describeSubject(subject)}: ${serverMessage}`,
+          { ...details, reason: 'AdmissionDenied' },
+          { hint: 'the probe pod asks for cpu 10m-250m and memory 48Mi-128Mi (src/probe/pod-spec.ts); relax the namespace LimitRange or probe from another namespace' },
+        );
+      }
+      if (/security context constraint/i.test(serverMessage)) {
+        return new ClusterError(
+          `${what} rejected by OpenShift SecurityContextConstraints ${describeSubject(subject)}: ${serverMessage}`,
+          { ...details, reason: 'AdmissionDenied' },
+          { hint: 'the probe pod runs as UID 65534; grant the namespace\'s service account an SCC that allows it (e.g. nonroot-v2)' },
+        );
+      }
+      // RBAC says `... is forbidden: User "x" cannot <verb> resource ...`; any other `is forbidden: <why>` is an
+      // admission plugin refusing this object (a webhook, a policy engine), which concerns this pod only.
+      if (/admission webhook/i.test(serverMessage) || /is forbidden: (?!User ")\S/.test(serverMessage)) {
+        return new ClusterError(
+          `${what} denied by admission ${describeSubject(subject)}: ${serverMessage}`,
           { ...details, reason: 'AdmissionDenied' },
         );
       }
