@@ -178,7 +178,7 @@ export async function readInventory(
   });
   const policies: NetworkPolicy[] = rawPolicies.map((o) => networkPolicyFromObject(o));
   let nodes: NodeInfo[] = [];
-  if (rawNodes.ok) nodes = rawNodes.items.map((o) => nodeFromObject(o));
+  if (rawNodes.ok) nodes = rawNodes.items.map((o) => ({ ...nodeFromObject(o), ...nodeSchedulingOf(o) }));
   else unknown.push(`nodes (${rawNodes.why})`);
 
   const byName = <T extends { name: string }>(a: T, b: T): number => compareStrings(a.name, b.name);
@@ -221,6 +221,19 @@ async function readNamespace(
 }
 
 /** Ready addresses per "namespace/service"; a nil ready condition means ready (discovery.k8s.io/v1). */
+/** Whether a node can run a pod pinned to it: the kubelet reports Ready and nobody cordoned it. */
+export function nodeSchedulingOf(raw: unknown): { ready: boolean; unschedulable: boolean } {
+  const node = (typeof raw === 'object' && raw !== null ? raw : {}) as {
+    spec?: { unschedulable?: unknown };
+    status?: { conditions?: Array<{ type?: unknown; status?: unknown }> };
+  };
+  const conditions = Array.isArray(node.status?.conditions) ? node.status.conditions : [];
+  return {
+    ready: conditions.some((c) => c?.type === 'Ready' && c.status === 'True'),
+    unschedulable: node.spec?.unschedulable === true,
+  };
+}
+
 export function countReadyEndpoints(slices: unknown[]): Map<string, number> {
   const counts = new Map<string, Set<string>>();
   for (const raw of slices) {

@@ -111,6 +111,10 @@ export interface ServiceInfo {
 export interface NodeInfo {
   name: string;
   labels: Labels;
+  /** The Ready condition is True; undefined when unknown (manifest files). */
+  ready?: boolean;
+  /** spec.unschedulable (cordoned, e.g. drained during a CNI migration); undefined when unknown. */
+  unschedulable?: boolean;
 }
 
 /** Everything the engine needs. `unknown` lists what could not be read (e.g. namespace-scoped RBAC). */

@@ -25,6 +25,7 @@ import { buildProbePod, newRunId, probePodName } from '../probe/pod-spec.js';
 import type { Scenario } from '../scenario/types.js';
 import { judgeResults, type RunnerOutcome } from './judge-results.js';
 import { planListeners, planRun, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
+import { describeSkippedNodes, selectProbeNodes } from './probe-nodes.js';
 import { summarizeCells } from './verdict.js';
 
 /** A progress event for one probe pod, listener, or the runner. */
@@ -100,7 +101,13 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
         ...imageOptions(deps),
       }),
     }));
-    const perNode = deps.perNode ? snapshot.nodes.map((n) => n.name).sort() : undefined;
+    const probeNodes = deps.perNode ? selectProbeNodes(snapshot.nodes) : undefined;
+    if (probeNodes && probeNodes.nodes.length === 0 && probeNodes.skipped.length > 0) {
+      throw new ClusterError(`--per-node: no node can run a probe pod: ${describeSkippedNodes(probeNodes.skipped).join('')}`, { reason: 'NoUsableNode' }, {
+        hint: 'uncordon a node (kubectl uncordon) or run without --per-node',
+      });
+    }
+    const perNode = probeNodes?.nodes;
     // Plan once before the listeners have IPs, to know every probe pod before anything is created. The
     // stand-in IPs are as long as an address can be, so the real plan never splits into more parts than this one.
     const draftIPs = Object.fromEntries(listenerPlans.flatMap((l) => l.targets.map((t) => [t, LONGEST_IP])));
@@ -183,7 +190,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       },
       cells,
       summary: summarizeCells(cells),
-      findings: diagnoseRun(cells, kinds),
+      findings: [...describeSkippedNodes(probeNodes?.skipped ?? []), ...diagnoseRun(cells, kinds)],
     };
     return { result, failures };
   } finally {
