@@ -224,6 +224,10 @@ class ApiClusterClient implements ClusterClient {
   watchPods: ClusterClient['watchPods'] = (namespace, labelSelector, signal, onChange) =>
     watchPodsStream(this.transport, { namespace, labelSelector }, signal, onChange);
 
+  serverNow(): Date | undefined {
+    return this.transport.serverNow();
+  }
+
   async readPodLog(namespace: string, name: string, signal?: AbortSignal): Promise<string> {
     return this.transport.text({
       verb: 'get',

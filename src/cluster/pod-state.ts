@@ -70,6 +70,7 @@ export function podStateFromObject(raw: unknown): PodState {
   if (str(status.podIP)) pod.podIP = str(status.podIP);
   if (str(spec.nodeName)) pod.nodeName = str(spec.nodeName);
   if (str(meta.creationTimestamp)) pod.createdAt = str(meta.creationTimestamp);
+  if (typeof spec.activeDeadlineSeconds === 'number') pod.activeDeadlineSeconds = spec.activeDeadlineSeconds;
   return pod;
 }
 

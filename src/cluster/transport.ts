@@ -53,6 +53,8 @@ export class Transport {
   readonly identity: ServerIdentity;
   private readonly config: KubeConfig;
   private readonly base: URL;
+  /** Server clock minus local clock, from the Date header of the last 2xx response. */
+  private clockOffsetMs: number | undefined;
 
   constructor(
     resolved: ResolvedKubeconfig,
@@ -62,6 +64,21 @@ export class Transport {
     this.identity = { server: resolved.server, context: resolved.context };
     this.base = new URL(resolved.server);
     this.config = plainHttpCompatible(resolved.config, this.base);
+  }
+
+  /**
+   * The API server's clock, as of the last successful response (the Date header: 1 s resolution), or
+   * undefined before any. Pod timestamps are written by that clock; comparing them with this machine's
+   * would let a few minutes of skew sweep live pods or keep dead ones.
+   */
+  serverNow(): Date | undefined {
+    return this.clockOffsetMs === undefined ? undefined : new Date(Date.now() + this.clockOffsetMs);
+  }
+
+  private noteServerDate(res: IncomingMessage): void {
+    const date = Date.parse(res.headers.date ?? '');
+    // Date is truncated to the second: add half a second so the offset is unbiased.
+    if (Number.isFinite(date)) this.clockOffsetMs = date + 500 - Date.now();
   }
 
   /** A JSON request; retried on transient failures. */
@@ -181,7 +198,10 @@ export class Transport {
       throw mapped;
     }
     const status = res.statusCode ?? 0;
-    if (status >= 200 && status < 300) return { res, timeout, clear };
+    if (status >= 200 && status < 300) {
+      this.noteServerDate(res);
+      return { res, timeout, clear };
+    }
 
     let body = '';
     try {

@@ -92,6 +92,8 @@ export interface PodState {
   nodeName?: string;
   /** metadata.creationTimestamp (RFC 3339). */
   createdAt?: string;
+  /** spec.activeDeadlineSeconds. */
+  activeDeadlineSeconds?: number;
   deleting: boolean;
   /** The Ready condition is True. */
   ready: boolean;
@@ -158,5 +160,7 @@ export interface ClusterClient {
     onChange: (event: PodEvent) => void,
   ): Promise<void>;
   readPodLog(namespace: string, name: string, signal?: AbortSignal): Promise<string>;
+  /** The API server's clock as of its last response (undefined before any, or when unknown). */
+  serverNow?(): Date | undefined;
   listEvents(namespace: string, involvedObjectName: string, signal?: AbortSignal): Promise<ClusterEvent[]>;
 }

@@ -34,15 +34,28 @@ export interface SweepOptions {
   allNamespaces?: boolean;
   /** Otherwise this namespace (default: the context's). */
   namespace?: string;
-  /** Injected for tests; default now. */
+  /** Injected for tests; default the API server's clock (this machine's when the client cannot tell). */
   now?: Date;
   signal?: AbortSignal;
 }
 
-/** Why a pod should go, or undefined to keep it (a live run's pod). */
+/**
+ * When a pod's run is over for sure, on the API server's clock: creationTimestamp (server) + its own
+ * activeDeadlineSeconds (the run's whole budget, which began before the pod was created) + grace. The
+ * expires-at annotation, written by the creating machine's clock, is the fallback for pods without them.
+ */
+function expiryOf(pod: PodState): number {
+  const created = Date.parse(pod.createdAt ?? '');
+  if (Number.isFinite(created) && pod.activeDeadlineSeconds !== undefined) {
+    return created + (pod.activeDeadlineSeconds + EXPIRY_GRACE_SECONDS) * 1000;
+  }
+  return Date.parse(pod.annotations[ANNOTATION_EXPIRES_AT] ?? '');
+}
+
+/** Why a pod should go, or undefined to keep it (a live run's pod). `now` is the API server's time. */
 export function sweepReason(pod: PodState, now: Date): RemovedPod['why'] | undefined {
   if (pod.deleting) return undefined;
-  const expiresAt = Date.parse(pod.annotations[ANNOTATION_EXPIRES_AT] ?? '');
+  const expiresAt = expiryOf(pod);
   if (Number.isFinite(expiresAt) && expiresAt <= now.getTime()) return 'expired';
   if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
     // A finished probe pod is useful to nobody but a run still reading its log, and that run gives up at its
@@ -56,9 +69,10 @@ export function sweepReason(pod: PodState, now: Date): RemovedPod['why'] | undef
 }
 
 export async function sweepExpiredPods(client: ClusterClient, options: SweepOptions = {}): Promise<RemovedPod[]> {
-  const now = options.now ?? new Date();
   const namespace = options.allNamespaces ? undefined : (options.namespace ?? client.namespace);
   const pods = await client.listPods(namespace, anyRunSelector, options.signal);
+  // Read after the list, so the server's clock is known from its answer.
+  const now = options.now ?? client.serverNow?.() ?? new Date();
   const doomed = pods.flatMap((pod) => {
     const why = sweepReason(pod, now);
     return why === undefined ? [] : [{ namespace: pod.namespace, name: pod.name, run: pod.labels[LABEL_RUN] ?? '', why }];

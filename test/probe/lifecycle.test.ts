@@ -270,12 +270,14 @@ describe('startListeners', () => {
 describe('sweepExpiredPods', () => {
   it('removes pods past their expiry and keeps live ones', async () => {
     const runId = newRun();
-    const old = spec(runId, 0, { namespace: 'team-b', args: ['-e', 'setTimeout(() => {}, 60000)'], deadlineSeconds: 60, now: new Date(Date.now() - 3_600_000) });
-    const live = spec(runId, 1, { namespace: 'team-b', args: ['-e', 'setTimeout(() => {}, 60000)'], deadlineSeconds: 60 });
+    // Expiry is creationTimestamp + activeDeadlineSeconds + 60 s grace on the server's clock (the lab's is
+    // this machine's): seen from 5 minutes on, a 60 s deadline has passed and a 1 h one has not.
+    const old = spec(runId, 0, { namespace: 'team-b', args: ['-e', 'setTimeout(() => {}, 60000)'], deadlineSeconds: 60 });
+    const live = spec(runId, 1, { namespace: 'team-b', args: ['-e', 'setTimeout(() => {}, 60000)'], deadlineSeconds: 3_600 });
     await client.createPod(old.manifest);
     await client.createPod(live.manifest);
     try {
-      const removed = await sweepExpiredPods(client, { namespace: 'team-b' });
+      const removed = await sweepExpiredPods(client, { namespace: 'team-b', now: new Date(Date.now() + 5 * 60_000) });
       expect(removed).toEqual([{ namespace: 'team-b', name: old.manifest.metadata.name, run: runId, why: 'expired' }]);
       expect((await client.listPods('team-b', anyRunSelector)).map((p) => p.name)).toEqual([live.manifest.metadata.name]);
     } finally {

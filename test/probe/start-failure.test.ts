@@ -4,8 +4,9 @@ import type { ClusterEvent, PodState } from '../../src/cluster/types.js';
 import { sweepReason } from '../../src/probe/cleanup.js';
 import { describeFailedProbe, startFailureFromEvents, startFailureFromStatus } from '../../src/probe/start-failure.js';
 
-function pod(status: Record<string, unknown>, meta: Record<string, unknown> = {}): PodState {
-  return podStateFromObject({ metadata: { name: 'p', namespace: 'ns', uid: 'u', ...meta }, spec: {}, status });
+function pod(status: Record<string, unknown>, meta: Record<string, unknown> = {}, activeDeadlineSeconds?: number): PodState {
+  const spec = activeDeadlineSeconds === undefined ? {} : { activeDeadlineSeconds };
+  return podStateFromObject({ metadata: { name: 'p', namespace: 'ns', uid: 'u', ...meta }, spec, status });
 }
 const waiting = (reason: string): Record<string, unknown> => ({
   phase: 'Pending',
@@ -89,6 +90,12 @@ describe('sweepReason', () => {
     // Expiry 12:00:30 = deadline 11:59:30 + 60 s grace: the run's budget is over, nobody reads the log any more.
     ['finished, its run past its budget', pod({ phase: 'Succeeded' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), 'expired'],
     ['running past its deadline but within the grace period is left alone', pod({ phase: 'Running' }, { annotations: { 'netcheck.io/expires-at': '2026-01-01T12:00:30Z' } }), undefined],
+    // Server-relative: creationTimestamp 11:59:00 + activeDeadlineSeconds 120 + 60 s grace = 12:02:00, whatever
+    // a creating machine with a slow clock wrote in the annotation.
+    ['live by its server-written creation and deadline, despite a stale annotation', pod({ phase: 'Running' }, { creationTimestamp: '2026-01-01T11:59:00Z', annotations: { 'netcheck.io/expires-at': '2026-01-01T11:50:00Z' } }, 120), undefined],
+    ['expired by its server-written creation and deadline, despite a far annotation', pod({ phase: 'Running' }, { creationTimestamp: '2026-01-01T11:55:00Z', annotations: { 'netcheck.io/expires-at': '2026-01-01T13:00:00Z' } }, 120), 'expired'],
+    ['finished, its run past its deadline by the server clock', pod({ phase: 'Succeeded' }, { creationTimestamp: '2026-01-01T11:57:30Z' }, 120), 'expired'],
+    ['finished, its run still within its deadline by the server clock', pod({ phase: 'Succeeded' }, { creationTimestamp: '2026-01-01T11:58:30Z' }, 120), undefined],
     ['already being deleted', pod({ phase: 'Running' }, { deletionTimestamp: '2026-01-01T11:00:00Z', annotations: { 'netcheck.io/expires-at': '2026-01-01T11:00:00Z' } }), undefined],
   ];
   it.each(cases)('%s', (_name, state, reason) => {
