@@ -18,7 +18,7 @@ export function withManifests<T>(yargs: Argv<T>): Argv<T & ManifestArgs> {
     alias: 'f',
     type: 'string',
     array: true,
-    demandOption: 'name manifest files or directories with --manifests PATH',
+    demandOption: '--manifests PATH',
     describe: 'manifest files or directories (YAML/JSON, read recursively)',
   });
 }
@@ -27,6 +27,8 @@ export function withOutput<T>(yargs: Argv<T>): Argv<T & { output: string }> {
   return yargs.option('output', {
     alias: 'o',
     type: 'string',
+    // nargs: 1 so a bare `-o` is an error rather than yargs silently using the default.
+    nargs: 1,
     default: 'table',
     describe: 'output format: table or json',
   });

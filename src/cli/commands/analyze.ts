@@ -1,7 +1,9 @@
 /** `netcheck analyze --manifests PATH...`: the pod-to-pod matrix the NetworkPolicies imply. */
 import type { Argv } from 'yargs';
-import { ExitCode } from '../../model/errors.js';
+import { ExitCode, UsageError } from '../../model/errors.js';
 import { analyzeSnapshot } from '../../policy/analyze.js';
+import type { ClusterSnapshot } from '../../policy/types.js';
+import { findNearestName } from '../../scenario/nearest-name.js';
 import { renderAnalysisJson, renderAnalysisTable } from '../../report/render-matrix.js';
 import { defineCommand } from '../command.js';
 import { loadManifests, parseOutput, parsePortFlag, parseProtocol, withManifests, withOutput, withProtocol, type ManifestArgs } from '../offline-flags.js';
@@ -10,6 +12,16 @@ interface AnalyzeArgs extends ManifestArgs {
   port?: string;
   protocol?: string;
   output: string;
+}
+
+/** A port name no pod declares would give an all-"no such port" matrix: almost surely a typo. */
+function checkPortNameDeclared(snapshot: ClusterSnapshot, name: string): void {
+  const names = [...new Set(snapshot.pods.flatMap((pod) => pod.ports.flatMap((p) => (p.name ? [p.name] : []))))].sort();
+  if (names.includes(name)) return;
+  const near = findNearestName(name, names);
+  throw new UsageError(`--port ${name}: no pod in the manifests declares a port of that name${near ? `; did you mean ${near}?` : ''}`, {
+    hint: names.length > 0 ? `declared port names: ${names.join(', ')}; or give a number` : 'no pod names its ports; give a number',
+  });
 }
 
 export const analyzeCommand = defineCommand<AnalyzeArgs>({
@@ -29,6 +41,7 @@ export const analyzeCommand = defineCommand<AnalyzeArgs>({
     const port = parsePortFlag(argv.port);
     const protocol = parseProtocol(argv.protocol);
     const { snapshot, skipped } = await loadManifests(argv.manifests);
+    if (typeof port === 'string') checkPortNameDeclared(snapshot, port);
     const analysis = analyzeSnapshot(snapshot, { port, protocol, explain: output === 'json' });
     process.stdout.write(output === 'json' ? renderAnalysisJson(analysis, skipped) : renderAnalysisTable(analysis, skipped));
     return ExitCode.Pass;

@@ -28,9 +28,9 @@ export const explainCommand = defineCommand<ExplainArgs>({
   describe: 'Explain, naming policies and rules, whether one flow is allowed (from manifests)',
   builder: (yargs: Argv) =>
     withProtocol(withManifests(yargs))
-      .option('from', { type: 'string', demandOption: 'name the source with --from NAMESPACE/POD', describe: 'source pod NAMESPACE/POD' })
-      .option('to', { type: 'string', demandOption: 'name the destination with --to NAMESPACE/POD or --to IP', describe: 'destination pod NAMESPACE/POD, or an IP address' })
-      .option('port', { type: 'string', demandOption: 'name the port with --port NUMBER|NAME', describe: 'destination port number or name' }),
+      .option('from', { type: 'string', demandOption: '--from NAMESPACE/POD', describe: 'source pod NAMESPACE/POD' })
+      .option('to', { type: 'string', demandOption: '--to NAMESPACE/POD|IP', describe: 'destination pod NAMESPACE/POD, or an IP address' })
+      .option('port', { type: 'string', demandOption: '--port NUMBER|NAME', describe: 'destination port number or name' }),
   run: async (argv) => {
     const port = parsePortFlag(argv.port);
     if (port === undefined) throw new UsageError('--port: required');

@@ -3,7 +3,9 @@
  * Also the on-call shorthand `netcheck financial-ml` (a built-in scenario by name).
  * Exit 0 all pass (known gaps allowed) · 1 mismatch · 2 bad input · 3 infrastructure · 130/143 signal.
  */
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { connectCluster } from '../../cluster/client.js';
 import { ExitCode, UsageError } from '../../model/errors.js';
@@ -55,8 +57,41 @@ export function parseOutputs(values: readonly string[] | undefined): OutputSpec[
       });
     }
     if (file === '') throw new UsageError(`-o ${value}: missing file name after "="`);
+    // A JUnit report is for a CI tool to read from a file; on stdout it would only be mixed with progress and tables.
+    if (format === 'junit' && file === undefined) throw new UsageError(`-o junit: name the file, e.g. -o junit=netcheck.xml`);
     return file === undefined ? { format: format as Format } : { format: format as Format, file };
+  }).map((spec, index, all) => {
+    const same = all.findIndex((other) => other.file === spec.file);
+    if (same !== index) {
+      throw new UsageError(
+        spec.file === undefined
+          ? `-o ${all[same]?.format} and -o ${spec.format} would both print to stdout; send one to a file (-o ${spec.format}=FILE)`
+          : `-o ${spec.format}=${spec.file}: ${spec.file} is already the target of -o ${all[same]?.format}`,
+      );
+    }
+    return spec;
   });
+}
+
+/**
+ * Fails before anything is probed when a report could not be written: a run can take a minute and create pods,
+ * and its result must not be lost to a typo in a path.
+ */
+export async function checkOutputFiles(outputs: readonly OutputSpec[]): Promise<void> {
+  for (const out of outputs) {
+    if (out.file === undefined) continue;
+    const flag = `-o ${out.format}=${out.file}`;
+    const dir = dirname(resolve(out.file));
+    const dirStat = await stat(dir).catch(() => undefined);
+    if (!dirStat?.isDirectory()) throw new UsageError(`${flag}: directory ${dir} does not exist`, { hint: 'create it first, or write the report elsewhere' });
+    const fileStat = await stat(out.file).catch(() => undefined);
+    if (fileStat?.isDirectory()) throw new UsageError(`${flag}: ${out.file} is a directory; name a file in it`);
+    try {
+      await access(fileStat ? out.file : dir, constants.W_OK);
+    } catch {
+      throw new UsageError(`${flag}: ${fileStat ? out.file : dir} is not writable`);
+    }
+  }
 }
 
 function render(format: Format, result: RunResult): string {
@@ -74,8 +109,14 @@ function render(format: Format, result: RunResult): string {
 
 function duration(flag: string, value: string): number {
   const ms = parseDurationMs(value);
-  if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a duration`, { hint: 'e.g. 500ms, 2s, 1m' });
+  if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a positive duration`, { hint: 'e.g. 500ms, 2s, 1m' });
   return ms;
+}
+
+/** `--retries` as yargs' number type would read `x` as NaN and lose what the user typed. */
+function parseRetries(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`--retries ${value}: must be a whole number ≥ 0`, { hint: 'e.g. --retries 2' });
+  return Number(value);
 }
 
 function buildRunOptions<T>(yargs: Argv<T>) {
@@ -86,11 +127,18 @@ function buildRunOptions<T>(yargs: Argv<T>) {
       alias: 'o',
       type: 'string',
       array: true,
+      nargs: 1,
       describe: 'report: table | json | junit | markdown, each optionally =FILE (repeatable; default table)',
     })
-    .option('timeout', { type: 'string', describe: "per-check timeout (default: the scenario's), e.g. 2s" })
-    .option('budget', { type: 'string', default: '60s', describe: 'whole-run budget; pods die at it even if netcheck is killed' })
-    .option('retries', { type: 'number', describe: "extra attempts for a check that disagrees with its expectation (default: the scenario's)" })
+    // nargs: 1 so `--budget -1s` reaches the duration check instead of being read as the flags -1 and -s.
+    .option('timeout', { type: 'string', nargs: 1, describe: "per-check timeout (default: the scenario's), e.g. 2s" })
+    .option('budget', { type: 'string', nargs: 1, default: '60s', describe: 'whole-run budget; pods die at it even if netcheck is killed' })
+    .option('retries', {
+      type: 'string',
+      nargs: 1,
+      coerce: parseRetries,
+      describe: "extra attempts for a check that disagrees with its expectation (default: the scenario's)",
+    })
     .option('per-node', { type: 'boolean', describe: 'probe every pod source from each node (CNI migrations)' })
     .option('image', { type: 'string', describe: 'probe image (any image with `node`)' })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
@@ -104,6 +152,7 @@ export async function executeRun(argv: RunArgs): Promise<ExitCode> {
   if (argv.retries !== undefined && (!Number.isInteger(argv.retries) || argv.retries < 0)) {
     throw new UsageError(`--retries ${argv.retries}: must be a whole number ≥ 0`);
   }
+  await checkOutputFiles(outputs);
   const scenario = await loadScenario(argv.scenario);
   const client = await connectCluster({
     ...(argv.kubeconfig !== undefined ? { kubeconfig: argv.kubeconfig } : {}),
@@ -174,10 +223,33 @@ export const runCommand = defineCommand<RunArgs>({
 /** Top-level command words, to tell a typo of a command from a scenario name (index.js imports this file, so load it late). */
 async function listCommandWords(): Promise<string[]> {
   const { commands } = await import('./index.js');
+  return listWords(commands);
+}
+
+/** The first word of each command but the default one, sorted. */
+export function listWords(commands: ReadonlyArray<{ command: string | readonly string[] }>): string[] {
   return commands
     .map((c) => (Array.isArray(c.command) ? String(c.command[0]) : String(c.command)).split(' ')[0] ?? '')
     .filter((word) => word !== '' && word !== '$0')
     .sort();
+}
+
+/**
+ * Whether `netcheck WORD [extra...]` names a built-in scenario and nothing more; otherwise the one-line error
+ * that suggests the command or scenario WORD was meant to be.
+ */
+export function checkShorthandWord(word: string, extra: readonly unknown[], words: readonly string[]): UsageError | undefined {
+  const builtins = listBuiltinScenarios();
+  if (builtins.includes(word) && extra.length === 0) return undefined;
+  const command = findNearestName(word, words);
+  const scenario = findNearestName(word, builtins);
+  const suggestion = command ? `; did you mean \`netcheck ${command}\`?` : scenario ? `; did you mean \`netcheck ${scenario}\`?` : '';
+  const what = builtins.includes(word)
+    ? `unexpected argument${extra.length > 1 ? 's' : ''} after ${word}: ${extra.join(' ')}`
+    : `unknown command or built-in scenario "${word}"${suggestion}`;
+  return new UsageError(what, {
+    hint: `commands: ${words.join(', ')}; built-in scenarios: ${builtins.join(', ') || 'none'}; files: netcheck run FILE`,
+  });
 }
 
 /** `netcheck financial-ml`: the on-call shorthand for `netcheck run financial-ml` (built-in scenarios only). */
@@ -187,25 +259,16 @@ export const scenarioShorthandCommand = defineCommand<Omit<RunArgs, 'scenario'> 
   command: '$0 [scenario] [extra..]',
   describe: 'Shorthand: `netcheck financial-ml` runs a built-in scenario',
   builder: (yargs: Argv) =>
-    buildRunOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' })),
+    buildRunOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' })).example(
+      '$0 financial-ml',
+      'on-call: run the built-in financial-ml scenario against the current kubeconfig context',
+    ),
   run: async (argv) => {
     if (argv.scenario === undefined) {
       throw new UsageError('name a command, or a built-in scenario (e.g. `netcheck financial-ml`)', { hint: 'run `netcheck --help`' });
     }
-    const builtins = listBuiltinScenarios();
-    const extra = argv.extra ?? [];
-    if (!builtins.includes(argv.scenario) || extra.length > 0) {
-      const words = await listCommandWords();
-      const command = findNearestName(argv.scenario, words);
-      const scenario = findNearestName(argv.scenario, builtins);
-      const suggestion = command ? `; did you mean \`netcheck ${command}\`?` : scenario ? `; did you mean \`netcheck ${scenario}\`?` : '';
-      const what = builtins.includes(argv.scenario)
-        ? `unexpected argument${extra.length > 1 ? 's' : ''} after ${argv.scenario}: ${extra.join(' ')}`
-        : `unknown command or built-in scenario "${argv.scenario}"${suggestion}`;
-      throw new UsageError(what, {
-        hint: `commands: ${words.join(', ')}; built-in scenarios: ${builtins.join(', ') || 'none'}; files: netcheck run FILE`,
-      });
-    }
+    const error = checkShorthandWord(argv.scenario, argv.extra ?? [], await listCommandWords());
+    if (error) throw error;
     return executeRun({ ...argv, scenario: argv.scenario });
   },
 });

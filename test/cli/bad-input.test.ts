@@ -1,0 +1,114 @@
+/**
+ * Bad input through the built CLI (dist/, as users run it): every mistake is one line naming the flag, file or
+ * resource and what to do, exit 2, no stack trace. KUBECONFIG points nowhere, so a case that reached the cluster
+ * would fail differently: that is how the tests know output paths are checked before anything is probed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const M = 'scenarios/financial-ml/manifests';
+const tmp = mkdtempSync(join(tmpdir(), 'netcheck-bad-input-'));
+const emptyDir = join(tmp, 'empty');
+mkdirSync(emptyDir);
+const badYaml = join(tmp, 'bad.yaml');
+writeFileSync(badYaml, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: [\n');
+const scenario = (name: string, body: string): string => {
+  const file = join(tmp, `${name}.yaml`);
+  writeFileSync(file, `apiVersion: netcheck.io/v1alpha1\nkind: Scenario\nmetadata: { name: t }\n${body}`);
+  return file;
+};
+const sourcesAndTargets = 'sources:\n  a: { namespace: x, labels: { app: a } }\ntargets:\n  web: { service: web, namespace: x, port: 80 }\n';
+const typoKey = scenario('typo-key', 'sources:\n  a: { namespace: x, labels: { app: a } }\ntargets:\n  web: { service: web, namespace: x, prot: 80 }\nmatrix:\n  a: { allow: [web] }\n');
+const typoTarget = scenario('typo-target', `${sourcesAndTargets}matrix:\n  a: { allow: [webb] }\n`);
+const badDuration = scenario('bad-duration', `${sourcesAndTargets}defaults: { timeout: 0s }\nmatrix:\n  a: { allow: [web] }\n`);
+const badKnown = scenario('bad-known', `${sourcesAndTargets}matrix:\n  a: { allow: [web] }\nknown: [{ from: a, to: nope, reason: x }]\n`);
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function netcheck(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, KUBECONFIG: join(tmp, 'no-kubeconfig') },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const cases: Array<{ args: string[]; stderr: RegExp }> = [
+  // missing required flags and positionals
+  { args: ['analyze'], stderr: /^netcheck: analyze needs --manifests PATH$/m },
+  { args: ['lint'], stderr: /^netcheck: lint needs --manifests PATH$/m },
+  { args: ['explain', '--manifests', M], stderr: /^netcheck: explain needs --from NAMESPACE\/POD, --to NAMESPACE\/POD\|IP and --port NUMBER\|NAME$/m },
+  { args: ['explain', '--manifests', M, '--from', 'a/b', '--to', 'c/d'], stderr: /^netcheck: explain needs --port NUMBER\|NAME$/m },
+  { args: ['validate'], stderr: /^netcheck: validate needs a scenario: a file, a directory holding scenario\.yaml, or a built-in name/m },
+  { args: ['run'], stderr: /^netcheck: run needs a scenario/m },
+  { args: [], stderr: /^netcheck: name a command, or a built-in scenario/m },
+  // unknown flags and typos: reported before "missing", with a suggestion
+  { args: ['analyze', '--manifest', M], stderr: /^netcheck: --manifest: unknown flag for analyze; did you mean --manifests\?$/m },
+  { args: ['lint', '--manifest', M], stderr: /^netcheck: --manifest: unknown flag for lint; did you mean --manifests\?$/m },
+  { args: ['analyze', '--manifests', M, '--ports', '80'], stderr: /^netcheck: --ports: unknown flag for analyze; did you mean --port\?$/m },
+  { args: ['explain', '--manifests', M, '--from', 'a/b', '--to', 'c/d', '--ports', '80'], stderr: /^netcheck: --ports: unknown flag for explain; did you mean --port\?$/m },
+  { args: ['explain', '--manifests', M, '--from', 'a/b', '--to', 'c/d', '--port', '80', '-o', 'json'], stderr: /^netcheck: -o: unknown flag for explain$/m },
+  { args: ['lint', '--manifests', M, '--port', '80'], stderr: /^netcheck: --port: unknown flag for lint$/m },
+  { args: ['validate', 'financial-ml', '--bogus'], stderr: /^netcheck: --bogus: unknown flag for validate$/m },
+  { args: ['run', 'financial-ml', '--ports', '3'], stderr: /^netcheck: --ports: unknown flag for run$/m },
+  { args: ['run', 'financial-ml', '--budjet', '3s'], stderr: /^netcheck: --budjet: unknown flag for run; did you mean --budget\?$/m },
+  { args: ['cleanup', '--all-namespace'], stderr: /^netcheck: --all-namespace: unknown flag for cleanup; did you mean --all-namespaces\?$/m },
+  { args: ['financial-ml', '--bogus'], stderr: /^netcheck: --bogus: unknown flag for netcheck$/m },
+  { args: ['finacial-ml'], stderr: /^netcheck: unknown command or built-in scenario "finacial-ml"; did you mean `netcheck financial-ml`\?$/m },
+  { args: ['lnit', '--manifests', M], stderr: /^netcheck: unknown command or built-in scenario "lnit"; did you mean `netcheck lint`\?$/m },
+  { args: ['financial-ml', 'extra'], stderr: /^netcheck: unexpected argument after financial-ml: extra$/m },
+  { args: ['validate', 'financial-ml', 'extra'], stderr: /^netcheck: validate: unexpected argument extra$/m },
+  // bad values
+  { args: ['analyze', '--manifests', M, '--port', '0'], stderr: /^netcheck: --port 0: port numbers run from 1 to 65535$/m },
+  { args: ['analyze', '--manifests', M, '--port', '70000'], stderr: /^netcheck: --port 70000: port numbers run from 1 to 65535$/m },
+  { args: ['analyze', '--manifests', M, '--port', 'http-x'], stderr: /^netcheck: --port http-x: no pod in the manifests declares a port of that name; did you mean http\?$/m },
+  { args: ['analyze', '--manifests', M, '--port'], stderr: /^netcheck: --port: needs a value$/m },
+  { args: ['analyze', '--manifests', M, '--protocol', 'ICMP'], stderr: /^netcheck: --protocol ICMP: use TCP, UDP or SCTP$/m },
+  { args: ['analyze', '--manifests', M, '-o', 'xml'], stderr: /^netcheck: -o xml: unknown output format; use table or json$/m },
+  { args: ['analyze', '--manifests', M, '-o'], stderr: /^netcheck: -o: needs a value$/m },
+  { args: ['explain', '--manifests', M, '--from', 'financial-ml/financial-predictor', '--to', 'mlflow/mlflow', '--port', '0'], stderr: /^netcheck: --port 0: port numbers run from 1 to 65535$/m },
+  { args: ['explain', '--manifests', M, '--from', 'financial-predictor', '--to', 'mlflow/mlflow', '--port', '80'], stderr: /^netcheck: --from financial-predictor: no such pod in the manifests \(give NAMESPACE\/POD\); did you mean financial-ml\/financial-predictor/m },
+  { args: ['lint', '--manifests', M, '-o', 'junit'], stderr: /^netcheck: -o junit: unknown output format; use table or json$/m },
+  { args: ['run', 'financial-ml', '-o', 'xml'], stderr: /^netcheck: -o xml: unknown format "xml"$/m },
+  { args: ['run', 'financial-ml', '-o', 'junit'], stderr: /^netcheck: -o junit: name the file, e.g. -o junit=netcheck\.xml$/m },
+  { args: ['run', 'financial-ml', '-o', 'table', '-o', 'json'], stderr: /^netcheck: -o table and -o json would both print to stdout; send one to a file \(-o json=FILE\)$/m },
+  { args: ['run', 'financial-ml', '-o', 'json=/nonexistent/dir/x.json'], stderr: /^netcheck: -o json=\/nonexistent\/dir\/x\.json: directory \/nonexistent\/dir does not exist$/m },
+  { args: ['financial-ml', '-o', 'json=/nonexistent/dir/x.json'], stderr: /^netcheck: -o json=\/nonexistent\/dir\/x\.json: directory \/nonexistent\/dir does not exist$/m },
+  { args: ['run', 'financial-ml', '-o', `json=${tmp}`], stderr: /is a directory; name a file in it$/m },
+  { args: ['run', 'financial-ml', '--timeout', '0s'], stderr: /^netcheck: --timeout 0s: not a positive duration$/m },
+  { args: ['run', 'financial-ml', '--budget', '-1s'], stderr: /^netcheck: --budget -1s: not a positive duration$/m },
+  { args: ['run', 'financial-ml', '--retries', '-1'], stderr: /^netcheck: --retries -1: must be a whole number ≥ 0$/m },
+  { args: ['run', 'financial-ml', '--retries', 'x'], stderr: /^netcheck: --retries x: must be a whole number ≥ 0$/m },
+  // paths and files
+  { args: ['analyze', '--manifests', '/nonexistent'], stderr: /^netcheck: cannot read \/nonexistent: no such file or directory$/m },
+  { args: ['lint', '--manifests', emptyDir], stderr: /^netcheck: --manifests .*empty: no \.yaml, \.yml or \.json files found$/m },
+  { args: ['analyze', '--manifests', badYaml], stderr: /^netcheck: .*bad\.yaml:4:9: invalid YAML: /m },
+  { args: ['validate', badYaml], stderr: /^netcheck: .*bad\.yaml:4:9: YAML syntax error: /m },
+  { args: ['validate', 'nope'], stderr: /^netcheck: nope: no such file, and no built-in scenario of that name$/m },
+  { args: ['validate', emptyDir], stderr: /^netcheck: .*empty: directory holds no scenario\.yaml$/m },
+  { args: ['run', 'nope'], stderr: /^netcheck: nope: no such file, and no built-in scenario of that name$/m },
+  // scenario mistakes, each at file:line:column
+  { args: ['validate', typoKey], stderr: /typo-key\.yaml:7:38: unknown key `prot` in target `web`; did you mean `port`\?$/m },
+  { args: ['validate', typoTarget], stderr: /typo-target\.yaml:9:\d+: matrix\.a\.allow: unknown target `webb`; did you mean `web`\?$/m },
+  { args: ['validate', badDuration], stderr: /bad-duration\.yaml:8:\d+: `defaults\.timeout`: bad duration `0s`/m },
+  { args: ['validate', badKnown], stderr: /bad-known\.yaml:10:\d+: known: unknown target `nope`$/m },
+];
+
+describe('bad input: one line, exit 2, no stack trace', () => {
+  it.each(cases)('netcheck $args', ({ args, stderr }) => {
+    const r = netcheck(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(stderr);
+    // One message line, optionally one hint line.
+    expect(r.stderr.trimEnd().split('\n').filter((line) => !line.startsWith('  hint: '))).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+});
