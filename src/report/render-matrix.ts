@@ -7,6 +7,8 @@ import type { Analysis, DestinationPort } from '../policy/analyze.js';
 const ALLOWED = '✓';
 const DENIED = '✗';
 const NO_PORT = '-';
+/** Wider tables switch to the compact layout: a terminal (and a CI log) of 120 columns shows a row whole. */
+export const TABLE_WIDTH = 120;
 
 /** A, B, ..., Z, AA, AB, ... */
 function namespaceLetter(index: number): string {
@@ -29,6 +31,24 @@ function pad(s: string, width: number): string {
   return length >= width ? s : s + ' '.repeat(width - length);
 }
 
+/** `head` then the items joined by ", ", broken before an item that would pass TABLE_WIDTH. */
+function wrapList(head: string, items: string[], indent: string): string[] {
+  const lines: string[] = [];
+  let line = head;
+  items.forEach((item, i) => {
+    const text = i < items.length - 1 ? `${item},` : item;
+    const sep = line === head || line === indent ? '' : ' ';
+    if (line !== head && line !== indent && [...line].length + 1 + [...text].length > TABLE_WIDTH) {
+      lines.push(line);
+      line = indent + text;
+    } else {
+      line += sep + text;
+    }
+  });
+  lines.push(line);
+  return lines;
+}
+
 export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, number> = {}): string {
   const { pods, destinationPorts, cells } = analysis;
   const out: string[] = [];
@@ -49,7 +69,6 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
 
   const multiPort = destinationPorts.some((d) => d.length > 1);
   const named = destinationPorts.some((d) => d.some((dp) => dp.portName !== undefined));
-  const columnWidth = pods.map((_, i) => Math.max((keys[i] ?? '').length, (destinationPorts[i] ?? []).length || 1));
   const rowLabels = pods.map((p, i) => `${keys[i]} ${p.name}`);
   const labelWidth = Math.max('from \\ to'.length, ...rowLabels.map((l) => [...l].length));
 
@@ -57,16 +76,36 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
   pods.forEach((p, i) => {
     if (i === 0 || pods[i - 1]?.namespace !== p.namespace) groupStarts.add(i);
   });
+  const markWidth = pods.map((_, i) => (destinationPorts[i] ?? []).length || 1);
+  const wideWidth = pods.map((_, i) => Math.max((keys[i] ?? '').length, markWidth[i] ?? 1));
+  const measure = (widths: number[], gap: string): number =>
+    labelWidth + widths.reduce((sum, w, i) => sum + w + (groupStarts.has(i) ? 3 : gap.length), 0);
+  // Compact: columns are only as wide as their marks, headed by the namespace letter; the legend gives each
+  // column's position in its group. Pods with several ports keep a space between them so marks stay attributable.
+  const compact = measure(wideWidth, ' ') > TABLE_WIDTH;
+  const columnWidth = compact ? markWidth : wideWidth;
+  const gap = compact && !multiPort ? '' : ' ';
+
   const renderRow = (label: string, values: string[]): string => {
     let line = pad(label, labelWidth);
     values.forEach((v, i) => {
-      line += groupStarts.has(i) ? ' │ ' : ' ';
+      line += groupStarts.has(i) ? ' │ ' : gap;
       line += pad(v, columnWidth[i] ?? 1);
     });
     return line.trimEnd();
   };
+  const renderCompactHeader = (): string => {
+    let line = pad('from \\ to', labelWidth);
+    pods.forEach((p, i) => {
+      const group = pods.map((q, j) => ({ q, j })).filter(({ q, j }) => q.namespace === p.namespace && j >= i);
+      if (!groupStarts.has(i)) return;
+      const width = group.reduce((sum, { j }) => sum + (columnWidth[j] ?? 1), 0) + gap.length * (group.length - 1);
+      line += ' │ ' + pad(namespaceLetter(namespaces.indexOf(p.namespace)), width);
+    });
+    return line.trimEnd();
+  };
 
-  out.push(renderRow('from \\ to', keys));
+  out.push(compact ? renderCompactHeader() : renderRow('from \\ to', keys));
   let previousNs: string | undefined;
   pods.forEach((src, r) => {
     if (previousNs !== src.namespace) out.push(`${src.namespace}:`);
@@ -84,6 +123,9 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
     out.push(renderRow(`${rowLabels[r]}`, values));
   });
 
+  // One footer port only when every destination answers on the same one; otherwise the legend lists each.
+  const portsSeen = new Set(destinationPorts.flatMap((d) => d.map(formatDestinationPort)));
+  const samePort = portsSeen.size <= 1;
   out.push('');
   out.push('columns:');
   namespaces.forEach((ns, n) => {
@@ -92,14 +134,14 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
       .filter(({ p }) => p.namespace === ns)
       .map(({ p, i }) => {
         const ports = (destinationPorts[i] ?? []).map(formatDestinationPort);
-        const showPorts = multiPort || named || ports.length !== 1;
+        const showPorts = multiPort || named || !samePort || ports.length !== 1;
         return `${keys[i]} ${p.name}${showPorts ? ` [${ports.length > 0 ? ports.join(' ') : 'no ports declared'}]` : ''}`;
       });
-    out.push(`  ${namespaceLetter(n)} = ${ns}: ${members.join(', ')}`);
+    out.push(...wrapList(`  ${namespaceLetter(n)} = ${ns}${compact ? ' (columns in this order)' : ''}: `, members, '      '));
   });
   const single = destinationPorts.find((d) => d.length > 0)?.[0];
   if (named && single) out.push(`port: ${single.portName}/${single.protocol}, resolved per destination`);
-  else if (!multiPort && single) out.push(`port: ${formatDestinationPort(single)}`);
+  else if (!multiPort && samePort && single) out.push(`port: ${formatDestinationPort(single)}`);
   const allowed = cells.filter((c) => c.allowed).length;
   out.push(
     `${ALLOWED} allowed, ${DENIED} denied, ${NO_PORT} no such port${multiPort ? '; one mark per destination port, in the order listed' : ''}. ` +
