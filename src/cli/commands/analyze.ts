@@ -35,7 +35,10 @@ export const analyzeCommand = defineCommand<AnalyzeArgs>({
           describe: 'port number or name (resolved per destination); default: every port each destination declares',
         }),
       ),
-    ),
+    )
+      .example('$0 analyze --manifests k8s/', 'every pod pair on every port its destination declares')
+      .example('$0 analyze -f k8s/ --port 8080 -o json', 'one JSON document with a cell (and its explanation) per pod pair')
+      .example('$0 analyze -f k8s/ --port 53 --protocol UDP', 'who can reach DNS'),
   run: async (argv) => {
     const output = parseOutput(argv.output);
     const port = parsePortFlag(argv.port);

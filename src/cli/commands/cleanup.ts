@@ -31,7 +31,8 @@ export const cleanupCommand = defineCommand<CleanupArgs>({
       .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'sweep every namespace' })
       .option('namespace', { alias: 'n', type: 'string', describe: 'namespace to sweep (default: the context\'s)' })
       .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file' })
-      .option('context', { type: 'string', describe: 'kubeconfig context to use' }),
+      .option('context', { type: 'string', describe: 'kubeconfig context to use' })
+      .example('$0 cleanup -A', 'after a run was killed with -9: delete its expired probe pods everywhere'),
   run: async (argv) => {
     const client = await connectCluster({ kubeconfig: argv.kubeconfig, context: argv.context });
     const namespace = argv.namespace ?? client.namespace;

@@ -30,7 +30,12 @@ export const explainCommand = defineCommand<ExplainArgs>({
     withProtocol(withManifests(yargs))
       .option('from', { type: 'string', demandOption: '--from NAMESPACE/POD', describe: 'source pod NAMESPACE/POD' })
       .option('to', { type: 'string', demandOption: '--to NAMESPACE/POD|IP', describe: 'destination pod NAMESPACE/POD, or an IP address' })
-      .option('port', { type: 'string', demandOption: '--port NUMBER|NAME', describe: 'destination port number or name' }),
+      .option('port', { type: 'string', demandOption: '--port NUMBER|NAME', describe: 'destination port number or name' })
+      .example(
+        '$0 explain -f scenarios/financial-ml/manifests --from financial-mlops-pytorch/training-controller --to financial-ml/financial-predictor --port 8080',
+        'why training cannot reach serving: the policies and rules on each side',
+      )
+      .example('$0 explain -f k8s/ --from shop/web --to 192.168.1.208 --port 5000', 'a LoadBalancer or ClusterIP: judged toward its endpoint pods'),
   run: async (argv) => {
     const port = parsePortFlag(argv.port);
     if (port === undefined) throw new UsageError('--port: required');

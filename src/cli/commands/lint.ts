@@ -13,7 +13,8 @@ interface LintArgs extends ManifestArgs {
 export const lintCommand = defineCommand<LintArgs>({
   command: 'lint',
   describe: 'Check NetworkPolicies in manifests against the platform rules (exit 1 on errors)',
-  builder: (yargs: Argv) => withOutput(withManifests(yargs)),
+  builder: (yargs: Argv) =>
+    withOutput(withManifests(yargs)).example('$0 lint --manifests k8s/', 'findings NC001… with severity and a fix hint; exit 1 on an error'),
   run: async (argv) => {
     const output = parseOutput(argv.output);
     const { snapshot, skipped } = await loadManifests(argv.manifests);

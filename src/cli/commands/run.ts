@@ -14,6 +14,7 @@ import { renderJson } from '../../report/render-json.js';
 import { renderJunit } from '../../report/render-junit.js';
 import { renderMarkdown } from '../../report/render-markdown.js';
 import { renderTable } from '../../report/render-table.js';
+import { DEFAULT_PROBE_IMAGE } from '../../probe/pod-spec.js';
 import { runScenario } from '../../run/run-scenario.js';
 import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
@@ -128,7 +129,7 @@ function buildRunOptions<T>(yargs: Argv<T>) {
       type: 'string',
       array: true,
       nargs: 1,
-      describe: 'report: table | json | junit | markdown, each optionally =FILE (repeatable; default table)',
+      describe: 'report: table | json | markdown [=FILE], junit=FILE; repeatable, at most one on stdout (default: table)',
     })
     // nargs: 1 so `--budget -1s` reaches the duration check instead of being read as the flags -1 and -s.
     .option('timeout', { type: 'string', nargs: 1, describe: "per-check timeout (default: the scenario's), e.g. 2s" })
@@ -140,9 +141,9 @@ function buildRunOptions<T>(yargs: Argv<T>) {
       describe: "extra attempts for a check that disagrees with its expectation (default: the scenario's)",
     })
     .option('per-node', { type: 'boolean', describe: 'probe every pod source from each node (CNI migrations)' })
-    .option('image', { type: 'string', describe: 'probe image (any image with `node`)' })
+    .option('image', { type: 'string', describe: `probe image: any image with \`node\` 18+ (default: ${DEFAULT_PROBE_IMAGE})` })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
-    .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr' });
+    .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr (--no-progress to hide)' });
 }
 
 export async function executeRun(argv: RunArgs): Promise<ExitCode> {
@@ -216,7 +217,17 @@ export const runCommand = defineCommand<RunArgs>({
   command: 'run <scenario>',
   describe: 'Probe the cluster and compare with the scenario (file, directory, or built-in name)',
   builder: (yargs: Argv) =>
-    buildRunOptions(yargs.positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file or built-in name' })),
+    buildRunOptions(
+      yargs.positional('scenario', {
+        type: 'string',
+        demandOption: true,
+        describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
+      }),
+    )
+      .example('$0 run financial-ml', 'probe the built-in scenario with the current kubeconfig context')
+      .example('$0 run scenario.yaml --context prod -o table -o junit=netcheck.xml', 'CI: table on stdout, JUnit for the CI server; exit 1 on a mismatch')
+      .example('$0 run financial-ml --per-node --budget 3m', 'during a CNI migration: probe every source from every node')
+      .epilogue('exit: 0 pass (known gaps allowed) · 1 expectation mismatch · 2 bad input · 3 infrastructure (cluster, probe pods, budget)'),
   run: executeRun,
 });
 

@@ -40,7 +40,9 @@ export const validateCommand = defineCommand<ValidateArgs>({
       type: 'string',
       demandOption: true,
       describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
-    }),
+    })
+      .example('$0 validate financial-ml', 'the built-in scenario, checked against its manifests')
+      .example('$0 validate ./scenario.yaml', 'errors name file:line:column, with "did you mean" for typos'),
   run: async (argv) => {
     const scenario = await loadScenario(argv.scenario);
     let manifests: { workloads: number; services: number } | undefined;
