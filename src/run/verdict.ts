@@ -15,7 +15,8 @@
  *   `known-gap`: pass=false, but it does not fail the run. If it fails for another reason (DNS, probe) that is
  *   reported as such — it is not the documented gap. If a known cell PASSES, the scenario is stale: it is
  *   reported as `policy-gap` ("known gap no longer reproduces — remove `known`") and fails the run, so the
- *   scenario stays honest.
+ *   scenario stays honest — unless the policies still contradict the intent: then the data plane ignored them,
+ *   and the cell is `data-plane` (the gap is still there; keep `known`).
  */
 import type { Attempt, Outcome } from '../model/outcome.js';
 import { describeOutcome, isOpen } from '../model/outcome.js';
@@ -92,6 +93,17 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   const withAttempts = { ...base, outcome, attempts };
 
   if (cell.known !== undefined) {
+    const policyStillContradicts = policy.view !== 'unknown' && (policy.view === 'allow') !== (cell.expect === 'allow');
+    if (raw.classification === 'pass' && policyStillContradicts) {
+      // The gap is still in the policies; the data plane ignored them (e.g. a CNI that does not enforce policy).
+      // "remove `known`" would be wrong advice: the cell fails again once enforcement works.
+      return {
+        ...withAttempts,
+        pass: false,
+        classification: 'data-plane',
+        reason: `known gap did not reproduce (observed ${seen}), but the policies still say ${policy.view}: the data plane does not enforce them; keep \`known\` until the policies change`,
+      };
+    }
     if (raw.classification === 'pass') {
       return {
         ...withAttempts,

@@ -49,6 +49,7 @@ const rows: Row[] = [
   { name: 'http status differs', target: web, expect: 'allow', policy: 'allow', outcome: { kind: 'http', status: 503 }, classification: 'unknown', pass: false, reason: /expected http:200/ },
   { name: 'known gap fails as documented', target: svc, expect: 'allow', policy: 'deny', outcome: { kind: 'timeout' }, known: 'seeds contradict', classification: 'known-gap', pass: false, reason: /known gap: seeds contradict/ },
   { name: 'known gap that no longer reproduces', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'connected' }, known: 'seeds contradict', classification: 'policy-gap', pass: false, reason: /no longer reproduces/ },
+  { name: 'known gap passing only because the data plane ignores the denying policy', target: svc, expect: 'allow', policy: 'deny', outcome: { kind: 'connected' }, known: 'seeds contradict', classification: 'data-plane', pass: false, reason: /policies still say deny: the data plane does not enforce them; keep `known`/ },
   { name: 'known gap cell failing on DNS is not the gap', target: svc, expect: 'allow', policy: 'deny', outcome: { kind: 'dns-timeout' }, known: 'seeds contradict', classification: 'dns', pass: false, reason: /did not resolve/ },
 ];
 
