@@ -348,8 +348,11 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
         const reasons: string[] = [];
         if (!peerOk) reasons.push((rule.peers ?? []).map((cp) => explainPeerMiss(c.policy, cp, peer)).join('; or '));
         if (!portOk) {
-          const why = port === undefined ? `port ${portLabel} does not resolve on the destination` : `port ${portLabel}`;
-          reasons.push(`${why} not in rule's ports ${describePorts(rule.ports)}`);
+          reasons.push(
+            port === undefined
+              ? `the destination declares no port ${portLabel}, so the rule's ports ${describePorts(rule.ports)} cannot match it`
+              : `port ${portLabel} not in rule's ports ${describePorts(rule.ports)}`,
+          );
         }
         // A rule whose namespaceSelector names the peer's namespace is evidently meant for it: list it first.
         const aimed = peer.kind === 'pod' && (rule.peers ?? []).some((cp) => Object.values(cp.peer.namespaceSelector?.matchLabels ?? {}).includes(peer.pod.namespace));

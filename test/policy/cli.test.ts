@@ -27,6 +27,11 @@ describe('netcheck analyze / explain / lint', () => {
       code: 0,
       stdout: /LoadBalancer IP of service shop\/web[\s\S]*via endpoint shop\/web \(targetPort http\):\nALLOWED/,
     },
+    {
+      args: ['explain', '--manifests', 'scenarios/financial-ml/manifests', '--from', 'financial-ml/financial-predictor', '--to', 'mlflow/mlflow', '--port', 'http-x'],
+      code: 0,
+      stdout: /mlflow\/mlflow declares no container port with that name[\s\S]*egress\[3\]: the destination declares no port http-x\/TCP, so the rule's ports \[443\/TCP, 80\/TCP, 4317\/TCP, 4318\/TCP\] cannot match it/,
+    },
     { args: ['explain', '--manifests', small, '--from', 'shop/wbe', '--to', 'shop/db', '--port', '5432'], code: 2, stderr: /--from shop\/wbe: no such pod.*did you mean shop\/web/ },
     { args: ['analyze', '--manifests', small, '--protocol', 'ICMP'], code: 2, stderr: /--protocol ICMP: use TCP, UDP or SCTP/ },
     { args: ['analyze', '--manifests', small, '--port', '70000'], code: 2, stderr: /--port 70000/ },
