@@ -26,6 +26,7 @@ const sourcesAndTargets = 'sources:\n  a: { namespace: x, labels: { app: a } }\n
 const typoKey = scenario('typo-key', 'sources:\n  a: { namespace: x, labels: { app: a } }\ntargets:\n  web: { service: web, namespace: x, prot: 80 }\nmatrix:\n  a: { allow: [web] }\n');
 const typoTarget = scenario('typo-target', `${sourcesAndTargets}matrix:\n  a: { allow: [webb] }\n`);
 const badDuration = scenario('bad-duration', `${sourcesAndTargets}defaults: { timeout: 0s }\nmatrix:\n  a: { allow: [web] }\n`);
+const badManifests = scenario('bad-manifests', `${sourcesAndTargets}manifests: [./nowhere]\nmatrix:\n  a: { allow: [web] }\n`);
 const badKnown = scenario('bad-known', `${sourcesAndTargets}matrix:\n  a: { allow: [web] }\nknown: [{ from: a, to: nope, reason: x }]\n`);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -98,6 +99,7 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   { args: ['validate', typoKey], stderr: /typo-key\.yaml:7:38: unknown key `prot` in target `web`; did you mean `port`\?$/m },
   { args: ['validate', typoTarget], stderr: /typo-target\.yaml:9:\d+: matrix\.a\.allow: unknown target `webb`; did you mean `web`\?$/m },
   { args: ['validate', badDuration], stderr: /bad-duration\.yaml:8:\d+: `defaults\.timeout`: bad duration `0s`/m },
+  { args: ['validate', badManifests], stderr: /^netcheck: .*bad-manifests\.yaml: manifests: cannot read .*nowhere: no such file or directory$/m },
   { args: ['validate', badKnown], stderr: /bad-known\.yaml:10:\d+: known: unknown target `nope`$/m },
 ];
 

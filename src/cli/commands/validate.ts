@@ -3,7 +3,7 @@
  * workloads and Services exist there); print one summary line. Exit 0, or 2 with the error's file:line:column.
  */
 import type { Argv } from 'yargs';
-import { ExitCode } from '../../model/errors.js';
+import { ExitCode, NetcheckError, UsageError } from '../../model/errors.js';
 import { snapshotFromManifestFiles } from '../../policy/manifests.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
 import { readInputFiles } from '../../scenario/files.js';
@@ -47,7 +47,15 @@ export const validateCommand = defineCommand<ValidateArgs>({
     const scenario = await loadScenario(argv.scenario);
     let manifests: { workloads: number; services: number } | undefined;
     if (scenario.manifests.length > 0) {
-      const { snapshot } = snapshotFromManifestFiles(await readInputFiles(scenario.manifests));
+      const files = await readInputFiles(scenario.manifests).catch((error: unknown) => {
+        // readInputFiles speaks of flags; here the path came from the scenario's `manifests:` list.
+        if (!(error instanceof NetcheckError) || error.exitCode !== ExitCode.BadInput) throw error;
+        throw new UsageError(`${scenario.file}: manifests: ${error.message}`, {
+          hint: 'paths in `manifests:` are relative to the scenario file',
+          cause: error,
+        });
+      });
+      const { snapshot } = snapshotFromManifestFiles(files);
       checkScenarioAgainstSnapshot(scenario, snapshot);
       manifests = { workloads: snapshot.pods.length, services: snapshot.services.length };
     }
