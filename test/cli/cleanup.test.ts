@@ -34,13 +34,22 @@ async function netcheck(...args: string[]): Promise<{ code: number; stdout: stri
   );
 }
 
+/** An expired probe is one whose deadline really passed: the kubelet (here the lab) stopped it with DeadlineExceeded. */
 async function createProbe(namespace: string, name: string, expired: boolean): Promise<void> {
   await client.createPod(
     buildProbePod({
-      runId: 'clirun', namespace, name, labels: {}, deadlineSeconds: 60, args: ['-e', 'setTimeout(() => {}, 60000)'], role: 'probe',
-      now: expired ? new Date(Date.now() - 3_600_000) : new Date(),
+      runId: 'clirun', namespace, name, labels: {}, deadlineSeconds: expired ? 1 : 60, args: ['-e', 'setTimeout(() => {}, 60000)'], role: 'probe',
     }),
   );
+  if (!expired) return;
+  for (const stopAt = Date.now() + 20_000; Date.now() < stopAt; await new Promise((r) => setTimeout(r, 100))) {
+    const pod = await client.getPod(namespace, name);
+    if (pod?.phase === 'Failed') {
+      expect(pod.reason).toBe('DeadlineExceeded');
+      return;
+    }
+  }
+  throw new Error(`${namespace}/${name} was not stopped at its deadline`);
 }
 
 describe('netcheck cleanup', () => {
