@@ -30,9 +30,11 @@ function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): string[
 }
 
 function findUnenforcedPolicies(cells: readonly CellVerdict[]): string[] {
-  const denied = cells.filter((c) => c.policy === 'deny' && c.expect === 'deny' && c.classification !== 'probe' && c.classification !== 'dns');
+  // Every flow the policies deny counts, whatever the scenario expects (known gaps and allow-intents included):
+  // the question is whether the data plane enforces the API, not whether the scenario agrees with it.
+  const denied = cells.filter((c) => c.policy === 'deny' && c.classification !== 'probe' && c.classification !== 'dns');
   if (denied.length === 0) return [];
-  const leaked = (c: CellVerdict) => !c.pass && isOpen(c.outcome) === true;
+  const leaked = (c: CellVerdict) => isOpen(c.outcome) === true;
   const byNode = groupBy(denied, (c) => c.node ?? '');
   const nodes = [...byNode.keys()];
   const leakyNodes = nodes.filter((n) => (byNode.get(n) ?? []).every(leaked));

@@ -61,6 +61,15 @@ describe('diagnoseRun', () => {
       want: [/the CNI does not enforce NetworkPolicies \(Flannel\?\): all 2 flows/],
     },
     {
+      name: 'CNI that enforces nothing: denied flows the scenario expects open (known gaps) count too',
+      cells: [
+        failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        failed({ source: 'b', target: 'lb', expect: 'allow', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane', known: 'documented' }),
+        verdict({ source: 'a', target: 'mlflow' }),
+      ],
+      want: [/the CNI does not enforce NetworkPolicies \(Flannel\?\): all 2 flows/],
+    },
+    {
       name: 'one node that does not enforce (migration)',
       cells: [
         failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'connected' }, classification: 'data-plane' }),
