@@ -3,46 +3,25 @@
  * lab's outside host. One lab for the whole file; every test resets the faults it sets in `finally`.
  * Asserted: classifications, reasons, findings, exit codes and the pods left behind — never wall time.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
-import { anyRunSelector, buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
+import { buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
-
-const MAIN = 'dist/src/cli/main.js';
-const MANIFESTS = 'scenarios/financial-ml/manifests';
-const built = existsSync(MAIN);
-if (!built) console.warn(`e2e: skipped — ${MAIN} is missing; run \`npm run build\` (npm test does)`);
-
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+import { built, MANIFESTS, netcheckPods as netcheckPodsOf, netcheckPodsLeft, runBuiltCli, type CliRun } from './built-cli.js';
 
 interface Report {
   cells: CellVerdict[];
   findings: string[];
 }
 
-/** Async on purpose: the lab's API server lives in this process and must keep answering. */
+/** `netcheck ...args --kubeconfig <the lab's>`. */
 function runCli(lab: RunningLab, args: string[], onSpawn?: (pid: number) => void): Promise<CliRun> {
-  const argv = lab.outsideHostArgv(['node', MAIN, ...args, '--kubeconfig', lab.kubeconfigPath]);
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    onSpawn?.(child.pid as number);
-  });
+  return runBuiltCli(lab, [...args, '--kubeconfig', lab.kubeconfigPath], { onSpawn });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,8 +47,8 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
     return file;
   };
   const report = (file: string): Report => JSON.parse(readFileSync(file, 'utf8')) as Report;
-  const netcheckPods = async (): Promise<PodState[]> => (await client.listPods(undefined, anyRunSelector)).filter((p) => !p.deleting);
-  const podsLeft = async (): Promise<string[]> => (await netcheckPods()).map((p) => `${p.namespace}/${p.name}`);
+  const netcheckPods = (): Promise<PodState[]> => netcheckPodsOf(client);
+  const podsLeft = (): Promise<string[]> => netcheckPodsLeft(client);
   const managedPodsLeft = async (): Promise<string[]> =>
     (await client.listPods(undefined, `${LABEL_MANAGED_BY}=netcheck`)).filter((p) => !p.deleting).map((p) => `${p.namespace}/${p.name}`);
 

@@ -3,45 +3,19 @@
  * outside host, against the lab's API server and real network namespaces.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/client.js';
+import type { ClusterClient } from '../../src/cluster/types.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
-import { anyRunSelector } from '../../src/probe/pod-spec.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
+import { built, MANIFESTS, netcheckPodsLeft, runBuiltCli, type CliRun } from './built-cli.js';
 
-const MAIN = 'dist/src/cli/main.js';
-const MANIFESTS = 'scenarios/financial-ml/manifests';
-const built = existsSync(MAIN);
-if (!built) console.warn(`e2e: skipped — ${MAIN} is missing; run \`npm run build\` (npm test does)`);
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Async on purpose: the lab's API server lives in this process and must keep answering. */
-function runCli(lab: RunningLab, args: string[], onStderr?: (text: string, pid: number) => void): Promise<CliRun> {
-  const argv = lab.outsideHostArgv(['node', MAIN, 'run', 'financial-ml', '--kubeconfig', lab.kubeconfigPath, '--budget', '45s', ...args]);
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr, child.pid as number);
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function netcheckPodsLeft(lab: RunningLab): Promise<string[]> {
-  const client = await connectCluster({ kubeconfig: lab.kubeconfigPath });
-  return (await client.listPods(undefined, anyRunSelector)).filter((p) => !p.deleting).map((p) => `${p.namespace}/${p.name}`);
+/** `netcheck run financial-ml` against the lab with a 45s budget, then `args`. */
+function runCli(lab: RunningLab, args: string[], onStderr?: (stderr: string, pid: number) => void): Promise<CliRun> {
+  return runBuiltCli(lab, ['run', 'financial-ml', '--kubeconfig', lab.kubeconfigPath, '--budget', '45s', ...args], { onStderr });
 }
 
 async function kubectl(lab: RunningLab, args: string[]): Promise<void> {
@@ -53,11 +27,13 @@ async function kubectl(lab: RunningLab, args: string[]): Promise<void> {
 
 describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
   let lab: RunningLab;
+  let client: ClusterClient;
   let dir: string;
   const cellsOf = (file: string): CellVerdict[] => (JSON.parse(readFileSync(file, 'utf8')) as { cells: CellVerdict[] }).cells;
 
   beforeAll(async () => {
     lab = await startLab({ manifests: [MANIFESTS] });
+    client = await connectCluster({ kubeconfig: lab.kubeconfigPath });
     dir = mkdtempSync(join(tmpdir(), 'netcheck-e2e-'));
   });
   afterAll(async () => {
@@ -78,7 +54,7 @@ describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
     expect(runnerLb.every((c) => c.pass && c.probe === 'runner')).toBe(true);
     expect(readFileSync(junit, 'utf8')).toContain('<testsuites');
     expect(run.stdout).toContain('PASS');
-    expect(await netcheckPodsLeft(lab)).toEqual([]);
+    expect(await netcheckPodsLeft(client)).toEqual([]);
   });
 
   it('CNI ignores policies: the deny cells fail as data-plane faults, exit 1', async () => {
@@ -91,7 +67,7 @@ describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
       expect(denied.length).toBeGreaterThan(0);
       for (const c of denied) expect(c.classification).toBe('data-plane');
       expect(JSON.parse(readFileSync(json, 'utf8')).findings.join('\n')).toMatch(/does not enforce NetworkPolicies/);
-      expect(await netcheckPodsLeft(lab)).toEqual([]);
+      expect(await netcheckPodsLeft(client)).toEqual([]);
     } finally {
       await lab.setFaults({ cniIgnoresPolicies: false });
     }
@@ -144,7 +120,7 @@ describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
       expect(run.stderr).toMatch(/get/);
       expect(run.stderr).toMatch(/pods\/log/);
       await lab.setFaults({ forbid: [] });
-      expect(await netcheckPodsLeft(lab)).toEqual([]);
+      expect(await netcheckPodsLeft(client)).toEqual([]);
     } finally {
       await lab.setFaults({ forbid: [] });
     }
@@ -156,7 +132,7 @@ describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
       const run = await runCli(lab, ['--image', 'netcheck-test/broken:1']);
       expect(run.code).toBe(3);
       expect(run.stderr).toMatch(/ErrImagePull|ImagePullBackOff|ImagePull/);
-      expect(await netcheckPodsLeft(lab)).toEqual([]);
+      expect(await netcheckPodsLeft(client)).toEqual([]);
     } finally {
       await lab.setFaults({ imagePullFailure: [] });
     }
@@ -174,7 +150,7 @@ describe.skipIf(!built)('netcheck run financial-ml in the lab', () => {
       });
       expect(sent).toBe(true);
       expect(run.code).toBe(130);
-      expect(await netcheckPodsLeft(lab)).toEqual([]);
+      expect(await netcheckPodsLeft(client)).toEqual([]);
     } finally {
       await lab.setFaults({ slowPodStartMs: 0 });
     }

@@ -1,0 +1,58 @@
+/**
+ * Shared by the e2e files that run the BUILT CLI (npm run build first) as a subprocess inside the lab's
+ * outside host: where the build is, whether it exists, how to run it, and which netcheck pods are left.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { ClusterClient, PodState } from '../../src/cluster/types.js';
+import { anyRunSelector } from '../../src/probe/pod-spec.js';
+import type { RunningLab } from '../lab/lab.js';
+
+export const MAIN = 'dist/src/cli/main.js';
+export const MANIFESTS = 'scenarios/financial-ml/manifests';
+export const built = existsSync(MAIN);
+if (!built) console.warn(`e2e: skipped — ${MAIN} is missing; run \`npm run build\` (npm test does)`);
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunBuiltCliOptions {
+  /** Called once the child is spawned, with its PID. */
+  onSpawn?: (pid: number) => void;
+  /** Called on every stderr chunk with ALL the stderr read so far (not just the chunk) and the child's PID. */
+  onStderr?: (stderr: string, pid: number) => void;
+}
+
+/**
+ * Runs `node MAIN ...argv` inside the lab's outside host. The caller passes every CLI argument, including
+ * `--kubeconfig`. Async on purpose: the lab's API server lives in this process and must keep answering.
+ */
+export function runBuiltCli(lab: RunningLab, argv: string[], options: RunBuiltCliOptions = {}): Promise<CliRun> {
+  const command = lab.outsideHostArgv(['node', MAIN, ...argv]);
+  return new Promise((resolve) => {
+    const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr, child.pid as number);
+    });
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    options.onSpawn?.(child.pid as number);
+  });
+}
+
+/** Netcheck pods (any run) that are not being deleted. */
+export async function netcheckPods(client: ClusterClient): Promise<PodState[]> {
+  return (await client.listPods(undefined, anyRunSelector)).filter((p) => !p.deleting);
+}
+
+/** Netcheck pods (any run) that are not being deleted, as `namespace/name`. */
+export async function netcheckPodsLeft(client: ClusterClient): Promise<string[]> {
+  return (await netcheckPods(client)).map((p) => `${p.namespace}/${p.name}`);
+}
