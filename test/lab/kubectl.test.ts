@@ -2,28 +2,18 @@
  * The lab API through the real kubectl (v1.32): discovery, server-side tables, create -f (server-side field
  * validation via the OpenAPI v3 stub), logs, delete, watch, label — the commands on-call engineers use.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { useFakeLab, waitFor } from './lab-fixture.js';
+import { kubectlWith, useFakeLab, waitFor } from './lab-fixture.js';
 
-const run = promisify(execFile);
 const getLab = useFakeLab();
 const scratch = mkdtempSync(join(tmpdir(), 'netcheck-kubectl-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-async function kubectl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run('kubectl', ['--kubeconfig', getLab().lab.kubeconfigPath, ...args], { timeout: 30_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const kubectl = kubectlWith(() => getLab().lab.kubeconfigPath);
 
 function manifest(name: string, text: string): string {
   const path = join(scratch, name);

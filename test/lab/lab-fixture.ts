@@ -2,7 +2,8 @@
  * Vitest helpers that start labs and always stop them (afterAll / onTestFinished), so a failing test never
  * leaves network namespaces, processes or temp files behind.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { FakeDataPlane } from './fake-data-plane.js';
 import { startLabWith, type LabInternals, type RunningLab } from './lab.js';
@@ -62,4 +63,28 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * A `kubectl(...args)` against the kubeconfig `kubeconfigPath()` returns at call time (so it can be built
+ * before the lab starts). It never throws on a non-zero exit: the exit code comes back with the output.
+ */
+export function kubectlWith(kubeconfigPath: () => string): (...args: string[]) => Promise<KubectlResult> {
+  return async (...args) => {
+    try {
+      const { stdout, stderr } = await execFileAsync('kubectl', ['--kubeconfig', kubeconfigPath(), ...args], { timeout: 30_000 });
+      return { stdout, stderr, code: 0 };
+    } catch (error) {
+      const e = error as { stdout: string; stderr: string; code: number };
+      return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+    }
+  };
 }

@@ -5,25 +5,14 @@
  * and a Deployment created through the API making its pods (deleted with it).
  */
 import * as k8s from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { useFakeLab, waitFor } from './lab-fixture.js';
+import { kubectlWith, useFakeLab, waitFor } from './lab-fixture.js';
 
-const run = promisify(execFile);
 const MANIFESTS = join(import.meta.dirname, '..', '..', 'scenarios', 'financial-ml', 'manifests');
 const getLab = useFakeLab({ manifests: [MANIFESTS] });
 
-async function kubectl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run('kubectl', ['--kubeconfig', getLab().lab.kubeconfigPath, ...args], { timeout: 30_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const kubectl = kubectlWith(() => getLab().lab.kubeconfigPath);
 
 function apps(): k8s.AppsV1Api {
   const kc = new k8s.KubeConfig();
