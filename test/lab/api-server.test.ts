@@ -6,7 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FakeDataPlane } from './fake-data-plane.js';
-import { startTestLab, useFakeLab, waitFor } from './lab-fixture.js';
+import { startTestLab, statusOf, useFakeLab, waitFor } from './lab-fixture.js';
 
 const getLab = useFakeLab();
 
@@ -21,17 +21,6 @@ function nodePod(name: string, namespace: string, script: string, extra: Partial
     metadata: { name, namespace, labels },
     spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'node:20-alpine', command: ['node', '-e', script] }], ...extra },
   };
-}
-
-/** The Status object an ApiException carries. */
-async function statusOf(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; kind: string; details?: { causes?: Array<{ field: string }> } }> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof k8s.ApiException) return typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function ensureNamespace(core: k8s.CoreV1Api, name: string, labels: Record<string, string> = {}): Promise<void> {

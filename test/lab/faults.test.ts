@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeDataPlane } from './fake-data-plane.js';
-import { startTestLab, useFakeLab, waitFor } from './lab-fixture.js';
+import { startTestLab, statusOf, useFakeLab, waitFor } from './lab-fixture.js';
 import type { Faults } from './types.js';
 
 const getLab = useFakeLab({ faults: {} });
@@ -56,16 +56,6 @@ function pod(name: string, options: { podSc?: k8s.V1PodSecurityContext; sc?: Sec
   };
 }
 
-async function failure(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string }> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof k8s.ApiException) return typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
-
 async function ensureNamespace(name: string): Promise<void> {
   await core().createNamespace({ body: { metadata: { name } } }).catch((e: unknown) => {
     if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
@@ -98,7 +88,7 @@ describe('forbid: 403 worded like RBAC', () => {
   it.each(cases)('$rule.verb $rule.resource', async ({ rule, call, message }) => {
     await ensureNamespace('financial-ml');
     await getLab().lab.setFaults({ forbid: [rule] });
-    expect(await failure(call(core()))).toMatchObject({ kind: 'Status', code: 403, reason: 'Forbidden', message });
+    expect(await statusOf(call(core()))).toMatchObject({ kind: 'Status', code: 403, reason: 'Forbidden', message });
   });
 
   it('only matches the namespace it names', async () => {
@@ -184,7 +174,7 @@ describe('PodSecurity restricted', () => {
       expect(created.metadata!.name).toBe(name);
       return;
     }
-    const status = await failure(core().createNamespacedPod({ namespace: 'restricted', body }));
+    const status = await statusOf(core().createNamespacedPod({ namespace: 'restricted', body }));
     expect(status).toMatchObject({ code: 403, reason: 'Forbidden' });
     expect(status.message).toBe(`pods "${name}" is forbidden: violates PodSecurity "restricted:latest": ${violations}`);
     // Namespaces not listed keep admitting the same pod.
@@ -207,7 +197,7 @@ describe('faults at start', () => {
       const c = kc.makeApiClient(k8s.CoreV1Api);
       const seeded = await c.listNamespacedPod({ namespace: 'locked' });
       expect(seeded.items.map((p) => p.status!.phase)).toEqual(['Running']);
-      expect((await failure(c.createNamespacedPod({ namespace: 'locked', body: pod('late') }))).code).toBe(403);
+      expect((await statusOf(c.createNamespacedPod({ namespace: 'locked', body: pod('late') }))).code).toBe(403);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -232,7 +222,7 @@ describe('image pull failure', () => {
     expect(warnings).toContain('BackOff: Back-off pulling image "registry.example/netcheck:missing"');
     expect(warnings.some((w) => w.startsWith('Failed: Failed to pull image "registry.example/netcheck:missing": rpc error'))).toBe(true);
     expect(warnings).toContain('Failed: Error: ErrImagePull');
-    const logStatus = await failure(core().readNamespacedPodLog({ name: 'unpullable', namespace: 'default' }));
+    const logStatus = await statusOf(core().readNamespacedPodLog({ name: 'unpullable', namespace: 'default' }));
     expect(logStatus.message).toBe('container "probe" in pod "unpullable" is waiting to start: trying and failing to pull image');
   });
 });

@@ -2,6 +2,7 @@
  * Vitest helpers that start labs and always stop them (afterAll / onTestFinished), so a failing test never
  * leaves network namespaces, processes or temp files behind.
  */
+import * as k8s from '@kubernetes/client-node';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, onTestFinished } from 'vitest';
@@ -87,4 +88,15 @@ export function kubectlWith(kubeconfigPath: () => string): (...args: string[]) =
       return { stdout: e.stdout, stderr: e.stderr, code: e.code };
     }
   };
+}
+
+/** The Kubernetes Status an API call fails with (the body of its ApiException); throws if the call succeeds. */
+export async function statusOf(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; kind: string; details?: { causes?: Array<{ field: string }> } }> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof k8s.ApiException) return typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
 }
