@@ -15,6 +15,7 @@ const getLab = useFakeLab({ faults: {} });
 
 const NO_FAULTS: { [K in keyof Required<Faults>]: undefined } = {
   cniIgnoresPolicies: undefined,
+  cniIgnoresPoliciesOnNodes: undefined,
   brokenNode: undefined,
   dnsDropped: undefined,
   servicesWithoutEndpoints: undefined,
@@ -269,7 +270,7 @@ describe('slow pod start', () => {
 });
 
 describe('data-plane faults pass through', () => {
-  it('sends cniIgnoresPolicies, brokenNode, dnsDropped in the state, and withholds endpoints of listed services', async () => {
+  it('sends cniIgnoresPolicies, cniIgnoresPoliciesOnNodes, brokenNode, dnsDropped in the state, and withholds endpoints of listed services', async () => {
     const c = core();
     await ensureNamespace('noep');
     const p = pod('backend');
@@ -278,9 +279,9 @@ describe('data-plane faults pass through', () => {
     await c.createNamespacedService({ namespace: 'noep', body: { metadata: { name: 'backend' }, spec: { selector: { app: 'backend' }, ports: [{ port: 80 }] } } });
     await waitFor('endpoints', async () => ((await c.readNamespacedEndpoints({ name: 'backend', namespace: 'noep' })).subsets?.length ? true : undefined));
 
-    await getLab().lab.setFaults({ cniIgnoresPolicies: true, brokenNode: 'lab-node-b', dnsDropped: true, servicesWithoutEndpoints: ['noep/backend'] });
+    await getLab().lab.setFaults({ cniIgnoresPolicies: true, cniIgnoresPoliciesOnNodes: ['lab-node-a'], brokenNode: 'lab-node-b', dnsDropped: true, servicesWithoutEndpoints: ['noep/backend'] });
     const state = getLab().dataPlane.lastState!;
-    expect(state.faults).toMatchObject({ cniIgnoresPolicies: true, brokenNode: 'lab-node-b', dnsDropped: true });
+    expect(state.faults).toMatchObject({ cniIgnoresPolicies: true, cniIgnoresPoliciesOnNodes: ['lab-node-a'], brokenNode: 'lab-node-b', dnsDropped: true });
     expect(state.services.find((s) => s.name === 'backend')!.ports[0]!.endpoints).toEqual([]);
     const ep = await c.readNamespacedEndpoints({ name: 'backend', namespace: 'noep' });
     expect(ep.subsets ?? []).toEqual([]);

@@ -8,6 +8,12 @@ import type { ClusterSnapshot } from '../../src/policy/types.js';
 export interface Faults {
   /** CNI ignores all NetworkPolicies (Flannel). */
   cniIgnoresPolicies?: boolean;
+  /**
+   * Pods on these nodes are not policed (a Calico migration with Flannel still on them): neither their egress
+   * nor their ingress is enforced. Pods on other nodes keep full enforcement, so a flow from such a node toward
+   * a pod elsewhere still meets that pod's ingress rules.
+   */
+  cniIgnoresPoliciesOnNodes?: string[];
   /** Pods on this node lose all traffic. */
   brokenNode?: string;
   /** Packets to cluster DNS are dropped. */

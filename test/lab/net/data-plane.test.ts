@@ -54,6 +54,8 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
       { spec: sleeperSpec('shop', 'front', 'node-a'), labels: { app: 'front' } },
       { spec: sleeperSpec('other', 'client', 'node-a'), labels: { app: 'client' } },
       { spec: sleeperSpec('other', 'client-b', 'node-b'), labels: { app: 'client-b' } },
+      // A second app=client replica, on the other node: same egress policy, so per-node enforcement shows.
+      { spec: sleeperSpec('other', 'client-on-b', 'node-b'), labels: { app: 'client' } },
       { spec: sleeperSpec('other', 'nodns', 'node-a'), labels: { app: 'nodns' } },
     ];
     const handles = await Promise.all(specs.map((s) => dp.runPod(s.spec, collect(s.spec.uid))));
@@ -240,6 +242,19 @@ describe.skipIf(skip !== undefined)('lab data plane', () => {
       cases: [
         { from: 'client', check: () => ({ id: '', kind: 'tcp', target: world.ip.db!, port: 5432 }), expected: 'connected' },
         { from: 'nodns', check: () => ({ id: '', kind: 'dns', target: 'web.shop', timeoutMs: 800 }), expected: 'resolved:10.96.1.10' },
+      ],
+    },
+    {
+      name: 'cniIgnoresPoliciesOnNodes: pods on that node are not policed either way, pods elsewhere still are (mid-migration)',
+      faults: { cniIgnoresPoliciesOnNodes: ['node-b'] },
+      cases: [
+        // app=client egress denies coredns:80: the replica on node-b gets through (nothing listens), the one on node-a does not.
+        { from: 'client-on-b', check: () => ({ id: '', kind: 'tcp', target: world.ip.coredns!, port: 80, timeoutMs: DENY_TIMEOUT_MS }), expected: 'refused' },
+        { from: 'client', check: () => ({ id: '', kind: 'tcp', target: world.ip.coredns!, port: 80, timeoutMs: DENY_TIMEOUT_MS }), expected: 'timeout' },
+        // db (node-a) still polices its ingress, whatever node the client is on.
+        { from: 'client-on-b', check: () => ({ id: '', kind: 'tcp', target: world.ip.db!, port: 5432, timeoutMs: DENY_TIMEOUT_MS }), expected: 'timeout' },
+        // web (node-b) no longer polices its ingress: a port it did not list answers.
+        { from: 'client', check: () => ({ id: '', kind: 'tcp', target: world.ip.web!, port: 8081, timeoutMs: DENY_TIMEOUT_MS }), expected: 'refused' },
       ],
     },
     {

@@ -90,6 +90,16 @@ describe('renderRuleset', () => {
       absent: [/NCL-POLICY/, /NCL-E\d/],
     },
     {
+      name: 'cniIgnoresPoliciesOnNodes: pods on those nodes get neither egress nor ingress chains; other pods keep theirs, admitting the unpoliced pods as peers',
+      args: {
+        policies: [egressByName, { namespace: 'shop', name: 'web-from-cli', podSelector: {}, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: 'cli' } } }] }] }, { namespace: 'other', name: 'deny-in', podSelector: {}, policyTypes: ['Ingress'] }],
+        faults: { cniIgnoresPoliciesOnNodes: ['b'] },
+      },
+      // Pods in name order: other/api (0, node b), other/cli (1, node b), shop/web (2, node a).
+      present: [/^-A FORWARD -j NCL-POLICY$/, /^-A NCL-POLICY -d 10\.244\.0\.2\/32 -j NCL-I2$/, /^-A NCL-R\d+ -s 10\.244\.1\.3\/32 .*-j MARK --set-xmark 0x20000\/0x20000$/, /^-A NCL-I2 -j DROP$/],
+      absent: [/10\.244\.1\.[23]\/32 -j NCL-/, /NCL-[EI][01]\b/],
+    },
+    {
       name: 'brokenNode and dnsDropped drop ahead of conntrack',
       args: { faults: { brokenNode: 'b', dnsDropped: true } },
       present: [/^-A NCL-FAULTS -s 10\.244\.1\.0\/24 -j DROP$/, /^-A NCL-FAULTS -d 10\.244\.1\.0\/24 -j DROP$/, /^-A NCL-FAULTS -d 10\.244\.0\.9\/32 -p udp -m udp --dport 53 -j DROP$/],

@@ -7,7 +7,8 @@
  *   nat PREROUTING (and OUTPUT, for the fabric's own readiness queries): Service ClusterIP / LoadBalancer IP
  *   DNAT (so policy sees the endpoint pod and targetPort),
  *   filter FORWARD: faults, conntrack, "no endpoints" REJECT, outside-host guard, per-pod egress then ingress
- *   chains ending in DROP (denied TCP times out, as with Calico).
+ *   chains ending in DROP (denied TCP times out, as with Calico). Pods on a node named in the
+ *   cniIgnoresPoliciesOnNodes fault get no chains (a Flannel node mid-migration polices nothing of its own).
  */
 import type {
   ClusterSnapshot,
@@ -68,7 +69,7 @@ function renderFilterTable(input: RulesetInput): string[] {
   rules.push('-A NCL-NOEP -j DROP');
 
   if (!input.faults.cniIgnoresPolicies) {
-    const policy = renderPolicyChains(input.snapshot);
+    const policy = renderPolicyChains(input.snapshot, new Set(input.faults.cniIgnoresPoliciesOnNodes ?? []));
     chains.push(...policy.chains);
     rules.push(...policy.rules);
   }
@@ -203,7 +204,8 @@ type ResolvedPeer =
 /** A port entry, resolved for one destination pod (named ports), or for any destination. */
 type PortMatch = { kind: 'any' } | { kind: 'protocol'; protocol: Protocol; from?: number; to?: number };
 
-function renderPolicyChains(snapshot: ClusterSnapshot): PolicyChains {
+/** Pods on `unpolicedNodes` get no chains (the cniIgnoresPoliciesOnNodes fault); they still count as peers. */
+function renderPolicyChains(snapshot: ClusterSnapshot, unpolicedNodes: ReadonlySet<string>): PolicyChains {
   const out: PolicyChains = { chains: ['NCL-POLICY'], rules: [] };
   const pods = snapshot.pods
     .filter((p): p is PodInfo & { ip: string } => p.ip !== undefined && isIPv4(p.ip))
@@ -246,6 +248,7 @@ function renderPolicyChains(snapshot: ClusterSnapshot): PolicyChains {
 
   out.rules.push(`-A NCL-POLICY -j MARK --set-xmark 0x0/${MARK_POLICY_MASK}`);
   pods.forEach((pod, i) => {
+    if (pod.node !== undefined && unpolicedNodes.has(pod.node)) return;
     for (const direction of ['egress', 'ingress'] as const) {
       const selecting = policies.filter((pol) => pol.namespace === pod.namespace && isolates(pol, direction) && matchesSelector(pol.podSelector, pod.labels));
       if (selecting.length === 0) continue;
