@@ -35,19 +35,33 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): string[] {
   const denied = cells.filter((c) => c.policy === 'deny' && c.classification !== 'probe' && c.classification !== 'dns');
   if (denied.length === 0) return [];
   const leaked = (c: CellVerdict) => isOpen(c.outcome) === true;
-  const byNode = groupBy(denied, (c) => c.node ?? '');
-  const nodes = [...byNode.keys()];
-  const leakyNodes = nodes.filter((n) => (byNode.get(n) ?? []).every(leaked));
-  if (leakyNodes.length === 0) return [];
-  if (leakyNodes.length === nodes.length) {
+  if (denied.every(leaked)) {
     return [
       `the CNI does not enforce NetworkPolicies (Flannel?): all ${denied.length} flows the policies deny got through — ` +
         'install a policy-enforcing CNI (Calico, Cilium) or enable its policy controller',
     ];
   }
-  return leakyNodes
-    .filter((n) => n !== '')
-    .map((n) => `node ${n} does not enforce NetworkPolicies (every denied flow from it got through) while other nodes do — mid-migration?`);
+  // Per node (mid-migration): a node that polices nothing of its own still sees flows blocked by the ingress of pods
+  // on enforcing nodes, and pods on it leak to every node. So it is not "every denied flow from it got through";
+  // it is "it leaks a flow other nodes block, and blocks none that another node leaks".
+  const pairs = groupBy(
+    denied.filter((c) => c.node !== undefined),
+    (c) => `${c.source}\u0000${c.target}`,
+  );
+  const onlyHere = new Map<string, number>();
+  const blockedHere = new Set<string>();
+  for (const group of pairs.values()) {
+    const leakyNodes = new Set(group.filter(leaked).map((c) => c.node as string));
+    if (leakyNodes.size === 0 || leakyNodes.size === new Set(group.map((c) => c.node)).size) continue;
+    for (const c of group) {
+      if (leakyNodes.has(c.node as string)) onlyHere.set(c.node as string, (onlyHere.get(c.node as string) ?? 0) + 1);
+      else blockedHere.add(c.node as string);
+    }
+  }
+  return [...onlyHere.entries()]
+    .filter(([n]) => !blockedHere.has(n))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([n, k]) => `node ${n} does not enforce NetworkPolicies (${k} flow(s) the policies deny got through from it but not from other nodes) while other nodes do — mid-migration?`);
 }
 
 /** A (source, target) pair that fails from one node but passes from another: the node, not the policy. */

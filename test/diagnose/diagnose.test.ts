@@ -78,6 +78,31 @@ describe('diagnoseRun', () => {
       want: [/node n1 does not enforce NetworkPolicies/, /data plane broken on node n1: 1 check/],
     },
     {
+      // Real migration semantics: n1 (Flannel) polices nothing of its own, n2 (Calico) still polices its pods'
+      // ingress. So a flow from n1 to a pod on n2 is still blocked, and a flow to a pod on n1 leaks from both nodes:
+      // n1 is not "every denied flow got through", but it leaks a superset of what n2 leaks.
+      name: 'one node that does not enforce, mid-migration: the other node still polices ingress of its own pods',
+      cells: [
+        failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'timeout' } }),
+        verdict({ source: 'a', target: 'on-n2', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'timeout' } }),
+        verdict({ source: 'a', target: 'on-n2', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'timeout' } }),
+        failed({ source: 'b', target: 'on-n1', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'refused' }, classification: 'data-plane' }),
+        failed({ source: 'b', target: 'on-n1', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'refused' }, classification: 'data-plane' }),
+      ],
+      want: [/^node n1 does not enforce NetworkPolicies \(1 flow\(s\) the policies deny got through from it but not from other nodes\) .*mid-migration\?$/, /^data plane broken on node n1: 1 check/],
+    },
+    {
+      name: 'nodes that leak different flows: no node is singled out as not enforcing',
+      cells: [
+        failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'timeout' } }),
+        verdict({ source: 'b', target: 'other', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'timeout' } }),
+        failed({ source: 'b', target: 'other', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+      ],
+      want: [/^data plane broken on node n1: 1 check/, /^data plane broken on node n2: 1 check/],
+    },
+    {
       name: 'a node whose data plane drops allowed traffic',
       cells: [
         failed({ source: 'a', target: 'mlflow', node: 'n2', outcome: { kind: 'timeout' }, classification: 'data-plane' }),
