@@ -108,6 +108,46 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
     }
   });
 
+  it('--per-node mid-migration (one node ignores policies): its denied flows fail as data-plane, the other node passes; the finding names the node, not the CNI', async () => {
+    const nodes = (await client.inventory({ signal: AbortSignal.timeout(10_000) })).nodes.map((n) => n.name).sort();
+    expect(nodes).toHaveLength(2);
+    const [flannel, calico] = nodes as [string, string];
+    await lab.setFaults({ cniIgnoresPoliciesOnNodes: [flannel] });
+    try {
+      const json = join(dir, 'migration.json');
+      const run = await runCli(lab, ['run', 'financial-ml', '--per-node', '--budget', '60s', '--no-progress', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const { cells, findings } = report(json);
+      // Flows the policies deny (expected denied, or documented gaps), per (source, target), from each node.
+      const denied = cells.filter((c) => c.policy === 'deny' && c.node !== undefined);
+      const pairs = new Map<string, { flannel?: CellVerdict; calico?: CellVerdict }>();
+      for (const c of denied) {
+        const key = `${c.source} → ${c.target}`;
+        pairs.set(key, { ...pairs.get(key), [c.node === flannel ? 'flannel' : 'calico']: c });
+      }
+      const onlyFromFlannel = [...pairs].filter(([, p]) => p.flannel?.pass === false && p.calico?.pass !== false && p.calico?.classification !== 'known-gap');
+      expect(onlyFromFlannel.length).toBeGreaterThan(0);
+      for (const [cell, p] of onlyFromFlannel) {
+        expect({ cell, from: flannel, classification: p.flannel!.classification }).toEqual({ cell, from: flannel, classification: 'data-plane' });
+        expect({ cell, from: calico, pass: p.calico!.pass }).toEqual({ cell, from: calico, pass: true });
+      }
+      // Every expected-deny cell from the Flannel node that fails is a data-plane fault (the API says deny).
+      for (const c of denied.filter((c) => c.node === flannel && c.expect === 'deny' && !c.pass)) expect(`${c.source} → ${c.target} ${c.classification}`).toBe(`${c.source} → ${c.target} data-plane`);
+      // From the Calico node, only flows to pods on the Flannel node leak (their ingress is not policed there),
+      // and each of those leaks from the Flannel node too: enforcement is per node, the Calico side is not to blame.
+      for (const [cell, p] of pairs) {
+        if (p.calico === undefined || p.calico.pass || p.calico.classification === 'known-gap') continue;
+        expect({ cell, classification: p.calico.classification, fromFlannel: p.flannel?.outcome.kind }).toEqual({ cell, classification: 'data-plane', fromFlannel: p.calico.outcome.kind });
+      }
+      expect(findings).toContainEqual(expect.stringMatching(new RegExp(`^node ${flannel} does not enforce NetworkPolicies \\(\\d+ flow\\(s\\) .*mid-migration\\?$`)));
+      expect(findings.join('\n')).not.toMatch(/the CNI does not enforce/);
+      expect(findings.join('\n')).not.toMatch(new RegExp(`node ${calico} does not enforce`));
+      expect(await podsLeft()).toEqual([]);
+    } finally {
+      await lab.setFaults({ cniIgnoresPoliciesOnNodes: [] });
+    }
+  });
+
   it('healthy run: JUnit has one testcase per cell and failures only for failing cells; Markdown has the summary and the known gaps', async () => {
     const json = join(dir, 'reports.json');
     const junit = join(dir, 'reports.xml');
