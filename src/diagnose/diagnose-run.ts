@@ -9,7 +9,13 @@ import type { CellVerdict } from '../model/verdict.js';
 export type TargetKinds = Readonly<Record<string, 'dns' | 'service' | 'listener' | 'address'>>;
 
 export function diagnoseRun(cells: readonly CellVerdict[], targetKinds: TargetKinds): string[] {
-  return [...findDnsDown(cells, targetKinds), ...findUnenforcedPolicies(cells), ...findBrokenNodes(cells), ...findStaleKnownGaps(cells)];
+  const unenforced = findUnenforcedPolicies(cells);
+  return [
+    ...findDnsDown(cells, targetKinds),
+    ...unenforced.findings,
+    ...findBrokenNodes(cells, unenforced.nodes),
+    ...findStaleKnownGaps(cells),
+  ];
 }
 
 function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): string[] {
@@ -29,17 +35,21 @@ function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): string[
   ];
 }
 
-function findUnenforcedPolicies(cells: readonly CellVerdict[]): string[] {
+/** Findings, and the nodes named as not enforcing (their leaks are explained; they are not "broken" too). */
+function findUnenforcedPolicies(cells: readonly CellVerdict[]): { findings: string[]; nodes: Set<string> } {
   // Every flow the policies deny counts, whatever the scenario expects (known gaps and allow-intents included):
   // the question is whether the data plane enforces the API, not whether the scenario agrees with it.
   const denied = cells.filter((c) => c.policy === 'deny' && c.classification !== 'probe' && c.classification !== 'dns');
-  if (denied.length === 0) return [];
+  if (denied.length === 0) return { findings: [], nodes: new Set() };
   const leaked = (c: CellVerdict) => isOpen(c.outcome) === true;
   if (denied.every(leaked)) {
-    return [
-      `the CNI does not enforce NetworkPolicies (Flannel?): all ${denied.length} flows the policies deny got through — ` +
-        'install a policy-enforcing CNI (Calico, Cilium) or enable its policy controller',
-    ];
+    return {
+      findings: [
+        `the CNI does not enforce NetworkPolicies (Flannel?): all ${denied.length} flows the policies deny got through — ` +
+          'install a policy-enforcing CNI (Calico, Cilium) or enable its policy controller',
+      ],
+      nodes: new Set(),
+    };
   }
   // Per node (mid-migration): a node that polices nothing of its own still sees flows blocked by the ingress of pods
   // on enforcing nodes, and pods on it leak to every node. So it is not "every denied flow from it got through";
@@ -58,14 +68,20 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): string[] {
       else blockedHere.add(c.node as string);
     }
   }
-  return [...onlyHere.entries()]
-    .filter(([n]) => !blockedHere.has(n))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([n, k]) => `node ${n} does not enforce NetworkPolicies (${k} flow(s) the policies deny got through from it but not from other nodes) while other nodes do — mid-migration?`);
+  const nodes = [...onlyHere.entries()].filter(([n]) => !blockedHere.has(n)).sort(([a], [b]) => a.localeCompare(b));
+  return {
+    findings: nodes.map(
+      ([n, k]) => `node ${n} does not enforce NetworkPolicies (${k} flow(s) the policies deny got through from it but not from other nodes) while other nodes do — mid-migration?`,
+    ),
+    nodes: new Set(nodes.map(([n]) => n)),
+  };
 }
 
-/** A (source, target) pair that fails from one node but passes from another: the node, not the policy. */
-function findBrokenNodes(cells: readonly CellVerdict[]): string[] {
+/**
+ * A (source, target) pair that fails from one node but passes from another: the node, not the policy.
+ * Leaks from a node already named as not enforcing are that finding's, not a second one.
+ */
+function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySet<string>): string[] {
   const withNode = cells.filter((c) => c.node !== undefined);
   const pairs = groupBy(withNode, (c) => `${c.source}\u0000${c.target}`);
   const onlyHere = new Map<string, number>();
@@ -74,6 +90,7 @@ function findBrokenNodes(cells: readonly CellVerdict[]): string[] {
     if (passingNodes.length === 0) continue;
     for (const c of group) {
       if (c.pass || c.classification === 'policy-gap') continue;
+      if (notEnforcing.has(c.node as string) && c.policy === 'deny' && isOpen(c.outcome) === true) continue;
       onlyHere.set(c.node as string, (onlyHere.get(c.node as string) ?? 0) + 1);
     }
   }
