@@ -13,7 +13,6 @@
 import type {
   ClusterSnapshot,
   IPBlock,
-  LabelSelector,
   Labels,
   NetworkPolicy,
   NetworkPolicyPeer,
@@ -21,6 +20,7 @@ import type {
   PodInfo,
   Protocol,
 } from '../../../src/policy/types.js';
+import { matchesSelector } from '../../../src/policy/selectors.js';
 import type { Faults, ServiceEndpoints } from '../types.js';
 
 /** Where the fabric's fixed plumbing lives; the data plane and the ruleset must agree on these names. */
@@ -394,29 +394,6 @@ function resolveBlock(block: IPBlock): ResolvedPeer {
 function isolates(pol: NetworkPolicy, direction: Direction): boolean {
   if (pol.policyTypes !== undefined && pol.policyTypes.length > 0) return pol.policyTypes.includes(direction === 'egress' ? 'Egress' : 'Ingress');
   return direction === 'ingress' || (pol.egress !== undefined && pol.egress.length > 0);
-}
-
-export function matchesSelector(sel: LabelSelector, labels: Labels): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const req of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, req.key);
-    const value = labels[req.key];
-    switch (req.operator) {
-      case 'In':
-        if (!has || !(req.values ?? []).includes(value!)) return false;
-        break;
-      case 'NotIn':
-        if (has && (req.values ?? []).includes(value!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
 }
 
 export function isIPv4(ip: string): boolean {
