@@ -112,7 +112,6 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     // stand-in IPs are as long as an address can be, so the real plan never splits into more parts than this one.
     const draftIPs = Object.fromEntries(listenerPlans.flatMap((l) => l.targets.map((t) => [t, LONGEST_IP])));
     const draft = planRun(scenario, { workloadLabels, listenerIPs: draftIPs, services: snapshot.services, timeoutMs, retries, ...(perNode ? { perNode } : {}) });
-    const titles = new Map<string, string>();
     const items: Array<Omit<RunProgress, 'state' | 'detail'>> = [];
     for (const [i, l] of listenerPlans.entries()) {
       const id = `${l.namespace}/${probePodName(runId, 'listener', i)}`;
@@ -123,7 +122,6 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       const id = `${p.namespace}/${probePodName(runId, 'probe', i)}`;
       const part = p.part ? ` [part ${p.part.index}/${p.part.count}]` : '';
       const title = `${p.sources.join(', ')} (${p.namespace})${p.node ? ` on ${p.node}` : ''}${part}`;
-      titles.set(p.key, title);
       items.push({ id, title, role: 'probe' });
     }
     if (draft.runner) items.push({ id: RUNNER, title: `runner (this machine): ${draft.runner.checks.length} check(s)`, role: 'runner' });
