@@ -182,10 +182,6 @@ export function findResource(group: string, version: string, plural: string): Re
   return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
-export function resourceByKind(kind: string): ResourceDef | undefined {
-  return RESOURCES.find((r) => r.kind === kind);
-}
-
 export const RESOURCE = {
   namespaces: RESOURCES[0]!,
   pods: RESOURCES[1]!,
