@@ -90,20 +90,14 @@ async function mapBounded<T, R>(items: T[], work: (item: T) => Promise<R>): Prom
   return results;
 }
 
-/** Cluster-wide when allowed, else per namespace; unreadable namespaces go to `unknown`. */
+/** Namespace by namespace; unreadable namespaces go to `unknown`. */
 async function listEverywhere(
   transport: Transport,
   kind: ListKind,
-  namespaces: string[] | undefined,
+  namespaces: string[],
   signal: AbortSignal | undefined,
   unknown: string[],
 ): Promise<unknown[]> {
-  if (namespaces === undefined) {
-    const all = await listOnce(transport, kind, undefined, signal);
-    if (all.ok) return all.items;
-    unknown.push(`${kind.resource} in all namespaces (${all.why})`);
-    return [];
-  }
   const results = await mapBounded(namespaces, (ns) => listOnce(transport, kind, ns, signal));
   const items: unknown[] = [];
   // One line per reason, not per namespace: a Role in one namespace of fifty would otherwise print 49 lines.
