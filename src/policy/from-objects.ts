@@ -12,8 +12,6 @@ import type {
   LabelSelectorRequirement,
   NamespaceInfo,
   NetworkPolicy,
-  NetworkPolicyEgressRule,
-  NetworkPolicyIngressRule,
   NetworkPolicyPeer,
   NetworkPolicyPort,
   NodeInfo,
@@ -358,6 +356,26 @@ function policyPortsFromObject(value: unknown, path: string): NetworkPolicyPort[
   });
 }
 
+/** Ingress and egress rules differ only in the name of their peer list (`from` / `to`). */
+function rulesFromObject<K extends 'from' | 'to'>(
+  value: unknown,
+  path: string,
+  peerField: K,
+): Array<{ [P in K]?: NetworkPolicyPeer[] } & { ports?: NetworkPolicyPort[] }> | undefined {
+  const list = arrayAt(value, path);
+  if (!list) return undefined;
+  return list.map((r, i) => {
+    const rp = `${path}[${i}]`;
+    const ro = objectAt(r, rp) ?? {};
+    const rule: { [P in K]?: NetworkPolicyPeer[] } & { ports?: NetworkPolicyPort[] } = {};
+    const peers = peersFromObject(ro[peerField], `${rp}.${peerField}`);
+    if (peers) rule[peerField] = peers as (typeof rule)[K];
+    const ports = policyPortsFromObject(ro.ports, `${rp}.ports`);
+    if (ports) rule.ports = ports;
+    return rule;
+  });
+}
+
 export function networkPolicyFromObject(obj: unknown, source?: string, options: ObjectOptions = {}): NetworkPolicy {
   const o = objectAt(obj, '') ?? {};
   const meta = metadataOf(o);
@@ -377,32 +395,10 @@ export function networkPolicyFromObject(obj: unknown, source?: string, options: 
       return t;
     });
   }
-  const ingress = arrayAt(spec.ingress, 'spec.ingress');
-  if (ingress) {
-    policy.ingress = ingress.map((r, i): NetworkPolicyIngressRule => {
-      const rp = `spec.ingress[${i}]`;
-      const ro = objectAt(r, rp) ?? {};
-      const rule: NetworkPolicyIngressRule = {};
-      const from = peersFromObject(ro.from, `${rp}.from`);
-      if (from) rule.from = from;
-      const ports = policyPortsFromObject(ro.ports, `${rp}.ports`);
-      if (ports) rule.ports = ports;
-      return rule;
-    });
-  }
-  const egress = arrayAt(spec.egress, 'spec.egress');
-  if (egress) {
-    policy.egress = egress.map((r, i): NetworkPolicyEgressRule => {
-      const rp = `spec.egress[${i}]`;
-      const ro = objectAt(r, rp) ?? {};
-      const rule: NetworkPolicyEgressRule = {};
-      const to = peersFromObject(ro.to, `${rp}.to`);
-      if (to) rule.to = to;
-      const ports = policyPortsFromObject(ro.ports, `${rp}.ports`);
-      if (ports) rule.ports = ports;
-      return rule;
-    });
-  }
+  const ingress = rulesFromObject(spec.ingress, 'spec.ingress', 'from');
+  if (ingress) policy.ingress = ingress;
+  const egress = rulesFromObject(spec.egress, 'spec.egress', 'to');
+  if (egress) policy.egress = egress;
   if (source !== undefined) policy.source = source;
   return policy;
 }
