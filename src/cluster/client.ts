@@ -7,7 +7,7 @@ import { readInventory } from './inventory.js';
 import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { eventFromObject, podStateFromObject } from './pod-state.js';
 import { Transport, defaultRetryPolicy, type RetryPolicy } from './transport.js';
-import { watchPodsStream } from './watch.js';
+import { podsPath, watchPodsStream } from './watch.js';
 import type { ClusterClient, ClusterEvent, Labels, PodManifest, PodState, WorkloadKind } from './types.js';
 
 export interface ConnectOptions extends KubeconfigOptions {
@@ -76,10 +76,6 @@ function withoutControllerLabels(labels: Labels): Labels {
   const copy = { ...labels };
   for (const key of controllerLabels) delete copy[key];
   return copy;
-}
-
-function podsPath(namespace: string): string {
-  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
 }
 
 class ApiClusterClient implements ClusterClient {
@@ -214,7 +210,7 @@ class ApiClusterClient implements ClusterClient {
       resource: 'pods',
       namespace,
       method: 'GET',
-      path: namespace === undefined ? '/api/v1/pods' : podsPath(namespace),
+      path: podsPath(namespace),
       query: { labelSelector: labelSelector || undefined },
       signal,
     });

@@ -18,7 +18,8 @@ const watchTimeoutSeconds = 120;
 /** Consecutive streams that end without a single event before we call the server unreachable. */
 const maxBarrenReconnects = 8;
 
-function podsPath(namespace: string | undefined): string {
+/** The pods collection of a namespace, or of every namespace. */
+export function podsPath(namespace: string | undefined): string {
   return namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
 }
 
