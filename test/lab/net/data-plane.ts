@@ -113,6 +113,8 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
   let routedVIPs = new Set<string>();
   let routedLBs = new Set<string>();
   let hostsContent = '';
+  /** The ruleset last loaded: a sync that changes nothing policy-relevant (pod status, events) skips iptables-restore. */
+  let loadedRuleset: string | undefined;
   /** Someone drives this data plane with syncs, so new pods wait for theirs (see setUpPod). */
   let syncedOnce = false;
 
@@ -410,9 +412,11 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
   async function loadRuleset(state: DataPlaneState): Promise<void> {
     const dnsPodIPs = [...pods.values()].filter((p) => p.spec.role === 'dns').map((p) => p.ip);
     const ruleset = renderRuleset({ snapshot: state.snapshot, services: state.services, faults: state.faults, nodeCIDRs, dnsPodIPs });
+    if (ruleset === loadedRuleset) return;
     // Kept for whoever debugs a failing lab test: the exact rules in force.
     await writeFile(`${stateDir}/ruleset.txt`, ruleset);
     await runCommand(['ip', 'netns', 'exec', fabric, 'iptables-restore'], { input: ruleset });
+    loadedRuleset = ruleset;
   }
 
   async function applyRoutes(state: DataPlaneState): Promise<void> {
