@@ -14,6 +14,8 @@
  *   name, or dropped when the live Service has neither (k3s's kube-dns names 9153 `metrics`, as the manifests do).
  */
 
+import { serviceFromObject } from '../../src/policy/from-objects.js';
+
 type Yaml = Record<string, any>;
 
 export interface LiveService {
@@ -36,19 +38,13 @@ export function selectK3sManifests(objects: Yaml[]): Yaml[] {
   return [...kept.filter((o) => o.kind === 'Namespace'), ...kept.filter((o) => o.kind !== 'Namespace')];
 }
 
-function loadBalancerAddresses(service: Yaml): string[] {
-  const annotated = String(service.metadata?.annotations?.['metallb.universe.tf/loadBalancerIPs'] ?? '');
-  return [service.spec?.loadBalancerIP, ...annotated.split(',')].map((a) => String(a ?? '').trim()).filter(Boolean);
-}
-
+/** The manifests' LoadBalancer Service that answers on `address:port`, its addresses read as the policy engine reads them. */
 function findLoadBalancer(objects: Yaml[], address: string, port: number): Yaml | undefined {
-  return objects.find(
-    (o) =>
-      o.kind === 'Service' &&
-      o.spec?.type === 'LoadBalancer' &&
-      loadBalancerAddresses(o).includes(address) &&
-      (o.spec?.ports ?? []).some((p: Yaml) => p.port === port),
-  );
+  return objects.find((o) => {
+    if (o.kind !== 'Service' || o.spec?.type !== 'LoadBalancer') return false;
+    const service = serviceFromObject(o);
+    return service.loadBalancerIPs.includes(address) && service.ports.some((p) => p.port === port);
+  });
 }
 
 function dropTarget(doc: Yaml, target: string): void {
