@@ -8,7 +8,7 @@ import type { ClusterClient, PodManifest, PodState } from '../cluster/types.js';
 import { ClusterError, ProbeError } from '../model/errors.js';
 import type { AgentCheckResult } from '../model/outcome.js';
 import { parseAgentOutput } from './agent.js';
-import { LABEL_ROLE, LABEL_RUN } from './pod-spec.js';
+import { LABEL_ROLE, LABEL_RUN, runSelector } from './pod-spec.js';
 import { describeFailedProbe, startFailureFromEvents, startFailureFromStatus } from './start-failure.js';
 
 export interface ProbePodSpec {
@@ -254,7 +254,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
   const namespaces = [...new Set(specs.map((s) => s.manifest.metadata.namespace))].sort();
   for (const ns of namespaces) {
     client
-      .watchPods(ns, `${LABEL_RUN}=${runId}`, stop.signal, (e) => onPod(e.type, e.pod))
+      .watchPods(ns, runSelector(runId), stop.signal, (e) => onPod(e.type, e.pod))
       .catch((error: unknown) => {
         if (!stop.signal.aborted) fail(error);
       });
