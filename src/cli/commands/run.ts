@@ -231,12 +231,6 @@ export const runCommand = defineCommand<RunArgs>({
   run: executeRun,
 });
 
-/** Top-level command words, to tell a typo of a command from a scenario name (index.js imports this file, so load it late). */
-async function listCommandWords(): Promise<string[]> {
-  const { commands } = await import('./index.js');
-  return listWords(commands);
-}
-
 /** The first word of each command but the default one, sorted. */
 export function listWords(commands: ReadonlyArray<{ command: string | readonly string[] }>): string[] {
   return commands
@@ -278,8 +272,7 @@ export const scenarioShorthandCommand = defineCommand<Omit<RunArgs, 'scenario'> 
     if (argv.scenario === undefined) {
       throw new UsageError('name a command, or a built-in scenario (e.g. `netcheck financial-ml`)', { hint: 'run `netcheck --help`' });
     }
-    const error = checkShorthandWord(argv.scenario, argv.extra ?? [], await listCommandWords());
-    if (error) throw error;
+    // main.ts's middleware has already rejected a word that is not a built-in scenario (checkShorthandWord).
     return executeRun({ ...argv, scenario: argv.scenario });
   },
 });
