@@ -29,7 +29,7 @@ export interface ApiStatus {
 
 const rbacHint = 'apply deploy/rbac/clusterrole.yaml (full runs) or deploy/rbac/role.yaml (one namespace)';
 
-export function describeSubject(subject: RequestSubject): string {
+function describeSubject(subject: RequestSubject): string {
   return subject.namespace === undefined ? 'cluster-wide' : `in namespace ${subject.namespace}`;
 }
 

@@ -214,7 +214,6 @@ async function readNamespace(
   }
 }
 
-/** Ready addresses per "namespace/service"; a nil ready condition means ready (discovery.k8s.io/v1). */
 /** Whether a node can run a pod pinned to it: the kubelet reports Ready and nobody cordoned it. */
 export function nodeSchedulingOf(raw: unknown): { ready: boolean; unschedulable: boolean } {
   const node = (typeof raw === 'object' && raw !== null ? raw : {}) as {
@@ -228,7 +227,8 @@ export function nodeSchedulingOf(raw: unknown): { ready: boolean; unschedulable:
   };
 }
 
-export function countReadyEndpoints(slices: unknown[]): Map<string, number> {
+/** Ready addresses per "namespace/service"; a nil ready condition means ready (discovery.k8s.io/v1). */
+function countReadyEndpoints(slices: unknown[]): Map<string, number> {
   const counts = new Map<string, Set<string>>();
   for (const raw of slices) {
     const slice = raw as {
