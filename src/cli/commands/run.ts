@@ -150,9 +150,6 @@ export async function executeRun(argv: RunArgs): Promise<ExitCode> {
   const outputs = parseOutputs(argv.output);
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);
-  if (argv.retries !== undefined && (!Number.isInteger(argv.retries) || argv.retries < 0)) {
-    throw new UsageError(`--retries ${argv.retries}: must be a whole number ≥ 0`);
-  }
   await checkOutputFiles(outputs);
   const scenario = await loadScenario(argv.scenario);
   const client = await connectCluster({
