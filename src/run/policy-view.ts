@@ -7,6 +7,8 @@
  */
 import type { ServiceBackends } from '../diagnose/diagnose-cell.js';
 import type { PolicyView } from '../model/verdict.js';
+import { policyKey } from '../policy/engine.js';
+import { matchesSelector } from '../policy/selectors.js';
 import type {
   ClusterSnapshot,
   DirectionVerdict,
@@ -133,9 +135,7 @@ function towardService(
     return undecided([...notes, `${service.namespace}/${service.name} has no selector: its endpoints are managed by hand`]);
   }
   const selector = service.selector;
-  const pods = snapshot.pods.filter(
-    (p) => p.namespace === service.namespace && Object.entries(selector).every(([k, v]) => p.labels[k] === v),
-  );
+  const pods = snapshot.pods.filter((p) => p.namespace === service.namespace && matchesSelector({ matchLabels: selector }, p.labels));
   const selected: ServiceBackends = { namespace: service.namespace, name: service.name, selectedPods: pods.length };
   if (service.readyEndpoints !== undefined) selected.readyEndpoints = service.readyEndpoints;
   // No pod to judge against: judge toward a pod that would carry the selector's labels, so the policy
@@ -175,7 +175,7 @@ function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string
  */
 function ingressCouldAdmitAddresses(snapshot: ClusterSnapshot, isolatedBy: readonly string[]): boolean {
   return isolatedBy.some((name) => {
-    const policy = snapshot.policies.find((p) => `${p.namespace}/${p.name}` === name);
+    const policy = snapshot.policies.find((p) => policyKey(p) === name);
     if (!policy) return true;
     return (policy.ingress ?? []).some((rule) => !rule.from || rule.from.length === 0 || rule.from.some((peer) => peer.ipBlock !== undefined));
   });
