@@ -3,6 +3,7 @@
  * Service (ClusterIP or LoadBalancer) is resolved the way kube-proxy does: traffic is DNATed to the
  * endpoint pods on the targetPort *before* the CNI applies policy, so policy is judged toward those pods.
  */
+import { measureEditDistance } from '../model/edit-distance.js';
 import { parseAddress } from './cidr.js';
 import { podKey, type PolicyEngine } from './engine.js';
 import { compareStrings } from './from-objects.js';
@@ -16,26 +17,12 @@ export type ResolvedEndpoint =
   | { kind: 'address'; ip: string }
   | { kind: 'unknown'; suggestions: string[] };
 
-/** Optimal string alignment distance: edits plus adjacent transpositions ("wbe" is one step from "web"). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
 /** Up to `limit` pod keys closest to `text` (substring matches first, then by edit distance). */
 export function suggestPods(engine: PolicyEngine, text: string, limit = 3): string[] {
   const keys = engine.snapshot.pods.map(podKey);
   const name = text.includes('/') ? text.slice(text.indexOf('/') + 1) : text;
   return keys
-    .map((k) => ({ k, score: k.includes(name) && name.length > 0 ? 0 : 1, d: editDistance(text, k) }))
+    .map((k) => ({ k, score: k.includes(name) && name.length > 0 ? 0 : 1, d: measureEditDistance(text, k) }))
     .sort((a, b) => a.score - b.score || a.d - b.d || compareStrings(a.k, b.k))
     .slice(0, limit)
     .map((x) => x.k);
