@@ -5,6 +5,7 @@
  */
 import type { ClusterClient, PodState } from '../cluster/types.js';
 import { ClusterError } from '../model/errors.js';
+import { compareStrings } from '../policy/from-objects.js';
 import { ANNOTATION_EXPIRES_AT, anyRunSelector, EXPIRY_GRACE_SECONDS, LABEL_RUN, runSelector } from './pod-spec.js';
 
 export interface RemovedPod {
@@ -86,5 +87,5 @@ export async function sweepExpiredPods(client: ClusterClient, options: SweepOpti
 }
 
 function sortRemoved(pods: RemovedPod[]): RemovedPod[] {
-  return pods.sort((a, b) => (a.namespace === b.namespace ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.namespace < b.namespace ? -1 : 1));
+  return pods.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
 }
