@@ -12,7 +12,7 @@ import { servicesNotProgrammed } from './api/endpoints.js';
 import { RESOURCE } from './api/resources.js';
 import { readManifests } from './api/manifests.js';
 import { ObjectStore, randomSuffix } from './api/store.js';
-import { createDataPlane, sweepStaleLabs } from './net/data-plane.js';
+import { createDataPlane, isProcessAlive, sweepStaleLabs } from './net/data-plane.js';
 import { exposeApiToOutsideHost, type OutsideHostApi } from './net/outside-host-api.js';
 import type { DataPlane, Faults, Lab, LabOptions } from './types.js';
 
@@ -99,15 +99,6 @@ export interface RunningLab extends Lab {
   readonly store: ObjectStore;
   /** Resolves when controllers and data plane have caught up with every change so far. */
   settle(): Promise<void>;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes temp dirs of labs whose process is gone (`netcheck-labapi-<pid>-<suffix>`). */

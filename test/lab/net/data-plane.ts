@@ -600,8 +600,8 @@ function readStartTime(pid: number): string | undefined {
   }
 }
 
-/** Alive, and the same process that wrote the marker (PIDs get reused). */
-function isProcessAlive(pid: number, startTime: string | undefined): boolean {
+/** Alive, and (given its start time) the same process that wrote the marker (PIDs get reused). */
+export function isProcessAlive(pid: number, startTime?: string): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
