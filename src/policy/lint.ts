@@ -315,6 +315,10 @@ function lintIpBlocks(snapshot: ClusterSnapshot, findings: LintFinding[]): void 
  */
 function lintLoadBalancers(snapshot: ClusterSnapshot, engine: PolicyEngine, findings: LintFinding[]): void {
   const namespaces = [...new Set(snapshot.pods.map((p) => p.namespace))].sort(compareStrings);
+  // Once per namespace, not once per (service, port, namespace).
+  const isolatedIn = new Map(
+    namespaces.map((ns) => [ns, snapshot.pods.filter((p) => p.namespace === ns && engine.isolatingPolicies(p, 'egress').length > 0)]),
+  );
   for (const service of snapshot.services) {
     if (service.type !== 'LoadBalancer') continue;
     const svc = `${service.namespace}/${service.name}`;
@@ -324,7 +328,7 @@ function lintLoadBalancers(snapshot: ClusterSnapshot, engine: PolicyEngine, find
       if (hops.length === 0) continue;
       for (const namespace of namespaces) {
         if (namespace === service.namespace || namespace === DNS_NAMESPACE) continue;
-        const isolated = snapshot.pods.filter((p) => p.namespace === namespace && engine.isolatingPolicies(p, 'egress').length > 0);
+        const isolated = isolatedIn.get(namespace) ?? [];
         if (isolated.length === 0) continue;
         let reason = '';
         const stranded = isolated.filter((pod) => {
