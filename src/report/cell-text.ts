@@ -58,8 +58,9 @@ export function axes(result: RunResult): { rows: string[]; columns: string[] } {
   return { rows, columns };
 }
 
+/** Cells that fail the run: not passing, and not a known gap. */
 export function failingCells(result: RunResult): CellVerdict[] {
-  return result.cells.filter((c) => !c.pass);
+  return result.cells.filter((c) => !c.pass && c.classification !== 'known-gap');
 }
 
 export function verdictHeadline(result: RunResult): string {

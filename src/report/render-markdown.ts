@@ -1,7 +1,7 @@
 /** Markdown for a CI step summary ($GITHUB_STEP_SUMMARY): the verdict, the failing cells, findings, then every cell folded. */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { statusMark } from './cell-text.js';
+import { failingCells, statusMark } from './cell-text.js';
 
 export function renderMarkdown(result: RunResult): string {
   const s = result.summary;
@@ -10,7 +10,7 @@ export function renderMarkdown(result: RunResult): string {
   out.push(`## netcheck · ${md(result.scenario)} · ${ok ? '✅ pass' : `❌ ${s.failed} failed`}`);
   out.push('');
   out.push(`Run \`${result.runId}\`${result.cluster.context ? ` on context \`${result.cluster.context}\`` : ''}: ${s.total} cells, ${s.passed} passed, ${s.failed} failed, ${s.knownGaps} known gap${s.knownGaps === 1 ? '' : 's'}.`);
-  const failures = result.cells.filter((c) => !c.pass && c.classification !== 'known-gap');
+  const failures = failingCells(result);
   if (failures.length > 0) {
     out.push('');
     out.push('### Failures');

@@ -39,7 +39,7 @@ export function renderTable(result: RunResult, width = WIDTH): string {
     ...wrap('cell = expected·observed: A allow/open, D deny/blocked, N name did not resolve, P probe did not run; ✓ pass, ✗ fail, ~ known gap', width, '  '),
   );
 
-  const failures = failingCells(result).filter((c) => c.classification !== 'known-gap');
+  const failures = failingCells(result);
   if (failures.length > 0) {
     out.push('');
     out.push(`Failures (${failures.length}):`);
