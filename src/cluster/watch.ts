@@ -79,12 +79,11 @@ export async function watchPodsStream(
         },
       });
       // A stream that stays silent past its own server-side timeout is dead (half-open connection).
-      let idle = setTimeout(() => res.destroy(), (watchTimeoutSeconds + 30) * 1000);
+      const idle = setTimeout(() => res.destroy(), (watchTimeoutSeconds + 30) * 1000);
       let buffered = '';
       try {
         for await (const chunk of res) {
-          clearTimeout(idle);
-          idle = setTimeout(() => res.destroy(), (watchTimeoutSeconds + 30) * 1000);
+          idle.refresh();
           buffered += (chunk as Buffer).toString('utf8');
           let newline: number;
           while ((newline = buffered.indexOf('\n')) >= 0) {
