@@ -4,11 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { UsageError } from '../model/errors.js';
-
-export interface InputFileText {
-  path: string;
-  text: string;
-}
+import type { InputFile } from '../policy/manifests.js';
 
 async function collect(path: string, extensions: readonly string[], out: string[], explicit: boolean): Promise<void> {
   let info;
@@ -36,7 +32,7 @@ async function collect(path: string, extensions: readonly string[], out: string[
 export async function readInputFiles(
   paths: string[],
   extensions: readonly string[] = ['.yaml', '.yml', '.json'],
-): Promise<InputFileText[]> {
+): Promise<InputFile[]> {
   const files: string[] = [];
   for (const path of paths) await collect(path, extensions, files, true);
   const unique = [...new Set(files)];
