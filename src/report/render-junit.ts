@@ -60,10 +60,10 @@ function elapsedSeconds(result: RunResult): string {
 // XML 1.0 forbids most control characters even when escaped; drop them.
 const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
-export function text(s: string): string {
+function text(s: string): string {
   return s.replace(INVALID_XML, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function attr(s: string): string {
+function attr(s: string): string {
   return text(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;');
 }

@@ -8,7 +8,7 @@ const ALLOWED = '✓';
 const DENIED = '✗';
 const NO_PORT = '-';
 /** Wider tables switch to the compact layout: a terminal (and a CI log) of 120 columns shows a row whole. */
-export const TABLE_WIDTH = 120;
+const TABLE_WIDTH = 120;
 
 /** A, B, ..., Z, AA, AB, ... */
 function namespaceLetter(index: number): string {

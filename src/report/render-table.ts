@@ -86,7 +86,7 @@ function truncate(s: string, n: number): string {
 }
 
 /** Word-wrap to `width`; continuation lines get `indent`, the first line `first`. */
-export function wrap(text: string, width: number, indent: string, first = ''): string[] {
+function wrap(text: string, width: number, indent: string, first = ''): string[] {
   const lines: string[] = [];
   let line = first;
   for (const word of text.split(' ')) {

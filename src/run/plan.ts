@@ -95,7 +95,7 @@ export function resolveSourceLabels(source: Extract<Source, { kind: 'pod' }>, wo
   return { ...cloned, ...source.labels };
 }
 
-export function identityKey(namespace: string, labels: Labels, node: string | undefined): string {
+function identityKey(namespace: string, labels: Labels, node: string | undefined): string {
   const sorted = Object.keys(labels)
     .sort()
     .map((k) => `${k}=${labels[k]}`)
@@ -287,7 +287,7 @@ function transportKind(protocol: string, http: boolean): AgentCheckKind | undefi
 }
 
 /** The service port number, or a sentence saying why it cannot be resolved. */
-export function resolveServicePort(target: Extract<Target, { kind: 'service' }>, services: readonly ServiceInfo[]): number | string {
+function resolveServicePort(target: Extract<Target, { kind: 'service' }>, services: readonly ServiceInfo[]): number | string {
   if (typeof target.port === 'number') return target.port;
   const service = services.find((s) => s.namespace === target.namespace && s.name === target.service);
   if (!service) return `service ${target.namespace}/${target.service} not found, so port "${target.port}" cannot be resolved`;

@@ -182,7 +182,7 @@ function ingressCouldAdmitAddresses(snapshot: ClusterSnapshot, isolatedBy: reado
 }
 
 /** One line per direction, deciding direction first. */
-export function explainFlow(flow: FlowVerdict): string[] {
+function explainFlow(flow: FlowVerdict): string[] {
   const lines = [explainDirection(flow.egress, flow), explainDirection(flow.ingress, flow)];
   if (!flow.egress.allowed || flow.ingress.allowed) return lines;
   return [lines[1] as string, lines[0] as string];

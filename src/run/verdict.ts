@@ -42,7 +42,7 @@ export interface JudgeInput {
 type Path = 'open' | 'blocked' | 'dns-failure' | 'error';
 
 /** Did traffic get through, for this kind of target? */
-export function observedPath(target: Target, outcome: Outcome): Path {
+function observedPath(target: Target, outcome: Outcome): Path {
   switch (outcome.kind) {
     case 'dns-nxdomain':
     case 'dns-servfail':

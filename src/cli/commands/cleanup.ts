@@ -15,7 +15,7 @@ interface CleanupArgs {
   context?: string;
 }
 
-export function describeRemoved(removed: RemovedPod[], scope: string): string[] {
+function describeRemoved(removed: RemovedPod[], scope: string): string[] {
   if (removed.length === 0) return [`no expired netcheck pods ${scope}`];
   return [
     ...removed.map((p) => `deleted pod ${p.namespace}/${p.name} (run ${p.run || '?'}, ${p.why})`),

@@ -45,7 +45,7 @@ export interface OutputSpec {
 }
 
 /** `-o table`, `-o json=report.json`, … (several allowed; without =FILE the report goes to stdout). */
-export function parseOutputs(values: readonly string[] | undefined): OutputSpec[] {
+function parseOutputs(values: readonly string[] | undefined): OutputSpec[] {
   if (!values || values.length === 0) return [{ format: 'table' }];
   return values.map((value) => {
     const eq = value.indexOf('=');
@@ -78,7 +78,7 @@ export function parseOutputs(values: readonly string[] | undefined): OutputSpec[
  * Fails before anything is probed when a report could not be written: a run can take a minute and create pods,
  * and its result must not be lost to a typo in a path.
  */
-export async function checkOutputFiles(outputs: readonly OutputSpec[]): Promise<void> {
+async function checkOutputFiles(outputs: readonly OutputSpec[]): Promise<void> {
   for (const out of outputs) {
     if (out.file === undefined) continue;
     const flag = `-o ${out.format}=${out.file}`;
@@ -146,7 +146,7 @@ function buildRunOptions<T>(yargs: Argv<T>) {
     .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr (--no-progress to hide)' });
 }
 
-export async function executeRun(argv: RunArgs): Promise<ExitCode> {
+async function executeRun(argv: RunArgs): Promise<ExitCode> {
   const outputs = parseOutputs(argv.output);
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);

@@ -19,7 +19,7 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-export function summarizeScenario(scenario: Scenario, manifests?: { workloads: number; services: number }): string {
+function summarizeScenario(scenario: Scenario, manifests?: { workloads: number; services: number }): string {
   const allow = scenario.cells.filter((c) => c.expect === 'allow').length;
   const known = scenario.cells.filter((c) => c.known !== undefined).length;
   const parts = [
