@@ -165,16 +165,15 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     resolveAll = resolve;
     rejectAll = reject;
   });
-  let finished = false;
+  // stop.signal aborts exactly once, here: it is also the "outcome decided" flag.
   const finish = (error?: unknown): void => {
-    if (finished) return;
-    finished = true;
+    if (stop.signal.aborted) return;
     stop.abort(error ?? new Error('settled'));
     if (error !== undefined) rejectAll(error);
     else resolveAll(specs.map((s) => trackers.get(`${s.manifest.metadata.namespace}/${s.manifest.metadata.name}`)!.result!));
   };
   const settle = (tracker: Tracker<T>, result: T): void => {
-    if (tracker.result !== undefined || finished) return;
+    if (tracker.result !== undefined || stop.signal.aborted) return;
     result.timing = {
       ...(tracker.createdAt !== undefined ? { createdAt: tracker.createdAt } : {}),
       ...(tracker.runningAt !== undefined ? { runningAt: tracker.runningAt } : {}),
@@ -221,7 +220,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
 
   const onPod = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodState): void => {
     const tracker = trackers.get(`${pod.namespace}/${pod.name}`);
-    if (!tracker || tracker.result !== undefined || tracker.finishing || finished) return;
+    if (!tracker || tracker.result !== undefined || tracker.finishing || stop.signal.aborted) return;
     if (pod.nodeName) tracker.node = pod.nodeName;
     if (type === 'DELETED') {
       // Only an object we created can be deleted; before our create returns, it is someone else's leftover.
@@ -264,7 +263,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     const { manifest } = tracker.spec;
     client.createPod(manifest, stop.signal).then(
       (pod) => {
-        if (finished) return;
+        if (stop.signal.aborted) return;
         tracker.created = true;
         tracker.createdAt = Date.now();
         options.onProgress?.(tracker.spec, 'created');
@@ -308,6 +307,5 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     clearTimeout(budget);
     clearInterval(poll);
     options.signal.removeEventListener('abort', onOuterAbort);
-    stop.abort(new Error('settled'));
   }
 }
