@@ -5,7 +5,7 @@
  */
 import { createPolicyEngine, podKey, type FlowMatrix, type PolicyEngine } from './engine.js';
 import { compareStrings } from './from-objects.js';
-import type { PortQuery } from './ports.js';
+import { resolvePort, type PortQuery } from './ports.js';
 import type { ClusterSnapshot, DirectionVerdict, PodInfo, Protocol } from './types.js';
 
 export interface AnalyzeOptions {
@@ -61,8 +61,7 @@ function destinationPortsOf(pod: PodInfo, options: AnalyzeOptions): DestinationP
   const protocol = options.protocol ?? 'TCP';
   if (options.port !== undefined) {
     if (typeof options.port === 'number') return [{ port: options.port, protocol }];
-    const found = pod.ports.find((p) => p.name === options.port && p.protocol === protocol);
-    return [{ port: found?.containerPort ?? null, portName: options.port, protocol }];
+    return [{ port: resolvePort(options.port, pod.ports, protocol) ?? null, portName: options.port, protocol }];
   }
   const seen = new Set<string>();
   const out: DestinationPort[] = [];
