@@ -59,10 +59,11 @@ export interface ServiceHop {
  */
 export function serviceHops(engine: PolicyEngine, service: ServiceInfo, port: PortQuery, protocol: Protocol): ServiceHop[] {
   const sp = service.ports.find((p) => p.protocol === protocol && (typeof port === 'number' ? p.port === port : p.name === port));
-  if (!sp || !service.selector) return [];
+  // Without a selector (or with an empty one) no pod is a selector-managed endpoint.
+  if (!sp || !service.selector || Object.keys(service.selector).length === 0) return [];
   const selector = { matchLabels: { ...service.selector } };
   return engine.snapshot.pods
-    .filter((p) => p.namespace === service.namespace && Object.keys(selector.matchLabels).length > 0 && matchesSelector(selector, p.labels))
+    .filter((p) => p.namespace === service.namespace && matchesSelector(selector, p.labels))
     .map((pod) => ({ pod, targetPort: sp.targetPort }));
 }
 
