@@ -35,6 +35,7 @@ export function attributeNodeFaults(cells: readonly CellVerdict[]): CellVerdict[
   });
 }
 
-function pairKey(c: CellVerdict): string {
+/** A (source, target) pair: the cells one check produces from every node it ran on. */
+export function pairKey(c: Pick<CellVerdict, 'source' | 'target'>): string {
   return `${c.source}\u0000${c.target}`;
 }

@@ -4,6 +4,7 @@
  */
 import { isOpen } from '../model/outcome.js';
 import type { CellVerdict } from '../model/verdict.js';
+import { pairKey } from './attribute-nodes.js';
 
 /** The target kind per target name, so DNS-dependent cells can be counted. */
 export type TargetKinds = Readonly<Record<string, 'dns' | 'service' | 'listener' | 'address'>>;
@@ -54,10 +55,7 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): { findings: stri
   // Per node (mid-migration): a node that polices nothing of its own still sees flows blocked by the ingress of pods
   // on enforcing nodes, and pods on it leak to every node. So it is not "every denied flow from it got through";
   // it is "it leaks a flow other nodes block, and blocks none that another node leaks".
-  const pairs = groupBy(
-    denied.filter((c) => c.node !== undefined),
-    (c) => `${c.source}\u0000${c.target}`,
-  );
+  const pairs = groupBy(denied.filter((c) => c.node !== undefined), pairKey);
   const onlyHere = new Map<string, number>();
   const blockedHere = new Set<string>();
   for (const group of pairs.values()) {
@@ -83,7 +81,7 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): { findings: stri
  */
 function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySet<string>): string[] {
   const withNode = cells.filter((c) => c.node !== undefined);
-  const pairs = groupBy(withNode, (c) => `${c.source}\u0000${c.target}`);
+  const pairs = groupBy(withNode, pairKey);
   const onlyHere = new Map<string, number>();
   for (const group of pairs.values()) {
     const passingNodes = group.filter((c) => c.pass).map((c) => c.node);
