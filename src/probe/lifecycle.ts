@@ -147,17 +147,18 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
   }
   const eventPollMs = options.eventPollMs ?? 2_000;
 
-  // Internal controller: stops watches, polls and pending requests once the outcome is decided.
-  const stop = new AbortController();
-  const onOuterAbort = (): void => finish(options.signal.reason);
-  options.signal.addEventListener('abort', onOuterAbort, { once: true });
-
   const trackers = new Map<string, Tracker<T>>();
   for (const spec of specs) {
     const key = `${spec.manifest.metadata.namespace}/${spec.manifest.metadata.name}`;
     if (trackers.has(key)) throw new ProbeError(`two probe pods are both named ${key}`, { reason: 'Internal' });
     trackers.set(key, { spec, created: false, running: false, finishing: false, lastEventPoll: Date.now() });
   }
+
+  // Internal controller: stops watches, polls and pending requests once the outcome is decided.
+  // Listen on the caller's signal only past the last throw, so a rejected call leaves no listener behind.
+  const stop = new AbortController();
+  const onOuterAbort = (): void => finish(options.signal.reason);
+  options.signal.addEventListener('abort', onOuterAbort, { once: true });
 
   let resolveAll!: (value: T[]) => void;
   let rejectAll!: (reason: unknown) => void;
