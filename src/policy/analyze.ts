@@ -4,7 +4,7 @@
  * resolved per destination, and a destination that does not declare it is not reachable on it.
  */
 import { createPolicyEngine, podKey, type FlowMatrix, type PolicyEngine } from './engine.js';
-import { compareStrings } from './from-objects.js';
+import { compareByNamespaceName, compareStrings } from './from-objects.js';
 import { resolvePort, type PortQuery } from './ports.js';
 import type { ClusterSnapshot, DirectionVerdict, PodInfo, Protocol } from './types.js';
 
@@ -83,7 +83,7 @@ export function analyzeSnapshot(
   const snapshotPods = engine.snapshot.pods;
   const order = snapshotPods
     .map((pod, index) => ({ pod, index }))
-    .sort((a, b) => compareStrings(a.pod.namespace, b.pod.namespace) || compareStrings(a.pod.name, b.pod.name));
+    .sort((a, b) => compareByNamespaceName(a.pod, b.pod));
   const destinationPorts = order.map(({ pod }) => destinationPortsOf(pod, options));
   // One fast matrix per distinct (port, protocol) query; explanations only when asked for.
   const matrices = new Map<string, FlowMatrix>();

@@ -20,7 +20,7 @@
  * - An address that equals a known pod's IP is still treated as an address; callers resolve pod IPs first.
  */
 import { cidrContains, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from './cidr.js';
-import { compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
+import { compareByNamespaceName, compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
 import { findMatchingPort, formatPolicyPort, formatPort, resolvePort, type PortQuery } from './ports.js';
 import { explainSelectorMiss, formatSelector, matchesSelector } from './selectors.js';
 import type {
@@ -497,7 +497,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
   };
 
   const sortPods = (idx: number[]): PodInfo[] =>
-    idx.map((i) => pods[i] as PodInfo).sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
+    idx.map((i) => pods[i] as PodInfo).sort(compareByNamespaceName);
 
   return {
     snapshot,

@@ -494,14 +494,12 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
   for (const name of referenced) {
     if (!namespaces.has(name)) namespaces.set(name, { name, labels: { [NAMESPACE_NAME_LABEL]: name } });
   }
-  const byNsName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }): number =>
-    compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
   return {
     snapshot: {
       namespaces: [...namespaces.values()].sort((a, b) => compareStrings(a.name, b.name)),
-      pods: pods.sort(byNsName),
-      services: services.sort(byNsName),
-      policies: policies.sort(byNsName),
+      pods: pods.sort(compareByNamespaceName),
+      services: services.sort(compareByNamespaceName),
+      policies: policies.sort(compareByNamespaceName),
       nodes: nodes.sort((a, b) => compareStrings(a.name, b.name)),
     },
     skipped,
@@ -515,4 +513,9 @@ export function snapshotFromObjects(objects: unknown[], options: SnapshotOptions
 /** Locale-independent ordering, so outputs are identical on every machine. */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Namespace, then name: the order of every namespaced list in a snapshot. */
+export function compareByNamespaceName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  return compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
 }
