@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import type { ExitCode } from '../model/errors.js';
+import type { ExitCode, NetcheckError } from '../model/errors.js';
 
 /**
  * A netcheck command: parse flags, call one function, print, return the exit code.
@@ -37,4 +37,9 @@ export function defineCommand<A>(cmd: NetcheckCommand<A>): AnyCommand {
     },
   };
   return { command: cmd.command, describe: cmd.describe, register: (parser) => parser.command(module) };
+}
+
+/** An expected failure as the user sees it: one line, plus the hint when there is one. */
+export function formatError(error: NetcheckError): string {
+  return `netcheck: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ''}`;
 }

@@ -6,7 +6,7 @@
 import yargs, { type MiddlewareFunction } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, NetcheckError, UsageError } from '../model/errors.js';
-import { outcome } from './command.js';
+import { formatError, outcome } from './command.js';
 import { commands } from './commands/index.js';
 import { checkShorthandWord, listWords } from './commands/run.js';
 import { checkFlags, type CommandParser, type ParsedArgs } from './flag-check.js';
@@ -59,8 +59,7 @@ async function main(argv: string[]): Promise<ExitCode> {
 
 function report(error: unknown): ExitCode {
   if (error instanceof NetcheckError) {
-    process.stderr.write(`netcheck: ${error.message}\n`);
-    if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    process.stderr.write(formatError(error));
     return error.exitCode;
   }
   process.stderr.write(`netcheck: internal error (please report): ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -19,7 +19,7 @@ import { runScenario } from '../../run/run-scenario.js';
 import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, formatError } from '../command.js';
 import { createProgressReporter } from '../progress.js';
 
 export interface RunArgs {
@@ -192,10 +192,7 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
       else await writeFile(out.file, text);
     }
     if (run.failures.length > 0) {
-      for (const f of run.failures) {
-        process.stderr.write(`netcheck: ${f.message}\n`);
-        if (f.hint) process.stderr.write(`  hint: ${f.hint}\n`);
-      }
+      for (const f of run.failures) process.stderr.write(formatError(f));
       return ExitCode.Infrastructure;
     }
     return run.result.summary.failed === 0 ? ExitCode.Pass : ExitCode.Mismatch;
