@@ -131,7 +131,8 @@ function towardService(
   runnerUnknown: boolean,
   notes: string[],
 ): PolicyAssessment {
-  if (!service.selector) {
+  // An empty selector is no selector (the endpoints controller skips it), not "every pod in the namespace".
+  if (!service.selector || Object.keys(service.selector).length === 0) {
     return undecided([...notes, `${service.namespace}/${service.name} has no selector: its endpoints are managed by hand`]);
   }
   const selector = service.selector;

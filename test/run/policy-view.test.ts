@@ -34,6 +34,16 @@ describe('assessCellPolicy (with the real policy engine)', () => {
     expect(assessCellPolicy(e, withBlock, runnerSource(), {}, undefined, lb, { runnerAddress: '198.51.100.5' }).view).toBe('deny');
   });
 
+  it('a Service with an empty selector has hand-managed endpoints: undecided, not every pod in its namespace', () => {
+    const withEmpty = platformSnapshot();
+    const mlflow = withEmpty.services.find((s) => s.name === 'mlflow');
+    if (!mlflow) throw new Error('fixture');
+    mlflow.selector = {};
+    const a = assessCellPolicy(createPolicyEngine(withEmpty), withEmpty, serving, {}, undefined, targets.service('m', 'mlflow', mlflow.namespace, 5000));
+    expect(a.view).toBe('unknown');
+    expect(a.explanation.join('\n')).toMatch(/no selector: its endpoints are managed by hand/);
+  });
+
   it('names the missing namespace label in the explanation when kube-system is unlabeled', () => {
     const bare = platformSnapshot({ kubeSystemLabeled: false });
     const a = assessCellPolicy(createPolicyEngine(bare), bare, serving, {}, undefined, targets.dns('dns'));
