@@ -1,12 +1,10 @@
 /**
- * Shared by the e2e files that run the BUILT CLI (npm run build first) as a subprocess inside the lab's
- * outside host: where the build is, whether it exists, how to run it, and which netcheck pods are left.
+ * Shared by the e2e files that run the BUILT CLI (npm run build first) as a subprocess inside an outside host: where the build is, whether it exists, how to run it, and which netcheck pods are left.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
 import { anyRunSelector } from '../../src/probe/pod-spec.js';
-import type { RunningLab } from '../lab/lab.js';
 
 export const MAIN = 'dist/src/cli/main.js';
 export const MANIFESTS = 'scenarios/financial-ml/manifests';
@@ -31,8 +29,13 @@ export interface RunBuiltCliOptions {
  * Runs `node MAIN ...argv` inside the lab's outside host. The caller passes every CLI argument, including
  * `--kubeconfig`. Async on purpose: the lab's API server lives in this process and must keep answering.
  */
-export function runBuiltCli(lab: RunningLab, argv: string[], options: RunBuiltCliOptions = {}): Promise<CliRun> {
-  const command = lab.outsideHostArgv(['node', MAIN, ...argv]);
+/** Where the CLI runs: the lab's or the real cluster's outside host (the machine netcheck runs on). */
+export interface OutsideHost {
+  outsideHostArgv(argv: string[]): string[];
+}
+
+export function runBuiltCli(host: OutsideHost, argv: string[], options: RunBuiltCliOptions = {}): Promise<CliRun> {
+  const command = host.outsideHostArgv(['node', MAIN, ...argv]);
   return new Promise((resolve) => {
     const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -10,7 +10,7 @@ import { ApiServer } from './api/server.js';
 import { Controllers, SEEDED_ANNOTATION } from './api/controllers.js';
 import { servicesNotProgrammed } from './api/endpoints.js';
 import { RESOURCE } from './api/resources.js';
-import { readManifests } from './api/manifests.js';
+import { readManifests } from '../cluster-kit/manifests.js';
 import { ObjectStore, randomSuffix } from './api/store.js';
 import { createDataPlane, isProcessAlive, sweepStaleLabs } from './net/data-plane.js';
 import { exposeApiToOutsideHost, type OutsideHostApi } from './net/outside-host-api.js';

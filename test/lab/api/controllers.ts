@@ -8,7 +8,7 @@ import type { DataPlane, DataPlaneState, Faults, PodRunSpec, ServiceEndpoints } 
 import { admitCreate, type AdmissionContext } from './admission.js';
 import { ClusterIPAllocator } from './cluster-ip.js';
 import { groupEndpoints, type EndpointGroup } from './endpoints.js';
-import type { ManifestObject } from './manifests.js';
+import type { ManifestObject } from '../../cluster-kit/manifests.js';
 import { PodLog } from './pod-logs.js';
 import { currentTimestamp, mergeConditions, readinessGatesMet, signalNumber, unmetGates } from './pod-status.js';
 import { RESOURCE, WORKLOAD_RESOURCES, type ResourceDef } from './resources.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../../src/policy/types.js';
 import type { DataPlaneState, Faults, PodRunHandle, PodRunSpec, ServiceEndpoints } from '../types.js';
 import { createDataPlane, listLabNetns, type LabDataPlane } from './data-plane.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../../cluster-kit/run-command.js';
 import {
   AGENT_PATH,
   DENY_TIMEOUT_MS,

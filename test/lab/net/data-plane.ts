@@ -15,7 +15,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { fileURLToPath } from 'node:url';
 import type { DataPlane, DataPlaneState, PodRunHandle, PodRunSpec } from '../types.js';
 import { renderDnsHosts } from './dns-hosts.js';
-import { CommandError, runCommand } from './run-command.js';
+import { CommandError, runCommand } from '../../cluster-kit/run-command.js';
 import { FABRIC, renderRuleset, serviceVIPs } from './ruleset.js';
 
 /**

@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createDataPlane, listLabNetns, sweepStaleLabs, type LabDataPlane } from './data-plane.js';
 import { dataPlaneSkipReason, probeIn, responderSpec, service, sleeperSpec, uniqueSuffix } from './net-fixture.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../../cluster-kit/run-command.js';
 
 const skip = dataPlaneSkipReason();
 if (skip !== undefined) console.log(`skipping lab data plane isolation tests: ${skip}`);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { AgentCheck, AgentCheckResult, Outcome } from '../../../src/model/outcome.js';
 import type { ContainerPort, NamespaceInfo, NetworkPolicy, PodInfo } from '../../../src/policy/types.js';
 import type { PodRunSpec, ServiceEndpoints } from '../types.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../../cluster-kit/run-command.js';
 
 export const AGENT_PATH = fileURLToPath(new URL('../../../probes/agent.cjs', import.meta.url));
 

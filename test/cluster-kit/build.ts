@@ -1,0 +1,282 @@
+/**
+ * buildComponents(): the test cluster's binaries, compiled from pinned upstream sources into a cache keyed by
+ * everything that decides their bytes, so that only the first run on a machine pays for the build. It is a
+ * step of its own, apart from starting a cluster, as kind keeps `build node-image` apart from `create cluster`.
+ *
+ *   kube         k8s.io/kubernetes as one multi-call binary: etcd, kube-apiserver, kube-controller-manager,
+ *                kube-scheduler, kubelet, kube-proxy (components/kube)
+ *   coredns      CoreDNS with its default plugin set (components/coredns)
+ *   kube-router  kube-router's command; the cluster runs only its NetworkPolicy controller (components/kube-router)
+ *   pause        the pause.c of that Kubernetes release, static
+ *
+ * `tsx test/cluster-kit/build.ts` builds what is missing, reports progress on stderr and prints the paths as JSON.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CommandError, runCommand } from './run-command.js';
+
+/** The upstream versions the cluster is made of. The wrappers' go.mod files must agree; a build checks. */
+export const VERSIONS = {
+  kubernetes: 'v1.35.4',
+  etcd: 'v3.6.5',
+  coredns: 'v1.15.0',
+  kubeRouter: 'v2.1.0',
+  /** TAG in build/pause/Makefile of that Kubernetes release. */
+  pause: '3.10.1',
+} as const;
+
+export type Versions = typeof VERSIONS & { go: string };
+
+export interface Components {
+  kube: string;
+  coredns: string;
+  kubeRouter: string;
+  pause: string;
+  /** `<cache root>/<key>`: the binaries are in bin/, and artefacts derived from them may live beside it. */
+  cacheDir: string;
+  versions: Versions;
+}
+
+export interface BuildOptions {
+  /** One line when a component starts and when it is done, and a summary. */
+  onProgress?(line: string): void;
+}
+
+export class ComponentBuildError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ComponentBuildError';
+  }
+}
+
+const COMPONENTS_DIR = fileURLToPath(new URL('./components/', import.meta.url));
+
+// Release times of the tags as the module proxy reports them: a build date that does not change from one
+// build to the next keeps the binaries, and so the cache key, a function of the sources alone.
+const KUBE_BUILD_DATE = '2026-04-15T18:01:22Z';
+const KUBE_ROUTER_BUILD_DATE = '2024-03-02T21:45:54Z';
+
+const GO_ENV: Record<string, string> = {
+  // Static, as upstream releases all three; images.ts puts coredns alone in an image.
+  CGO_ENABLED: '0',
+  // The wrappers live in this repository; stamping its commit would change every binary on every commit.
+  GOFLAGS: '-buildvcs=false',
+  // The key records the local toolchain; a go.mod asking for a newer one must fail, not download it.
+  GOTOOLCHAIN: 'local',
+  GOWORK: 'off',
+};
+
+/** The wrappers' go.mod must select exactly the versions VERSIONS claims. */
+const PINS: ReadonlyArray<{ wrapper: string; module: string; version: string }> = [
+  { wrapper: 'kube', module: 'k8s.io/kubernetes', version: VERSIONS.kubernetes },
+  { wrapper: 'kube', module: 'go.etcd.io/etcd/server/v3', version: VERSIONS.etcd },
+  { wrapper: 'coredns', module: 'github.com/coredns/coredns', version: VERSIONS.coredns },
+  { wrapper: 'kube-router', module: 'github.com/cloudnativelabs/kube-router/v2', version: VERSIONS.kubeRouter },
+];
+
+interface Toolchain {
+  go: string;
+  goos: string;
+  goarch: string;
+  gcc: string;
+  libc: string;
+}
+
+interface Recipe {
+  /** The binary's file name, and its name in progress lines. */
+  name: 'kube' | 'coredns' | 'kube-router' | 'pause';
+  version: string;
+  /** Besides the toolchain, everything that decides the binary's bytes: what the cache key is made of. */
+  inputs: unknown;
+  build(out: string): Promise<void>;
+}
+
+export function cacheRoot(): string {
+  // `||`, not `??`: an empty variable counts as unset, as `${VAR:-default}` does in a shell.
+  return process.env.NETCHECK_CLUSTER_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'netcheck-cluster');
+}
+
+export async function buildComponents(options: BuildOptions = {}): Promise<Components> {
+  const progress = options.onProgress ?? (() => undefined);
+  const toolchain = await readToolchain();
+  const recipes = await planRecipes();
+  const cacheDir = join(cacheRoot(), cacheKey(toolchain, recipes));
+  const binDir = join(cacheDir, 'bin');
+  const components: Components = {
+    kube: join(binDir, 'kube'),
+    coredns: join(binDir, 'coredns'),
+    kubeRouter: join(binDir, 'kube-router'),
+    pause: join(binDir, 'pause'),
+    cacheDir,
+    versions: { ...VERSIONS, go: toolchain.go },
+  };
+
+  // A binary only ever appears under its final name complete (see buildOne), so existing means done.
+  const missing = recipes.filter((recipe) => !existsSync(join(binDir, recipe.name)));
+  if (missing.length === 0) {
+    progress(`build: components cached in ${binDir}`);
+    return components;
+  }
+
+  await checkPins();
+  await mkdir(binDir, { recursive: true });
+  await removeAbandonedPartials(binDir);
+  const started = performance.now();
+  for (const recipe of missing) await buildOne(recipe, binDir, toolchain, progress); // sequential: go build already uses every core
+  const { stdout } = await runCommand(['du', '-sh', cacheDir]);
+  progress(`build: ${missing.map((r) => r.name).join(', ')} built in ${secondsSince(started)} s; ${cacheDir} takes ${stdout.split('\t')[0]}`);
+  return components;
+}
+
+async function buildOne(recipe: Recipe, binDir: string, toolchain: Toolchain, progress: (line: string) => void): Promise<void> {
+  const target = join(binDir, recipe.name);
+  // The pid in the name lets a later run tell an abandoned partial file from one still being written.
+  const partial = `${target}.partial-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const compiler = recipe.name === 'pause' ? `gcc ${toolchain.gcc}` : toolchain.go;
+  progress(`build: ${recipe.name} ${recipe.version} (${compiler})…`);
+  const started = performance.now();
+  try {
+    await recipe.build(partial);
+    await rename(partial, target);
+  } catch (error) {
+    throw new ComponentBuildError(`building ${recipe.name} ${recipe.version} failed: ${describeFailure(error)}`, { cause: error });
+  } finally {
+    await rm(partial, { force: true });
+  }
+  const { size } = await stat(target);
+  progress(`build: ${recipe.name} ${recipe.version} done in ${secondsSince(started)} s, ${(size / 2 ** 20).toFixed(1)} MiB`);
+}
+
+async function planRecipes(): Promise<Recipe[]> {
+  const [major, minor] = VERSIONS.kubernetes.replace(/^v/, '').split('.');
+  const kubeVars = { gitVersion: VERSIONS.kubernetes, gitMajor: major, gitMinor: minor, gitTreeState: 'clean', buildDate: KUBE_BUILD_DATE };
+  // Both packages answer --version somewhere: component-base for the servers, client-go for their clients.
+  const kubeLdflags = ['-s', '-w', ...Object.entries(kubeVars).flatMap(([name, value]) => ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].map((pkg) => `-X ${pkg}.${name}=${value}`))];
+  // gitTag marks a release build; GitCommit stays empty, as the module proxy does not say which commit the tag is.
+  const corednsLdflags = ['-s', '-w', `-X github.com/coredns/coredns/coremain.gitTag=${VERSIONS.coredns}`];
+  const routerVersionPkg = 'github.com/cloudnativelabs/kube-router/v2/pkg/version';
+  const routerLdflags = ['-s', '-w', `-X ${routerVersionPkg}.Version=${VERSIONS.kubeRouter}`, `-X ${routerVersionPkg}.BuildDate=${KUBE_ROUTER_BUILD_DATE}`];
+
+  // Cheapest first, so that a broken wrapper fails in seconds rather than after the long kube build.
+  return [
+    await pauseRecipe(),
+    // grpcnotrace as CoreDNS's Makefile builds it: leaves golang.org/x/net/trace out.
+    await goRecipe('coredns', VERSIONS.coredns, corednsLdflags, ['-tags', 'grpcnotrace']),
+    await goRecipe('kube-router', VERSIONS.kubeRouter, routerLdflags),
+    await goRecipe('kube', VERSIONS.kubernetes, kubeLdflags),
+  ];
+}
+
+async function goRecipe(name: 'kube' | 'coredns' | 'kube-router', version: string, ldflags: string[], extraFlags: string[] = []): Promise<Recipe> {
+  const dir = join(COMPONENTS_DIR, name);
+  const flags = ['-trimpath', ...extraFlags, '-ldflags', ldflags.join(' ')];
+  return {
+    name,
+    version,
+    inputs: { env: GO_ENV, flags, sources: await hashFiles(dir) },
+    build: async (out) => {
+      await runCommand(goArgv(dir, ['build', ...flags, '-o', out, '.']));
+    },
+  };
+}
+
+async function pauseRecipe(): Promise<Recipe> {
+  const { stdout } = await runCommand(goArgv(join(COMPONENTS_DIR, 'kube'), ['mod', 'download', '-json', `k8s.io/kubernetes@${VERSIONS.kubernetes}`]));
+  const source = join((JSON.parse(stdout) as { Dir: string }).Dir, 'build', 'pause', 'linux', 'pause.c');
+  // CFLAGS of build/pause/Makefile; REV there is `git describe --contains` of the release commit, i.e. the tag.
+  const cflags = ['-Os', '-Wall', '-Werror', '-static', `-DVERSION=v${VERSIONS.pause}-${VERSIONS.kubernetes}`];
+  return {
+    name: 'pause',
+    version: VERSIONS.pause,
+    inputs: { cflags, source: sha256(await readFile(source)) },
+    build: async (out) => {
+      await runCommand(['gcc', ...cflags, '-o', out, source]);
+      await runCommand(['strip', out]); // as the Makefile does after gcc
+    },
+  };
+}
+
+function goArgv(dir: string, args: string[]): string[] {
+  return ['env', ...Object.entries(GO_ENV).map(([name, value]) => `${name}=${value}`), 'go', '-C', dir, ...args];
+}
+
+async function readToolchain(): Promise<Toolchain> {
+  const [goEnv, gcc, libc] = await Promise.all([
+    runCommand(goArgv(COMPONENTS_DIR, ['env', 'GOVERSION', 'GOOS', 'GOARCH'])),
+    runCommand(['gcc', '-dumpfullversion']),
+    runCommand(['getconf', 'GNU_LIBC_VERSION']), // pause links libc statically
+  ]);
+  const [go = '', goos = '', goarch = ''] = goEnv.stdout.trim().split('\n');
+  return { go, goos, goarch, gcc: gcc.stdout.trim(), libc: libc.stdout.trim() };
+}
+
+function cacheKey(toolchain: Toolchain, recipes: Recipe[]): string {
+  const material = { versions: VERSIONS, toolchain, recipes: recipes.map(({ name, version, inputs }) => ({ name, version, inputs })) };
+  return sha256(JSON.stringify(material)).slice(0, 16);
+}
+
+async function checkPins(): Promise<void> {
+  const wrappers = [...new Set(PINS.map((pin) => pin.wrapper))];
+  for (const wrapper of wrappers) {
+    const pins = PINS.filter((pin) => pin.wrapper === wrapper);
+    // `go list -m` rather than reading go.mod: it answers after replace directives and minimal version selection.
+    const { stdout } = await runCommand(goArgv(join(COMPONENTS_DIR, wrapper), ['list', '-m', '-f', '{{.Path}} {{with .Replace}}{{.Version}}{{else}}{{.Version}}{{end}}', ...pins.map((pin) => pin.module)]));
+    const selected = new Map(stdout.trim().split('\n').map((line) => line.split(' ') as [string, string]));
+    for (const pin of pins) {
+      if (selected.get(pin.module) !== pin.version) {
+        throw new ComponentBuildError(`components/${wrapper} selects ${pin.module} ${selected.get(pin.module) ?? '(none)'}, but VERSIONS says ${pin.version}`);
+      }
+    }
+  }
+}
+
+/** Partial files whose writer is gone: a build killed between writing and renaming. */
+async function removeAbandonedPartials(binDir: string): Promise<void> {
+  for (const file of await readdir(binDir)) {
+    const pid = /\.partial-(\d+)-/.exec(file)?.[1];
+    if (pid !== undefined && !isAlive(Number(pid))) await rm(join(binDir, file), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A wrapper module's sources (go.mod, go.sum, main.go), by content; a stray binary beside them is not one. */
+async function hashFiles(dir: string): Promise<Record<string, string>> {
+  const files = (await readdir(dir)).filter((file) => /^go\.(mod|sum)$|\.go$/.test(file)).sort();
+  return Object.fromEntries(await Promise.all(files.map(async (file) => [file, sha256(await readFile(join(dir, file)))] as const)));
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function secondsSince(start: number): string {
+  return ((performance.now() - start) / 1000).toFixed(1);
+}
+
+function describeFailure(error: unknown): string {
+  // A compiler's complaint is at the end of its output; the argv (with its long ldflags) is in the cause.
+  if (error instanceof CommandError) return `exit ${error.code}\n${error.stderr.trim().split('\n').slice(-20).join('\n')}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    const components = await buildComponents({ onProgress: (line) => process.stderr.write(`${line}\n`) });
+    process.stdout.write(`${JSON.stringify(components, null, 2)}\n`);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
