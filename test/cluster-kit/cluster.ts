@@ -14,7 +14,7 @@
  * owner died (kill -9) is swept at the next start.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -198,8 +198,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const components = options.components ?? (await buildComponents({ onProgress: progress }));
   const id = randomBytes(3).toString('hex');
   const dir = join(tmpdir(), `${DIR_PREFIX}${id}`);
-  mkdirSync(join(dir, 'logs'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, startTime: readStartTime(process.pid) } satisfies Marker));
+  // The directory appears under its swept name only with its owner marker inside, so a sweep running
+  // concurrently never takes a starting cluster for a dead one.
+  const staging = join(tmpdir(), `.starting-${DIR_PREFIX}${id}`);
+  mkdirSync(join(staging, 'logs'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(staging, 'owner.json'), JSON.stringify({ pid: process.pid, startTime: readStartTime(process.pid) } satisfies Marker));
+  renameSync(staging, dir);
   const cgroup = cgroupOf(id);
   const net = planNetwork(`${NETNS_PREFIX}-${id}`, nodeCount);
   const netnsDirWasMounted = netnsDirMounted();
