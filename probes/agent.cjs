@@ -10,16 +10,16 @@
  * - DNS uses dns.Resolver (c-ares) with an explicit timeout and one try, never libc getaddrinfo (it hangs
  *   20-40 s when DNS is dropped and serializes on libuv's 4 threads). resolv.conf search/ndots are applied
  *   here: NXDOMAIN/NODATA -> next candidate; timeout, SERVFAIL, REFUSED -> stop and report. A records only.
- * - ECONNREFUSED from the DNS server (ICMP over UDP, RST over TCP) is `dns-refused`: its host was reached
- *   but nothing served DNS. A TCP DNS connect that times out or is unreachable is `dns-timeout`.
+ * - ECONNREFUSED from the DNS server (ICMP over UDP, RST over TCP; a REJECTing CNI, or no server) is `refused`
+ *   for a `dns` check, `dns-refused` when resolving a tcp/http/udp target (a DNS fault, never "blocked"); an
+ *   rcode REFUSED answer is `dns-refused`. A TCP DNS connect that times out or is unreachable is `dns-timeout`.
  * - A name that does not resolve gives the dns-* outcome for tcp/http/udp too, never "blocked". Resolution and
  *   connection each get timeoutMs, so slow DNS never becomes `timeout`.
- * - http: after the TCP handshake the path is open, so a server that then stays silent (or resets) is
- *   `connected`, not `timeout`.
+ * - http: after the TCP handshake the path is open; a server that then stays silent (or resets) is `connected`.
  * - udp: reply -> `connected`, ICMP port unreachable -> `refused`, silence -> `timeout`. Ambiguous: a listener
  *   that never answers looks like a dropped packet. Port 53 gets a real DNS query so DNS servers answer.
- * - Retries: when `expect` disagrees with the outcome (isOpen semantics of src/model/outcome.ts), the check
- *   runs again, up to plan.retries times; every attempt is reported.
+ * - Retries: when `expect` disagrees with the outcome (OPEN/BLOCKED below), the check runs again, up to
+ *   plan.retries times, attempts >= 1 s apart; every attempt is reported. plan.settleMs delays the first.
  */
 const dgram = require('node:dgram');
 const dns = require('node:dns');
@@ -38,12 +38,12 @@ function readResolvConf() {
   try {
     text = fs.readFileSync('/etc/resolv.conf', 'utf8');
   } catch {
-    // No resolv.conf: the resolver defaults below apply, as they would for libc.
+    // none: libc's defaults below
   }
   for (const raw of text.split('\n')) {
     const [key, ...rest] = raw.replace(/[#;].*/, '').trim().split(/\s+/);
     if (key === 'nameserver' && rest[0]) conf.nameservers.push(rest[0]);
-    // resolv.conf(5): `search` and `domain` are mutually exclusive; the last one wins.
+    // resolv.conf(5): search/domain, last one wins
     else if (key === 'search' || key === 'domain') conf.search = rest.filter(Boolean);
     else if (key === 'options') {
       for (const option of rest) {
@@ -65,9 +65,10 @@ function nameCandidates(name, conf) {
 }
 
 // NODATA (the name exists without an A record) moves on to the next candidate like NXDOMAIN, as libc does.
+// `rejected`: the port said no (ECONNREFUSED), not the server (rcode REFUSED).
 const DNS_CODES = {
   ENOTFOUND: 'dns-nxdomain', ENODATA: 'dns-nxdomain', ETIMEOUT: 'dns-timeout', ECANCELLED: 'dns-timeout',
-  ESERVFAIL: 'dns-servfail', EREFUSED: 'dns-refused', ECONNREFUSED: 'dns-refused',
+  ESERVFAIL: 'dns-servfail', EREFUSED: 'dns-refused', ECONNREFUSED: 'rejected',
 };
 
 function queryUdp(name, conf, ms) {
@@ -154,7 +155,9 @@ function queryTcp(name, server, ms) {
     });
     socket.on('end', () => finish({ fail: 'error', message: 'DNS server closed the TCP connection without an answer' }));
     socket.on('error', (err) => {
-      if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET') finish({ fail: 'dns-refused' });
+      // A reset after the server accepted: it refused to serve.
+      if (err.code === 'ECONNREFUSED') finish({ fail: 'rejected' });
+      else if (err.code === 'ECONNRESET') finish({ fail: 'dns-refused' });
       else if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') finish({ fail: 'dns-timeout' });
       else finish({ fail: 'error', message: `${err.code}: ${err.message}` });
     });
@@ -174,8 +177,10 @@ async function resolveName(name, protocol, ms) {
   return { fail: 'dns-nxdomain' };
 }
 
-function dnsOutcome(result) {
-  return result.fail === 'error' ? { kind: 'error', message: `dns: ${result.message}` } : { kind: result.fail };
+function dnsOutcome(result, checkKind) {
+  if (result.fail === 'error') return { kind: 'error', message: `dns: ${result.message}` };
+  if (result.fail === 'rejected') return { kind: checkKind === 'dns' ? 'refused' : 'dns-refused' };
+  return { kind: result.fail };
 }
 
 function socketFailure(err) {
@@ -248,7 +253,7 @@ function probeUdp(address, port, ms) {
     socket.on('error', (err) => finish(socketFailure(err)));
     socket.on('message', () => finish({ kind: 'connected' }));
     const payload = port === 53 ? encodeQuery('netcheck-probe.invalid', 4242) : Buffer.from('netcheck\n');
-    // A connected socket is what makes the kernel report ICMP port unreachable back to us (ECONNREFUSED).
+    // Connected: so the kernel reports ICMP port unreachable (ECONNREFUSED).
     socket.connect(port, address, (err) => {
       if (err) finish(socketFailure(err));
       else socket.send(payload, (sendErr) => sendErr && finish(socketFailure(sendErr)));
@@ -259,7 +264,7 @@ function probeUdp(address, port, ms) {
 async function attemptCheck(check) {
   const named = !net.isIP(check.target);
   const resolved = await resolveName(check.target, check.kind === 'dns' ? check.protocol : 'UDP', check.timeoutMs);
-  if (!resolved.addresses) return { outcome: dnsOutcome(resolved) };
+  if (!resolved.addresses) return { outcome: dnsOutcome(resolved, check.kind) };
   const address = resolved.addresses[0];
   const withAddress = (outcome) => (named ? { outcome, address } : { outcome });
   switch (check.kind) {
@@ -274,9 +279,10 @@ async function attemptCheck(check) {
   }
 }
 
-// isOpen of src/model/outcome.ts: allow wants an open path, deny a blocked one; dns-* and error agree with neither.
-const OPEN = ['connected', 'refused', 'http', 'resolved'];
-const BLOCKED = ['timeout', 'unreachable'];
+// A refusal agrees with deny (a REJECTing CNI enforced it), not allow (a listener still starting: retry).
+// dns-* and error agree with neither.
+const OPEN = ['connected', 'http', 'resolved'];
+const BLOCKED = ['timeout', 'unreachable', 'refused'];
 function agrees(expect, outcome) {
   return (expect === 'allow' ? OPEN : BLOCKED).includes(outcome.kind);
 }
@@ -293,6 +299,9 @@ function checkProblem(check) {
   return undefined;
 }
 
+const RETRY_SPACING_MS = 1000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function runCheck(check, retries) {
   const problem = checkProblem(check);
   if (problem) {
@@ -308,9 +317,10 @@ async function runCheck(check, retries) {
     } catch (err) {
       result = { outcome: { kind: 'error', message: String((err && err.message) || err) } };
     }
-    // JSON.stringify leaves `address` out when it is undefined (the target was an IP).
-    attempts.push({ outcome: result.outcome, ms: Date.now() - start, address: result.address });
+    const ms = Date.now() - start;
+    attempts.push({ outcome: result.outcome, ms, address: result.address });
     if (!check.expect || agrees(check.expect, result.outcome)) break;
+    if (i < retries && ms < RETRY_SPACING_MS) await sleep(RETRY_SPACING_MS - ms);
   }
   return { id: check.id, outcome: attempts[attempts.length - 1].outcome, attempts };
 }
@@ -337,7 +347,9 @@ function parsePlan(text) {
     if (ids.has(check.id)) throw new Error(`plan.checks[${i}]: duplicate id ${check.id}`);
     ids.add(check.id);
   }
-  return { checks: plan.checks, retries };
+  const settleMs = plan.settleMs === undefined ? 0 : plan.settleMs;
+  if (!Number.isInteger(settleMs) || settleMs < 0) throw new Error('plan.settleMs must be a non-negative integer');
+  return { checks: plan.checks, retries, settleMs };
 }
 
 function parseListenerPlan(text) {
@@ -367,6 +379,7 @@ async function runPlan(text) {
   } catch (err) {
     return failUsage(err.message);
   }
+  await sleep(plan.settleMs);
   const start = Date.now();
   await Promise.all(plan.checks.map(async (check) => emit(await runCheck(check, plan.retries))));
   // Exit explicitly: a straggling socket must not keep a probe pod alive after its plan ran.

@@ -3,11 +3,19 @@
  * plane. Policies, DNS and the target are the same whichever node the probe stands on, so a DNS timeout or a
  * dropped connection seen only from node X is not "cluster DNS is down" nor a policy verdict. Pure.
  */
-import { describeOutcome } from '../model/outcome.js';
+import { describeOutcome, type Outcome } from '../model/outcome.js';
 import type { CellVerdict, Classification } from '../model/verdict.js';
 
-/** Failures that a broken node explains: nothing answered (a DNS answer or a refusal proves the path works). */
-const silentOutcomes = new Set(['timeout', 'unreachable', 'dns-timeout']);
+/**
+ * Failures that a broken node explains: nothing answered. A DNS answer proves the path works; a refusal is left
+ * out too, as it may be the destination's own (one endpoint pod not listening), not the node's.
+ */
+const silentOutcomes = new Set<string>(['timeout', 'unreachable', 'dns-timeout']);
+
+/** Did nothing answer at all? Only such a failure is re-attributed to the node it was seen from. */
+export function nothingAnswered(outcome: Outcome): boolean {
+  return silentOutcomes.has(outcome.kind);
+}
 /** Verdicts that blame something node-independent; policy gaps, known gaps and probe faults keep their own reason. */
 const reattributable = new Set<Classification>(['dns', 'data-plane', 'unknown']);
 
@@ -20,7 +28,7 @@ export function attributeNodeFaults(cells: readonly CellVerdict[]): CellVerdict[
     passingNodes.set(key, [...(passingNodes.get(key) ?? []), c.node]);
   }
   return cells.map((c) => {
-    if (c.pass || c.node === undefined || !reattributable.has(c.classification) || !silentOutcomes.has(c.outcome.kind)) return c;
+    if (c.pass || c.node === undefined || !reattributable.has(c.classification) || !nothingAnswered(c.outcome)) return c;
     const elsewhere = (passingNodes.get(pairKey(c)) ?? []).filter((n) => n !== c.node).sort();
     if (elsewhere.length === 0) return c;
     // The cell's findings blamed something node-independent (DNS down, policy); passing elsewhere rules that out.

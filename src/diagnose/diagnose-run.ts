@@ -4,7 +4,7 @@
  */
 import { isOpen } from '../model/outcome.js';
 import type { CellVerdict } from '../model/verdict.js';
-import { pairKey } from './attribute-nodes.js';
+import { nothingAnswered, pairKey } from './attribute-nodes.js';
 
 /** The target kind per target name, so DNS-dependent cells can be counted. */
 export type TargetKinds = Readonly<Record<string, 'dns' | 'service' | 'listener' | 'address'>>;
@@ -42,7 +42,6 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): { findings: stri
   // the question is whether the data plane enforces the API, not whether the scenario agrees with it.
   const denied = cells.filter((c) => c.policy === 'deny' && c.classification !== 'probe' && c.classification !== 'dns');
   if (denied.length === 0) return { findings: [], nodes: new Set() };
-  const leaked = (c: CellVerdict) => isOpen(c.outcome) === true;
   if (denied.every(leaked)) {
     return {
       findings: [
@@ -88,7 +87,7 @@ function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySe
     if (passingNodes.length === 0) continue;
     for (const c of group) {
       if (c.pass || c.classification === 'policy-gap') continue;
-      if (notEnforcing.has(c.node as string) && c.policy === 'deny' && isOpen(c.outcome) === true) continue;
+      if (notEnforcing.has(c.node as string) && leaked(c)) continue;
       onlyHere.set(c.node as string, (onlyHere.get(c.node as string) ?? 0) + 1);
     }
   }
@@ -101,6 +100,36 @@ function findStaleKnownGaps(cells: readonly CellVerdict[]): string[] {
   const stale = cells.filter((c) => c.known !== undefined && c.classification === 'policy-gap' && c.outcome.kind !== 'error' && c.reason.startsWith('known gap no longer'));
   if (stale.length === 0) return [];
   return [`${stale.length} known gap(s) no longer reproduce: remove their \`known\` entries from the scenario (${stale.map((c) => `${c.source} → ${c.target}`).join(', ')})`];
+}
+
+/** A flow the policies deny that got through, as the verdict observed it. */
+function leaked(c: CellVerdict): boolean {
+  return c.policy === 'deny' && observedOpen(c);
+}
+
+/**
+ * Did the verdict observe the path open? Read from the verdict, not the raw outcome: a refusal is blocked for a
+ * served target (kube-router, OVN-Kubernetes REJECT denied flows) and undecided otherwise, never a leak.
+ * The classification decides where it can (src/run/verdict.ts classify): a pass observed what was intended;
+ * a policy gap observed what the policies say; a data-plane fault the opposite — except the node faults
+ * attributeNodeFaults re-labels, where nothing answered. An unknown or known gap says nothing about the path,
+ * so the outcome does, when it alone means open (isOpen: never for `refused`).
+ */
+function observedOpen(c: CellVerdict): boolean {
+  switch (c.classification) {
+    case 'pass':
+      return c.expect === 'allow';
+    case 'policy-gap':
+      return c.policy === 'allow';
+    case 'data-plane':
+      return c.policy === 'deny' && !nothingAnswered(c.outcome);
+    case 'known-gap':
+    case 'unknown':
+      return isOpen(c.outcome) === true;
+    case 'dns':
+    case 'probe':
+      return false;
+  }
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

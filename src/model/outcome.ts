@@ -4,8 +4,12 @@
  */
 
 /**
- * `refused` means the packet reached the destination (the path is open, nothing listened);
- * `timeout`/`unreachable` mean blocked. A name that does not resolve is a DNS outcome, never "blocked".
+ * `refused` means the connection was rejected: by the destination (nothing listens on the port) or by the data
+ * plane (a rejecting policy enforcer such as kube-router, OVN-Kubernetes or Antrea "Reject"; kube-proxy for a
+ * Service without endpoints). A socket cannot tell these apart, so only the verdict, which knows whether the
+ * target is served, reads it as blocked. `timeout`/`unreachable` mean blocked. A name that does not resolve is a
+ * DNS outcome, never "blocked"; a lookup that is itself the check and is rejected at the DNS port is `refused`,
+ * an answer with rcode REFUSED is `dns-refused`.
  */
 export type Outcome =
   | { kind: 'connected' }
@@ -34,13 +38,21 @@ export interface AgentCheck {
   protocol?: 'TCP' | 'UDP';
   timeoutMs: number;
   http?: { path: string; expectStatus?: number };
-  /** When the outcome disagrees with this, the agent retries (plan.retries times). */
+  /**
+   * When the outcome disagrees with this, the agent retries (plan.retries times). `allow` agrees with
+   * connected/http/resolved; `deny` with timeout/unreachable/refused (a rejecting CNI enforced it).
+   */
   expect?: 'allow' | 'deny';
 }
 
 export interface AgentPlan {
   checks: AgentCheck[];
   retries: number;
+  /**
+   * Wait this long before the first attempt: a CNI programs policies for a new pod some time after it starts
+   * (kube-router ~0.5–1 s), and until then the pod's traffic is not policed yet.
+   */
+  settleMs?: number;
 }
 
 /** Listener mode: the agent serves these ports until killed (a tiny TCP/HTTP responder; UDP echoes). */
@@ -63,11 +75,15 @@ export interface AgentCheckResult {
   attempts: Attempt[];
 }
 
-/** Does this outcome mean the traffic got through (the path is open)? */
+/**
+ * Does this outcome alone say the traffic got through (the path is open)? `undefined` when it cannot: DNS
+ * outcomes, errors, and `refused` — blocked when the target is known to be served (a listener, a Service with
+ * known endpoints), otherwise either nothing listens or the data plane rejected it; src/run/verdict.ts decides
+ * with what it knows about the target.
+ */
 export function isOpen(outcome: Outcome): boolean | undefined {
   switch (outcome.kind) {
     case 'connected':
-    case 'refused':
     case 'http':
     case 'resolved':
       return true;
@@ -79,6 +95,7 @@ export function isOpen(outcome: Outcome): boolean | undefined {
     case 'dns-servfail':
     case 'dns-refused':
     case 'error':
+    case 'refused':
       return undefined;
   }
 }

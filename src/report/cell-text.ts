@@ -7,7 +7,6 @@ export function observedLetter(cell: CellVerdict): 'A' | 'D' | 'N' | 'P' {
   if (cell.classification === 'dns') return 'N';
   switch (cell.outcome.kind) {
     case 'connected':
-    case 'refused':
     case 'http':
     case 'resolved':
     case 'dns-nxdomain':
@@ -17,6 +16,9 @@ export function observedLetter(cell: CellVerdict): 'A' | 'D' | 'N' | 'P' {
     case 'timeout':
     case 'unreachable':
     case 'dns-timeout':
+    // A rejection, by the data plane or for want of a listener: never an open path. When the verdict cannot
+    // tell which (a target with no known endpoints), the cell fails as `unknown` and its reason says so.
+    case 'refused':
       return 'D';
     case 'error':
       return 'P';

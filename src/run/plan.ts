@@ -20,6 +20,13 @@ export interface PlanOptions {
   perNode?: readonly string[];
   timeoutMs: number;
   retries: number;
+  /** Probe pods wait this long before their first attempt (AgentPlan.settleMs). */
+  settleMs?: number;
+  /**
+   * What the policies say of a cell (undefined: they cannot decide). The agent retries an attempt that disagrees
+   * with it, so a flow that leaks before the CNI has programmed the new probe pod is tried again.
+   */
+  predict?: (cell: ExpectedCell, source: Source, target: Target, node: string | undefined) => 'allow' | 'deny' | undefined;
   /** Largest serialized AgentPlan one probe pod may carry (default MAX_PLAN_BYTES). */
   maxPlanBytes?: number;
 }
@@ -155,7 +162,7 @@ export function planRun(scenario: Scenario, options: PlanOptions): RunPlan {
       const key = identityKey(source.namespace, labels, node);
       let pod = pods.get(key);
       if (!pod) {
-        pod = { key, sources: [], namespace: source.namespace, labels, plan: { checks: [], retries: options.retries } };
+        pod = { key, sources: [], namespace: source.namespace, labels, plan: { checks: [], retries: options.retries, ...(options.settleMs ? { settleMs: options.settleMs } : {}) } };
         if (node !== undefined) pod.node = node;
         pods.set(key, pod);
       }
@@ -196,7 +203,7 @@ function splitOversizedPods(pods: ProbePodPlan[], checks: PlannedCheck[], maxByt
         ...pod,
         key,
         sources: pod.sources.filter((s) => sources.has(s)),
-        plan: { checks: group, retries: pod.plan.retries },
+        plan: { ...pod.plan, checks: group },
         part: { index: i + 1, count: groups.length },
       });
       for (const check of group) partOf.set(check.id, key);
@@ -247,7 +254,7 @@ function planCheck(
 ): PlannedCheck {
   const planned: PlannedCheck = { id, cell, source, target, runsOn };
   if (node !== undefined) planned.node = node;
-  const base = { id, timeoutMs: options.timeoutMs, expect: cell.expect };
+  const base = { id, timeoutMs: options.timeoutMs, expect: options.predict?.(cell, source, target, node) ?? cell.expect };
   switch (target.kind) {
     case 'dns':
       planned.check = { ...base, kind: 'dns', target: target.host, protocol: target.protocol };

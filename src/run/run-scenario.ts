@@ -22,9 +22,10 @@ import {
   type ProbePodState,
 } from '../probe/lifecycle.js';
 import { buildProbePod, newRunId, probePodName } from '../probe/pod-spec.js';
-import type { Scenario } from '../scenario/types.js';
+import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
 import { judgeResults, type RunnerOutcome } from './judge-results.js';
-import { planListeners, planRun, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
+import { planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
+import { assessCellPolicy } from './policy-view.js';
 import { describeSkippedNodes, selectProbeNodes } from './probe-nodes.js';
 import { summarizeCells } from './verdict.js';
 
@@ -46,6 +47,8 @@ export interface RunDeps {
   /** Whole-run budget: pod deadline (activeDeadlineSeconds) and the wait for results. */
   budgetMs: number;
   retries?: number;
+  /** Probe pods wait this long before probing, for the CNI to program policies for them (default DEFAULT_SETTLE_MS). */
+  settleMs?: number;
   /** Probe every pod source from each node of the cluster. */
   perNode?: boolean;
   image?: string;
@@ -66,6 +69,12 @@ export interface ScenarioRun {
   /** Infrastructure failures (pods that could not run, budget exceeded): they make the exit code 3. */
   failures: NetcheckError[];
 }
+
+/**
+ * A new pod's traffic is not policed until the CNI has programmed it: measured on kube-router, 0.4–0.8 s after
+ * the container starts on an idle 2-core node. A leak inside that window would be reported as a data-plane fault.
+ */
+export const DEFAULT_SETTLE_MS = 2_000;
 
 /** An IPv4-mapped IPv6 address in full: the longest text a pod IP can take. */
 const LONGEST_IP = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255';
@@ -111,7 +120,16 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     // Plan once before the listeners have IPs, to know every probe pod before anything is created. The
     // stand-in IPs are as long as an address can be, so the real plan never splits into more parts than this one.
     const draftIPs = Object.fromEntries(listenerPlans.flatMap((l) => l.targets.map((t) => [t, LONGEST_IP])));
-    const draft = planRun(scenario, { workloadLabels, listenerIPs: draftIPs, services: snapshot.services, timeoutMs, retries, ...(perNode ? { perNode } : {}) });
+    // Retries test what the policies say, not the intent: an attempt that disagrees with them (a leak before the CNI
+    // has programmed the pod, a dropped packet) is tried again; one that agrees is the answer, even for a known gap.
+    const assess = deps.runnerAddress !== undefined ? { runnerAddress: deps.runnerAddress } : {};
+    const predict = (cell: ExpectedCell, source: Source, target: Target, node: string | undefined): 'allow' | 'deny' | undefined => {
+      const labels = source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {};
+      const { view } = assessCellPolicy(engine, snapshot, source, labels, node, target, assess);
+      return view === 'unknown' ? undefined : view;
+    };
+    const planOptions = { workloadLabels, services: snapshot.services, timeoutMs, retries, settleMs: deps.settleMs ?? DEFAULT_SETTLE_MS, predict, ...(perNode ? { perNode } : {}) };
+    const draft = planRun(scenario, { ...planOptions, listenerIPs: draftIPs });
     const items: Array<Omit<RunProgress, 'state' | 'detail'>> = [];
     for (const [i, l] of listenerPlans.entries()) {
       const id = `${l.namespace}/${probePodName(runId, 'listener', i)}`;
@@ -139,7 +157,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     );
     const listenerIPs = mapListenerIPs(listenerPlans, listenerResults, failures);
 
-    const plan = planRun(scenario, { workloadLabels, listenerIPs, services: snapshot.services, timeoutMs, retries, ...(perNode ? { perNode } : {}) });
+    const plan = planRun(scenario, { ...planOptions, listenerIPs });
     const specs: ProbePodSpec[] = plan.pods
       .filter((p) => p.plan.checks.length > 0)
       .map((p) => ({
@@ -170,7 +188,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const judged = judgeResults(
       plan,
       { podResults, runner: runnerResults, ...(pendingReason !== undefined ? { pendingReason } : {}) },
-      { snapshot, engine, workloadLabels, assess: deps.runnerAddress !== undefined ? { runnerAddress: deps.runnerAddress } : {} },
+      { snapshot, engine, workloadLabels, assess },
     );
     // Per-node runs compare nodes: what fails only from one node is that node's data plane.
     const cells = attributeNodeFaults(judged);

@@ -2,11 +2,17 @@
  * One cell's verdict: intent × policy × observed (DESIGN.md "Core model"). Pure.
  *
  * Decisions worth knowing:
+ * - `refused` (ECONNREFUSED) is a rejection, by the destination (nothing listens) or by the data plane
+ *   (kube-router, OVN-Kubernetes and Antrea REJECT denied flows; kube-proxy REJECTs a Service without
+ *   endpoints). The socket cannot tell which, so the target decides: when it is known to be served (netcheck's
+ *   own listener, or a Service whose ready endpoints are known) a refusal is `blocked`; otherwise the cell is
+ *   `unknown`, never a pass. A refusal never counts as an open path.
  * - A `dns` target is "open" when the DNS server answered at all: `resolved`, and also NXDOMAIN/SERVFAIL/REFUSED
- *   (the query got through; the name or server is at fault). Only `dns-timeout` means the path is blocked.
- *   So `allow` passes only on `resolved` (a negative answer fails as a `dns` fault), and `deny` passes only on
- *   `dns-timeout`/`timeout`/`unreachable`. An allowed lookup that times out is a `dns` fault when the policies
- *   allow it (DNS down or dropped), a `policy-gap` when they deny it.
+ *   answers (the query got through; the name or server is at fault). `dns-timeout` means the path is blocked, and
+ *   so does a query rejected at the port (`refused`, read as above: cluster DNS is a Service).
+ *   So `allow` passes only on `resolved` (a negative answer fails as a `dns` fault), and `deny` passes only on a
+ *   blocked path. An allowed lookup that gets no answer is a `dns` fault when the policies allow it (DNS down or
+ *   dropped), a `policy-gap` when they deny it.
  * - For every other target a DNS outcome is a `dns` fault whatever the intent: the name did not resolve,
  *   so nothing was tested — never "blocked".
  * - An HTTP check with `expectStatus` passes `allow` only on that status; another status means the path is
@@ -35,14 +41,33 @@ export interface JudgeInput {
   observed: Observation;
   node?: string;
   probe?: string;
-  /** Ready endpoints of the target Service, when the snapshot knows (0 explains a data-plane failure). */
+  /**
+   * Ready endpoints of the Service behind the target (a `service`, the cluster DNS of a `dns` target, the
+   * Service of a LoadBalancer `address`), when the snapshot knows: 0 explains a data-plane failure, and any
+   * known count lets a refusal be read as blocked.
+   */
   readyEndpoints?: number;
 }
 
-type Path = 'open' | 'blocked' | 'dns-failure' | 'error';
+/** `ambiguous`: a refusal from a target netcheck does not know to be served (nothing listens, or a REJECT). */
+type Path = 'open' | 'blocked' | 'ambiguous' | 'dns-failure' | 'error';
+
+/**
+ * Who serves the target's port, as far as netcheck knows; a refusal is read through it. `listener`: netcheck
+ * deployed it on exactly that port. `endpoints`: a Service with ready endpoints, so a refusal is the data plane
+ * rejecting (or the endpoint pods not listening on the targetPort). `no-endpoints`: kube-proxy REJECTs
+ * connections to a Service without endpoints (ICMP port unreachable, seen as ECONNREFUSED): no backend was reached.
+ */
+type Served = 'listener' | 'endpoints' | 'no-endpoints' | 'unknown';
+
+function servedBy(target: Target, readyEndpoints: number | undefined): Served {
+  if (target.kind === 'listener') return 'listener';
+  if (readyEndpoints === undefined) return 'unknown';
+  return readyEndpoints > 0 ? 'endpoints' : 'no-endpoints';
+}
 
 /** Did traffic get through, for this kind of target? */
-function observedPath(target: Target, outcome: Outcome): Path {
+function observedPath(target: Target, outcome: Outcome, served: Served): Path {
   switch (outcome.kind) {
     case 'dns-nxdomain':
     case 'dns-servfail':
@@ -52,9 +77,10 @@ function observedPath(target: Target, outcome: Outcome): Path {
       return target.kind === 'dns' ? 'blocked' : 'dns-failure';
     case 'error':
       return 'error';
+    case 'refused':
+      return served === 'unknown' ? 'ambiguous' : 'blocked';
     case 'connected':
     case 'resolved':
-    case 'refused':
     case 'http':
     case 'timeout':
     case 'unreachable':
@@ -87,9 +113,10 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   }
 
   const { outcome, attempts } = observed;
-  const seen = describeOutcome(outcome, { addresses: true });
-  const flipFlop = flipFlopNote(target, attempts);
-  const raw = classify(input, outcome, seen);
+  const served = servedBy(target, input.readyEndpoints);
+  const seen = describeOutcome(outcome, { addresses: true }) + rejectionNote(target, outcome, served);
+  const flipFlop = flipFlopNote(target, attempts, served);
+  const raw = classify(input, outcome, seen, served);
   const withAttempts = { ...base, outcome, attempts };
 
   if (cell.known !== undefined) {
@@ -120,17 +147,21 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   return { ...withAttempts, pass: raw.classification === 'pass', classification: raw.classification, reason: raw.reason + flipFlop };
 }
 
-function classify(input: JudgeInput, outcome: Outcome, seen: string): { classification: Classification; reason: string } {
+function classify(input: JudgeInput, outcome: Outcome, seen: string, served: Served): { classification: Classification; reason: string } {
   const { cell, target, policy } = input;
-  // kube-proxy answers a connection to a Service without endpoints with a REJECT (ICMP port unreachable, seen as
-  // ECONNREFUSED): the node refused, no backend was reached, so the path is not open.
-  const rejectedByProxy = target.kind === 'service' && input.readyEndpoints === 0 && outcome.kind === 'refused';
-  const path = rejectedByProxy ? 'blocked' : observedPath(target, outcome);
+  const path = observedPath(target, outcome, served);
   switch (path) {
     case 'error':
       return { classification: 'probe', reason: `the check itself failed: ${seen}` };
     case 'dns-failure':
       return { classification: 'dns', reason: `${dnsName(target)} did not resolve (${seen}): a DNS fault, not a policy verdict` };
+    case 'ambiguous':
+      return {
+        classification: 'unknown',
+        reason:
+          `${seen}: either nothing listens on ${refusingPort(target)} or the data plane rejected the connection ` +
+          "(kube-router, OVN-Kubernetes REJECT denied flows); netcheck cannot tell without the target's endpoints",
+      };
     case 'open':
     case 'blocked':
       break;
@@ -185,8 +216,32 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string): { classifi
   }
   const why = observedOpen
     ? 'the data plane lets it through (the CNI does not enforce this policy)'
-    : 'the data plane drops it (CNI fault, broken node, or nothing behind the service)';
+    : outcome.kind === 'refused'
+      ? 'the data plane rejects it (CNI fault, broken node), or the application does not listen'
+      : 'the data plane drops it (CNI fault, broken node, or nothing behind the service)';
   return { classification: 'data-plane', reason: `expected ${cell.expect}, observed ${seen}; policies say ${policy.view}: ${why}` };
+}
+
+/** A served target's refusal, in words: the data plane rejected it, or the port is not served after all. */
+function rejectionNote(target: Target, outcome: Outcome, served: Served): string {
+  if (outcome.kind !== 'refused') return '';
+  if (target.kind === 'listener') return ` (rejected: the data plane refused it, or nothing listens on port ${target.port} in the listener pod)`;
+  // No endpoints: the verdict's reason names them. Unknown: the ambiguous reason says it all.
+  return served === 'endpoints' ? ' (rejected: the data plane refused it, or nothing listens on the port in the endpoint pods)' : '';
+}
+
+/** Where a refusal came from, as the scenario names it. */
+function refusingPort(target: Target): string {
+  switch (target.kind) {
+    case 'dns':
+      return `the DNS server's port 53 (looking up ${target.host})`;
+    case 'service':
+      return `${target.service}.${target.namespace}:${target.port}`;
+    case 'listener':
+      return `listener ${target.name}:${target.port}`;
+    case 'address':
+      return `${target.address}:${target.port}`;
+  }
 }
 
 function dnsName(target: Target): string {
@@ -203,9 +258,9 @@ function dnsName(target: Target): string {
 }
 
 /** When attempts disagree about the path, say so: flapping is a finding of its own. */
-function flipFlopNote(target: Target, attempts: Attempt[]): string {
+function flipFlopNote(target: Target, attempts: Attempt[], served: Served): string {
   if (attempts.length < 2) return '';
-  const paths = new Set(attempts.map((a) => observedPath(target, a.outcome)));
+  const paths = new Set(attempts.map((a) => observedPath(target, a.outcome, served)));
   if (paths.size < 2) return '';
   return ` (attempts disagree: ${attempts.map((a) => describeOutcome(a.outcome, { addresses: true })).join(' → ')})`;
 }

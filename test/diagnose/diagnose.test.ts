@@ -55,10 +55,38 @@ describe('diagnoseRun', () => {
       name: 'CNI that enforces nothing',
       cells: [
         failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane' }),
-        failed({ source: 'b', target: 'mlflow', expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, classification: 'data-plane' }),
+        failed({ source: 'b', target: 'mlflow', expect: 'deny', policy: 'deny', outcome: { kind: 'http', status: 200 }, classification: 'data-plane' }),
         verdict({ source: 'a', target: 'mlflow' }),
       ],
       want: [/the CNI does not enforce NetworkPolicies \(Flannel\?\): all 2 flows/],
+    },
+    {
+      // The scenario agrees with the data plane, not with the policies: the cell passes, but the policies were not enforced.
+      name: 'CNI that enforces nothing: a denied flow the scenario expects open passes, and still counts',
+      cells: [
+        failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        verdict({ source: 'b', target: 'mlflow', expect: 'allow', policy: 'deny', outcome: { kind: 'connected' } }),
+      ],
+      want: [/the CNI does not enforce NetworkPolicies \(Flannel\?\): all 2 flows/],
+    },
+    {
+      // kube-router (and OVN-Kubernetes, Antrea "Reject") answer denied flows with ICMP port unreachable: ECONNREFUSED.
+      // The verdict reads a refusal from a served target as blocked: enforced, not leaked.
+      name: 'a CNI that REJECTs denied flows enforces them: refusals are not leaks',
+      cells: [
+        verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, reason: 'refused (rejected: …), as expected (deny)' }),
+        verdict({ source: 'b', target: 'mlflow', expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, reason: 'refused (rejected: …), as expected (deny)' }),
+        verdict({ source: 'a', target: 'mlflow' }),
+      ],
+      want: [],
+    },
+    {
+      name: 'a refusal netcheck cannot read (no known endpoints) is not counted as a leak either',
+      cells: [
+        verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'timeout' } }),
+        failed({ source: 'b', target: 'lb', expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, classification: 'unknown' }),
+      ],
+      want: [],
     },
     {
       name: 'CNI that enforces nothing: denied flows the scenario expects open (known gaps) count too',
@@ -87,11 +115,29 @@ describe('diagnoseRun', () => {
         verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'timeout' } }),
         verdict({ source: 'a', target: 'on-n2', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'timeout' } }),
         verdict({ source: 'a', target: 'on-n2', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'timeout' } }),
-        failed({ source: 'b', target: 'on-n1', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'refused' }, classification: 'data-plane' }),
-        failed({ source: 'b', target: 'on-n1', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'refused' }, classification: 'data-plane' }),
+        failed({ source: 'b', target: 'on-n1', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        failed({ source: 'b', target: 'on-n1', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'connected' }, classification: 'data-plane' }),
       ],
       // The leak is the mid-migration finding's; "data plane broken on node n1" would say the same thing twice.
       want: [/^node n1 does not enforce NetworkPolicies \(1 flow\(s\) the policies deny got through from it but not from other nodes\) .*mid-migration\?$/],
+    },
+    {
+      // Mid-migration onto kube-router: n2 already REJECTs what n1 lets through.
+      name: 'one node that does not enforce while the other REJECTs denied flows',
+      cells: [
+        failed({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'refused' } }),
+      ],
+      want: [/^node n1 does not enforce NetworkPolicies \(1 flow\(s\)/],
+    },
+    {
+      // attributeNodeFaults makes a node's silent failure data-plane; nothing answered, so nothing leaked.
+      name: 'a denied flow whose name timed out from one node only is the node, not a leak',
+      cells: [
+        failed({ source: 'a', target: 'mlflow', expect: 'deny', policy: 'deny', node: 'n2', outcome: { kind: 'dns-timeout' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'mlflow', expect: 'deny', policy: 'deny', node: 'n1', outcome: { kind: 'timeout' } }),
+      ],
+      want: [/^data plane broken on node n2: 1 check/],
     },
     {
       name: 'nodes that leak different flows: no node is singled out as not enforcing',

@@ -160,21 +160,27 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
     });
   });
 
+  // A rejected lookup (ICMP port unreachable over UDP, RST over TCP, as kube-router answers a denied flow) is the
+  // check's own `refused` when the lookup is the check, and `dns-refused` when it only resolves a name to connect to.
   it.each([
-    { filter: 'drop', outcome: 'dns-timeout' },
-    { filter: 'reject', outcome: 'dns-refused' },
-  ] as const)('DNS server filtered with $filter: $outcome over UDP and TCP, also for a tcp check by name', async ({ filter, outcome }) => {
+    { filter: 'drop', lookup: 'dns-timeout', byName: 'dns-timeout' },
+    { filter: 'reject', lookup: 'refused', byName: 'dns-refused' },
+  ] as const)('DNS server filtered with $filter: $lookup for a dns check over UDP and TCP, $byName for checks by name', async ({ filter, lookup, byName }) => {
     await lab.filterDns(filter);
     try {
       const lines = await runPlan([
         { id: 'udp', kind: 'dns', target: 'web', timeoutMs: 500 },
         { id: 'tcp', kind: 'dns', target: 'web', protocol: 'TCP', timeoutMs: 500 },
         { id: 'connect-by-name', kind: 'tcp', target: 'web', port: PORTS.listener, timeoutMs: 500 },
+        { id: 'http-by-name', kind: 'http', target: 'web.ns', port: PORTS.http, timeoutMs: 500 },
+        { id: 'udp-by-name', kind: 'udp', target: 'web', port: PORTS.udpEcho, timeoutMs: 500 },
       ]);
       expect([...lines.results.values()].map((r) => [r.id, r.outcome.kind]).sort()).toEqual([
-        ['connect-by-name', outcome],
-        ['tcp', outcome],
-        ['udp', outcome],
+        ['connect-by-name', byName],
+        ['http-by-name', byName],
+        ['tcp', lookup],
+        ['udp', lookup],
+        ['udp-by-name', byName],
       ]);
     } finally {
       await lab.filterDns('none');
@@ -203,6 +209,7 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
         { id: 'allow-but-dropped', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'allow' },
         { id: 'deny-but-open', kind: 'tcp', target: lab.serverIp, port: PORTS.listener, timeoutMs: 300, expect: 'deny' },
         { id: 'allow-and-refused', kind: 'tcp', target: lab.serverIp, port: PORTS.closed, timeoutMs: 300, expect: 'allow' },
+        { id: 'deny-and-refused', kind: 'tcp', target: lab.serverIp, port: PORTS.closed, timeoutMs: 300, expect: 'deny' },
         { id: 'deny-and-dropped', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'deny' },
         { id: 'no-expectation', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 300 },
       ],
@@ -211,7 +218,9 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
     const attempts = (id: string): string[] => result(lines, id).attempts.map((a) => a.outcome.kind);
     expect(attempts('allow-but-dropped')).toEqual(['timeout', 'timeout', 'timeout']);
     expect(attempts('deny-but-open')).toEqual(['connected', 'connected', 'connected']);
-    expect(attempts('allow-and-refused')).toEqual(['refused']);
+    // A refusal agrees with deny (a rejecting CNI enforced it), not with allow (a listener may still be starting).
+    expect(attempts('allow-and-refused')).toEqual(['refused', 'refused', 'refused']);
+    expect(attempts('deny-and-refused')).toEqual(['refused']);
     expect(attempts('deny-and-dropped')).toEqual(['timeout']);
     expect(attempts('no-expectation')).toEqual(['timeout']);
     expect(result(lines, 'deny-but-open').outcome).toEqual({ kind: 'connected' });

@@ -94,6 +94,29 @@ describe('judgeResults', () => {
     expect(unplanned?.reason).toMatch(/^probe did not run: listener for lst has no IP/);
   });
 
+  it.each([
+    { name: 'endpoints known: a rejection', readyEndpoints: 2, reason: /observed refused \(rejected: the data plane refused it, or nothing listens on the port in the endpoint pods\)/ },
+    { name: 'endpoints unknown: cannot tell', readyEndpoints: undefined, reason: /^refused: either nothing listens on mlflow\.financial-ml:5000 or the data plane rejected/ },
+  ])('a refusal is read with the Service the snapshot knows: $name', ({ readyEndpoints, reason }) => {
+    const sc = scenario(
+      [podSource('serving', 'financial-ml', { labels: { app: 'serving' } })],
+      [targets.service('mlflow', 'mlflow', 'financial-ml', 5000)],
+      [cell('serving', 'mlflow', 'allow')],
+    );
+    const base = platformSnapshot();
+    const known = { ...base, services: base.services.map((svc) => (svc.name === 'mlflow' && readyEndpoints !== undefined ? { ...svc, readyEndpoints } : svc)) };
+    const planned = planRun(sc, { workloadLabels: {}, listenerIPs: {}, services: known.services, timeoutMs: 1000, retries: 0 });
+    const [verdict] = judgeResults(
+      planned,
+      { podResults: [{ ...done([result('0', { kind: 'refused' })]), key: planned.pods[0]!.key }], runner: undefined },
+      { snapshot: known, engine: createPolicyEngine(known), workloadLabels: {}, assess: {} },
+    );
+    expect(verdict?.pass).toBe(false);
+    expect(verdict?.reason).toMatch(reason);
+    if (readyEndpoints === undefined) expect(verdict?.classification).toBe('unknown');
+    else expect(verdict?.classification).not.toBe('unknown');
+  });
+
   it('a failing cell whose name did not resolve asks what policy says about the source’s own DNS', () => {
     const sc = scenario(
       [podSource('serving', 'financial-ml', { labels: { app: 'serving' } })],

@@ -15,7 +15,7 @@ import { renderJunit } from '../../report/render-junit.js';
 import { renderMarkdown } from '../../report/render-markdown.js';
 import { renderTable } from '../../report/render-table.js';
 import { DEFAULT_PROBE_IMAGE } from '../../probe/pod-spec.js';
-import { runScenario } from '../../run/run-scenario.js';
+import { DEFAULT_SETTLE_MS, runScenario } from '../../run/run-scenario.js';
 import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
@@ -30,6 +30,7 @@ export interface RunArgs {
   timeout?: string;
   budget: string;
   retries?: number;
+  settle?: string;
   perNode?: boolean;
   image?: string;
   imagePullSecret?: string;
@@ -140,6 +141,11 @@ function buildRunOptions<T>(yargs: Argv<T>) {
       coerce: parseRetries,
       describe: "extra attempts for a check that disagrees with its expectation (default: the scenario's)",
     })
+    .option('settle', {
+      type: 'string',
+      nargs: 1,
+      describe: `wait after a probe pod starts before probing, while the CNI programs policies for it (kube-router needs ~1 s; default ${DEFAULT_SETTLE_MS / 1000}s); 0 to skip`,
+    })
     .option('per-node', { type: 'boolean', describe: 'probe every pod source from each node (CNI migrations)' })
     .option('image', { type: 'string', describe: `probe image: any image with \`node\` 18+ (default: ${DEFAULT_PROBE_IMAGE})` })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
@@ -150,6 +156,7 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
   const outputs = parseOutputs(argv.output);
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);
+  const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
   await checkOutputFiles(outputs);
   const scenario = await loadScenario(argv.scenario);
   const client = await connectCluster({
@@ -179,6 +186,7 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
       signal: controller.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
+      ...(settleMs !== undefined ? { settleMs } : {}),
       ...(argv.perNode ? { perNode: true } : {}),
       ...(argv.image !== undefined ? { image: argv.image } : {}),
       ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
