@@ -145,6 +145,13 @@ function towardService(
     pods.length > 0 ? pods : [{ namespace: service.namespace, name: `${service.name}-endpoint`, labels: selector, ports: [] }];
   const flows = destinations.map((pod) => engine.evaluateFlow(from, { kind: 'pod', pod }, port.targetPort, protocol));
   const extra = pods.length === 0 ? [`${service.namespace}/${service.name} selects no pods: it has no endpoints`] : [];
+  if (pods.length === 0 && flows.every((f) => f.port === undefined)) {
+    // A named targetPort with no pod to name it: policy allows the flow if both sides admit every port, and
+    // cannot say otherwise (a rule's port list may or may not hold the number the name will have).
+    const anyPort = flows.every((f) => f.egress.allowed && f.ingress.allowed);
+    const note = `named targetPort ${String(port.targetPort)} has no pod to resolve it`;
+    return { ...(anyPort ? { view: 'allow' as const, explanation: [...explainFlow(flows[0]!), ...notes, ...extra, note], flows } : undecided([...explainFlow(flows[0]!), ...notes, ...extra, note])), service: selected };
+  }
   const denialHoldsForAnyAddress = runnerUnknown && flows.every((f) => !ingressCouldAdmitAddresses(snapshot, f.ingress.isolatedBy));
   if (denialHoldsForAnyAddress && flows.every((f) => !f.allowed)) {
     extra.push('no isolating policy has an ipBlock or an open `from`, so no address outside the cluster is admitted, whatever the SNAT');

@@ -44,6 +44,22 @@ describe('assessCellPolicy (with the real policy engine)', () => {
     expect(a.explanation.join('\n')).toMatch(/no selector: its endpoints are managed by hand/);
   });
 
+  it('a Service selecting no pods with a named targetPort: allow when both sides admit every port, undecided when a rule lists ports', () => {
+    const orphaned = platformSnapshot();
+    const scheduler = orphaned.services.find((s) => s.name === 'scheduler');
+    if (!scheduler) throw new Error('fixture');
+    scheduler.selector = { app: 'nothing-matches-this' };
+    scheduler.ports = [{ name: 'scheduler', port: 9005, targetPort: 'scheduler', protocol: 'TCP' }];
+    const target = targets.service('s', 'scheduler', 'seldon-system', 9005);
+    const open = assessCellPolicy(createPolicyEngine(orphaned), orphaned, serving, {}, undefined, target);
+    expect(open.view).toBe('allow');
+    expect(open.explanation.join('\n')).toMatch(/named targetPort scheduler has no pod to resolve it/);
+    orphaned.policies.push({ name: 'ports-only', namespace: 'seldon-system', podSelector: {}, ingress: [{ ports: [{ port: 9005 }] }] });
+    const portRule = assessCellPolicy(createPolicyEngine(orphaned), orphaned, serving, {}, undefined, target);
+    expect(portRule.view).toBe('unknown');
+    expect(portRule.service).toMatchObject({ selectedPods: 0 });
+  });
+
   it('names the missing namespace label in the explanation when kube-system is unlabeled', () => {
     const bare = platformSnapshot({ kubeSystemLabeled: false });
     const a = assessCellPolicy(createPolicyEngine(bare), bare, serving, {}, undefined, targets.dns('dns'));

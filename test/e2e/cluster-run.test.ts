@@ -1,0 +1,336 @@
+/**
+ * `netcheck run` end to end on the REAL cluster (test/cluster-kit: upstream kube-apiserver, kubelets with
+ * containerd, kube-proxy, CoreDNS, kube-router enforcing the policies). The BUILT CLI runs as a subprocess
+ * inside the cluster's outside host. Every observed outcome comes from real packets through kube-router's
+ * rules, so a mistake in netcheck's policy engine shows up here as a mismatch. Each fault is made real: stop
+ * the enforcer, scale CoreDNS to 0, stop the API server, bind a Role, remove a label.
+ * Asserted: classifications, reasons, findings, exit codes and the pods left behind — never wall time.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectCluster } from '../../src/cluster/client.js';
+import type { ClusterClient, PodState } from '../../src/cluster/types.js';
+import type { CellVerdict } from '../../src/model/verdict.js';
+import { buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
+import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
+import type { RunningCluster } from '../cluster-kit/cluster.js';
+import { runCommand } from '../cluster-kit/run-command.js';
+import { built, MANIFESTS, netcheckPods as netcheckPodsOf, netcheckPodsLeft, runBuiltCli, type CliRun } from './built-cli.js';
+
+interface Report {
+  cells: CellVerdict[];
+  findings: string[];
+}
+
+const skip = !built ? 'dist is not built' : clusterSkipReason();
+if (skip !== undefined) console.warn(`e2e real cluster: skipped — ${skip}`);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` returns a value (not undefined); gives up after `tries` polls. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tries: number, everyMs = 500): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(everyMs);
+  }
+  throw new Error(`${what}: not reached after ${tries} polls`);
+}
+
+describe.skipIf(skip !== undefined)('netcheck run on the real cluster', () => {
+  const cluster = useCluster({ manifests: [MANIFESTS] });
+  let client: ClusterClient;
+  let dir: string;
+  let c: RunningCluster;
+
+  const kubectl = async (...args: string[]): Promise<string> => (await runCommand(['kubectl', '--kubeconfig', c.kubeconfigPath, ...args])).stdout;
+  /** `netcheck ...args` from the outside host, with the cluster's kubeconfig and its local probe image. */
+  const runCli = (args: string[], options: { onSpawn?: (pid: number) => void; onStderr?: (stderr: string, pid: number) => void; image?: boolean } = {}): Promise<CliRun> =>
+    runBuiltCli(c, [...args, '--kubeconfig', c.kubeconfigPath, ...(options.image === false ? [] : ['--image', c.probeImage])], options);
+  const report = (file: string): Report => JSON.parse(readFileSync(file, 'utf8')) as Report;
+  const netcheckPods = (): Promise<PodState[]> => netcheckPodsOf(client);
+  const podsLeft = (): Promise<string[]> => netcheckPodsLeft(client);
+  const writeScenario = (name: string, body: Record<string, unknown>): string => {
+    const file = join(dir, name);
+    const scenario = { apiVersion: 'netcheck.io/v1alpha1', kind: 'Scenario', metadata: { name: name.replace(/\.yaml$/, '') }, defaults: { timeout: '1s', retries: 0 }, ...body };
+    writeFileSync(file, JSON.stringify(scenario, null, 2));
+    return file;
+  };
+  /** Every netcheck pod gone: deleted pods linger while the kubelet stops them. */
+  const noPodsLeft = async (): Promise<void> => {
+    expect(await podsLeft()).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    c = cluster();
+    client = await connectCluster({ kubeconfig: c.kubeconfigPath });
+    dir = mkdtempSync(join(tmpdir(), 'netcheck-e2e-cluster-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kubectl sees real kubelets and real pods: every node Ready, CoreDNS and the seeded workloads Running', async () => {
+    const nodes = JSON.parse(await kubectl('get', 'nodes', '-o', 'json')) as { items: Array<{ metadata: { name: string }; status: { nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } } }> };
+    expect(nodes.items.map((n) => n.metadata.name).sort()).toEqual(c.nodes.map((n) => n.name));
+    for (const n of nodes.items) {
+      expect(n.status.nodeInfo.kubeletVersion).toBe(c.versions.kubernetes);
+      expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+    }
+    const pods = await kubectl('get', 'pods', '-A', '-o', 'wide', '--no-headers');
+    expect(pods).toMatch(/kube-system\s+coredns-\S+\s+1\/1\s+Running/);
+    for (const ns of ['financial-ml', 'financial-mlops-pytorch', 'seldon-system', 'mlflow', 'minio']) expect(pods).toMatch(new RegExp(`${ns}\\s+\\S+\\s+1/1\\s+Running`));
+  });
+
+  it('healthy platform: exit 0, every cell passes or is a documented known gap, runner LB checks pass; JUnit and Markdown agree; no pod left', async () => {
+    const json = join(dir, 'healthy.json');
+    const junit = join(dir, 'healthy.xml');
+    const markdown = join(dir, 'healthy.md');
+    const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '-o', `json=${json}`, '-o', `junit=${junit}`, '-o', `markdown=${markdown}`, '-o', 'table']);
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    const { cells } = report(json);
+    expect(cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap')).toEqual([]);
+    const runnerLb = cells.filter((cell) => cell.source === 'ci-runner' && !cell.known);
+    expect(runnerLb.length).toBeGreaterThan(0);
+    expect(runnerLb.every((cell) => cell.pass && cell.probe === 'runner')).toBe(true);
+    // Every in-cluster cell was probed from a real node.
+    for (const cell of cells.filter((x) => x.source !== 'ci-runner')) expect(c.nodes.map((n) => n.name)).toContain(cell.node);
+    const xml = readFileSync(junit, 'utf8');
+    expect((xml.match(/<testcase\b/g) ?? []).length).toBe(cells.length);
+    expect((xml.match(/<failure\b/g) ?? []).length).toBe(0);
+    const known = cells.filter((cell) => cell.classification === 'known-gap');
+    expect((xml.match(/<skipped\b/g) ?? []).length).toBe(known.length);
+    const md = readFileSync(markdown, 'utf8');
+    expect(md).toContain(`${cells.length} cells, ${cells.filter((cell) => cell.pass).length} passed, 0 failed, ${known.length} known gap`);
+    expect(run.stdout).toContain('PASS');
+    await noPodsLeft();
+  });
+
+  it('--enforce none (Flannel: policies exist, nothing enforces them): deny cells fail as data-plane, "does not enforce" finding, exit 1', async () => {
+    await c.setEnforcement('none');
+    try {
+      const json = join(dir, 'flannel.json');
+      const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const { cells, findings } = report(json);
+      const denied = cells.filter((cell) => cell.expect === 'deny' && cell.policy === 'deny');
+      expect(denied.length).toBeGreaterThan(0);
+      for (const cell of denied) expect(`${cell.source} → ${cell.target} ${cell.classification}`).toBe(`${cell.source} → ${cell.target} data-plane`);
+      expect(findings.join('\n')).toMatch(/does not enforce NetworkPolicies/);
+      await noPodsLeft();
+    } finally {
+      await c.setEnforcement('all');
+    }
+  });
+
+  it('--per-node with kube-router on node-a only (a migration halfway): the finding names the node that does not enforce', async () => {
+    const [calico, flannel] = c.nodes.map((n) => n.name) as [string, string];
+    await c.setEnforcement([calico]);
+    try {
+      const json = join(dir, 'migration.json');
+      const run = await runCli(['run', 'financial-ml', '--per-node', '--budget', '90s', '--no-progress', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const { cells, findings } = report(json);
+      const fromFlannel = cells.filter((cell) => cell.node === flannel && cell.expect === 'deny' && cell.policy === 'deny');
+      expect(fromFlannel.some((cell) => !cell.pass)).toBe(true);
+      for (const cell of fromFlannel.filter((x) => !x.pass)) expect(cell.classification).toBe('data-plane');
+      expect(findings).toContainEqual(expect.stringMatching(new RegExp(`^node ${flannel} does not enforce NetworkPolicies .*mid-migration\\?$`)));
+      expect(findings.join('\n')).not.toMatch(new RegExp(`node ${calico} does not enforce`));
+      expect(findings.join('\n')).not.toMatch(/the CNI does not enforce/);
+      await noPodsLeft();
+    } finally {
+      await c.setEnforcement('all');
+    }
+  });
+
+  it('CoreDNS scaled to 0: name-dependent cells are DNS faults, never "blocked"; address targets keep working', async () => {
+    await kubectl('-n', 'kube-system', 'scale', 'deployment/coredns', '--replicas=0');
+    try {
+      await waitFor('CoreDNS pods gone', async () => ((await client.listPods('kube-system', 'k8s-app=kube-dns')).length === 0 ? true : undefined), 120);
+      const json = join(dir, 'dns.json');
+      const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '--timeout', '1s', '--retries', '0', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const { cells, findings } = report(json);
+      const byName = new Set(['cluster-dns', 'cluster-dns-tcp', 'scheduler-name', 'mlflow-name', 'seldon-scheduler', 'predictor', 'training-api']);
+      const dnsDependent = cells.filter((cell) => byName.has(cell.target) && cell.expect === 'allow' && !cell.known);
+      expect(dnsDependent.length).toBeGreaterThanOrEqual(8);
+      // A lookup is rejected by kube-proxy (no endpoints): `refused` for a dns target, dns-refused when a service
+      // name is resolved first; either way a DNS fault.
+      for (const cell of dnsDependent) expect(`${cell.source} → ${cell.target} ${cell.outcome.kind} ${cell.classification}`).toMatch(/ (refused|dns-\S+) dns$/);
+      for (const cell of cells) expect(cell.reason ?? '').not.toMatch(/blocked/i);
+      expect(findings.join('\n')).toMatch(/DNS/);
+    } finally {
+      await kubectl('-n', 'kube-system', 'scale', 'deployment/coredns', '--replicas=1');
+      await kubectl('-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s');
+    }
+    await noPodsLeft();
+  });
+
+  it('a Service whose selector matches nothing: allowed cells to it fail as data-plane, "no ready endpoints", not a policy gap', async () => {
+    await kubectl('-n', 'seldon-system', 'patch', 'service', 'seldon-scheduler', '--type=json', '-p', '[{"op":"replace","path":"/spec/selector","value":{"app":"nothing-matches-this"}}]');
+    try {
+      const json = join(dir, 'no-endpoints.json');
+      const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '--timeout', '1s', '--retries', '0', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const { cells } = report(json);
+      const toScheduler = cells.filter((cell) => cell.target === 'seldon-scheduler' && cell.expect === 'allow');
+      expect(toScheduler.length).toBeGreaterThan(0);
+      for (const cell of toScheduler) {
+        expect(cell.classification).toBe('data-plane');
+        expect(cell.reason).toMatch(/no ready endpoints/);
+      }
+      expect(cells.filter((cell) => cell.target !== 'seldon-scheduler' && !cell.pass && cell.classification !== 'known-gap')).toEqual([]);
+      await noPodsLeft();
+    } finally {
+      await kubectl('-n', 'seldon-system', 'patch', 'service', 'seldon-scheduler', '--type=json', '-p', '[{"op":"replace","path":"/spec/selector","value":{"app":"seldon-scheduler"}}]');
+    }
+  });
+
+  it('PodSecurity "restricted" enforced by the real admission on every namespace the scenario touches: the run still passes', async () => {
+    const namespaces = ['financial-ml', 'financial-mlops-pytorch', 'seldon-system', 'default', 'mlflow', 'minio'];
+    for (const ns of namespaces) await kubectl('label', '--overwrite', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted');
+    try {
+      const lax = buildProbePod({ runId: 'pss', namespace: 'financial-ml', name: 'netcheck-pss-check', labels: {}, deadlineSeconds: 5, args: ['-e', '0'], role: 'probe', image: c.probeImage });
+      delete lax.spec.securityContext;
+      delete lax.spec.containers[0]!.securityContext;
+      await expect(client.createPod(lax)).rejects.toMatchObject({ message: expect.stringMatching(/violates PodSecurity "restricted:latest"/) });
+      const json = join(dir, 'restricted.json');
+      const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '-o', `json=${json}`]);
+      expect(run.stderr).not.toMatch(/PodSecurity|forbidden/);
+      expect(run.code).toBe(0);
+      expect(report(json).cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap')).toEqual([]);
+      await noPodsLeft();
+    } finally {
+      for (const ns of namespaces) await kubectl('label', 'namespace', ns, 'pod-security.kubernetes.io/enforce-');
+    }
+  });
+
+  it('kube-system loses its `name` label: a policy gap whose reason names the label', async () => {
+    await kubectl('label', 'namespace', 'kube-system', 'name-');
+    try {
+      await c.setEnforcement('all'); // kube-router re-syncs on the label change; wait for its chains
+      const json = join(dir, 'label.json');
+      const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '--timeout', '1s', '--retries', '0', '-o', `json=${json}`]);
+      expect(run.code).toBe(1);
+      const gaps = report(json).cells.filter((cell) => cell.classification === 'policy-gap' && cell.target.startsWith('cluster-dns'));
+      expect(gaps.length).toBeGreaterThan(0);
+      for (const cell of gaps) expect(cell.reason).toMatch(/kube-system has no label `?name`?/);
+      expect(gaps.some((cell) => (cell.findings ?? []).some((f) => f.includes('kubectl label namespace kube-system name=kube-system')))).toBe(true);
+      await noPodsLeft();
+    } finally {
+      await kubectl('label', 'namespace', 'kube-system', 'name=kube-system');
+    }
+  });
+
+  it('deploy/rbac/role.yaml bound to a ServiceAccount: netcheck with its token probes its namespace; without pods/log it names the missing verb, exit 3', async () => {
+    await kubectl('create', 'namespace', 'netcheck');
+    await kubectl('-n', 'netcheck', 'create', 'serviceaccount', 'netcheck');
+    await kubectl('apply', '-f', 'deploy/rbac/role.yaml');
+    const token = (await kubectl('-n', 'netcheck', 'create', 'token', 'netcheck', '--duration=1h')).trim();
+    const kubeconfig = await c.kubeconfigFor('netcheck-sa', { token });
+    const scenario = writeScenario('role-only.yaml', {
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' } },
+      targets: { predictor: { service: 'financial-predictor', namespace: 'financial-ml', port: 8080 }, 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
+      matrix: { serving: { allow: ['predictor', 'cluster-dns'] } },
+    });
+    try {
+      const ok = await runBuiltCli(c, ['run', scenario, '--kubeconfig', kubeconfig, '--image', c.probeImage, '--budget', '60s', '--no-progress', '-o', `json=${join(dir, 'role.json')}`]);
+      expect(ok.stderr).not.toMatch(/internal error/);
+      expect(ok.code).toBe(0);
+      await kubectl('-n', 'financial-ml', 'patch', 'role', 'netcheck', '--type=json', '-p', '[{"op":"remove","path":"/rules/1"}]');
+      const denied = await runBuiltCli(c, ['run', scenario, '--kubeconfig', kubeconfig, '--image', c.probeImage, '--budget', '60s', '--no-progress']);
+      expect(denied.code).toBe(3);
+      expect(denied.stderr).toMatch(/cannot get resource "pods\/log"|get.*pods\/log/);
+      await noPodsLeft();
+    } finally {
+      await kubectl('delete', '-f', 'deploy/rbac/role.yaml', '--ignore-not-found');
+      await kubectl('delete', 'namespace', 'netcheck', '--wait=false');
+    }
+  });
+
+  it('a probe image that does not exist on the nodes: named at once (ErrImagePull), exit 3, no pod left', async () => {
+    const run = await runBuiltCli(c, ['run', 'financial-ml', '--kubeconfig', c.kubeconfigPath, '--image', 'netcheck.local/does-not-exist:1', '--budget', '60s', '--no-progress']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/ErrImagePull|ImagePullBackOff/);
+    expect(run.stderr).toMatch(/does-not-exist/);
+    await noPodsLeft();
+  });
+
+  it('SIGINT mid-run: pods deleted, exit 130', async () => {
+    let sent = false;
+    const run = await runCli(['run', 'financial-ml', '--budget', '60s'], {
+      onStderr: (stderr, pid) => {
+        if (!sent && /created|running|pending/i.test(stderr)) {
+          sent = true;
+          setTimeout(() => process.kill(pid, 'SIGINT'), 300);
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(run.code).toBe(130);
+    await noPodsLeft();
+  });
+
+  it('kill -9 once probe pods exist: they end on their own (plan done or deadline), and `cleanup -A` removes every one', async () => {
+    const scenario = writeScenario('kill.yaml', {
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' }, training: { namespace: 'financial-mlops-pytorch', as: 'deployment/training-controller' } },
+      targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
+      matrix: { serving: { allow: ['cluster-dns'] }, training: { allow: ['cluster-dns'] } },
+    });
+    let pid: number | undefined;
+    const running = runCli(['run', scenario, '--budget', '10s', '--no-progress'], { onSpawn: (p) => (pid = p) });
+    const created = await waitFor('two probe pods', async () => {
+      const pods = (await netcheckPods()).filter((p) => p.labels['netcheck.io/role'] === 'probe');
+      return pods.length === 2 ? pods : undefined;
+    }, 400, 50);
+    process.kill(pid as number, 'SIGKILL');
+    expect((await running).signal).toBe('SIGKILL');
+    const ended = await waitFor('probe pods ended', async () => {
+      const pods = await netcheckPods();
+      return pods.length === created.length && pods.every((p) => p.phase === 'Failed' || p.phase === 'Succeeded') ? pods : undefined;
+    }, 120);
+    expect(ended.map((p) => p.name).sort()).toEqual(created.map((p) => p.name).sort());
+    // The expiry annotation is the deadline plus a grace period: until then cleanup leaves a run's pods alone.
+    const cleanup = await waitFor('cleanup -A removed them', async () => {
+      const result = await runCli(['cleanup', '-A'], { image: false });
+      return result.code === 0 && ended.every((p) => result.stdout.includes(`deleted pod ${p.namespace}/${p.name}`)) ? result : undefined;
+    }, 90, 1_000);
+    expect(cleanup.stdout).toMatch(/pods deleted across all namespaces/);
+    await waitFor('managed pods gone', async () => ((await client.listPods(undefined, `${LABEL_MANAGED_BY}=netcheck`)).filter((p) => !p.deleting).length === 0 ? true : undefined), 60);
+  });
+
+  it('the API server stopped mid-run: exit 3 with one unreachable line, no stack trace; once it is back, nothing is left behind', async () => {
+    const scenario = writeScenario('api-down.yaml', {
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' } },
+      targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
+      matrix: { serving: { allow: ['cluster-dns'] } },
+    });
+    let stopped = false;
+    const running = runCli(['run', scenario, '--budget', '20s', '--no-progress'], {
+      onStderr: (stderr) => {
+        if (!stopped && /created|pending|running/i.test(stderr)) stopped = true;
+      },
+    });
+    await waitFor('the probe pod exists', async () => ((await netcheckPods()).length === 1 ? true : undefined), 400, 25);
+    await c.stopApiServer();
+    let run: CliRun;
+    try {
+      run = await running;
+    } finally {
+      await c.startApiServer();
+    }
+    expect(run.code).toBe(3);
+    const lines = run.stderr.trimEnd().split('\n');
+    const errors = lines.filter((l) => l.startsWith('netcheck:') && !l.startsWith('netcheck: warning:'));
+    expect(errors).toEqual([expect.stringMatching(/^netcheck: API server https:\/\/127\.0\.0\.1:\d+ .*unreachable/)]);
+    expect(run.stderr).not.toMatch(/internal error|\n\s+at /i);
+    await waitFor('cleanup -A removed the pod once the API is back', async () => {
+      await runCli(['cleanup', '-A'], { image: false });
+      return (await podsLeft()).length === 0 ? true : undefined;
+    }, 90, 1_000);
+  });
+});
