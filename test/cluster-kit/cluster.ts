@@ -332,9 +332,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       await kubeRouters.get(node.name)?.stop();
       kubeRouters.delete(node.name);
       enforcing.delete(node.name);
-      // kube-router leaves its chains and ipsets behind when it stops; its own cleanup removes them.
-      const cleanup = start(`kube-router-cleanup-${node.name}`, [components.kubeRouter, '--cleanup-config'], { netns: node.netns, mountNamespaceOf: nodeRuntime.get(node.name)!.pid });
-      await cleanup.exited;
+      await removeKubeRouterState(node, nodeRuntime.get(node.name)!.pid);
     };
     const wanted = (enforce: Enforcement): Set<string> => {
       if (enforce === 'all') return new Set(net.nodes.map((n) => n.name));
@@ -502,6 +500,26 @@ async function waitForPolicySync(nodes: NodeNetwork[], cluster: RunningCluster):
       return stdout.includes(':KUBE-ROUTER-FORWARD') ? true : undefined;
     }, 60_000);
   }
+}
+
+const KUBE_ROUTER_CHAIN = /^(KUBE-ROUTER-|KUBE-POD-FW-|KUBE-NWPLCY-)/;
+
+/**
+ * What an operator does when removing kube-router from a node: its rules keep enforcing after it stops, so its
+ * jumps, chains (filter table only) and ipsets go. `kube-router --cleanup-config` would be the upstream way, but
+ * v2.1.0's reports success and leaves every rule in place (then dies in the service proxy's cleanup).
+ */
+async function removeKubeRouterState(node: NodeNetwork, mountNamespaceOf: number): Promise<void> {
+  const inNode = (argv: string[]): string[] => ['nsenter', `--net=/run/netns/${node.netns}`, `--mount=/proc/${mountNamespaceOf}/ns/mnt`, ...argv];
+  const { stdout } = await runCommand(inNode(['iptables-save', '-t', 'filter']));
+  const chains = stdout.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0] as string).filter((c) => KUBE_ROUTER_CHAIN.test(c));
+  const jumps = stdout.split('\n').filter((l) => l.startsWith('-A ') && !KUBE_ROUTER_CHAIN.test(l.split(' ')[1] ?? '') && / -j (KUBE-ROUTER-|KUBE-POD-FW-|KUBE-NWPLCY-)/.test(l));
+  if (chains.length > 0 || jumps.length > 0) {
+    const restore = ['*filter', ...jumps.map((l) => `-D ${l.slice(3)}`), ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+    await runCommand(inNode(['iptables-restore', '--noflush', '-w']), { input: restore });
+  }
+  const sets = (await runCommand(inNode(['ipset', 'list', '-n']))).stdout.split('\n').filter((n) => /^(KUBE-|kube-router-)/.test(n));
+  for (const set of sets) await runCommand(inNode(['ipset', 'destroy', set]));
 }
 
 export function processesLeft(id: string): number[] {
