@@ -59,3 +59,22 @@ export async function netcheckPods(client: ClusterClient): Promise<PodState[]> {
 export async function netcheckPodsLeft(client: ClusterClient): Promise<string[]> {
   return (await netcheckPods(client)).map((p) => `${p.namespace}/${p.name}`);
 }
+
+/** Tags open and close in order (a tiny well-formedness check: no parser dependency). */
+export function isBalancedXml(xml: string): boolean {
+  const body = xml.replace(/^<\?xml[^>]*\?>\s*/, '');
+  const stack: string[] = [];
+  for (const m of body.matchAll(/<(\/?)([A-Za-z][\w.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>/g)) {
+    const [, close, name, , selfClose] = m;
+    if (selfClose) continue;
+    if (close) {
+      if (stack.pop() !== name) return false;
+    } else stack.push(name as string);
+  }
+  const stripped = body.replace(/<[^>]*>/g, '');
+  return stack.length === 0 && !/[<>]/.test(stripped) && !/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(stripped);
+}
+
+export function unescapeXml(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+}

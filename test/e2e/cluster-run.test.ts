@@ -6,7 +6,6 @@
  * the enforcer, scale CoreDNS to 0, stop the API server, bind a Role, remove a label.
  * Asserted: classifications, reasons, findings, exit codes and the pods left behind — never wall time.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
 import { runCommand } from '../cluster-kit/run-command.js';
-import { built, MANIFESTS, netcheckPods as netcheckPodsOf, netcheckPodsLeft, runBuiltCli, type CliRun } from './built-cli.js';
+import { built, isBalancedXml, MANIFESTS, netcheckPods as netcheckPodsOf, netcheckPodsLeft, runBuiltCli, unescapeXml, type CliRun } from './built-cli.js';
 
 interface Report {
   cells: CellVerdict[];
@@ -114,13 +113,21 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', () => {
     await c.setEnforcement('none');
     try {
       const json = join(dir, 'flannel.json');
-      const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '-o', `json=${json}`]);
+      const junit = join(dir, 'flannel.xml');
+      const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '-o', `json=${json}`, '-o', `junit=${junit}`]);
       expect(run.code).toBe(1);
       const { cells, findings } = report(json);
       const denied = cells.filter((cell) => cell.expect === 'deny' && cell.policy === 'deny');
       expect(denied.length).toBeGreaterThan(0);
       for (const cell of denied) expect(`${cell.source} → ${cell.target} ${cell.classification}`).toBe(`${cell.source} → ${cell.target} data-plane`);
       expect(findings.join('\n')).toMatch(/does not enforce NetworkPolicies/);
+      // JUnit of a failing run: exactly the failing cells carry a <failure>, typed by their classification.
+      const xml = readFileSync(junit, 'utf8');
+      expect(isBalancedXml(xml)).toBe(true);
+      expect((xml.match(/<testcase\b/g) ?? []).length).toBe(cells.length);
+      const failedCases = [...xml.matchAll(/<testcase [^>]*name="([^"]+)"[^>]*>\s*<failure [^>]*type="([^"]+)"/g)].map((m) => `${unescapeXml(m[1]!)} ${m[2]}`);
+      const failing = cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap');
+      expect(failedCases.sort()).toEqual(failing.map((cell) => `${cell.source} → ${cell.target}${cell.node ? ` @${cell.node}` : ''} (${cell.expect}) ${cell.classification}`).sort());
       await noPodsLeft();
     } finally {
       await c.setEnforcement('all');

@@ -1,0 +1,249 @@
+/**
+ * netcheck's policy engine (src/policy) against a REAL enforcer: kube-router v2.1.0's NetworkPolicy controller
+ * on the real cluster (test/cluster-kit). The fixture (test/fixtures/conformance) exercises what kube-router
+ * implements: namespace and pod selectors (matchLabels, In, NotIn, Exists, DoesNotExist), a namespaceSelector
+ * alone, namespaceSelector + podSelector in one peer (AND) vs separate peers (OR), empty podSelectors,
+ * ingress-only / egress-only / both policyTypes (and the API's defaulting), default deny, ports by number, by
+ * name (one name, different numbers per pod) and ranges (endPort), TCP and UDP, egress ipBlock with except,
+ * and DNS egress for every source whose egress is restricted. SCTP is left out: kube-router does not enforce it.
+ *
+ * The expected matrix is the ENGINE's, computed offline by the built CLI (`netcheck analyze -o json`) before
+ * anything is probed; the scenario's `matrix` is that verdict for every (workload × Service port) cell, and
+ * `netcheck run` probes each cell from a pod cloning the source workload's labels. A clean run means the data
+ * plane agrees with the engine on every cell. The cells where kube-router v2.1.0 is known to depart from the
+ * NetworkPolicy spec are listed in KUBE_ROUTER_DEVIATIONS with the reason; they must deviate exactly so.
+ * Asserted: cell verdicts and exit codes, never wall time.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Outcome } from '../../src/model/outcome.js';
+import type { CellVerdict } from '../../src/model/verdict.js';
+import type { AnalysisCell } from '../../src/policy/analyze.js';
+import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
+import type { RunningCluster } from '../cluster-kit/cluster.js';
+import { readManifests } from '../cluster-kit/manifests.js';
+import { runCommand } from '../cluster-kit/run-command.js';
+import { built, MAIN, runBuiltCli } from './built-cli.js';
+
+const FIXTURE = 'test/fixtures/conformance';
+
+const skip = !built ? 'dist is not built' : clusterSkipReason();
+if (skip !== undefined) console.warn(`e2e policy conformance: skipped — ${skip}`);
+
+type Verdict = 'allow' | 'deny';
+
+/**
+ * Cells where kube-router v2.1.0 does not do what networking.k8s.io/v1 says (read in its
+ * pkg/controllers/netpol/{policy,pod}.go, confirmed by the packets here). The engine follows the spec.
+ */
+const KUBE_ROUTER_DEVIATIONS: ReadonlyArray<{ source: string; target: string; engine: Verdict; observed: Verdict; reason: string }> = [];
+
+interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+}
+
+interface Workload {
+  namespace: string;
+  name: string;
+  node: string;
+  ports: ContainerPort[];
+}
+
+interface ServicePort {
+  name: string;
+  port: number;
+  targetPort?: number | string;
+  protocol: 'TCP' | 'UDP';
+}
+
+/** One scenario target: a Service port, and where kube-proxy sends it (the workload and its container port). */
+interface ServiceTarget {
+  name: string;
+  service: string;
+  namespace: string;
+  /** As the scenario names it: the Service port's name, or its number. */
+  port: number | string;
+  protocol: 'TCP' | 'UDP';
+  workload: Workload;
+  containerPort: number;
+}
+
+/** The fixture's Deployments (one representative pod each) and its Services' ports, as scenario targets. */
+function readFixture(): { workloads: Workload[]; targets: ServiceTarget[] } {
+  const objects = readManifests([FIXTURE]).map((m) => m.object);
+  const workloads: Workload[] = objects
+    .filter((o) => o.kind === 'Deployment')
+    .map((o) => ({
+      namespace: o.metadata.namespace,
+      name: o.metadata.name,
+      node: o.spec.template.spec.nodeName,
+      ports: o.spec.template.spec.containers.flatMap((c: { ports?: ContainerPort[] }) => c.ports ?? []),
+    }));
+  const targets: ServiceTarget[] = objects
+    .filter((o) => o.kind === 'Service')
+    .flatMap((o) => {
+      const workload = workloads.find((w) => w.namespace === o.metadata.namespace && w.name === o.spec.selector.app);
+      if (workload === undefined) throw new Error(`fixture: Service ${o.metadata.name} selects no Deployment`);
+      return (o.spec.ports as ServicePort[]).map((sp) => {
+        const targetPort = sp.targetPort ?? sp.port;
+        const containerPort =
+          typeof targetPort === 'number' ? targetPort : workload.ports.find((p) => p.name === targetPort && p.protocol === sp.protocol)?.containerPort;
+        if (containerPort === undefined) throw new Error(`fixture: Service ${o.metadata.name} targetPort ${targetPort} is not declared`);
+        // Mixed on purpose: a Service port forwarding to a named targetPort is asked for by number, the others by name.
+        const port = typeof sp.targetPort === 'string' ? sp.port : sp.name;
+        return { name: `${o.metadata.name}-${sp.name}`, service: o.metadata.name, namespace: o.metadata.namespace, port, protocol: sp.protocol, workload, containerPort };
+      });
+    });
+  return { workloads, targets };
+}
+
+/** Did traffic get through? `undefined` for an outcome that tested nothing (DNS failure, agent error). */
+function observedVerdict(outcome: Outcome): Verdict | undefined {
+  switch (outcome.kind) {
+    case 'connected':
+    case 'http':
+      return 'allow';
+    // kube-router REJECTs what no policy admits (ICMP port unreachable): refused, for TCP and UDP alike.
+    case 'refused':
+    case 'timeout':
+    case 'unreachable':
+      return 'deny';
+    default:
+      return undefined;
+  }
+}
+
+function describeCell(cell: CellVerdict): string {
+  const attempts = cell.attempts.map((a) => a.outcome.kind).join(',');
+  return [
+    `${cell.source} → ${cell.target}: engine ${cell.policy}, observed ${cell.outcome.kind} [${attempts}] on ${cell.node ?? '?'} (${cell.classification}: ${cell.reason})`,
+    ...(cell.policyExplanation ?? []).map((line) => `    ${line}`),
+  ].join('\n');
+}
+
+describe.skipIf(skip !== undefined)('policy conformance: netcheck\'s engine vs kube-router on the real cluster', () => {
+  const cluster = useCluster({ manifests: [FIXTURE] });
+  let c: RunningCluster;
+  let dir: string;
+
+  const kubectl = async (...args: string[]): Promise<string> => (await runCommand(['kubectl', '--kubeconfig', c.kubeconfigPath, ...args])).stdout;
+  /** `netcheck analyze` is offline: it runs here, on files only. */
+  const analyze = async (manifests: string[]): Promise<AnalysisCell[]> =>
+    (JSON.parse((await runCommand([process.execPath, MAIN, 'analyze', '--manifests', ...manifests, '-o', 'json'])).stdout) as { cells: AnalysisCell[] }).cells;
+
+  beforeAll(() => {
+    c = cluster();
+    dir = mkdtempSync(join(tmpdir(), 'netcheck-e2e-conformance-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every (workload × Service port) cell: kube-router does what the engine computed offline', async () => {
+    const { workloads, targets } = readFixture();
+    const namespaces = [...new Set(workloads.map((w) => w.namespace))];
+
+    // The workloads' live pods, with the IPs the ipBlock rules are judged on. Manifests alone carry no pod IP,
+    // so the engine is given the same manifests plus these Pod objects (still offline: files in, verdicts out).
+    const live = JSON.parse(await kubectl('get', 'pods', '-A', '-o', 'json')) as { items: Array<{ metadata: { namespace: string; name: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }> };
+    const pods = live.items.filter((p) => namespaces.includes(p.metadata.namespace));
+    const podOf = new Map<Workload, string>();
+    for (const w of workloads) {
+      const mine = pods.filter((p) => p.metadata.namespace === w.namespace && p.metadata.labels?.app === w.name);
+      expect(mine.map((p) => `${w.namespace}/${w.name} ${p.status.phase} on ${p.spec.nodeName} ${p.status.podIP ? 'with IP' : 'no IP'}`)).toEqual([`${w.namespace}/${w.name} Running on ${w.node} with IP`]);
+      podOf.set(w, `${w.namespace}/${mine[0]!.metadata.name}`);
+    }
+    const podsFile = join(dir, 'live-pods.json');
+    writeFileSync(podsFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
+    const [offline, withIPs] = await Promise.all([analyze([FIXTURE]), analyze([FIXTURE, podsFile])]);
+
+    const find = (cells: AnalysisCell[], from: string, to: string, t: ServiceTarget): AnalysisCell => {
+      const cell = cells.find((x) => x.from === from && x.to === to && x.port === t.containerPort && x.protocol === t.protocol);
+      if (cell === undefined) throw new Error(`analyze has no cell ${from} → ${to} ${t.containerPort}/${t.protocol}`);
+      return cell;
+    };
+    interface Expected {
+      source: Workload;
+      target: ServiceTarget;
+      engine: Verdict;
+      cell: AnalysisCell;
+    }
+    const expected: Expected[] = workloads.flatMap((source) =>
+      targets.map((target) => {
+        const cell = find(withIPs, podOf.get(source)!, podOf.get(target.workload)!, target);
+        return { source, target, engine: cell.allowed ? ('allow' as const) : ('deny' as const), cell };
+      }),
+    );
+
+    // The manifests alone decide every cell the same, except where an ipBlock rule needs the destination's IP.
+    const ipBlockPolicies = new Set(['billing/payments', 'analytics/reporter-egress']);
+    const ipDependent = expected.filter((e) => {
+      const template = find(offline, `${e.source.namespace}/${e.source.name}`, `${e.target.workload.namespace}/${e.target.workload.name}`, e.target);
+      return template.allowed !== e.cell.allowed;
+    });
+    for (const e of ipDependent) expect(e.cell.egress?.isolatedBy.some((p) => ipBlockPolicies.has(p))).toBe(true);
+    expect(ipDependent.map((e) => `${e.source.name} → ${e.target.name} ${e.engine}`).sort()).toEqual(['payments → web-http allow', 'reporter → monitor-syslog allow']);
+
+    // Enough of everything for the run to mean something.
+    expect(expected.length).toBeGreaterThanOrEqual(60);
+    for (const verdict of ['allow', 'deny'] as const) {
+      for (const protocol of ['TCP', 'UDP'] as const) expect(expected.filter((e) => e.engine === verdict && e.target.protocol === protocol).length, `${verdict} ${protocol}`).toBeGreaterThan(0);
+    }
+
+    const deviation = (e: Expected) => KUBE_ROUTER_DEVIATIONS.find((d) => d.source === e.source.name && d.target === e.target.name);
+    for (const d of KUBE_ROUTER_DEVIATIONS) expect(expected.find((e) => e.source.name === d.source && e.target.name === d.target)?.engine, `${d.source} → ${d.target}`).toBe(d.engine);
+    const scenario = {
+      apiVersion: 'netcheck.io/v1alpha1',
+      kind: 'Scenario',
+      metadata: { name: 'policy-conformance', description: 'expect = netcheck analyze (the engine), offline' },
+      // Retries go to attempts that disagree with the policies (a new probe pod not programmed yet); a steady
+      // disagreement stays one.
+      defaults: { timeout: '2s', retries: 3 },
+      sources: Object.fromEntries(workloads.map((w) => [w.name, { namespace: w.namespace, as: `deployment/${w.name}` }])),
+      targets: Object.fromEntries(targets.map((t) => [t.name, { service: t.service, namespace: t.namespace, port: t.port, protocol: t.protocol }])),
+      matrix: Object.fromEntries(
+        workloads.map((w) => {
+          const row = expected.filter((e) => e.source === w);
+          return [w.name, { allow: row.filter((e) => e.engine === 'allow').map((e) => e.target.name), deny: row.filter((e) => e.engine === 'deny').map((e) => e.target.name) }];
+        }),
+      ),
+      ...(KUBE_ROUTER_DEVIATIONS.length > 0 ? { known: KUBE_ROUTER_DEVIATIONS.map((d) => ({ from: d.source, to: d.target, reason: `kube-router v2.1.0: ${d.reason}` })) } : {}),
+    };
+    const scenarioFile = join(dir, 'scenario.json');
+    writeFileSync(scenarioFile, JSON.stringify(scenario, null, 2));
+
+    const report = join(dir, 'report.json');
+    const run = await runBuiltCli(c, ['run', scenarioFile, '--kubeconfig', c.kubeconfigPath, '--image', c.probeImage, '--budget', '180s', '--settle', '3s', '--no-progress', '-o', `json=${report}`]);
+    expect(run.stderr).not.toMatch(/internal error/);
+    const { cells } = JSON.parse(readFileSync(report, 'utf8')) as { cells: CellVerdict[] };
+    expect(cells.length).toBe(expected.length);
+
+    // Per cell, explicitly: the engine inside the run agrees with the offline analysis, and the packets agree
+    // with the engine (or deviate exactly as documented). Failures print with the engine's explanation.
+    const disagreements: string[] = [];
+    for (const e of expected) {
+      const cell = cells.find((x) => x.source === e.source.name && x.target === e.target.name);
+      if (cell === undefined) {
+        disagreements.push(`${e.source.name} → ${e.target.name}: not in the report`);
+        continue;
+      }
+      const observed = observedVerdict(cell.outcome);
+      const documented = deviation(e);
+      const wanted = documented?.observed ?? e.engine;
+      if (cell.policy !== e.engine || observed !== wanted) {
+        disagreements.push(`${describeCell(cell)}\n    offline analyze: ${e.engine}${documented ? `; documented kube-router deviation: observed ${documented.observed}` : ''}`);
+      }
+    }
+    expect(disagreements, disagreements.join('\n')).toEqual([]);
+    const failing = cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap');
+    expect(failing.map(describeCell)).toEqual([]);
+    expect(cells.filter((cell) => cell.classification === 'known-gap').map((cell) => `${cell.source} → ${cell.target}`).sort()).toEqual(KUBE_ROUTER_DEVIATIONS.map((d) => `${d.source} → ${d.target}`).sort());
+    expect(run.code).toBe(0);
+    // Every probe ran on a real node of the cluster.
+    for (const cell of cells) expect(c.nodes.map((n) => n.name)).toContain(cell.node);
+  }, 600_000);
+});
