@@ -41,7 +41,7 @@ import { startLoadBalancerController, type LoadBalancerController } from './load
 import { readManifests } from './manifests.js';
 import { CONTROL_PLANE_IP, createNetwork, deleteNetwork, netnsDirMounted, releaseNetnsDir, DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, planNetwork, type ClusterNetwork, type NodeNetwork } from './network.js';
 import { createPki, renderKubeconfig, type Pki } from './pki.js';
-import { createCgroup, killCgroup, processesInCgroup, startComponent, type ComponentProcess } from './processes.js';
+import { createCgroup, isProcessAlive, killCgroup, processesInCgroup, readStartTime, startComponent, type ComponentProcess } from './processes.js';
 import { runCommand } from './run-command.js';
 import { applyOrder, objectKey, planSeed } from './seed.js';
 
@@ -92,24 +92,6 @@ interface Marker {
   startTime?: string;
 }
 
-function readStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(marker: Marker): boolean {
-  try {
-    process.kill(marker.pid, 0);
-  } catch {
-    return false;
-  }
-  return marker.startTime === undefined || readStartTime(marker.pid) === marker.startTime;
-}
-
 async function listNetns(): Promise<string[]> {
   const { stdout } = await runCommand(['ip', 'netns', 'list']);
   return stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
@@ -130,7 +112,7 @@ export async function sweepStaleClusters(): Promise<string[]> {
     } catch {
       marker = undefined;
     }
-    if (marker !== undefined && isAlive(marker)) {
+    if (marker !== undefined && isProcessAlive(marker.pid, marker.startTime)) {
       live.add(id);
       continue;
     }

@@ -185,3 +185,23 @@ export function startComponent(name: string, argv: string[], options: StartOptio
     },
   };
 }
+
+export function readStartTime(pid: number): string | undefined {
+  try {
+    // Field 22 of /proc/<pid>/stat, counted after the parenthesised command name (which may hold spaces).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive, and (given its start time) the same process that wrote the marker (PIDs get reused). */
+export function isProcessAlive(pid: number, startTime?: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return startTime === undefined || readStartTime(pid) === startTime;
+}

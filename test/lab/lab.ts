@@ -12,7 +12,8 @@ import { servicesNotProgrammed } from './api/endpoints.js';
 import { RESOURCE } from './api/resources.js';
 import { readManifests } from '../cluster-kit/manifests.js';
 import { ObjectStore, randomSuffix } from './api/store.js';
-import { createDataPlane, isProcessAlive, sweepStaleLabs } from './net/data-plane.js';
+import { createDataPlane, sweepStaleLabs } from './net/data-plane.js';
+import { isProcessAlive } from '../cluster-kit/processes.js';
 import { exposeApiToOutsideHost, type OutsideHostApi } from './net/outside-host-api.js';
 import type { DataPlane, Faults, Lab, LabOptions } from './types.js';
 

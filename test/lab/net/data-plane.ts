@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { DataPlane, DataPlaneState, PodRunHandle, PodRunSpec } from '../types.js';
 import { renderDnsHosts } from './dns-hosts.js';
 import { CommandError, runCommand } from '../../cluster-kit/run-command.js';
+import { isProcessAlive, readStartTime } from '../../cluster-kit/processes.js';
 import { FABRIC, renderRuleset, serviceVIPs } from './ruleset.js';
 
 /**
@@ -588,26 +589,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // the group is already gone
   }
-}
-
-function readStartTime(pid: number): string | undefined {
-  try {
-    // Field 22 of /proc/<pid>/stat, counted after the parenthesised command name (which may hold spaces).
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Alive, and (given its start time) the same process that wrote the marker (PIDs get reused). */
-export function isProcessAlive(pid: number, startTime?: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return startTime === undefined || readStartTime(pid) === startTime;
 }
 
 function sleep(ms: number): Promise<void> {
