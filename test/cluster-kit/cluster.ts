@@ -36,7 +36,7 @@ import {
   kubeRouterArgs,
   schedulerArgs,
 } from './configs.js';
-import { buildImages, importImages, type ImageArchive } from './images.js';
+import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE } from './images.js';
 import { startLoadBalancerController, type LoadBalancerController } from './loadbalancer.js';
 import { readManifests } from './manifests.js';
 import { CONTROL_PLANE_IP, createNetwork, deleteNetwork, netnsDirMounted, releaseNetnsDir, DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, planNetwork, type ClusterNetwork, type NodeNetwork } from './network.js';
@@ -45,7 +45,6 @@ import { createCgroup, isProcessAlive, killCgroup, processesInCgroup, readStartT
 import { runCommand } from './run-command.js';
 import { applyOrder, objectKey, planSeed } from './seed.js';
 
-export const PROBE_IMAGE = 'netcheck.local/node:20';
 const DIR_PREFIX = 'netcheck-cluster-';
 const NETNS_PREFIX = 'nkc';
 const RELAY = fileURLToPath(new URL('./relay.cjs', import.meta.url));
@@ -297,7 +296,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       await runCommand(['kubectl', '--kubeconfig', admin, 'apply', '--server-side', '--field-manager=netcheck-cluster', '--force-conflicts', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list }) });
     };
     await apply(kubeRouterRbac('kube-router'));
-    const coreDnsImage = `netcheck.local/coredns:${components.versions.coredns}`;
+    const coreDnsImage = corednsImage(components.versions.coredns);
     await apply(coreDnsObjects(coreDnsImage));
 
     progress('images: node, listener, coredns, pause');
@@ -363,7 +362,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     if (options.manifests !== undefined && options.manifests.length > 0) {
       const provided = new Set(coreDnsObjects(coreDnsImage).map((o) => objectKey(o as Record<string, any>)));
       const plan = planSeed(readManifests(options.manifests), provided);
-      if (plan.replacedImages.length > 0) progress(`seed: workload images replaced by ${'netcheck.local/listener:1'} (listens on each container's declared ports): ${plan.replacedImages.join(', ')}`);
+      if (plan.replacedImages.length > 0) progress(`seed: workload images replaced by ${LISTENER_IMAGE} (listens on each container's declared ports): ${plan.replacedImages.join(', ')}`);
       if (plan.keptFromCluster.length > 0) progress(`seed: the cluster's own ${plan.keptFromCluster.join(', ')} kept (the manifests describe it)`);
       try {
         await apply(applyOrder(plan.objects));
@@ -380,7 +379,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       dir,
       kubeconfigPath,
       outsideHost: net.outsideHost,
-      probeImage: PROBE_IMAGE,
+      probeImage: NODE_IMAGE,
       nodes: net.nodes,
       network: net,
       versions: components.versions,

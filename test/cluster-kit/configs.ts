@@ -4,12 +4,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CLUSTER_CIDR, CONTROL_PLANE_IP, DNS_SERVICE_IP, SERVICE_CIDR, type NodeNetwork } from './network.js';
+import { PAUSE_IMAGE } from './images.js';
 import type { Pki } from './pki.js';
 
 export const API_PORT = 6443;
 /** Debian's runc behind a wrapper that copes with this machine's missing CAP_SYS_RESOURCE (see the script). */
 const RUNC = fileURLToPath(new URL('./runc-without-negative-oom.sh', import.meta.url));
-export const PAUSE_IMAGE = 'netcheck.local/pause:3.10';
 
 export function etcdArgs(dataDir: string): string[] {
   return [

@@ -39,7 +39,7 @@ export interface ImageInputs {
 
 export const NODE_IMAGE = 'netcheck.local/node:20';
 export const LISTENER_IMAGE = 'netcheck.local/listener:1';
-export const PAUSE_IMAGE = 'netcheck.local/pause:3.10';
+export const PAUSE_IMAGE = 'netcheck.local/pause:3.10.1';
 export function corednsImage(version = 'local'): string {
   return `netcheck.local/coredns:${version}`;
 }

@@ -4,9 +4,9 @@
  * instead, listening on exactly the ports the container declares (TCP and UDP; HTTP 200 on any path), so its
  * Services get endpoints and its readiness probes pass. Labels, ports, names, probes and everything else stay.
  */
+import { LISTENER_IMAGE } from './images.js';
 import type { ManifestObject } from './manifests.js';
 
-export const LISTENER_IMAGE = 'netcheck.local/listener:1';
 
 const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
 
