@@ -276,7 +276,7 @@ describe('reading tool output', () => {
   const check = [
     'REF                       TYPE                                       DIGEST        STATUS         SIZE              UNPACKED',
     'netcheck.local/node:20    application/vnd.oci.image.manifest.v1+json sha256:d040  complete (2/2) 37.4 MiB/37.4 MiB true',
-    'netcheck.local/pause:3.10 application/vnd.oci.image.manifest.v1+json sha256:ad88  incomplete (1/2) 1 KiB/2 KiB      false',
+    'netcheck.local/pause:3.10.1 application/vnd.oci.image.manifest.v1+json sha256:ad88  incomplete (1/2) 1 KiB/2 KiB      false',
     'netcheck.local/listener:1 application/vnd.oci.image.manifest.v1+json sha256:8f6f  complete (3/3) 37.4 MiB/37.4 MiB false',
   ].join('\n');
   it.each([

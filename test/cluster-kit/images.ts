@@ -5,7 +5,7 @@
  *   netcheck.local/node:20            /usr/bin/node, the libraries it links and the loader, passwd/group/nsswitch, /tmp
  *   netcheck.local/listener:1         node:20's layer plus /listener.cjs (its entrypoint)
  *   netcheck.local/coredns:<version>  a static coredns at /coredns
- *   netcheck.local/pause:3.10         a static pause at /pause
+ *   netcheck.local/pause:3.10.1       a static pause at /pause
  *
  * Every tar entry has mtime 0, uid/gid 0 and a normalised mode, entries are sorted and gzip is Node's zlib,
  * so the same inputs give the same digests. The listener shares node's layer blob (one copy in containerd).
