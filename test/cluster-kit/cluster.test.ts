@@ -28,9 +28,15 @@ async function rootState(): Promise<Record<string, string>> {
     route: (await read(['ip', 'route', 'show', 'table', 'all'])).replace(/expires \S+/g, 'expires _'),
     iptables: (await read(['iptables-save'])).split('\n').filter((l) => !l.startsWith('#')).join('\n').replace(/\[\d+:\d+\]/g, ''),
     sysctl: ['ipv4/ip_forward', 'ipv4/conf/all/route_localnet', 'netfilter/nf_conntrack_max'].map((k) => `${k}=${existsSync(`/proc/sys/net/${k}`) ? readFileSync(`/proc/sys/net/${k}`, 'utf8').trim() : '-'}`).join(' '),
-    // Every mount a cluster could leave, except /run/netns itself: iproute2 makes it a mount point at the machine's
-    // first `ip netns add` (stop() unmounts it again when nothing else holds a namespace by then).
-    mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => /kubelet|containerd|netns|cni|etcd|netcheck/.test(m) && m !== '/run/netns').sort().join('\n'),
+    // Every mount a cluster could leave, except /run/netns itself (iproute2 makes it a mount point at the machine's
+    // first `ip netns add`; stop() unmounts it when nothing else holds a namespace) and the named namespaces of
+    // test beds other tests run meanwhile (other clusters, labs): this cluster's own are checked by name.
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => /kubelet|containerd|netns|cni|etcd|netcheck/.test(m) && m !== '/run/netns' && !/^\/run\/netns\/(nkc|ncl)-/.test(m))
+      .sort()
+      .join('\n'),
   };
 }
 
