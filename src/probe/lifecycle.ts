@@ -49,6 +49,8 @@ interface PodIdentity {
 export type ProbePodResult =
   | (PodIdentity & {
       kind: 'done';
+      /** The pod's IP while it ran: policies with ipBlock peers match it. */
+      ip?: string;
       results: AgentCheckResult[];
       /** The agent printed its final line: every check ran. */
       complete: boolean;
@@ -86,6 +88,8 @@ interface Tracker<T> {
   finishing: boolean;
   result?: T;
   node?: string;
+  /** status.podIP as last seen (a finished pod's status may no longer carry it). */
+  ip?: string;
   lastEventPoll: number;
   createdAt?: number;
   runningAt?: number;
@@ -206,9 +210,11 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     }
     const output = parseAgentOutput(log);
     if (pod.phase === 'Succeeded' || output.done) {
+      const ip = pod.podIP ?? tracker.ip;
       settle(tracker, {
         ...identity(tracker.spec, pod.nodeName),
         kind: 'done',
+        ...(ip !== undefined ? { ip } : {}),
         results: output.results,
         complete: output.done,
         problems: output.problems,
@@ -223,6 +229,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     const tracker = trackers.get(`${pod.namespace}/${pod.name}`);
     if (!tracker || tracker.result !== undefined || tracker.finishing || stop.signal.aborted) return;
     if (pod.nodeName) tracker.node = pod.nodeName;
+    if (pod.podIP) tracker.ip = pod.podIP;
     if (type === 'DELETED') {
       // Only an object we created can be deleted; before our create returns, it is someone else's leftover.
       if (tracker.created) settle(tracker, failed(tracker.spec, pod.nodeName, 'run', 'Deleted', 'the pod was deleted (or evicted) before it finished') as T);

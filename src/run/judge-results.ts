@@ -36,9 +36,9 @@ export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[
 
   return plan.checks.map((planned) => {
     const { cell, source, target } = planned;
-    const { observed, node, probe } = observe(planned, plan.pods, byPod, results);
+    const { observed, node, probe, sourceIp } = observe(planned, plan.pods, byPod, results);
     const sourceLabels = source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {};
-    const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, target, assess);
+    const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, target, { ...assess, ...(sourceIp !== undefined ? { sourceIp } : {}) });
     const verdict = judgeCell({
       cell,
       target,
@@ -60,9 +60,10 @@ function observe(
   pods: ProbePodPlan[],
   byPod: ReadonlyMap<string, ProbePodResult>,
   results: RunResults,
-): { observed: Observation; node: string | undefined; probe: string | undefined } {
+): { observed: Observation; node: string | undefined; probe: string | undefined; sourceIp: string | undefined } {
   let node = planned.node;
   let probe: string | undefined;
+  let sourceIp: string | undefined;
   let agentResults: AgentCheckResult[] | undefined;
   let missing: string | undefined;
   if (planned.runsOn === RUNNER) {
@@ -75,7 +76,10 @@ function observe(
     if (pod) {
       probe = `${pod.namespace}/${pod.name}`;
       node = pod.node ?? node;
-      if (pod.kind === 'done') agentResults = pod.results;
+      if (pod.kind === 'done') {
+        agentResults = pod.results;
+        sourceIp = pod.ip;
+      }
       else missing = pod.error.message;
     } else {
       const title = pods.find((p) => p.key === planned.runsOn);
@@ -88,7 +92,7 @@ function observe(
     const r = agentResults.find((x) => x.id === planned.id);
     observed = r ? { kind: 'observed', outcome: r.outcome, attempts: r.attempts } : { kind: 'not-run', reason: 'the agent did not report this check' };
   } else observed = { kind: 'not-run', reason: missing ?? 'the check did not run' };
-  return { observed, node, probe };
+  return { observed, node, probe, sourceIp };
 }
 
 interface CellFacts {

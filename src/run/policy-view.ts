@@ -38,9 +38,10 @@ export interface PolicyAssessment {
 }
 
 /** Where a pod source's probe stands, as the engine sees it: a pod with the probe's labels. */
-export function probeEndpoint(namespace: string, labels: Labels, node: string | undefined, name = 'netcheck-probe'): Endpoint {
+export function probeEndpoint(namespace: string, labels: Labels, node: string | undefined, name = 'netcheck-probe', ip?: string): Endpoint {
   const pod: PodInfo = { namespace, name, labels, ports: [] };
   if (node !== undefined) pod.node = node;
+  if (ip !== undefined) pod.ip = ip;
   return { kind: 'pod', pod };
 }
 
@@ -50,6 +51,8 @@ const PLACEHOLDER_RUNNER_IP = '203.0.113.1';
 export interface AssessOptions {
   /** Address the runner's traffic carries when it reaches pods (after any SNAT), when known. */
   runnerAddress?: string;
+  /** The probe pod's own IP, once it ran: ipBlock peers match a pod by its address. */
+  sourceIp?: string;
 }
 
 export function assessCellPolicy(
@@ -64,7 +67,7 @@ export function assessCellPolicy(
   const from: Endpoint =
     source.kind === 'runner'
       ? { kind: 'address', ip: options.runnerAddress ?? PLACEHOLDER_RUNNER_IP }
-      : probeEndpoint(source.namespace, sourceLabels, node ?? source.node);
+      : probeEndpoint(source.namespace, sourceLabels, node ?? source.node, undefined, options.sourceIp);
   const runnerUnknown = source.kind === 'runner' && options.runnerAddress === undefined;
 
   switch (target.kind) {

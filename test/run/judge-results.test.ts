@@ -134,4 +134,20 @@ describe('judgeResults', () => {
     expect(verdict?.findings?.[0]).toMatch(/^policy denies this source's DNS lookups/);
     expect(verdict?.findings).toContain('namespace kube-system has no label name, but financial-ml/financial-ml-baseline selects it by namespaceSelector name=kube-system — fix: kubectl label namespace kube-system name=kube-system');
   });
+
+  it('judges ipBlock rules with the probe pod's own IP once it ran (a real cluster showed an ingress ipBlock admitting a probe the policy column denied)', () => {
+    const sc = scenario([podSource('serving', 'financial-ml', { labels: { app: 'serving' } })], [targets.service('scheduler', 'scheduler', 'seldon-system', 9005)], [cell('serving', 'scheduler', 'allow')]);
+    const fenced = platformSnapshot();
+    fenced.policies.push({ name: 'pod-cidr-only', namespace: 'seldon-system', podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.0/16' } }] }] });
+    const planned = planRun(sc, { workloadLabels: {}, listenerIPs: {}, services: fenced.services, timeoutMs: 1000, retries: 0 });
+    const judge = (ip: string | undefined) =>
+      judgeResults(
+        planned,
+        { podResults: [{ ...done([result('0', { kind: 'connected' })]), key: planned.pods[0]!.key, ...(ip !== undefined ? { ip } : {}) }], runner: undefined },
+        { snapshot: fenced, engine: createPolicyEngine(fenced), workloadLabels: {}, assess: {} },
+      )[0];
+    expect(judge('10.244.2.7')).toMatchObject({ policy: 'allow', pass: true });
+    expect(judge('192.0.2.9')).toMatchObject({ policy: 'deny', classification: 'data-plane' });
+    expect(judge(undefined)?.policy).toBe('deny');
+  });
 });
