@@ -39,7 +39,9 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tri
   throw new Error(`${what}: not reached after ${tries} polls`);
 }
 
-describe.skipIf(skip !== undefined)('netcheck run on the real cluster', () => {
+// Each test is a whole netcheck run (pods, settle, checks, cleanup) on a 2-core machine that may be running other
+// clusters for other test files at the same time: generous per-test time, never asserted on.
+describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeout: 240_000 }, () => {
   const cluster = useCluster({ manifests: [MANIFESTS] });
   let client: ClusterClient;
   let dir: string;
