@@ -135,7 +135,7 @@ describe('judgeResults', () => {
     expect(verdict?.findings).toContain('namespace kube-system has no label name, but financial-ml/financial-ml-baseline selects it by namespaceSelector name=kube-system — fix: kubectl label namespace kube-system name=kube-system');
   });
 
-  it('judges ipBlock rules with the probe pod's own IP once it ran (a real cluster showed an ingress ipBlock admitting a probe the policy column denied)', () => {
+  it('judges ipBlock rules with the probe pod’s own IP once it ran (a real cluster showed an ingress ipBlock admitting a probe the policy column denied)', () => {
     const sc = scenario([podSource('serving', 'financial-ml', { labels: { app: 'serving' } })], [targets.service('scheduler', 'scheduler', 'seldon-system', 9005)], [cell('serving', 'scheduler', 'allow')]);
     const fenced = platformSnapshot();
     fenced.policies.push({ name: 'pod-cidr-only', namespace: 'seldon-system', podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.0/16' } }] }] });
