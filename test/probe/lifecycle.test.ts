@@ -254,9 +254,10 @@ describe('startListeners', () => {
       expect(ready?.kind).toBe('ready');
       if (ready?.kind !== 'ready') return;
       expect(ready.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      // Ready means started, not yet bound, on a loaded machine: a refusal is retried (1 s apart), as netcheck's plans do.
       const [probe] = await runProbePods(
         client,
-        [spec(runId, 1, { namespace: 'team-b', args: agentRunArgs({ retries: 0, checks: [{ id: 'l', kind: 'tcp', target: ready.ip, port: 7070, timeoutMs: 1_500 }] }) })],
+        [spec(runId, 1, { namespace: 'team-b', args: agentRunArgs({ retries: 2, checks: [{ id: 'l', kind: 'tcp', target: ready.ip, port: 7070, timeoutMs: 1_500, expect: 'allow' }] }) })],
         within(60),
       );
       expect(probe?.kind === 'done' ? probe.results[0]?.outcome.kind : probe).toBe('connected');
