@@ -67,6 +67,8 @@ export function coreDnsObjects(image: string): Record<string, unknown>[] {
                 name: 'coredns',
                 image,
                 args: ['-conf', '/etc/coredns/Corefile'],
+                // kubeadm's requests: without them CoreDNS is BestEffort and starves first when the machine is busy.
+                resources: { requests: { cpu: '100m', memory: '70Mi' }, limits: { memory: '170Mi' } },
                 ports: [
                   { name: 'dns', containerPort: 53, protocol: 'UDP' },
                   { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
