@@ -3,6 +3,7 @@
  * node:http(s) so that every request has a timeout and an AbortSignal, transient failures are retried
  * with bounded backoff, and watch streams are read line by line.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -177,6 +178,9 @@ export class Transport {
     const timer = setTimeout(() => timeoutController.abort(), this.requestTimeoutMs);
     const clear = (): void => clearTimeout(timer);
     const timeout = timeoutController.signal;
+    // Every request in flight listens on the caller's signal (one per run, shared by every pod's watch and log
+    // read): dozens at once are expected, not a leak, so Node's 10-listener warning would only alarm users.
+    if (req.signal) setMaxListeners(0, req.signal);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     const lib = url.protocol === 'http:' ? http : https;
 
