@@ -95,7 +95,7 @@ interface Recipe {
   build(out: string): Promise<void>;
 }
 
-export function cacheRoot(): string {
+function cacheRoot(): string {
   // `||`, not `??`: an empty variable counts as unset, as `${VAR:-default}` does in a shell.
   return process.env.NETCHECK_CLUSTER_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'netcheck-cluster');
 }

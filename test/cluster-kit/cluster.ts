@@ -40,8 +40,8 @@ import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE } f
 import { startLoadBalancerController, type LoadBalancerController } from './loadbalancer.js';
 import { readManifests } from './manifests.js';
 import { CONTROL_PLANE_IP, createNetwork, deleteNetwork, netnsDirMounted, releaseNetnsDir, DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, planNetwork, type ClusterNetwork, type NodeNetwork } from './network.js';
-import { createPki, renderKubeconfig, type Pki } from './pki.js';
-import { createCgroup, isProcessAlive, killCgroup, processesInCgroup, readStartTime, startComponent, type ComponentProcess } from './processes.js';
+import { createPki, renderKubeconfig } from './pki.js';
+import { createCgroup, isProcessAlive, killCgroup, readStartTime, startComponent, type ComponentProcess } from './processes.js';
 import { runCommand } from './run-command.js';
 import { applyOrder, objectKey, planSeed } from './seed.js';
 
@@ -78,7 +78,6 @@ export interface RunningCluster {
   nodeArgv(node: string, argv: string[]): string[];
   /** Which nodes enforce NetworkPolicies from now on (kube-router started, or stopped and its rules removed). */
   setEnforcement(enforce: Enforcement): Promise<void>;
-  enforcingNodes(): string[];
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
   /** A kubeconfig for `identity` (a client certificate signed by the cluster CA), or with a bearer token. */
@@ -304,15 +303,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
 
     const proxyKubeconfig = await pki.kubeconfig('kube-proxy', { user: 'system:kube-proxy' }, inCluster);
     const routerKubeconfig = await pki.kubeconfig('kube-router', { user: 'kube-router' }, inCluster);
-    const enforcing = new Set<string>();
     const startKubeRouter = (node: NodeNetwork): void => {
       kubeRouters.set(node.name, start(`kube-router-${node.name}`, [components.kubeRouter, ...kubeRouterArgs(node, routerKubeconfig)], { netns: node.netns, mountNamespaceOf: nodeRuntime.get(node.name)!.pid }));
-      enforcing.add(node.name);
     };
     const stopKubeRouter = async (node: NodeNetwork): Promise<void> => {
       await kubeRouters.get(node.name)?.stop();
       kubeRouters.delete(node.name);
-      enforcing.delete(node.name);
       await removeKubeRouterState(node, nodeRuntime.get(node.name)!.pid);
     };
     const wanted = (enforce: Enforcement): Set<string> => {
@@ -385,12 +381,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       versions: components.versions,
       outsideHostArgv: (argv) => ['nsenter', `--net=/run/netns/${net.outsideHost}`, ...argv],
       nodeArgv: (node, argv) => ['nsenter', `--net=/run/netns/${net.nodes.find((n) => n.name === node)?.netns ?? node}`, ...argv],
-      enforcingNodes: () => [...enforcing].sort(),
       async setEnforcement(enforce) {
         const target = wanted(enforce);
         for (const node of net.nodes) {
-          if (target.has(node.name) && !enforcing.has(node.name)) startKubeRouter(node);
-          if (!target.has(node.name) && enforcing.has(node.name)) await stopKubeRouter(node);
+          if (target.has(node.name) && !kubeRouters.has(node.name)) startKubeRouter(node);
+          if (!target.has(node.name) && kubeRouters.has(node.name)) await stopKubeRouter(node);
         }
         await waitForPolicySync(net.nodes.filter((n) => target.has(n.name)), running);
       },
@@ -425,7 +420,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
 async function waitForReady({ kc, net, processes }: { kc: k8s.KubeConfig; net: ClusterNetwork; processes: ComponentProcess[] }): Promise<void> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const dead = (): string => processes.filter((p) => p.child.exitCode !== null && !p.name.startsWith('kube-router-cleanup')).map((p) => `${p.name} exited: ${p.tail(3)}`).join('; ');
+  const dead = (): string => processes.filter((p) => p.child.exitCode !== null).map((p) => `${p.name} exited: ${p.tail(3)}`).join('; ');
   await waitUntil(
     'every node Ready',
     async () => {
@@ -501,8 +496,4 @@ async function removeKubeRouterState(node: NodeNetwork, mountNamespaceOf: number
   }
   const sets = (await runCommand(inNode(['ipset', 'list', '-n']))).stdout.split('\n').filter((n) => /^(KUBE-|kube-router-)/.test(n));
   for (const set of sets) await runCommand(inNode(['ipset', 'destroy', set]));
-}
-
-export function processesLeft(id: string): number[] {
-  return processesInCgroup(cgroupOf(id));
 }

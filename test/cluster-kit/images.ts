@@ -145,7 +145,7 @@ interface ImageDefinition {
 }
 
 /** Platform of the images: the machine's, since their binaries are the machine's. */
-export function imagePlatform(arch: string = process.arch): { architecture: string; os: string } {
+function imagePlatform(arch: string = process.arch): { architecture: string; os: string } {
   const architecture = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[arch];
   if (architecture === undefined) throw new ImageBuildError(`no OCI architecture name for node's arch ${arch}`);
   return { architecture, os: 'linux' };
@@ -381,7 +381,7 @@ function layerTarEntries(entries: LayerEntry[]): TarEntry[] {
 }
 
 /** Rejects a binary that needs a dynamic loader: the coredns and pause images hold nothing but the binary. */
-export async function assertStaticElf(path: string): Promise<void> {
+async function assertStaticElf(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     const header = Buffer.alloc(64);

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { runCommand } from './run-command.js';
 
-export const UNDERLAY_PREFIX = 24;
+const UNDERLAY_PREFIX = 24;
 export const CONTROL_PLANE_IP = '172.30.0.2';
 export const OUTSIDE_HOST_IP = '172.30.0.100';
 export const CLUSTER_CIDR = '10.244.0.0/16';
@@ -40,7 +40,7 @@ export interface ClusterNetwork {
 }
 
 /** Node names: node-a, node-b, ... (kind numbers workers; letters read better in per-node reports). */
-export function nodeNames(count: number): string[] {
+function nodeNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
 }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
 /** The cgroup hierarchies mounted here: each v1 controller's directory, or the unified root. */
-export function cgroupHierarchies(): string[] {
+function cgroupHierarchies(): string[] {
   if (existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) return [CGROUP_ROOT];
   return readdirSync(CGROUP_ROOT)
     .map((d) => join(CGROUP_ROOT, d))
