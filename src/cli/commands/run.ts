@@ -3,17 +3,9 @@
  * Also the on-call shorthand `netcheck financial-ml` (a built-in scenario by name).
  * Exit 0 all pass (known gaps allowed) · 1 mismatch · 2 bad input · 3 infrastructure · 130/143 signal.
  */
-import { constants } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { connectCluster } from '../../cluster/client.js';
 import { ExitCode, UsageError } from '../../model/errors.js';
-import type { RunResult } from '../../model/verdict.js';
-import { renderJson } from '../../report/render-json.js';
-import { renderJunit } from '../../report/render-junit.js';
-import { renderMarkdown } from '../../report/render-markdown.js';
-import { renderTable } from '../../report/render-table.js';
 import { DEFAULT_PROBE_IMAGE } from '../../probe/pod-spec.js';
 import { DEFAULT_SETTLE_MS, runScenario } from '../../run/run-scenario.js';
 import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
@@ -21,6 +13,7 @@ import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
 import { defineCommand, formatError } from '../command.js';
 import { createProgressReporter } from '../progress.js';
+import { checkOutputFiles, parseOutputs, writeReports } from '../reports.js';
 
 export interface RunArgs {
   scenario: string;
@@ -35,78 +28,6 @@ export interface RunArgs {
   image?: string;
   imagePullSecret?: string;
   progress?: boolean;
-}
-
-const FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
-type Format = (typeof FORMATS)[number];
-export interface OutputSpec {
-  format: Format;
-  /** Absent: stdout. */
-  file?: string;
-}
-
-/** `-o table`, `-o json=report.json`, … (several allowed; without =FILE the report goes to stdout). */
-function parseOutputs(values: readonly string[] | undefined): OutputSpec[] {
-  if (!values || values.length === 0) return [{ format: 'table' }];
-  return values.map((value) => {
-    const eq = value.indexOf('=');
-    const format = (eq < 0 ? value : value.slice(0, eq)).trim();
-    const file = eq < 0 ? undefined : value.slice(eq + 1).trim();
-    if (!(FORMATS as readonly string[]).includes(format)) {
-      const near = findNearestName(format, FORMATS);
-      throw new UsageError(`-o ${value}: unknown format "${format}"${near ? `; did you mean \`${near}\`?` : ''}`, {
-        hint: `formats: ${FORMATS.join(', ')}, each optionally =FILE`,
-      });
-    }
-    if (file === '') throw new UsageError(`-o ${value}: missing file name after "="`);
-    // A JUnit report is for a CI tool to read from a file; on stdout it would only be mixed with progress and tables.
-    if (format === 'junit' && file === undefined) throw new UsageError(`-o junit: name the file, e.g. -o junit=netcheck.xml`);
-    return file === undefined ? { format: format as Format } : { format: format as Format, file };
-  }).map((spec, index, all) => {
-    const same = all.findIndex((other) => other.file === spec.file);
-    if (same !== index) {
-      throw new UsageError(
-        spec.file === undefined
-          ? `-o ${all[same]?.format} and -o ${spec.format} would both print to stdout; send one to a file (-o ${spec.format}=FILE)`
-          : `-o ${spec.format}=${spec.file}: ${spec.file} is already the target of -o ${all[same]?.format}`,
-      );
-    }
-    return spec;
-  });
-}
-
-/**
- * Fails before anything is probed when a report could not be written: a run can take a minute and create pods,
- * and its result must not be lost to a typo in a path.
- */
-async function checkOutputFiles(outputs: readonly OutputSpec[]): Promise<void> {
-  for (const out of outputs) {
-    if (out.file === undefined) continue;
-    const flag = `-o ${out.format}=${out.file}`;
-    const dir = dirname(resolve(out.file));
-    const dirStat = await stat(dir).catch(() => undefined);
-    if (!dirStat?.isDirectory()) throw new UsageError(`${flag}: directory ${dir} does not exist`, { hint: 'create it first, or write the report elsewhere' });
-    const fileStat = await stat(out.file).catch(() => undefined);
-    if (fileStat?.isDirectory()) throw new UsageError(`${flag}: ${out.file} is a directory; name a file in it`);
-    try {
-      await access(fileStat ? out.file : dir, constants.W_OK);
-    } catch {
-      throw new UsageError(`${flag}: ${fileStat ? out.file : dir} is not writable`);
-    }
-  }
-}
-
-function render(format: Format, result: RunResult): string {
-  switch (format) {
-    case 'table':
-      return renderTable(result);
-    case 'json':
-      return renderJson(result);
-    case 'junit':
-      return renderJunit(result);
-    case 'markdown':
-      return renderMarkdown(result);
-  }
 }
 
 function duration(flag: string, value: string): number {
@@ -194,11 +115,7 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
     await progress?.stop();
-    for (const out of outputs) {
-      const text = render(out.format, run.result);
-      if (out.file === undefined) process.stdout.write(text);
-      else await writeFile(out.file, text);
-    }
+    await writeReports(outputs, run.result);
     if (run.failures.length > 0) {
       for (const f of run.failures) process.stderr.write(formatError(f));
       return ExitCode.Infrastructure;

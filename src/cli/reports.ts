@@ -1,0 +1,95 @@
+/**
+ * The reports a command writes: `-o FORMAT[=FILE]` parsing, checking every FILE before anything runs, and
+ * writing each report. Rendering itself is pure (src/report); this is the file-system edge.
+ */
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { UsageError } from '../model/errors.js';
+import type { RunResult } from '../model/verdict.js';
+import { renderJson } from '../report/render-json.js';
+import { renderJunit } from '../report/render-junit.js';
+import { renderMarkdown } from '../report/render-markdown.js';
+import { renderTable } from '../report/render-table.js';
+import { findNearestName } from '../scenario/nearest-name.js';
+
+const FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
+type Format = (typeof FORMATS)[number];
+export interface OutputSpec {
+  format: Format;
+  /** Absent: stdout. */
+  file?: string;
+}
+
+/** `-o table`, `-o json=report.json`, … (several allowed; without =FILE the report goes to stdout). */
+export function parseOutputs(values: readonly string[] | undefined): OutputSpec[] {
+  if (!values || values.length === 0) return [{ format: 'table' }];
+  return values.map((value) => {
+    const eq = value.indexOf('=');
+    const format = (eq < 0 ? value : value.slice(0, eq)).trim();
+    const file = eq < 0 ? undefined : value.slice(eq + 1).trim();
+    if (!(FORMATS as readonly string[]).includes(format)) {
+      const near = findNearestName(format, FORMATS);
+      throw new UsageError(`-o ${value}: unknown format "${format}"${near ? `; did you mean \`${near}\`?` : ''}`, {
+        hint: `formats: ${FORMATS.join(', ')}, each optionally =FILE`,
+      });
+    }
+    if (file === '') throw new UsageError(`-o ${value}: missing file name after "="`);
+    // A JUnit report is for a CI tool to read from a file; on stdout it would only be mixed with progress and tables.
+    if (format === 'junit' && file === undefined) throw new UsageError(`-o junit: name the file, e.g. -o junit=netcheck.xml`);
+    return file === undefined ? { format: format as Format } : { format: format as Format, file };
+  }).map((spec, index, all) => {
+    const same = all.findIndex((other) => other.file === spec.file);
+    if (same !== index) {
+      throw new UsageError(
+        spec.file === undefined
+          ? `-o ${all[same]?.format} and -o ${spec.format} would both print to stdout; send one to a file (-o ${spec.format}=FILE)`
+          : `-o ${spec.format}=${spec.file}: ${spec.file} is already the target of -o ${all[same]?.format}`,
+      );
+    }
+    return spec;
+  });
+}
+
+/**
+ * Fails before anything is probed when a report could not be written: a run can take a minute and create pods,
+ * and its result must not be lost to a typo in a path.
+ */
+export async function checkOutputFiles(outputs: readonly OutputSpec[]): Promise<void> {
+  for (const out of outputs) {
+    if (out.file === undefined) continue;
+    const flag = `-o ${out.format}=${out.file}`;
+    const dir = dirname(resolve(out.file));
+    const dirStat = await stat(dir).catch(() => undefined);
+    if (!dirStat?.isDirectory()) throw new UsageError(`${flag}: directory ${dir} does not exist`, { hint: 'create it first, or write the report elsewhere' });
+    const fileStat = await stat(out.file).catch(() => undefined);
+    if (fileStat?.isDirectory()) throw new UsageError(`${flag}: ${out.file} is a directory; name a file in it`);
+    try {
+      await access(fileStat ? out.file : dir, constants.W_OK);
+    } catch {
+      throw new UsageError(`${flag}: ${fileStat ? out.file : dir} is not writable`);
+    }
+  }
+}
+
+export function render(format: Format, result: RunResult): string {
+  switch (format) {
+    case 'table':
+      return renderTable(result);
+    case 'json':
+      return renderJson(result);
+    case 'junit':
+      return renderJunit(result);
+    case 'markdown':
+      return renderMarkdown(result);
+  }
+}
+
+/** Every report of a run: stdout ones printed, file ones written. */
+export async function writeReports(outputs: readonly OutputSpec[], result: RunResult): Promise<void> {
+  for (const out of outputs) {
+    const text = render(out.format, result);
+    if (out.file === undefined) process.stdout.write(text);
+    else await writeFile(out.file, text);
+  }
+}
