@@ -5,12 +5,20 @@
 export const ExitCode = {
   /** Every expectation held. */
   Pass: 0,
-  /** At least one expectation mismatch (or an error-severity lint finding). */
+  /**
+   * A policy regression: a cell's intent disagrees with what the policies say (or nothing can say who is
+   * right); also an error-severity lint finding.
+   */
   Mismatch: 1,
   /** Bad input: flags, scenario, manifests. */
   BadInput: 2,
   /** Infrastructure: cluster unreachable, forbidden, probe pod could not run, budget exceeded. */
   Infrastructure: 3,
+  /**
+   * An environment fault and nothing worse: the policies agree with the intent, the cluster does otherwise
+   * (a CNI that does not enforce, a broken node, a Service without endpoints, DNS down).
+   */
+  Environment: 4,
   /** A bug in netcheck itself. */
   Internal: 70,
   /** Stopped by SIGINT after cleaning up (128 + 2, as shells report it). */

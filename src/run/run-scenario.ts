@@ -6,9 +6,9 @@
 import type { ClusterClient, WorkloadKind } from '../cluster/types.js';
 import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
 import { diagnoseRun, type TargetKinds } from '../diagnose/diagnose-run.js';
-import { ClusterError, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
+import { ClusterError, ExitCode, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
 import type { AgentPlan } from '../model/outcome.js';
-import type { RunResult } from '../model/verdict.js';
+import type { CellVerdict, RunResult } from '../model/verdict.js';
 import { createPolicyEngine } from '../policy/engine.js';
 import type { Labels } from '../policy/types.js';
 import { agentListenArgs, agentRunArgs, runAgentLocally } from '../probe/agent.js';
@@ -24,10 +24,10 @@ import {
 import { buildProbePod, newRunId, probePodName } from '../probe/pod-spec.js';
 import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
 import { judgeResults, type RunnerOutcome } from './judge-results.js';
-import { planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
+import { DEFAULT_SETTLE_MS, planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
 import { assessCellPolicy } from './policy-view.js';
 import { describeSkippedNodes, selectProbeNodes } from './probe-nodes.js';
-import { summarizeCells } from './verdict.js';
+import { judgeCell, summarizeCells } from './verdict.js';
 
 /** A progress event for one probe pod, listener, or the runner. */
 export interface RunProgress {
@@ -68,13 +68,15 @@ export interface ScenarioRun {
   result: RunResult;
   /** Infrastructure failures (pods that could not run, budget exceeded): they make the exit code 3. */
   failures: NetcheckError[];
+  /**
+   * What stopped the run before it could judge its cells (the API unreachable or forbidden, a scenario that does
+   * not match the cluster): the result then holds every cell as not run, with this reason, so reports are still
+   * written; the caller exits with this error's code.
+   */
+  stoppedBy?: NetcheckError;
 }
 
-/**
- * A new pod's traffic is not policed until the CNI has programmed it: measured on kube-router, 0.4–0.8 s after
- * the container starts on an idle 2-core node. A leak inside that window would be reported as a data-plane fault.
- */
-export const DEFAULT_SETTLE_MS = 2_000;
+export { DEFAULT_SETTLE_MS } from './plan.js';
 
 /** An IPv4-mapped IPv6 address in full: the longest text a pod IP can take. */
 const LONGEST_IP = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255';
@@ -89,9 +91,13 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
   const retries = deps.retries ?? scenario.defaults.retries;
   const failures: NetcheckError[] = [];
   const namespaces = new Set<string>();
+  // Filled in as the run learns them, so a run stopped half-way still reports what it knew.
+  const cluster: RunResult['cluster'] = { server: deps.client.server, context: deps.client.context, nodes: [], unknown: [] };
 
   try {
     const snapshot = await deps.client.inventory({ signal: deps.signal });
+    cluster.nodes = snapshot.nodes.map((n) => n.name).sort();
+    cluster.unknown = [...(snapshot.unknown ?? [])];
     const engine = createPolicyEngine(snapshot);
     const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal);
 
@@ -151,7 +157,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     };
 
     for (const l of listenerPlans) namespaces.add(l.namespace);
-    const listenerResults = await settleBudget(
+    const listenerResults = await settleRunFailure(
       listenerSpecs.length === 0 ? Promise.resolve([]) : startListeners(deps.client, listenerSpecs, { signal: deps.signal, deadline, onProgress: progress('listener') }),
       failures,
     );
@@ -179,11 +185,11 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const runnerPlan = plan.runner;
     const [podResults, runnerResults] = await Promise.all([
       // A budget spent waiting for listeners leaves none for probe pods: creating them would only leave pods behind.
-      settleBudget(specs.length === 0 || failures.some((f) => f instanceof BudgetExceededError) ? Promise.resolve([]) : runProbePods(deps.client, specs, { signal: deps.signal, deadline, onProgress: progress('probe') }), failures),
+      settleRunFailure(specs.length === 0 || failures.some((f) => f instanceof BudgetExceededError) ? Promise.resolve([]) : runProbePods(deps.client, specs, { signal: deps.signal, deadline, onProgress: progress('probe') }), failures),
       runnerPlan ? runRunner(runnerPlan, deps, failures) : Promise.resolve(undefined),
     ]);
 
-    const pendingReason = failures.find((f) => f instanceof BudgetExceededError)?.message;
+    const pendingReason = failures.find((f) => f instanceof BudgetExceededError || f instanceof ClusterError)?.message;
     for (const r of podResults) if (r.kind === 'failed') failures.push(r.error);
     const judged = judgeResults(
       plan,
@@ -193,22 +199,25 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     // Per-node runs compare nodes: what fails only from one node is that node's data plane.
     const cells = attributeNodeFaults(judged);
     const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
+    const diagnosed = diagnoseRun(cells, kinds);
     const result: RunResult = {
       runId,
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),
       finishedAt: now().toISOString(),
-      cluster: {
-        server: deps.client.server,
-        context: deps.client.context,
-        nodes: snapshot.nodes.map((n) => n.name).sort(),
-        unknown: [...(snapshot.unknown ?? [])],
-      },
+      cluster,
       cells,
       summary: summarizeCells(cells),
-      findings: [...describeSkippedNodes(probeNodes?.skipped ?? []), ...diagnoseRun(cells, kinds)],
+      findings: [...describeSkippedNodes(probeNodes?.skipped ?? []), ...diagnosed.map((f) => f.text)],
+      findingCells: diagnosed,
     };
     return { result, failures };
+  } catch (caught) {
+    // A bug is not a finding; an expected failure, or a stop the user asked for (SIGINT/SIGTERM), becomes a report.
+    const error = deps.signal.aborted ? stoppedError(deps.signal.reason) : caught;
+    if (!(error instanceof NetcheckError)) throw error;
+    const result = stoppedRunResult(scenario, error, { runId, startedAt, finishedAt: now(), cluster });
+    return { result, failures: [...failures, error], stoppedBy: error };
   } finally {
     await cleanup(deps.client, runId, [...namespaces], deps.onCleanupFailed);
   }
@@ -258,8 +267,12 @@ async function readWorkloadLabels(client: ClusterClient, scenario: Scenario, sig
   return Object.fromEntries(entries);
 }
 
-/** A budget overrun keeps what did settle and records the error; anything else propagates. */
-async function settleBudget<T>(work: Promise<T[]>, failures: NetcheckError[]): Promise<T[]> {
+/**
+ * A budget overrun keeps what did settle; a cluster error mid-run (the API gone, a forbidden pods/log) loses the
+ * pods' results but not the rest of the run (the runner's checks, the report). Both are recorded as failures;
+ * anything else (a signal, a bug) propagates.
+ */
+async function settleRunFailure<T>(work: Promise<T[]>, failures: NetcheckError[]): Promise<T[]> {
   try {
     return await work;
   } catch (error) {
@@ -267,8 +280,44 @@ async function settleBudget<T>(work: Promise<T[]>, failures: NetcheckError[]): P
       failures.push(error);
       return error.settled as T[];
     }
+    if (error instanceof ClusterError) {
+      failures.push(error);
+      return [];
+    }
     throw error;
   }
+}
+
+function stoppedError(reason: unknown): NetcheckError {
+  const why = reason instanceof Error ? reason.message : String(reason);
+  return new NetcheckError(`stopped (${why}) before the run finished`, ExitCode.Interrupted);
+}
+
+/**
+ * What a run stopped before probing reports: every cell of the scenario, none of them run, each saying why, so
+ * a CI system still finds its report and can tell broken infrastructure from a regression.
+ */
+export function stoppedRunResult(
+  scenario: Scenario,
+  error: NetcheckError,
+  run: { runId: string; startedAt: Date; finishedAt: Date; cluster: RunResult['cluster'] },
+): RunResult {
+  const targets = new Map(scenario.targets.map((t) => [t.name, t]));
+  const cells: CellVerdict[] = scenario.cells.flatMap((cell) => {
+    const target = targets.get(cell.target);
+    if (!target) return [];
+    return [judgeCell({ cell, target, policy: { view: 'unknown', explanation: [] }, observed: { kind: 'not-run', reason: error.message } })];
+  });
+  return {
+    runId: run.runId,
+    scenario: scenario.name,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+    cluster: run.cluster,
+    cells,
+    summary: summarizeCells(cells),
+    findings: [`the run stopped before probing: ${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`],
+  };
 }
 
 function mapListenerIPs(plans: ListenerPodPlan[], results: ListenerResult[], failures: NetcheckError[]): Record<string, string> {

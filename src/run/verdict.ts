@@ -24,6 +24,7 @@
  *   scenario stays honest — unless the policies still contradict the intent: then the data plane ignored them,
  *   and the cell is `data-plane` (the gap is still there; keep `known`).
  */
+import { ExitCode } from '../model/errors.js';
 import type { Attempt, Outcome } from '../model/outcome.js';
 import { describeOutcome, isOpen } from '../model/outcome.js';
 import type { CellVerdict, Classification, PolicyView, RunSummary } from '../model/verdict.js';
@@ -280,4 +281,17 @@ export function summarizeCells(cells: readonly CellVerdict[]): RunSummary {
   const passed = cells.filter((c) => c.pass).length;
   const knownGaps = byClassification['known-gap'];
   return { total: cells.length, passed, failed: cells.length - passed - knownGaps, knownGaps, byClassification };
+}
+
+/**
+ * The exit code of a run that judged its cells, so CI can tell whose problem a red run is: a policy regression
+ * (1: the author's change) before incomplete results (3: the probes could not run) before an environment fault
+ * (4: the platform's data plane or DNS). A known gap never fails a run.
+ */
+export function runExitCode(summary: RunSummary, infrastructureFailures: number): ExitCode {
+  const by = summary.byClassification;
+  if (by['policy-gap'] + by.unknown > 0) return ExitCode.Mismatch;
+  if (infrastructureFailures > 0 || by.probe > 0) return ExitCode.Infrastructure;
+  if (by['data-plane'] + by.dns > 0) return ExitCode.Environment;
+  return ExitCode.Pass;
 }

@@ -111,13 +111,13 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     await noPodsLeft();
   });
 
-  it('--enforce none (Flannel: policies exist, nothing enforces them): deny cells fail as data-plane, "does not enforce" finding, exit 1', async () => {
+  it('--enforce none (Flannel: policies exist, nothing enforces them): deny cells fail as data-plane, "does not enforce" finding, exit 4 (environment)', async () => {
     await c.setEnforcement('none');
     try {
       const json = join(dir, 'flannel.json');
       const junit = join(dir, 'flannel.xml');
       const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '-o', `json=${json}`, '-o', `junit=${junit}`]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(4);
       const { cells, findings } = report(json);
       const denied = cells.filter((cell) => cell.expect === 'deny' && cell.policy === 'deny');
       expect(denied.length).toBeGreaterThan(0);
@@ -136,13 +136,13 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     }
   });
 
-  it('--per-node with kube-router on node-a only (a migration halfway): the finding names the node that does not enforce', async () => {
+  it('--per-node with kube-router on node-a only (a migration halfway): the finding names the node that does not enforce, exit 4', async () => {
     const [calico, flannel] = c.nodes.map((n) => n.name) as [string, string];
     await c.setEnforcement([calico]);
     try {
       const json = join(dir, 'migration.json');
       const run = await runCli(['run', 'financial-ml', '--per-node', '--budget', '90s', '--no-progress', '-o', `json=${json}`]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(4);
       const { cells, findings } = report(json);
       const fromFlannel = cells.filter((cell) => cell.node === flannel && cell.expect === 'deny' && cell.policy === 'deny');
       expect(fromFlannel.some((cell) => !cell.pass)).toBe(true);
@@ -156,13 +156,13 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     }
   });
 
-  it('CoreDNS scaled to 0: name-dependent cells are DNS faults, never "blocked"; address targets keep working', async () => {
+  it('CoreDNS scaled to 0: name-dependent cells are DNS faults, never "blocked"; address targets keep working; exit 4', async () => {
     await kubectl('-n', 'kube-system', 'scale', 'deployment/coredns', '--replicas=0');
     try {
       await waitFor('CoreDNS pods gone', async () => ((await client.listPods('kube-system', 'k8s-app=kube-dns')).length === 0 ? true : undefined), 120);
       const json = join(dir, 'dns.json');
       const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '--timeout', '1s', '--retries', '0', '-o', `json=${json}`]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(4);
       const { cells, findings } = report(json);
       const byName = new Set(['cluster-dns', 'cluster-dns-tcp', 'scheduler-name', 'mlflow-name', 'seldon-scheduler', 'predictor', 'training-api']);
       const dnsDependent = cells.filter((cell) => byName.has(cell.target) && cell.expect === 'allow' && !cell.known);
@@ -179,12 +179,12 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     await noPodsLeft();
   });
 
-  it('a Service whose selector matches nothing: allowed cells to it fail as data-plane, "no ready endpoints", not a policy gap', async () => {
+  it('a Service whose selector matches nothing: allowed cells to it fail as data-plane, "no ready endpoints", not a policy gap; exit 4', async () => {
     await kubectl('-n', 'seldon-system', 'patch', 'service', 'seldon-scheduler', '--type=json', '-p', '[{"op":"replace","path":"/spec/selector","value":{"app":"nothing-matches-this"}}]');
     try {
       const json = join(dir, 'no-endpoints.json');
       const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '--timeout', '1s', '--retries', '0', '-o', `json=${json}`]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(4);
       const { cells } = report(json);
       const toScheduler = cells.filter((cell) => cell.target === 'seldon-scheduler' && cell.expect === 'allow');
       expect(toScheduler.length).toBeGreaterThan(0);
@@ -235,7 +235,7 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     }
   });
 
-  it('deploy/rbac/role.yaml bound to a ServiceAccount: netcheck with its token probes its namespace; without pods/log it names the missing verb, exit 3', async () => {
+  it('deploy/rbac/role.yaml bound to a ServiceAccount: netcheck with its token probes its namespace; without pods/log it names the missing verb, exit 3, and still writes its reports', async () => {
     await kubectl('create', 'namespace', 'netcheck');
     await kubectl('-n', 'netcheck', 'create', 'serviceaccount', 'netcheck');
     await kubectl('apply', '-f', 'deploy/rbac/role.yaml');
@@ -251,14 +251,41 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
       expect(ok.stderr).not.toMatch(/internal error/);
       expect(ok.code).toBe(0);
       await kubectl('-n', 'financial-ml', 'patch', 'role', 'netcheck', '--type=json', '-p', '[{"op":"remove","path":"/rules/1"}]');
-      const denied = await runBuiltCli(c, ['run', scenario, '--kubeconfig', kubeconfig, '--image', c.probeImage, '--budget', '60s', '--no-progress']);
+      const deniedJson = join(dir, 'role-denied.json');
+      const deniedJunit = join(dir, 'role-denied.xml');
+      const denied = await runBuiltCli(c, ['run', scenario, '--kubeconfig', kubeconfig, '--image', c.probeImage, '--budget', '60s', '--no-progress', '-o', `json=${deniedJson}`, '-o', `junit=${deniedJunit}`]);
       expect(denied.code).toBe(3);
       expect(denied.stderr).toMatch(/cannot get resource "pods\/log"|get.*pods\/log/);
+      // The report is there, every cell in it, each marked as not run with the reason; in JUnit an <error>.
+      const { cells } = report(deniedJson);
+      expect(cells.map((cell) => `${cell.source} → ${cell.target} ${cell.classification}`).sort()).toEqual(['serving → cluster-dns probe', 'serving → predictor probe']);
+      for (const cell of cells) expect(cell.reason).toMatch(/pods\/log/);
+      const xml = readFileSync(deniedJunit, 'utf8');
+      expect(isBalancedXml(xml)).toBe(true);
+      expect((xml.match(/<testcase\b[^>]*>\s*<error\b/g) ?? []).length).toBe(2);
+      expect(xml).not.toMatch(/<failure\b/);
       await noPodsLeft();
     } finally {
       await kubectl('delete', '-f', 'deploy/rbac/role.yaml', '--ignore-not-found');
       await kubectl('delete', 'namespace', 'netcheck', '--wait=false');
     }
+  });
+
+  it('an `as:` workload that does not exist: exit 2 naming the file and line, and the reports are still written', async () => {
+    const scenario = writeScenario('missing-workload.yaml', {
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/no-such-predictor' } },
+      targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
+      matrix: { serving: { allow: ['cluster-dns'] } },
+    });
+    const json = join(dir, 'missing-workload.json');
+    const junit = join(dir, 'missing-workload.xml');
+    const run = await runCli(['run', scenario, '--budget', '30s', '--no-progress', '-o', `json=${json}`, '-o', `junit=${junit}`]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/missing-workload\.yaml:\d+:\d+: source serving: .*no-such-predictor/);
+    const { cells } = report(json);
+    expect(cells).toEqual([expect.objectContaining({ source: 'serving', target: 'cluster-dns', classification: 'probe', reason: expect.stringMatching(/no-such-predictor/) })]);
+    expect(readFileSync(junit, 'utf8')).toMatch(/<error\b/);
+    await noPodsLeft();
   });
 
   it('a probe image that does not exist on the nodes: named at once (ErrImagePull), exit 3, no pod left', async () => {
@@ -269,9 +296,10 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     await noPodsLeft();
   });
 
-  it('SIGINT mid-run: pods deleted, exit 130', async () => {
+  it('SIGINT mid-run: pods deleted, exit 130, the report written with every cell marked as stopped', async () => {
     let sent = false;
-    const run = await runCli(['run', 'financial-ml', '--budget', '60s'], {
+    const json = join(dir, 'sigint.json');
+    const run = await runCli(['run', 'financial-ml', '--budget', '60s', '-o', `json=${json}`], {
       onStderr: (stderr, pid) => {
         if (!sent && /created|running|pending/i.test(stderr)) {
           sent = true;
@@ -281,6 +309,9 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     });
     expect(sent).toBe(true);
     expect(run.code).toBe(130);
+    const { cells } = report(json);
+    expect(cells.length).toBeGreaterThan(20);
+    expect(cells.filter((cell) => cell.classification === 'probe').map((cell) => cell.reason)).toContainEqual(expect.stringMatching(/SIGINT/));
     await noPodsLeft();
   });
 
@@ -312,14 +343,15 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     await waitFor('managed pods gone', async () => ((await client.listPods(undefined, `${LABEL_MANAGED_BY}=netcheck`)).filter((p) => !p.deleting).length === 0 ? true : undefined), 60);
   });
 
-  it('the API server stopped mid-run: exit 3 with one unreachable line, no stack trace; once it is back, nothing is left behind', async () => {
+  it('the API server stopped mid-run: exit 3 with one unreachable line, no stack trace, the runner\'s checks kept in the report; once it is back, nothing is left behind', async () => {
     const scenario = writeScenario('api-down.yaml', {
-      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' } },
-      targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
-      matrix: { serving: { allow: ['cluster-dns'] } },
+      sources: { serving: { namespace: 'financial-ml', as: 'deployment/financial-predictor' }, 'ci-runner': { runner: true } },
+      targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' }, 'mlflow-lb': { address: '192.168.1.208', port: 5000 } },
+      matrix: { serving: { allow: ['cluster-dns'] }, 'ci-runner': { allow: ['mlflow-lb'] } },
     });
     let stopped = false;
-    const running = runCli(['run', scenario, '--budget', '20s', '--no-progress'], {
+    const json = join(dir, 'api-down.json');
+    const running = runCli(['run', scenario, '--budget', '20s', '--no-progress', '-o', `json=${json}`], {
       onStderr: (stderr) => {
         if (!stopped && /created|pending|running/i.test(stderr)) stopped = true;
       },
@@ -337,6 +369,9 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     const errors = lines.filter((l) => l.startsWith('netcheck:') && !l.startsWith('netcheck: warning:'));
     expect(errors).toEqual([expect.stringMatching(/^netcheck: API server https:\/\/127\.0\.0\.1:\d+ .*unreachable/)]);
     expect(run.stderr).not.toMatch(/internal error|\n\s+at /i);
+    const { cells } = report(json);
+    expect(cells.map((cell) => `${cell.source} → ${cell.target} ${cell.classification}`).sort()).toEqual(['ci-runner → mlflow-lb pass', 'serving → cluster-dns probe']);
+    expect(cells.find((cell) => cell.source === 'serving')?.reason).toMatch(/unreachable/);
     await waitFor('cleanup -A removed the pod once the API is back', async () => {
       await runCli(['cleanup', '-A'], { image: false });
       return (await podsLeft()).length === 0 ? true : undefined;

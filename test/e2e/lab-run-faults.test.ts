@@ -73,7 +73,7 @@ describe.skipIf(!built)('netcheck run under faults in the lab', () => {
     try {
       const json = join(dir, 'per-node.json');
       const run = await runCli(lab, ['run', scenario, '--per-node', '--budget', '30s', '--no-progress', '-o', `json=${json}`]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(4);
       const { cells, findings } = report(json);
       expect(cells).toHaveLength(2 * 4 * 2);
       const fromBroken = cells.filter((c) => c.node === broken);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../src/model/outcome.js';
 import type { Classification, PolicyView } from '../../src/model/verdict.js';
-import { judgeCell, summarizeCells } from '../../src/run/verdict.js';
+import { judgeCell, runExitCode, summarizeCells } from '../../src/run/verdict.js';
 import type { Target } from '../../src/scenario/types.js';
 import { targets } from './scenario-builder.js';
 
@@ -141,5 +141,39 @@ describe('summarizeCells', () => {
     expect(s.knownGaps).toBe(rows.filter((r) => r.classification === 'known-gap').length);
     expect(s.passed + s.failed + s.knownGaps).toBe(s.total);
     expect(s.passed).toBe(rows.filter((r) => r.pass).length);
+  });
+});
+
+describe('runExitCode: whose problem a red run is', () => {
+  const cell = (name: string, policy: PolicyView, outcome: Outcome | 'not-run', expect: 'allow' | 'deny' = 'allow', known?: string) =>
+    judgeCell({
+      cell: { source: 's', target: name, expect, ...(known ? { known } : {}) },
+      target: svc,
+      policy: { view: policy, explanation: [] },
+      observed: outcome === 'not-run' ? { kind: 'not-run', reason: 'pod did not start' } : { kind: 'observed', outcome, attempts: [] },
+    });
+  const pass = cell('ok', 'allow', { kind: 'connected' });
+  const knownGap = cell('gap', 'deny', { kind: 'timeout' }, 'allow', 'documented');
+  const regression = cell('regression', 'deny', { kind: 'timeout' });
+  const dataPlane = cell('leak', 'deny', { kind: 'connected' }, 'deny');
+  const notRun = cell('no-probe', 'allow', 'not-run');
+  const code = (cells: ReturnType<typeof cell>[], failures = 0) => runExitCode(summarizeCells(cells), failures);
+
+  it('0 when every cell passes or is a known gap', () => {
+    expect([pass.classification, knownGap.classification]).toEqual(['pass', 'known-gap']);
+    expect(code([pass, knownGap])).toBe(0);
+  });
+  it('4 when the only failures are the environment (policies agree with the intent, the cluster does not)', () => {
+    expect(dataPlane.classification).toBe('data-plane');
+    expect(code([pass, dataPlane])).toBe(4);
+  });
+  it('3 when a check could not run, even beside environment faults; also for an infrastructure failure without cells', () => {
+    expect(notRun.classification).toBe('probe');
+    expect(code([pass, dataPlane, notRun])).toBe(3);
+    expect(code([pass], 1)).toBe(3);
+  });
+  it('1 for a policy regression, whatever else went wrong', () => {
+    expect(regression.classification).toBe('policy-gap');
+    expect(code([pass, dataPlane, notRun, regression], 2)).toBe(1);
   });
 });

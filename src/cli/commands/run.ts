@@ -1,19 +1,35 @@
 /**
  * `netcheck run SCENARIO`: probe the cluster against the scenario's expected matrix and report.
  * Also the on-call shorthand `netcheck financial-ml` (a built-in scenario by name).
- * Exit 0 all pass (known gaps allowed) · 1 mismatch · 2 bad input · 3 infrastructure · 130/143 signal.
+ * Exit codes: EXIT_CODES below (also in --help and README). Every requested report is written whatever the exit.
  */
 import type { Argv } from 'yargs';
-import { connectCluster } from '../../cluster/client.js';
-import { ExitCode, UsageError } from '../../model/errors.js';
-import { DEFAULT_PROBE_IMAGE } from '../../probe/pod-spec.js';
-import { DEFAULT_SETTLE_MS, runScenario } from '../../run/run-scenario.js';
+import { ExitCode, NetcheckError, UsageError } from '../../model/errors.js';
+import { DEFAULT_PROBE_IMAGE, newRunId } from '../../probe/pod-spec.js';
+import { DEFAULT_SETTLE_MS } from '../../run/plan.js';
+import { runExitCode } from '../../run/verdict.js';
 import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
 import { defineCommand, formatError } from '../command.js';
-import { createProgressReporter } from '../progress.js';
 import { checkOutputFiles, parseOutputs, writeReports } from '../reports.js';
+
+/**
+ * The code that talks to a cluster (@kubernetes/client-node, listr2) loads when a run starts, not with the CLI:
+ * importing it takes ~0.8 s that --help, --version and the offline commands must not pay
+ * (test/cli/startup-imports.test.ts proves they never load it).
+ */
+async function loadClusterCode() {
+  const [client, run, progress] = await Promise.all([import('../../cluster/client.js'), import('../../run/run-scenario.js'), import('../progress.js')]);
+  return { ...client, ...run, ...progress };
+}
+
+/** The contract CI relies on; the order is the precedence when several apply. */
+const EXIT_CODES =
+  'exit: 0 pass (known gaps allowed) · 1 policy regression: intent and policies disagree · 2 bad input · ' +
+  '3 infrastructure: some check could not run (cluster, probe pods, budget) · 4 environment fault only: the policies ' +
+  'agree with the intent, the cluster does not (CNI not enforcing, broken node, no endpoints, DNS) · 130/143 signal. ' +
+  'Reports are written on every exit; a check that could not run is marked so, with the reason.';
 
 export interface RunArgs {
   scenario: string;
@@ -80,10 +96,22 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
   const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
   await checkOutputFiles(outputs);
   const scenario = await loadScenario(argv.scenario);
-  const client = await connectCluster({
-    ...(argv.kubeconfig !== undefined ? { kubeconfig: argv.kubeconfig } : {}),
-    ...(argv.context !== undefined ? { context: argv.context } : {}),
-  });
+  const { connectCluster, createProgressReporter, runScenario, stoppedRunResult } = await loadClusterCode();
+  let client: Awaited<ReturnType<typeof connectCluster>>;
+  try {
+    client = await connectCluster({
+      ...(argv.kubeconfig !== undefined ? { kubeconfig: argv.kubeconfig } : {}),
+      ...(argv.context !== undefined ? { context: argv.context } : {}),
+    });
+  } catch (error) {
+    // The reports are still written (every cell not run, with the reason): a CI step reading them must find them.
+    if (error instanceof NetcheckError) {
+      const at = new Date();
+      const cluster = { ...(argv.context !== undefined ? { context: argv.context } : {}), nodes: [], unknown: [] };
+      await writeReports(outputs, stoppedRunResult(scenario, error, { runId: newRunId(at), startedAt: at, finishedAt: at, cluster }));
+    }
+    throw error;
+  }
 
   const controller = new AbortController();
   let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
@@ -114,13 +142,11 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
-    await progress?.stop();
+    await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : undefined);
     await writeReports(outputs, run.result);
-    if (run.failures.length > 0) {
-      for (const f of run.failures) process.stderr.write(formatError(f));
-      return ExitCode.Infrastructure;
-    }
-    return run.result.summary.failed === 0 ? ExitCode.Pass : ExitCode.Mismatch;
+    if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+    for (const f of run.failures) process.stderr.write(formatError(f));
+    return run.stoppedBy?.exitCode ?? runExitCode(run.result.summary, run.failures.length);
   } catch (error) {
     await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : 'not finished');
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
@@ -146,7 +172,7 @@ export const runCommand = defineCommand<RunArgs>({
       .example('$0 run financial-ml', 'probe the built-in scenario with the current kubeconfig context')
       .example('$0 run scenario.yaml --context prod -o table -o junit=netcheck.xml', 'CI: table on stdout, JUnit for the CI server; exit 1 on a mismatch')
       .example('$0 run financial-ml --per-node --budget 3m', 'during a CNI migration: probe every source from every node')
-      .epilogue('exit: 0 pass (known gaps allowed) · 1 expectation mismatch · 2 bad input · 3 infrastructure (cluster, probe pods, budget)'),
+      .epilogue(EXIT_CODES),
   run: executeRun,
 });
 
@@ -186,7 +212,7 @@ export const scenarioShorthandCommand = defineCommand<Omit<RunArgs, 'scenario'> 
     buildRunOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' })).example(
       '$0 financial-ml',
       'on-call: run the built-in financial-ml scenario against the current kubeconfig context',
-    ),
+    ).epilogue(EXIT_CODES),
   run: async (argv) => {
     if (argv.scenario === undefined) {
       throw new UsageError('name a command, or a built-in scenario (e.g. `netcheck financial-ml`)', { hint: 'run `netcheck --help`' });
