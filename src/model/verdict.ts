@@ -24,6 +24,11 @@ export interface CellVerdict {
   attempts: Attempt[];
   /** Node the probe ran on. */
   node?: string;
+  /**
+   * Node the check was pinned to before anything ran (`--per-node`, or a source's `node:`): part of the check's
+   * identity, unlike `node`, which is wherever the scheduler put the probe. Absent when the scheduler chose.
+   */
+  pinnedNode?: string;
   /** Probe pod that ran the check ("namespace/name"), or "runner". */
   probe?: string;
   pass: boolean;
@@ -54,4 +59,21 @@ export interface RunResult {
   summary: RunSummary;
   /** Run-level diagnosis (src/diagnose): patterns across cells, most important first. */
   findings?: string[];
+  /**
+   * The findings of `findings` that concern particular cells, with those cells (same text, same order); a finding
+   * about the run as a whole (e.g. nodes left out of a --per-node run) is not here.
+   */
+  findingCells?: RunFinding[];
+}
+
+/** A cell a run-level finding is about: its (source, target), and the node its probe ran on when known (a --per-node run has one cell per node). */
+export interface CellRef {
+  source: string;
+  target: string;
+  node?: string;
+}
+
+export interface RunFinding {
+  text: string;
+  cells: CellRef[];
 }

@@ -70,3 +70,41 @@ export function verdictHeadline(result: RunResult): string {
   const known = s.knownGaps > 0 ? `, ${s.knownGaps} known gap${s.knownGaps === 1 ? '' : 's'}` : '';
   return `${s.total} cells: ${s.passed} passed, ${s.failed} failed${known}`;
 }
+
+/**
+ * A cell's name in reports CI systems track across runs: a pure function of the scenario (and `--per-node`),
+ * never of where the scheduler put the probe, so test history, flaky-test tracking and merge-request diffs line up.
+ */
+export function cellName(cell: CellVerdict): string {
+  const node = cell.pinnedNode !== undefined ? ` @${cell.pinnedNode}` : '';
+  return `${cell.source} → ${cell.target}${node} (${cell.expect})`;
+}
+
+/**
+ * How a test-report format counts a cell: a check that could not run is an error (broken probe infrastructure),
+ * an expectation mismatch a failure (a regression), a known gap skipped.
+ */
+export type CaseResult = 'pass' | 'failure' | 'error' | 'skipped';
+
+export function caseResult(cell: CellVerdict): CaseResult {
+  if (cell.pass) return 'pass';
+  switch (cell.classification) {
+    case 'known-gap':
+      return 'skipped';
+    case 'probe':
+      return 'error';
+    case 'pass':
+    case 'policy-gap':
+    case 'data-plane':
+    case 'dns':
+    case 'unknown':
+      return 'failure';
+  }
+}
+
+/** The run-level findings about this cell (RunResult.findingCells), in the run's order. */
+export function runFindingsAbout(result: RunResult, cell: CellVerdict): string[] {
+  return (result.findingCells ?? [])
+    .filter((f) => f.cells.some((ref) => ref.source === cell.source && ref.target === cell.target && (ref.node === undefined || ref.node === cell.node)))
+    .map((f) => f.text);
+}

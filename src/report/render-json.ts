@@ -10,6 +10,8 @@ export function renderJson(result: RunResult): string {
     cluster: result.cluster,
     summary: result.summary,
     findings: result.findings ?? [],
+    // Added after `findings` (kept as plain strings for existing readers): which cells each finding is about.
+    findingCells: result.findingCells ?? [],
     cells: result.cells.map((c) => ({
       source: c.source,
       target: c.target,
@@ -20,6 +22,7 @@ export function renderJson(result: RunResult): string {
       classification: c.classification,
       reason: c.reason,
       node: c.node ?? null,
+      pinnedNode: c.pinnedNode ?? null,
       probe: c.probe ?? null,
       known: c.known ?? null,
       policyExplanation: c.policyExplanation ?? [],

@@ -1,18 +1,25 @@
 /**
- * JUnit XML for CI: one testsuite per run, one testcase per cell. A failure's text is the diagnosis
- * (reason, policy explanation, findings, attempts); a known gap is <skipped> with the scenario's reason.
+ * JUnit XML for CI: one testsuite per run, one testcase per cell, valid against the Jenkins JUnit schema
+ * (test/fixtures/junit/junit-10.xsd, which Jenkins, GitLab and GitHub's test reporters read; its README says why not
+ * Ant's). A testcase's name is the cell's stable name (cellName); where its probe ran is in its <system-out>, with
+ * the run-level findings about it (GitLab shows only per-testcase output). A mismatch is a <failure> whose type
+ * is the classification and whose text is the diagnosis; a check that could not run is an <error>; a known gap
+ * is <skipped> with the scenario's reason.
  */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
+import { caseResult, cellName, runFindingsAbout, type CaseResult } from './cell-text.js';
 
 export function renderJunit(result: RunResult): string {
-  const s = result.summary;
-  const skipped = s.knownGaps;
+  const counts: Record<CaseResult, number> = { pass: 0, failure: 0, error: 0, skipped: 0 };
+  for (const c of result.cells) counts[caseResult(c)]++;
+  const tests = result.cells.length;
   const seconds = elapsedSeconds(result);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  out.push(`<testsuites name="netcheck" tests="${s.total}" failures="${s.failed}" skipped="${skipped}" time="${seconds}">`);
+  // The schema allows no `skipped` on <testsuites>: the skipped count is the testsuite's.
+  out.push(`<testsuites name="netcheck" tests="${tests}" failures="${counts.failure}" errors="${counts.error}" time="${seconds}">`);
   out.push(
-    `  <testsuite name="${attr(result.scenario)}" tests="${s.total}" failures="${s.failed}" errors="0" skipped="${skipped}" time="${seconds}" timestamp="${attr(result.startedAt)}">`,
+    `  <testsuite name="${attr(result.scenario)}" tests="${tests}" failures="${counts.failure}" errors="${counts.error}" skipped="${counts.skipped}" time="${seconds}" timestamp="${attr(result.startedAt)}">`,
   );
   out.push('    <properties>');
   out.push(`      <property name="runId" value="${attr(result.runId)}"/>`);
@@ -28,16 +35,37 @@ export function renderJunit(result: RunResult): string {
 }
 
 function testcase(result: RunResult, c: CellVerdict): string[] {
-  const node = c.node !== undefined ? ` @${c.node}` : '';
-  const name = `${c.source} → ${c.target}${node} (${c.expect})`;
   const time = (c.attempts.reduce((sum, a) => sum + a.ms, 0) / 1000).toFixed(3);
-  const open = `    <testcase classname="${attr(`${result.scenario}.${c.source}`)}" name="${attr(name)}" time="${time}"`;
-  if (c.pass) return [`${open}/>`];
-  if (c.classification === 'known-gap') {
-    return [`${open}>`, `      <skipped message="${attr(c.reason)}"/>`, '    </testcase>'];
-  }
+  const lines = [`    <testcase classname="${attr(`${result.scenario}.${c.source}`)}" name="${attr(cellName(c))}" time="${time}">`];
   const message = `[${c.classification}] ${c.reason}`;
-  return [`${open}>`, `      <failure message="${attr(message)}" type="${attr(c.classification)}">${text(diagnosis(c))}</failure>`, '    </testcase>'];
+  switch (caseResult(c)) {
+    case 'pass':
+      break;
+    case 'skipped':
+      lines.push(`      <skipped message="${attr(c.reason)}"/>`);
+      break;
+    case 'error':
+      lines.push(`      <error message="${attr(message)}" type="${attr(c.classification)}">${text(diagnosis(c))}</error>`);
+      break;
+    case 'failure':
+      lines.push(`      <failure message="${attr(message)}" type="${attr(c.classification)}">${text(diagnosis(c))}</failure>`);
+      break;
+  }
+  lines.push(`      <system-out>${text(caseOutput(result, c))}</system-out>`);
+  lines.push('    </testcase>');
+  return lines;
+}
+
+/** One `key: value` per line, for people and for scripts: where the check ran, what it saw, what the run found about it. */
+function caseOutput(result: RunResult, c: CellVerdict): string {
+  return [
+    ...(c.node !== undefined ? [`node: ${c.node}`] : []),
+    ...(c.probe !== undefined ? [`probe: ${c.probe}`] : []),
+    `observed: ${describeOutcome(c.outcome)}`,
+    `policy: ${c.policy}`,
+    `classification: ${c.classification}`,
+    ...runFindingsAbout(result, c).map((f) => `run finding: ${f}`),
+  ].join('\n');
 }
 
 function diagnosis(c: CellVerdict): string {
@@ -57,13 +85,14 @@ function elapsedSeconds(result: RunResult): string {
   return Number.isFinite(ms) && ms >= 0 ? (ms / 1000).toFixed(3) : '0';
 }
 
-// XML 1.0 forbids most control characters even when escaped; drop them.
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+// XML 1.0 forbids most control characters even when escaped, and lone surrogates; drop them.
+const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function text(s: string): string {
   return s.replace(INVALID_XML, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Attribute values: a parser turns a raw tab, CR or newline into a space, so they are written as references. */
 function attr(s: string): string {
-  return text(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;');
+  return text(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
 }

@@ -48,6 +48,8 @@ export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[
       ...(probe !== undefined ? { probe } : {}),
       ...(policy.service?.readyEndpoints !== undefined ? { readyEndpoints: policy.service.readyEndpoints } : {}),
     });
+    // The node the plan pinned the check to is part of the check; `node` is wherever its probe ran.
+    if (planned.node !== undefined) verdict.pinnedNode = planned.node;
     const findings = findingsFor(verdict, { source, sourceLabels, node, target, policy }, context);
     if (findings.length > 0) verdict.findings = findings;
     return verdict;

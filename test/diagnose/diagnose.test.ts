@@ -177,8 +177,44 @@ describe('diagnoseRun', () => {
     },
     { name: 'a healthy run', cells: [verdict({ source: 'a', target: 'mlflow' }), verdict({ source: 'a', target: 'other', expect: 'deny', policy: 'deny', outcome: { kind: 'timeout' } })], want: [] },
   ])('$name', ({ cells, want }) => {
-    const findings = diagnoseRun(cells, kinds);
+    const findings = diagnoseRun(cells, kinds).map((f) => f.text);
     expect(findings).toHaveLength(want.length);
     want.forEach((re, i) => expect(findings[i]).toMatch(re));
+  });
+
+  it.each([
+    {
+      name: 'DNS down: the checks that failed to resolve',
+      cells: [
+        failed({ source: 'a', target: 'dns', outcome: { kind: 'dns-timeout' }, classification: 'dns' }),
+        failed({ source: 'b', target: 'mlflow', outcome: { kind: 'dns-timeout' }, classification: 'dns' }),
+        verdict({ source: 'b', target: 'dns', outcome: { kind: 'resolved', addresses: [] } }),
+      ],
+      want: [[{ source: 'a', target: 'dns' }, { source: 'b', target: 'mlflow' }]],
+    },
+    {
+      name: 'a broken node: its failing cells, with the node',
+      cells: [
+        failed({ source: 'a', target: 'mlflow', node: 'n2', outcome: { kind: 'timeout' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'mlflow', node: 'n1' }),
+        verdict({ source: 'a', target: 'other', node: 'n2' }),
+      ],
+      want: [[{ source: 'a', target: 'mlflow', node: 'n2' }]],
+    },
+    {
+      name: 'a node that does not enforce: the flows that leaked from it',
+      cells: [
+        failed({ source: 'a', target: 'other', node: 'n2', expect: 'deny', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane' }),
+        verdict({ source: 'a', target: 'other', node: 'n1', expect: 'deny', policy: 'deny', outcome: { kind: 'timeout' } }),
+      ],
+      want: [[{ source: 'a', target: 'other', node: 'n2' }]],
+    },
+    {
+      name: 'stale known gaps: those cells',
+      cells: [failed({ source: 'a', target: 'lb', known: 'x', classification: 'policy-gap', reason: 'known gap no longer reproduces (observed connected, as expected) — remove' })],
+      want: [[{ source: 'a', target: 'lb' }]],
+    },
+  ])('each finding names the cells it is about: $name', ({ cells, want }) => {
+    expect(diagnoseRun(cells, kinds).map((f) => f.cells)).toEqual(want);
   });
 });

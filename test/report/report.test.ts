@@ -8,7 +8,7 @@ import { renderJunit } from '../../src/report/render-junit.js';
 import { renderMarkdown } from '../../src/report/render-markdown.js';
 import { renderTable } from '../../src/report/render-table.js';
 import { summarizeCells } from '../../src/run/verdict.js';
-import { verdict } from '../run/scenario-builder.js';
+import { runResult, verdict } from '../run/scenario-builder.js';
 
 const goldenDir = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 
@@ -37,16 +37,8 @@ function fixedResult(): RunResult {
     fail({ source: 'outsider', target: 'scheduler', expect: 'deny', policy: 'deny', outcome: { kind: 'error', message: 'pod never ran: ErrImagePull <node:20-alpine>' }, attempts: [], classification: 'probe', reason: 'probe did not run: ErrImagePull <node:20-alpine>' }),
     verdict({ source: 'runner', target: 'mlflow-lb', policy: 'unknown', outcome: { kind: 'connected' }, probe: 'runner', reason: 'connected, as expected (allow)' }),
   ];
-  return {
-    runId: 'r1',
-    scenario: 'financial-ml',
-    startedAt: '2026-01-02T03:04:05.000Z',
-    finishedAt: '2026-01-02T03:04:17.500Z',
-    cluster: { server: 'https://127.0.0.1:6443', context: 'lab', nodes: ['node-a', 'node-b'], unknown: [] },
-    cells,
-    summary: summarizeCells(cells),
-    findings: ['data plane broken on node node-b: 1 check(s) fail from it that pass from other nodes'],
-  };
+  const broken = 'data plane broken on node node-b: 1 check(s) fail from it that pass from other nodes';
+  return runResult(cells, { findings: [broken], findingCells: [{ text: broken, cells: [{ source: 'training', target: 'scheduler', node: 'node-b' }] }] });
 }
 
 function golden(name: string, actual: string): void {
@@ -109,11 +101,12 @@ describe('renderers (golden files in test/report/golden; UPDATE_GOLDEN=1 rewrite
     expect(doc.summary.failed).toBe(4);
   });
 
-  it('JUnit is well-formed, one testcase per cell, failures carry the diagnosis, known gaps are skipped', () => {
+  it('JUnit is well-formed, one testcase per cell, failures carry the diagnosis, a probe that never ran is an error, known gaps are skipped', () => {
     const xml = renderJunit(result);
     checkWellFormed(xml);
     expect(xml.match(/<testcase /g)).toHaveLength(result.cells.length);
-    expect(xml.match(/<failure /g)).toHaveLength(4);
+    expect(xml.match(/<failure /g)).toHaveLength(3);
+    expect(xml.match(/<error /g)).toHaveLength(1);
     expect(xml.match(/<skipped /g)).toHaveLength(1);
     expect(xml).toContain('finding: namespace seldon-system has no label name');
     expect(xml).toContain('&quot;&lt;baseline&gt;&quot; &amp; app policy');

@@ -1,7 +1,8 @@
 /** Small builders for scenario and verdict data used by the run/diagnose/report tests. */
 import type { Outcome } from '../../src/model/outcome.js';
-import type { CellVerdict } from '../../src/model/verdict.js';
+import type { CellVerdict, RunResult } from '../../src/model/verdict.js';
 import type { ClusterSnapshot, NetworkPolicy, PodInfo, ServiceInfo } from '../../src/policy/types.js';
+import { summarizeCells } from '../../src/run/verdict.js';
 import type { ExpectedCell, Scenario, Source, Target } from '../../src/scenario/types.js';
 
 const at = { file: 'scenario.yaml', line: 1 };
@@ -65,6 +66,21 @@ export function verdict(partial: Partial<CellVerdict> & { source: string; target
     classification: 'pass',
     reason: 'connected, as expected (allow)',
     ...partial,
+  };
+}
+
+/** A run of `cells` with a fixed id, times and cluster (what the report tests render), and no findings unless given. */
+export function runResult(cells: CellVerdict[], extra: Partial<RunResult> = {}): RunResult {
+  return {
+    runId: 'r1',
+    scenario: 'financial-ml',
+    startedAt: '2026-01-02T03:04:05.000Z',
+    finishedAt: '2026-01-02T03:04:17.500Z',
+    cluster: { server: 'https://127.0.0.1:6443', context: 'lab', nodes: ['node-a', 'node-b'], unknown: [] },
+    cells,
+    summary: summarizeCells(cells),
+    findings: [],
+    ...extra,
   };
 }
 
