@@ -25,6 +25,8 @@ interface SourceFile {
   layer: Layer;
   code: string;
   imports: string[];
+  /** Imports evaluated when this file loads (not `import()`, not `import type`). */
+  staticImports: string[];
 }
 
 function listTs(dir: string): string[] {
@@ -45,7 +47,8 @@ function readSources(): SourceFile[] {
     const path = relative(SRC, full).split('\\').join('/');
     const code = stripComments(readFileSync(full, 'utf8'));
     const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
-    return { path, layer: path.split('/')[0] as Layer, code, imports: specifiers };
+    const staticImports = [...code.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^'"]*?\bfrom\s*)?['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
+    return { path, layer: path.split('/')[0] as Layer, code, imports: specifiers, staticImports };
   });
 }
 
@@ -106,6 +109,29 @@ describe('architecture (DESIGN.md layers)', () => {
   ])('$what are imported only where allowed', ({ pattern, allowed }) => {
     const offenders = sources.filter((f) => !allowed(f) && f.imports.some((s) => pattern.test(s))).map((f) => f.path);
     expect(offenders).toEqual([]);
+  });
+
+  it('the CLI loads cluster code (@kubernetes/client-node, listr2) only through import(), in the commands that use it', () => {
+    // Importing them takes ~0.8 s that --help, --version and the offline commands must not pay
+    // (test/cli/startup-imports.test.ts checks the same on the built CLI).
+    const byPath = new Map(sources.map((f) => [f.path, f]));
+    const chains: string[] = [];
+    const seen = new Set<string>();
+    const walk = (path: string, chain: string[]): void => {
+      if (seen.has(path)) return;
+      seen.add(path);
+      const file = byPath.get(path);
+      if (!file) return;
+      for (const specifier of file.staticImports) {
+        if (/^(@kubernetes\/client-node|listr2)(\/|$)/.test(specifier)) chains.push([...chain, path, specifier].join(' → '));
+        if (!specifier.startsWith('.')) continue;
+        const target = relative(SRC, resolve(SRC, dirname(path), specifier)).split('\\').join('/').replace(/\.js$/, '.ts');
+        walk(target, [...chain, path]);
+      }
+    };
+    walk('cli/main.ts', []);
+    expect(seen.size).toBeGreaterThan(10);
+    expect(chains).toEqual([]);
   });
 
   it.each([

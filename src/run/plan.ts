@@ -9,6 +9,13 @@ import { ScenarioError } from '../model/errors.js';
 import type { Labels, ServiceInfo } from '../policy/types.js';
 import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
 
+/**
+ * A new pod's traffic is not policed until the CNI has programmed it: measured on kube-router, 0.4–0.8 s after
+ * the container starts on an idle 2-core node. A leak inside that window would be reported as a data-plane fault.
+ * Here, not in run-scenario.ts, so `--help` can name it without loading the cluster code.
+ */
+export const DEFAULT_SETTLE_MS = 2_000;
+
 export interface PlanOptions {
   /** Labels of the workloads named by `as:`, keyed by workloadKey(namespace, kind, name). */
   workloadLabels: Readonly<Record<string, Labels>>;

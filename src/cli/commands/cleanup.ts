@@ -3,9 +3,8 @@
  * deadline has passed (left behind by a killed run) and print what went. Exit 0, or 3 on API failure.
  */
 import type { Argv } from 'yargs';
-import { connectCluster } from '../../cluster/client.js';
 import { ExitCode } from '../../model/errors.js';
-import { sweepExpiredPods, type RemovedPod } from '../../probe/cleanup.js';
+import type { RemovedPod } from '../../probe/cleanup.js';
 import { defineCommand } from '../command.js';
 
 interface CleanupArgs {
@@ -34,6 +33,8 @@ export const cleanupCommand = defineCommand<CleanupArgs>({
       .option('context', { type: 'string', describe: 'kubeconfig context to use' })
       .example('$0 cleanup -A', 'after a run was killed with -9: delete its expired probe pods everywhere'),
   run: async (argv) => {
+    // Loaded here, not at the top: see loadClusterCode in run.ts.
+    const [{ connectCluster }, { sweepExpiredPods }] = await Promise.all([import('../../cluster/client.js'), import('../../probe/cleanup.js')]);
     const client = await connectCluster({ kubeconfig: argv.kubeconfig, context: argv.context });
     const namespace = argv.namespace ?? client.namespace;
     const removed = await sweepExpiredPods(client, { allNamespaces: argv['all-namespaces'], namespace });
