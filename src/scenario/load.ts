@@ -6,7 +6,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ScenarioError } from '../model/errors.js';
+import { ExitCode, NetcheckError, ScenarioError, UsageError } from '../model/errors.js';
+import { snapshotFromManifestFiles, type ManifestSnapshot } from '../policy/manifests.js';
+import { readInputFiles } from './files.js';
 import { formatSuggestion } from './nearest-name.js';
 import { parseScenario } from './parse.js';
 import type { Scenario } from './types.js';
@@ -68,4 +70,17 @@ export async function loadScenario(pathOrName: string, cwd: string = process.cwd
   const relative = path.relative(cwd, file);
   const shown = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
   return { ...parseScenario(text, shown, { baseDir: path.dirname(file) }), file };
+}
+
+/** The platform a scenario's `manifests:` describe, as a snapshot; a missing path is bad input naming the scenario. */
+export async function readScenarioManifests(scenario: Scenario): Promise<ManifestSnapshot> {
+  const files = await readInputFiles(scenario.manifests).catch((error: unknown) => {
+    // readInputFiles speaks of flags; here the path came from the scenario's `manifests:` list.
+    if (!(error instanceof NetcheckError) || error.exitCode !== ExitCode.BadInput) throw error;
+    throw new UsageError(`${scenario.file}: manifests: ${error.message}`, {
+      hint: 'paths in `manifests:` are relative to the scenario file',
+      cause: error,
+    });
+  });
+  return snapshotFromManifestFiles(files);
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ScenarioError, type SourceLocation } from '../model/errors.js';
 import type { Labels, Protocol } from '../policy/types.js';
-import { formatSuggestion } from './nearest-name.js';
+import { findNearestName, formatSuggestion } from './nearest-name.js';
 import type { ExpectedCell, Expectation, HttpCheck, Scenario, ScenarioDefaults, Source, Target } from './types.js';
 import {
   checkAddress,
@@ -64,29 +64,85 @@ export interface ParseScenarioOptions {
   baseDir?: string;
 }
 
+/**
+ * Every error of one scenario file, in file order: the CLI shows them all at once, so a user fixes a file in one
+ * round instead of one error per run. The message is a count line, then one `file:line:column: message` per error.
+ */
+export class ScenarioErrorList extends ScenarioError {
+  readonly errors: readonly ScenarioError[];
+  constructor(file: string, errors: readonly ScenarioError[]) {
+    super({ file }, `${errors.length} errors:\n${errors.map((e) => `  ${e.message}`).join('\n')}`);
+    this.errors = errors;
+  }
+}
+
+/** The errors of one file, sorted by position, as one ScenarioError (or a list of them). */
+export function raise(file: string, errors: readonly ScenarioError[]): never {
+  const sorted = [...errors].sort(
+    (a, b) => (a.location.line ?? 0) - (b.location.line ?? 0) || (a.location.column ?? 0) - (b.location.column ?? 0),
+  );
+  throw sorted.length === 1 ? (sorted[0] as ScenarioError) : new ScenarioErrorList(file, sorted);
+}
+
+/**
+ * Runs one independent part of the file (a section, a source, a target, a matrix entry), recording its error and
+ * going on with the next part. A part stops at its own first error: what follows inside it would mostly repeat it.
+ */
+function attempt<T>(errors: ScenarioError[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ScenarioErrorList) errors.push(...error.errors);
+    else if (error instanceof ScenarioError) errors.push(error);
+    else throw error;
+    return undefined;
+  }
+}
+
+/** Records every unknown key of a mapping (not only the first); true when all are known. */
+function checkEachKey(r: Reader, errors: ScenarioError[], fields: Field[], allowed: string[], where: string): boolean {
+  let known = true;
+  for (const f of fields) {
+    const ok = attempt(errors, () => {
+      checkKeys(r, [f], allowed, where);
+      return true;
+    });
+    if (!ok) known = false;
+  }
+  return known;
+}
+
 export function parseScenario(text: string, file: string, options: ParseScenarioOptions = {}): Scenario {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   const r: Reader = { file, lines, doc };
+  const errors: ScenarioError[] = [];
+  let syntaxError = false;
   for (const error of doc.errors) {
     const at = locateOffset(r, error.pos[0]);
     switch (error.code) {
       case 'DUPLICATE_KEY':
-        throw new ScenarioError(at, `duplicate key \`${readWordAt(text, error.pos[0])}\` (names must be unique)`);
+        errors.push(new ScenarioError(at, `duplicate key \`${readWordAt(text, error.pos[0])}\` (names must be unique)`));
+        break;
       case 'MULTIPLE_DOCS':
-        throw new ScenarioError(at, 'a scenario file holds one YAML document; remove the `---` separator');
+        errors.push(new ScenarioError(at, 'a scenario file holds one YAML document; remove the `---` separator'));
+        break;
       default:
-        throw new ScenarioError(at, `YAML syntax error: ${error.message}`);
+        // The parser's later syntax errors mostly follow from its first (an unclosed bracket, a bad indent).
+        if (!syntaxError) errors.push(new ScenarioError(at, `YAML syntax error: ${error.message}`));
+        syntaxError = true;
     }
   }
+  // Past a syntax error the document's structure is a guess: what it would say about keys and values is noise.
+  if (errors.length > 0) raise(file, errors);
   const root = resolve(r, doc.contents);
   if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) {
     throw new ScenarioError({ file, line: 1, column: 1 }, `the file is empty; expected an ${SCENARIO_API_VERSION} ${SCENARIO_KIND}`);
   }
   const top = readMap(r, root, 'the scenario');
-  checkKeys(r, top, TOP_KEYS, 'at the top level');
   const rootAt = locate(r, root);
 
+  // Not a scenario at all (another kind of YAML, another version): its keys say nothing useful, so stop here.
   const apiVersion = findField(top, 'apiVersion');
   if (!apiVersion) throw new ScenarioError(rootAt, `missing \`apiVersion: ${SCENARIO_API_VERSION}\``);
   const version = readString(r, apiVersion, '`apiVersion`');
@@ -98,46 +154,89 @@ export function parseScenario(text: string, file: string, options: ParseScenario
   const kindValue = readString(r, kind, '`kind`');
   if (kindValue !== SCENARIO_KIND) throw new ScenarioError(locate(r, kind.value), `unsupported kind \`${kindValue}\`; expected \`${SCENARIO_KIND}\``);
 
-  const metadata = requireField(top, 'metadata', rootAt);
-  const meta = readMap(r, metadata.value, '`metadata`', metadata.key);
-  checkKeys(r, meta, METADATA_KEYS, 'in `metadata`');
-  const nameField = requireField(meta, 'name', locate(r, metadata.key), '`metadata`');
-  const name = readString(r, nameField, '`metadata.name`');
-  failIf(r, nameField.value, checkDnsLabel(name), '`metadata.name`: ');
-  const descriptionField = findField(meta, 'description');
-  const description = descriptionField ? readString(r, descriptionField, '`metadata.description`') : undefined;
+  checkEachKey(r, errors, top, TOP_KEYS, 'at the top level');
+  // A section whose name is misspelled is reported once, as the unknown key with its "did you mean", not again as missing.
+  const misspelled = new Set(top.map((f) => findNearestName(f.name, TOP_KEYS)).filter((n) => n !== undefined));
+  const section = (name: string): Field | undefined => {
+    const field = findField(top, name);
+    if (!field && !misspelled.has(name)) {
+      attempt(errors, () => requireField(top, name, rootAt));
+    }
+    return field;
+  };
+
+  const name = attempt(errors, () => {
+    const metadata = requireField(top, 'metadata', rootAt);
+    const meta = readMap(r, metadata.value, '`metadata`', metadata.key);
+    if (!checkEachKey(r, errors, meta, METADATA_KEYS, 'in `metadata`')) return undefined;
+    const nameField = requireField(meta, 'name', locate(r, metadata.key), '`metadata`');
+    const value = readString(r, nameField, '`metadata.name`');
+    failIf(r, nameField.value, checkDnsLabel(value), '`metadata.name`: ');
+    const descriptionField = findField(meta, 'description');
+    return { name: value, description: descriptionField ? readString(r, descriptionField, '`metadata.description`') : undefined };
+  });
 
   const manifestsField = findField(top, 'manifests');
   const baseDir = options.baseDir ?? path.dirname(path.resolve(file));
-  const manifests = manifestsField ? readManifests(r, manifestsField).map((m) => path.resolve(baseDir, m)) : [];
+  const manifests = (manifestsField ? (attempt(errors, () => readManifests(r, manifestsField)) ?? []) : []).map((m) => path.resolve(baseDir, m));
 
   const defaultsField = findField(top, 'defaults');
-  const defaults = defaultsField ? readDefaults(r, defaultsField) : { timeoutMs: DEFAULT_TIMEOUT_MS, retries: DEFAULT_RETRIES };
+  const defaults = (defaultsField && attempt(errors, () => readDefaults(r, errors, defaultsField))) || { timeoutMs: DEFAULT_TIMEOUT_MS, retries: DEFAULT_RETRIES };
 
-  const sourcesField = requireField(top, 'sources', rootAt);
-  const sources = readMap(r, sourcesField.value, '`sources`', sourcesField.key).map((f) => readSource(r, f));
-  if (sources.length === 0) throw new ScenarioError(locate(r, sourcesField.key), '`sources` is empty; name at least one source');
+  // Entries that are declared but wrong are remembered, so the matrix and `known` do not report them again as unknown.
+  const sourcesField = section('sources');
+  const sources = sourcesField ? readEntries(r, errors, sourcesField, '`sources`', 'source', readSource) : undefined;
+  const targetsField = section('targets');
+  const targets = targetsField ? readEntries(r, errors, targetsField, '`targets`', 'target', readTarget) : undefined;
 
-  const targetsField = requireField(top, 'targets', rootAt);
-  const targets = readMap(r, targetsField.value, '`targets`', targetsField.key).map((f) => readTarget(r, f));
-  if (targets.length === 0) throw new ScenarioError(locate(r, targetsField.key), '`targets` is empty; name at least one target');
-
-  const matrixField = requireField(top, 'matrix', rootAt);
-  const cells = readMatrix(r, matrixField, sources, targets);
+  const matrixField = section('matrix');
+  const matrix = matrixField && sources && targets ? readMatrix(r, errors, matrixField, sources, targets) : undefined;
 
   const knownField = findField(top, 'known');
-  if (knownField) readKnown(r, knownField, sources, targets, cells);
+  if (knownField && sources && targets && matrix) readKnown(r, errors, knownField, sources, targets, matrix);
 
+  if (errors.length > 0 || name === undefined || matrix === undefined || sources === undefined || targets === undefined) {
+    raise(file, errors);
+  }
   return {
-    name,
-    ...(description === undefined ? {} : { description }),
+    name: name.name,
+    ...(name.description === undefined ? {} : { description: name.description }),
     file,
     manifests,
     defaults,
-    sources,
-    targets,
-    cells,
+    sources: sources.valid,
+    targets: targets.valid,
+    cells: matrix.cells,
   };
+}
+
+/** A section's entries that read cleanly, and the names of those that did not. */
+interface Entries<T> {
+  valid: T[];
+  invalid: Set<string>;
+}
+
+function readEntries<T>(
+  r: Reader,
+  errors: ScenarioError[],
+  field: Field,
+  what: string,
+  noun: string,
+  read: (r: Reader, errors: ScenarioError[], f: Field) => T | undefined,
+): Entries<T> | undefined {
+  const fields = attempt(errors, () => readMap(r, field.value, what, field.key));
+  if (fields === undefined) return undefined;
+  if (fields.length === 0) {
+    errors.push(new ScenarioError(locate(r, field.key), `${what} is empty; name at least one ${noun}`));
+    return undefined;
+  }
+  const entries: Entries<T> = { valid: [], invalid: new Set() };
+  for (const f of fields) {
+    const entry = attempt(errors, () => read(r, errors, f));
+    if (entry === undefined) entries.invalid.add(f.name);
+    else entries.valid.push(entry);
+  }
+  return entries;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -156,9 +255,9 @@ function readManifests(r: Reader, field: Field): string[] {
   });
 }
 
-function readDefaults(r: Reader, field: Field): ScenarioDefaults {
+function readDefaults(r: Reader, errors: ScenarioError[], field: Field): ScenarioDefaults | undefined {
   const fields = readMap(r, field.value, '`defaults`', field.key);
-  checkKeys(r, fields, DEFAULTS_KEYS, 'in `defaults`');
+  if (!checkEachKey(r, errors, fields, DEFAULTS_KEYS, 'in `defaults`')) return undefined;
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   let retries = DEFAULT_RETRIES;
   const timeout = findField(fields, 'timeout');
@@ -181,13 +280,13 @@ function readDefaults(r: Reader, field: Field): ScenarioDefaults {
   return { timeoutMs, retries };
 }
 
-function readSource(r: Reader, field: Field): Source {
+function readSource(r: Reader, errors: ScenarioError[], field: Field): Source | undefined {
   const name = field.name;
   const location = locate(r, field.key);
   failIf(r, field.key, checkDnsLabel(name), 'source name ');
   const what = `source \`${name}\``;
   const fields = readMap(r, field.value, what, field.key);
-  checkKeys(r, fields, SOURCE_KEYS, `in ${what}`);
+  if (!checkEachKey(r, errors, fields, SOURCE_KEYS, `in ${what}`)) return undefined;
 
   const runner = findField(fields, 'runner');
   if (runner) {
@@ -250,13 +349,13 @@ function readLabels(r: Reader, field: Field, what: string): Labels {
   return labels;
 }
 
-function readTarget(r: Reader, field: Field): Target {
+function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | undefined {
   const name = field.name;
   const location = locate(r, field.key);
   failIf(r, field.key, checkDnsLabel(name), 'target name ');
   const what = `target \`${name}\``;
   const fields = readMap(r, field.value, what, field.key);
-  checkKeys(r, fields, TARGET_KEYS, `in ${what}`);
+  if (!checkEachKey(r, errors, fields, TARGET_KEYS, `in ${what}`)) return undefined;
 
   const kinds = fields.filter((f) => f.name === 'dns' || f.name === 'service' || f.name === 'address');
   if (kinds.length > 1) {
@@ -372,76 +471,122 @@ function readHttp(r: Reader, fields: Field[], what: string, protocol: Protocol):
   return { path: httpPath, expectStatus: status };
 }
 
-function readMatrix(r: Reader, field: Field, sources: Source[], targets: Target[]): ExpectedCell[] {
-  const sourceNames = sources.map((s) => s.name);
-  const targetNames = targets.map((t) => t.name);
+/** The matrix's cells, and the rows with an error in them (their cells may be missing). */
+interface Matrix {
+  cells: ExpectedCell[];
+  incomplete: Set<string>;
+}
+
+function readMatrix(r: Reader, errors: ScenarioError[], field: Field, sources: Entries<Source>, targets: Entries<Target>): Matrix | undefined {
+  const rows = attempt(errors, () => readMap(r, field.value, '`matrix`', field.key));
+  if (rows === undefined) return undefined;
+  const sourceNames = sources.valid.map((s) => s.name);
+  const targetNames = targets.valid.map((t) => t.name);
   const cells: ExpectedCell[] = [];
-  for (const row of readMap(r, field.value, '`matrix`', field.key)) {
-    const source = sources.find((s) => s.name === row.name);
-    if (!source) {
-      throw new ScenarioError(locate(r, row.key), `matrix: unknown source \`${row.name}\`${formatSuggestion(row.name, sourceNames)}`);
-    }
-    const what = `matrix.${row.name}`;
-    const lists = readMap(r, row.value, `\`${what}\``, row.key);
-    checkKeys(r, lists, MATRIX_KEYS, `in \`${what}\``);
-    const seen = new Map<string, Expectation>();
-    for (const list of lists) {
-      const expect = list.name as Expectation;
-      if (list.value === null || !isSeq(list.value)) {
-        throw new ScenarioError(locate(r, list.value ?? list.key), `\`${what}.${expect}\` must be a list of target names`);
+  const incomplete = new Set<string>();
+  for (const row of rows) {
+    const before = errors.length;
+    attempt(errors, () => {
+      if (sources.invalid.has(row.name)) return;
+      const source = sources.valid.find((s) => s.name === row.name);
+      if (!source) {
+        // The row it was meant to be has no cells now: `known` entries for that source are not reported again.
+        const meant = findNearestName(row.name, sourceNames);
+        if (meant !== undefined) incomplete.add(meant);
+        throw new ScenarioError(locate(r, row.key), `matrix: unknown source \`${row.name}\`${formatSuggestion(row.name, sourceNames)}`);
       }
-      for (const item of list.value.items) {
-        const node = resolve(r, item as YamlNode);
-        const at = locate(r, node ?? list.key);
-        if (node === null || !isScalar(node) || typeof node.value !== 'string') {
-          throw new ScenarioError(at, `\`${what}.${expect}\` entries must be target names`);
+      const what = `matrix.${row.name}`;
+      const lists = readMap(r, row.value, `\`${what}\``, row.key);
+      if (!checkEachKey(r, errors, lists, MATRIX_KEYS, `in \`${what}\``)) return;
+      const seen = new Map<string, Expectation>();
+      for (const list of lists) {
+        const expect = list.name as Expectation;
+        if (list.value === null || !isSeq(list.value)) {
+          throw new ScenarioError(locate(r, list.value ?? list.key), `\`${what}.${expect}\` must be a list of target names`);
         }
-        const targetName = node.value;
-        const target = targets.find((t) => t.name === targetName);
-        if (!target) throw new ScenarioError(at, `${what}.${expect}: unknown target \`${targetName}\`${formatSuggestion(targetName, targetNames)}`);
-        const before = seen.get(targetName);
-        if (before === expect) throw new ScenarioError(at, `${what}.${expect}: target \`${targetName}\` is listed twice`);
-        if (before !== undefined) throw new ScenarioError(at, `${what}: target \`${targetName}\` is both allowed and denied`);
-        if (source.kind === 'runner' && (target.kind === 'service' || target.kind === 'listener')) {
-          throw new ScenarioError(at, `${what}.${expect}: the runner \`${source.name}\` is outside the cluster; it can reach \`address\` and \`dns\` targets, not the ${target.kind} \`${targetName}\``);
+        for (const item of list.value.items) {
+          attempt(errors, () => {
+            const cell = readMatrixEntry(r, item as YamlNode, list, what, expect, source, targets, targetNames, seen);
+            if (cell) cells.push(cell);
+          });
         }
-        seen.set(targetName, expect);
-        cells.push({ source: source.name, target: targetName, expect, location: at });
       }
-    }
+    });
+    if (errors.length > before) incomplete.add(row.name);
   }
-  if (cells.length === 0) throw new ScenarioError(locate(r, field.key), '`matrix` has no cells; list targets under `<source>: { allow: [...], deny: [...] }`');
+  if (cells.length === 0 && errors.length === 0) {
+    errors.push(new ScenarioError(locate(r, field.key), '`matrix` has no cells; list targets under `<source>: { allow: [...], deny: [...] }`'));
+  }
   // Stable order for every report: sources, then targets, as declared.
   const sourceIndex = new Map(sourceNames.map((n, i) => [n, i]));
   const targetIndex = new Map(targetNames.map((n, i) => [n, i]));
-  return cells.sort(
+  cells.sort(
     (a, b) => (sourceIndex.get(a.source) ?? 0) - (sourceIndex.get(b.source) ?? 0) || (targetIndex.get(a.target) ?? 0) - (targetIndex.get(b.target) ?? 0),
   );
+  return { cells, incomplete };
 }
 
-function readKnown(r: Reader, field: Field, sources: Source[], targets: Target[], cells: ExpectedCell[]): void {
+/** One target name under `matrix.<source>.allow|deny`; undefined when it names a target that is itself in error. */
+function readMatrixEntry(
+  r: Reader,
+  item: YamlNode,
+  list: Field,
+  what: string,
+  expect: Expectation,
+  source: Source,
+  targets: Entries<Target>,
+  targetNames: string[],
+  seen: Map<string, Expectation>,
+): ExpectedCell | undefined {
+  const node = resolve(r, item);
+  const at = locate(r, node ?? list.key);
+  if (node === null || !isScalar(node) || typeof node.value !== 'string') {
+    throw new ScenarioError(at, `\`${what}.${expect}\` entries must be target names`);
+  }
+  const targetName = node.value;
+  if (targets.invalid.has(targetName)) return undefined;
+  const target = targets.valid.find((t) => t.name === targetName);
+  if (!target) throw new ScenarioError(at, `${what}.${expect}: unknown target \`${targetName}\`${formatSuggestion(targetName, targetNames)}`);
+  const before = seen.get(targetName);
+  if (before === expect) throw new ScenarioError(at, `${what}.${expect}: target \`${targetName}\` is listed twice`);
+  if (before !== undefined) throw new ScenarioError(at, `${what}: target \`${targetName}\` is both allowed and denied`);
+  if (source.kind === 'runner' && (target.kind === 'service' || target.kind === 'listener')) {
+    throw new ScenarioError(at, `${what}.${expect}: the runner \`${source.name}\` is outside the cluster; it can reach \`address\` and \`dns\` targets, not the ${target.kind} \`${targetName}\``);
+  }
+  seen.set(targetName, expect);
+  return { source: source.name, target: targetName, expect, location: at };
+}
+
+function readKnown(r: Reader, errors: ScenarioError[], field: Field, sources: Entries<Source>, targets: Entries<Target>, matrix: Matrix): void {
   if (field.value === null || !isSeq(field.value)) {
-    throw new ScenarioError(locate(r, field.value ?? field.key), '`known` must be a list of `{ from, to, reason }`');
+    errors.push(new ScenarioError(locate(r, field.value ?? field.key), '`known` must be a list of `{ from, to, reason }`'));
+    return;
   }
   for (const item of field.value.items) {
-    const node = resolve(r, item as YamlNode);
-    const fields = readMap(r, node, 'a `known` entry', field.key);
-    checkKeys(r, fields, KNOWN_KEYS, 'in a `known` entry');
-    const at = locate(r, node);
-    const from = readString(r, requireField(fields, 'from', at, 'a `known` entry'), '`known.from`');
-    const to = readString(r, requireField(fields, 'to', at, 'a `known` entry'), '`known.to`');
-    const reason = readString(r, requireField(fields, 'reason', at, 'a `known` entry', ' (say why the cell fails)'), '`known.reason`');
-    const fromField = findField(fields, 'from') as Field;
-    const toField = findField(fields, 'to') as Field;
-    if (!sources.some((s) => s.name === from)) {
-      throw new ScenarioError(locate(r, fromField.value), `known: unknown source \`${from}\`${formatSuggestion(from, sources.map((s) => s.name))}`);
-    }
-    if (!targets.some((t) => t.name === to)) {
-      throw new ScenarioError(locate(r, toField.value), `known: unknown target \`${to}\`${formatSuggestion(to, targets.map((t) => t.name))}`);
-    }
-    const cell = cells.find((c) => c.source === from && c.target === to);
-    if (!cell) throw new ScenarioError(at, `known: \`${from}\` → \`${to}\` is not in the matrix; add \`${to}\` to matrix.${from}.allow or .deny`);
-    if (cell.known !== undefined) throw new ScenarioError(at, `known: \`${from}\` → \`${to}\` is listed twice`);
-    cell.known = reason;
+    attempt(errors, () => {
+      const node = resolve(r, item as YamlNode);
+      const fields = readMap(r, node, 'a `known` entry', field.key);
+      if (!checkEachKey(r, errors, fields, KNOWN_KEYS, 'in a `known` entry')) return;
+      const at = locate(r, node);
+      const from = readString(r, requireField(fields, 'from', at, 'a `known` entry'), '`known.from`');
+      const to = readString(r, requireField(fields, 'to', at, 'a `known` entry'), '`known.to`');
+      const reason = readString(r, requireField(fields, 'reason', at, 'a `known` entry', ' (say why the cell fails)'), '`known.reason`');
+      const fromField = findField(fields, 'from') as Field;
+      const toField = findField(fields, 'to') as Field;
+      if (sources.invalid.has(from) || targets.invalid.has(to)) return;
+      if (!sources.valid.some((s) => s.name === from)) {
+        throw new ScenarioError(locate(r, fromField.value), `known: unknown source \`${from}\`${formatSuggestion(from, sources.valid.map((s) => s.name))}`);
+      }
+      if (!targets.valid.some((t) => t.name === to)) {
+        throw new ScenarioError(locate(r, toField.value), `known: unknown target \`${to}\`${formatSuggestion(to, targets.valid.map((t) => t.name))}`);
+      }
+      const cell = matrix.cells.find((c) => c.source === from && c.target === to);
+      // A matrix row with an error may lack the cell: the row's own error says what to fix.
+      if (!cell && matrix.incomplete.has(from)) return;
+      if (!cell) throw new ScenarioError(at, `known: \`${from}\` → \`${to}\` is not in the matrix; add \`${to}\` to matrix.${from}.allow or .deny`);
+      if (cell.known !== undefined) throw new ScenarioError(at, `known: \`${from}\` → \`${to}\` is listed twice`);
+      cell.known = reason;
+      cell.knownLocation = at;
+    });
   }
 }

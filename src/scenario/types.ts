@@ -75,6 +75,8 @@ export interface ExpectedCell {
    * The cell is reported as `known-gap` instead of failing the run; if it unexpectedly passes, that is reported too.
    */
   known?: string;
+  /** Where the `known:` entry is, so a stale one can be pointed at. */
+  knownLocation?: SourceLocation;
   location: SourceLocation;
 }
 

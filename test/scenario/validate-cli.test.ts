@@ -1,25 +1,9 @@
 /** `netcheck validate` end to end: the real CLI in a subprocess, its output and exit code. */
-import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const repo = path.resolve(import.meta.dirname, '../..');
-const tsx = path.join(repo, 'node_modules/.bin/tsx');
-const main = path.join(repo, 'src/cli/main.ts');
-const run = promisify(execFile);
-
-async function netcheck(args: string[], cwd = repo): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(tsx, [main, ...args], { cwd, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { repo, runNetcheck as netcheck } from './netcheck-cli.js';
 
 let dir: string;
 
@@ -64,6 +48,10 @@ beforeAll(async () => {
       '  web: { allow: [dns] }',
     ].join('\n'),
   );
+  // financial-ml with its known gap training → predictor removed: valid, but the intent contradicts the policies.
+  await cp(path.join(repo, 'scenarios/financial-ml'), path.join(dir, 'contradicted'), { recursive: true });
+  const file = path.join(dir, 'contradicted', 'scenario.yaml');
+  await writeFile(file, (await readFile(file, 'utf8')).replace(/  - from: training\n    to: predictor\n    reason: >-\n(      .*\n)+/, ''));
 }, 30_000);
 
 afterAll(async () => {
@@ -80,11 +68,27 @@ describe('netcheck validate', () => {
     );
   }, 60_000);
 
+  it('accepts a scenario the policies contradict (exit 0) but warns and points at `netcheck check`', async () => {
+    const { code, stdout, stderr } = await netcheck(['validate', 'contradicted'], dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^financial-ml: valid — .*, 7 known gaps, matches the manifests/);
+    expect(stderr).toBe(
+      'netcheck: warning: the policies in the manifests contradict 1 cell of this scenario (or a `known:` entry is stale); `netcheck check contradicted` says which (exit 1)\n',
+    );
+  }, 60_000);
+
   it.each([
     {
       name: 'a typo in the scenario',
       args: ['validate', 'typo.yaml'],
-      stderr: 'netcheck: typo.yaml:5:14: unknown key `namespce` in source `serving`; did you mean `namespace`?\n',
+      // Every error of the file, not only the first.
+      stderr: [
+        'netcheck: typo.yaml: 3 errors:',
+        '  typo.yaml:1:1: missing `targets`',
+        '  typo.yaml:1:1: missing `matrix`',
+        '  typo.yaml:5:14: unknown key `namespce` in source `serving`; did you mean `namespace`?',
+        '',
+      ].join('\n'),
     },
     {
       name: 'a workload missing from the scenario\'s manifests',

@@ -1,5 +1,6 @@
 import type { AnyCommand } from '../command.js';
 import { analyzeCommand } from './analyze.js';
+import { checkCommand } from './check.js';
 import { explainCommand } from './explain.js';
 import { lintCommand } from './lint.js';
 import { validateCommand } from './validate.js';
@@ -12,6 +13,7 @@ export const commands: AnyCommand[] = [
   explainCommand,
   lintCommand,
   validateCommand,
+  checkCommand,
   cleanupCommand,
   runCommand,
   // The default command ($0) must come last so named commands win.

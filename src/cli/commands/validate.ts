@@ -1,13 +1,16 @@
 /**
  * `netcheck validate FILE|NAME`: load and check a scenario (and, when it names manifests, that its
- * workloads and Services exist there); print one summary line. Exit 0, or 2 with the error's file:line:column.
+ * workloads and Services exist there); print one summary line. Exit 0, or 2 with every error of the file,
+ * each with its file:line:column.
+ *
+ * A valid scenario whose intent the policies contradict is still valid: judging the intent is `netcheck check`'s
+ * job (exit 1 there). validate says so in one warning line on stderr, so nobody takes "valid" for "agrees".
  */
 import type { Argv } from 'yargs';
-import { ExitCode, NetcheckError, UsageError } from '../../model/errors.js';
-import { snapshotFromManifestFiles } from '../../policy/manifests.js';
+import { ExitCode } from '../../model/errors.js';
+import { checkIntent } from '../../run/check-intent.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
-import { readInputFiles } from '../../scenario/files.js';
-import { loadScenario } from '../../scenario/load.js';
+import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
 import { defineCommand } from '../command.js';
 
@@ -46,20 +49,19 @@ export const validateCommand = defineCommand<ValidateArgs>({
   run: async (argv) => {
     const scenario = await loadScenario(argv.scenario);
     let manifests: { workloads: number; services: number } | undefined;
+    let failing = 0;
     if (scenario.manifests.length > 0) {
-      const files = await readInputFiles(scenario.manifests).catch((error: unknown) => {
-        // readInputFiles speaks of flags; here the path came from the scenario's `manifests:` list.
-        if (!(error instanceof NetcheckError) || error.exitCode !== ExitCode.BadInput) throw error;
-        throw new UsageError(`${scenario.file}: manifests: ${error.message}`, {
-          hint: 'paths in `manifests:` are relative to the scenario file',
-          cause: error,
-        });
-      });
-      const { snapshot } = snapshotFromManifestFiles(files);
+      const { snapshot } = await readScenarioManifests(scenario);
       checkScenarioAgainstSnapshot(scenario, snapshot);
       manifests = { workloads: snapshot.pods.length, services: snapshot.services.length };
+      failing = checkIntent(scenario, snapshot).summary.failed;
     }
     console.log(summarizeScenario(scenario, manifests));
+    if (failing > 0) {
+      console.error(
+        `netcheck: warning: the policies in the manifests contradict ${plural(failing, 'cell')} of this scenario (or a \`known:\` entry is stale); \`netcheck check ${argv.scenario}\` says which (exit 1)`,
+      );
+    }
     return ExitCode.Pass;
   },
 });

@@ -1,0 +1,80 @@
+/**
+ * `netcheck check SCENARIO`: the intent gate for pull requests. Every cell of the scenario against the policies
+ * in its `manifests:`, with no cluster. Exit 0 every cell agrees (or is a known gap the policies still produce,
+ * or policy cannot decide it offline) · 1 a contradiction, or a `known:` entry the policies no longer produce ·
+ * 2 bad input. Loads no cluster code.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import { ExitCode, UsageError } from '../../model/errors.js';
+import type { IntentCheckResult } from '../../model/intent.js';
+import { renderIntentJson, renderIntentJunit, renderIntentMarkdown, renderIntentTable } from '../../report/render-intent.js';
+import { checkIntent } from '../../run/check-intent.js';
+import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
+import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
+import { defineCommand } from '../command.js';
+import { checkOutputFiles, parseOutputs, type OutputSpec } from '../reports.js';
+
+interface CheckArgs {
+  scenario: string;
+  output?: string[];
+}
+
+function renderIntent(format: OutputSpec['format'], result: IntentCheckResult): string {
+  switch (format) {
+    case 'table':
+      return renderIntentTable(result);
+    case 'json':
+      return renderIntentJson(result);
+    case 'junit':
+      return renderIntentJunit(result);
+    case 'markdown':
+      return renderIntentMarkdown(result);
+  }
+}
+
+export const checkCommand = defineCommand<CheckArgs>({
+  command: 'check <scenario>',
+  describe: "Check the scenario's intent against the policies in its manifests, without a cluster (exit 1 on a contradiction)",
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('scenario', {
+        type: 'string',
+        demandOption: true,
+        describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        array: true,
+        nargs: 1,
+        describe: 'report: table | json | markdown [=FILE], junit=FILE; repeatable, at most one on stdout (default: table)',
+      })
+      .example('$0 check financial-ml', 'every cell of the built-in scenario against its manifests\' policies')
+      .example('$0 check scenario.yaml -o table -o junit=intent.xml', 'CI, before deploying: JUnit for the pull request; exit 1 on a contradiction')
+      .epilogue(
+        'exit: 0 intent and policies agree (known gaps that still reproduce, and cells policy cannot decide offline, allowed) · ' +
+          '1 a contradiction, or a `known:` entry the policies no longer produce · 2 bad input',
+      ),
+  run: async (argv) => {
+    const outputs = parseOutputs(argv.output);
+    await checkOutputFiles(outputs);
+    const scenario = await loadScenario(argv.scenario);
+    if (scenario.manifests.length === 0) {
+      throw new UsageError(`${argv.scenario}: the scenario names no \`manifests:\`, so there are no policies to check it against`, {
+        hint: 'add `manifests: [./manifests]` (files or directories, relative to the scenario) holding the namespaces, workloads, Services and NetworkPolicies',
+      });
+    }
+    const { snapshot } = await readScenarioManifests(scenario);
+    checkScenarioAgainstSnapshot(scenario, snapshot);
+    const shown = scenario.cells[0]?.location.file ?? scenario.file;
+    const result = checkIntent(scenario, snapshot, shown);
+    // Written here rather than through reports.ts' writeReports, which renders a RunResult (see render-intent.ts).
+    for (const out of outputs) {
+      const text = renderIntent(out.format, result);
+      if (out.file === undefined) process.stdout.write(text);
+      else await writeFile(out.file, text);
+    }
+    return result.summary.failed === 0 ? ExitCode.Pass : ExitCode.Mismatch;
+  },
+});
