@@ -3,7 +3,7 @@
  * writing each report. Rendering itself is pure (src/report); this is the file-system edge.
  */
 import { constants } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
+import { access, appendFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../model/errors.js';
 import type { RunResult } from '../model/verdict.js';
@@ -19,10 +19,38 @@ export interface OutputSpec {
   format: Format;
   /** Absent: stdout. */
   file?: string;
+  /** Add the report to the end of `file` instead of replacing it (Markdown only; see appendsMarkdown). */
+  append?: boolean;
+}
+
+export interface OutputOptions {
+  /** `--append`. */
+  append?: boolean;
+  /** Where $GITHUB_STEP_SUMMARY is read (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * `-o markdown=FILE` appends when FILE is GitHub's step summary ($GITHUB_STEP_SUMMARY: every step of a job appends
+ * to that one file, and replacing it would erase the steps before) or when `--append` says so; otherwise it
+ * replaces FILE. Other formats always replace theirs: two JSON or XML documents in one file are neither.
+ */
+function appendsMarkdown(file: string, options: OutputOptions): boolean {
+  if (options.append === true) return true;
+  const summary = (options.env ?? process.env)['GITHUB_STEP_SUMMARY'];
+  return summary !== undefined && summary !== '' && resolve(summary) === resolve(file);
 }
 
 /** `-o table`, `-o json=report.json`, … (several allowed; without =FILE the report goes to stdout). */
-export function parseOutputs(values: readonly string[] | undefined): OutputSpec[] {
+export function parseOutputs(values: readonly string[] | undefined, options: OutputOptions = {}): OutputSpec[] {
+  const specs = parseOutputValues(values);
+  if (options.append === true && !specs.some((s) => s.format === 'markdown' && s.file !== undefined)) {
+    throw new UsageError('--append applies to a Markdown report written to a file, and there is none', { hint: 'e.g. -o markdown=summary.md --append' });
+  }
+  return specs.map((spec) => (spec.format === 'markdown' && spec.file !== undefined && appendsMarkdown(spec.file, options) ? { ...spec, append: true } : spec));
+}
+
+function parseOutputValues(values: readonly string[] | undefined): OutputSpec[] {
   if (!values || values.length === 0) return [{ format: 'table' }];
   return values.map((value) => {
     const eq = value.indexOf('=');
@@ -85,11 +113,15 @@ export function render(format: Format, result: RunResult): string {
   }
 }
 
-/** Every report of a run: stdout ones printed, file ones written. */
+/** Every report of a run: stdout ones printed, file ones written (or appended to, as their spec says). */
 export async function writeReports(outputs: readonly OutputSpec[], result: RunResult): Promise<void> {
   for (const out of outputs) {
     const text = render(out.format, result);
     if (out.file === undefined) process.stdout.write(text);
-    else await writeFile(out.file, text);
+    else if (out.append === true) {
+      // A blank line first, so this report's heading starts a block of its own after what is already there.
+      const size = (await stat(out.file).catch(() => undefined))?.size ?? 0;
+      await appendFile(out.file, size > 0 ? `\n${text}` : text);
+    } else await writeFile(out.file, text);
   }
 }

@@ -1,46 +1,53 @@
-/** Markdown for a CI step summary ($GITHUB_STEP_SUMMARY): the verdict, the failing cells, findings, then every cell folded. */
+/**
+ * Markdown for a CI step summary ($GITHUB_STEP_SUMMARY; several steps append to one file, so it starts at `##`):
+ * the verdict, then what to act on first — run findings, the failures with their diagnosis, the checks that could
+ * not run — then, folded, the known gaps and every cell.
+ */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { failingCells, statusMark } from './cell-text.js';
+import { caseResult, failingCells, statusMark } from './cell-text.js';
 
 export function renderMarkdown(result: RunResult): string {
   const s = result.summary;
-  const ok = s.failed === 0;
+  const failing = failingCells(result);
+  const mismatches = failing.filter((c) => caseResult(c) === 'failure');
+  const notRun = failing.filter((c) => caseResult(c) === 'error');
+  const verdict = [
+    ...(mismatches.length > 0 ? [`${mismatches.length} failed`] : []),
+    ...(notRun.length > 0 ? [`${notRun.length} could not run`] : []),
+  ];
   const out: string[] = [];
-  out.push(`## netcheck · ${md(result.scenario)} · ${ok ? '✅ pass' : `❌ ${s.failed} failed`}`);
+  out.push(`## netcheck · ${md(result.scenario)} · ${verdict.length === 0 ? '✅ pass' : `❌ ${verdict.join(', ')}`}`);
   out.push('');
-  out.push(`Run \`${result.runId}\`${result.cluster.context ? ` on context \`${result.cluster.context}\`` : ''}: ${s.total} cells, ${s.passed} passed, ${s.failed} failed, ${s.knownGaps} known gap${s.knownGaps === 1 ? '' : 's'}.`);
-  const failures = failingCells(result);
-  if (failures.length > 0) {
-    out.push('');
-    out.push('### Failures');
-    out.push('');
-    out.push(...cellTable(failures, true));
-  }
+  out.push(
+    `Run \`${result.runId}\`${result.cluster.context ? ` on context \`${md(result.cluster.context)}\`` : ''}: ${s.total} cells, ${s.passed} passed, ` +
+      `${mismatches.length} failed, ${notRun.length} could not run, ${s.knownGaps} known gap${s.knownGaps === 1 ? '' : 's'}.`,
+  );
   const findings = result.findings ?? [];
   if (findings.length > 0) {
-    out.push('');
-    out.push('### Findings');
-    out.push('');
+    out.push('', '### Findings', '');
     for (const f of findings) out.push(`- ${md(f)}`);
+  }
+  if (mismatches.length > 0) {
+    out.push('', '### Failures', '');
+    out.push(...cellTable(mismatches, true));
+  }
+  if (notRun.length > 0) {
+    out.push('', '### Could not run', '', 'Probe infrastructure, not a verdict on the policies:', '');
+    out.push(...cellTable(notRun, true));
+  }
+  if (result.cluster.unknown.length > 0) {
+    out.push('', `Not readable (policy may be unknown): ${md(result.cluster.unknown.join(', '))}`);
   }
   const known = result.cells.filter((c) => c.classification === 'known-gap');
   if (known.length > 0) {
-    out.push('');
-    out.push('### Known gaps');
-    out.push('');
+    out.push('', `<details><summary>Known gaps (${known.length})</summary>`, '');
     for (const c of known) out.push(`- ${md(c.source)} → ${md(c.target)}: ${md(c.known ?? c.reason)}`);
+    out.push('', '</details>');
   }
-  if (result.cluster.unknown.length > 0) {
-    out.push('');
-    out.push(`Not readable (policy may be unknown): ${md(result.cluster.unknown.join(', '))}`);
-  }
-  out.push('');
-  out.push('<details><summary>All cells</summary>');
-  out.push('');
+  out.push('', `<details><summary>All cells (${s.total})</summary>`, '');
   out.push(...cellTable(result.cells, false));
-  out.push('');
-  out.push('</details>');
+  out.push('', '</details>');
   return out.join('\n') + '\n';
 }
 

@@ -112,9 +112,33 @@ describe('renderers (golden files in test/report/golden; UPDATE_GOLDEN=1 rewrite
     expect(xml).toContain('&quot;&lt;baseline&gt;&quot; &amp; app policy');
   });
 
+  it('Markdown: findings first, then the failures with their diagnosis, then what could not run; known gaps and all cells folded', () => {
+    const md = renderMarkdown(result);
+    const at = (text: string): number => {
+      expect(md).toContain(text);
+      return md.indexOf(text);
+    };
+    const order = [
+      at('### Findings'),
+      at('- data plane broken on node node-b'),
+      at('### Failures'),
+      at('| ✗ | serving | scheduler |'),
+      at('### Could not run'),
+      at('| ✗ | outsider | scheduler |'),
+      at('<details><summary>Known gaps (1)</summary>'),
+      at('- outsider → mlflow: seeds:'),
+      at('<details><summary>All cells (9)</summary>'),
+    ];
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(md.split('\n')[0]).toBe('## netcheck · financial-ml · ❌ 3 failed, 1 could not run');
+    const failures = md.slice(at('### Failures'), at('### Could not run'));
+    expect(failures).not.toContain('| outsider | scheduler |');
+    expect(failures).toContain('kubectl label namespace seldon-system name=seldon-system');
+  });
+
   it('Markdown escapes table-breaking characters', () => {
     const md = renderMarkdown(result);
-    const section = md.slice(md.indexOf('### Failures'), md.indexOf('### Findings'));
+    const section = md.slice(md.indexOf('### Failures'), md.indexOf('### Could not run'));
     const failureRows = section.split('\n').filter((l) => l.startsWith('| ✗'));
     expect(failureRows.length).toBeGreaterThan(0);
     for (const row of failureRows) expect(row.split(/(?<!\\)\|/).length).toBe(11);

@@ -44,6 +44,7 @@ export interface RunArgs {
   image?: string;
   imagePullSecret?: string;
   progress?: boolean;
+  append?: boolean;
 }
 
 function duration(flag: string, value: string): number {
@@ -67,8 +68,11 @@ function buildRunOptions<T>(yargs: Argv<T>) {
       type: 'string',
       array: true,
       nargs: 1,
-      describe: 'report: table | json | markdown [=FILE], junit=FILE; repeatable, at most one on stdout (default: table)',
+      describe:
+        'report: table | json | markdown [=FILE], junit=FILE; repeatable, at most one on stdout (default: table). ' +
+        'A FILE is replaced, except markdown=FILE is appended to when FILE is $GITHUB_STEP_SUMMARY or with --append',
     })
+    .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it (other formats are always replaced)' })
     // nargs: 1 so `--budget -1s` reaches the duration check instead of being read as the flags -1 and -s.
     .option('timeout', { type: 'string', nargs: 1, describe: "per-check timeout (default: the scenario's), e.g. 2s" })
     .option('budget', { type: 'string', nargs: 1, default: '60s', describe: 'whole-run budget; pods die at it even if netcheck is killed' })
@@ -90,7 +94,7 @@ function buildRunOptions<T>(yargs: Argv<T>) {
 }
 
 async function executeRun(argv: RunArgs): Promise<ExitCode> {
-  const outputs = parseOutputs(argv.output);
+  const outputs = parseOutputs(argv.output, { append: argv.append === true });
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);
   const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
