@@ -3,7 +3,7 @@
  * what to do. yargs checks required flags before unknown ones, which turns `--manifest DIR` (a typo) into
  * "Missing required argument: manifests" plus a second line; here the typo is reported first, with a suggestion.
  */
-import { UsageError } from '../model/errors.js';
+import { NetcheckError, UsageError } from '../model/errors.js';
 import { findNearestName } from '../scenario/nearest-name.js';
 
 export type ParsedArgs = Record<string, unknown> & { _: Array<string | number> };
@@ -13,6 +13,7 @@ interface DeclaredFlags {
   key: Record<string, unknown>;
   alias: Record<string, string[]>;
   string: string[];
+  boolean: string[];
 }
 
 /**
@@ -43,8 +44,47 @@ function listFlagNames(declared: DeclaredFlags): string[] {
 }
 
 /**
- * Throws a UsageError for the first unknown flag (with "did you mean"), a string flag given without a
- * value, or missing required flags (all named in one line).
+ * yargs reads `--per-node=maybe` (any value but `true`) as false, silently. The command line as typed is the
+ * only place the value is still visible. Every spelling yargs accepts is checked: `--flag=`, `--no-flag=`, `-f=`.
+ */
+function checkBooleanValues(raw: readonly string[], declared: DeclaredFlags, help: string): void {
+  const booleans = new Set(declared.boolean.flatMap((key) => [key, ...(declared.alias[key] ?? [])]));
+  for (const arg of raw) {
+    if (arg === '--') return;
+    const match = /^--?(?:no-)?([^=]+)=(.*)$/s.exec(arg);
+    if (!match || !booleans.has(match[1] as string) || match[2] === 'true' || match[2] === 'false') continue;
+    const flag = arg.slice(0, arg.indexOf('='));
+    throw new UsageError(`${arg}: ${flag} is a switch; give it alone, or =true or =false`, { hint: `run \`${help}\`` });
+  }
+}
+
+/**
+ * yargs turns what a `coerce` function throws into its own error with the message only, so a flag's hint
+ * would be lost. A coerce function wrapped here keeps its NetcheckError for main.ts's fail handler
+ * (takeCoerceError) to rethrow whole.
+ */
+let lastCoerceError: NetcheckError | undefined;
+export function keepingHint<T>(coerce: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return coerce(value);
+    } catch (error) {
+      if (error instanceof NetcheckError) lastCoerceError = error;
+      throw error;
+    }
+  };
+}
+
+/** The NetcheckError a keepingHint coerce function threw with this message, once. */
+export function takeCoerceError(message: string | undefined): NetcheckError | undefined {
+  const error = lastCoerceError;
+  lastCoerceError = undefined;
+  return error !== undefined && error.message === message ? error : undefined;
+}
+
+/**
+ * Throws a UsageError for the first unknown flag (with "did you mean"), a switch given a value other than
+ * true/false, a string flag given without a value, or missing required flags (all named in one line).
  */
 export function checkFlags(
   argv: ParsedArgs,
@@ -52,6 +92,8 @@ export function checkFlags(
   command: string | undefined,
   /** Positionals that yargs does not list among the options (variadic ones such as `[extra..]`). */
   positionals: readonly string[] = [],
+  /** The command line as typed (without node and the script). */
+  raw: readonly string[] = [],
 ): void {
   const help = command === undefined ? 'netcheck --help' : `netcheck ${command} --help`;
   const subject = command ?? 'netcheck';
@@ -66,6 +108,7 @@ export function checkFlags(
       hint: `run \`${help}\` for its flags`,
     });
   }
+  checkBooleanValues(raw, declared, help);
   for (const key of declared.string) {
     const value = argv[key];
     const values = Array.isArray(value) ? value : [value];

@@ -9,7 +9,7 @@ import { ExitCode, NetcheckError, UsageError } from '../model/errors.js';
 import { formatError, outcome } from './command.js';
 import { commands } from './commands/index.js';
 import { checkShorthandWord, listWords } from './commands/run.js';
-import { checkFlags, type CommandParser, type ParsedArgs } from './flag-check.js';
+import { checkFlags, takeCoerceError, type CommandParser, type ParsedArgs } from './flag-check.js';
 
 /** yargs' own messages for what checkFlags leaves to it (positionals), as one line naming what to do. */
 function rewriteYargsMessage(message: string, argv: string[]): string {
@@ -45,11 +45,13 @@ async function main(argv: string[]): Promise<ExitCode> {
         const error = checkShorthandWord(parsed['scenario'], extra, words);
         if (error) throw error;
       }
-      checkFlags(parsed, commandParser, word === undefined ? undefined : String(word), word === undefined ? ['extra'] : []);
+      checkFlags(parsed, commandParser, word === undefined ? undefined : String(word), word === undefined ? ['extra'] : [], argv);
     }) as unknown as MiddlewareFunction, true)
     .fail((message, error) => {
       // yargs wraps what a coerce function throws in its own YError, keeping only the message: still bad input.
       if (error && error.name !== 'YError') throw error;
+      const coerced = takeCoerceError(message);
+      if (coerced) throw coerced;
       throw new UsageError(rewriteYargsMessage(message ?? 'invalid command line', argv), { hint: 'run `netcheck --help`' });
     });
   for (const cmd of commands) parser = cmd.register(parser);

@@ -4,14 +4,18 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+/** Go's time.ParseDuration syntax (as kubectl's `--request-timeout` and `--timeout`), from milliseconds up. */
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
-/** `500ms`, `2s`, `1.5s`, `1m` → milliseconds; undefined when malformed or not positive. */
+/** `500ms`, `2s`, `1.5s`, `1m`, `1m30s`, `1h`, `1h2m3s` → milliseconds; undefined when malformed or not positive. */
 export function parseDurationMs(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  if (!match) return undefined;
-  const ms = Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
+  const trimmed = text.trim();
+  if (!DURATION.test(trimmed)) return undefined;
+  let ms = 0;
+  for (const [, amount, unit] of trimmed.matchAll(DURATION_PART)) ms += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  ms = Math.round(ms);
   return ms > 0 ? ms : undefined;
 }
 

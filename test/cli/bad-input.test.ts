@@ -85,8 +85,16 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   { args: ['run', 'financial-ml', '-o', `json=${tmp}`], stderr: /is a directory; name a file in it$/m },
   { args: ['run', 'financial-ml', '--timeout', '0s'], stderr: /^netcheck: --timeout 0s: not a positive duration$/m },
   { args: ['run', 'financial-ml', '--budget', '-1s'], stderr: /^netcheck: --budget -1s: not a positive duration$/m },
-  { args: ['run', 'financial-ml', '--retries', '-1'], stderr: /^netcheck: --retries -1: must be a whole number ≥ 0$/m },
-  { args: ['run', 'financial-ml', '--retries', 'x'], stderr: /^netcheck: --retries x: must be a whole number ≥ 0$/m },
+  { args: ['run', 'financial-ml', '--budget', '1h30'], stderr: /^netcheck: --budget 1h30: not a positive duration\n  hint: e\.g\. 500ms, 2s, 1m30s, 1h$/m },
+  { args: ['run', 'financial-ml', '--retries', '-1'], stderr: /^netcheck: --retries -1: must be a whole number ≥ 0\n  hint: e\.g\. --retries 2$/m },
+  { args: ['run', 'financial-ml', '--retries', 'x'], stderr: /^netcheck: --retries x: must be a whole number ≥ 0\n  hint: e\.g\. --retries 2$/m },
+  { args: ['financial-ml', '--retries=-1'], stderr: /^netcheck: --retries -1: must be a whole number ≥ 0\n  hint: e\.g\. --retries 2$/m },
+  // a switch given a value: yargs alone would read anything but `true` as false
+  { args: ['run', 'financial-ml', '--per-node=maybe'], stderr: /^netcheck: --per-node=maybe: --per-node is a switch; give it alone, or =true or =false$/m },
+  { args: ['financial-ml', '--per-node=TRUE'], stderr: /^netcheck: --per-node=TRUE: --per-node is a switch; give it alone, or =true or =false$/m },
+  { args: ['run', 'financial-ml', '--progress=no'], stderr: /^netcheck: --progress=no: --progress is a switch; give it alone, or =true or =false$/m },
+  { args: ['cleanup', '-A=yes'], stderr: /^netcheck: -A=yes: -A is a switch; give it alone, or =true or =false$/m },
+  { args: ['cleanup', '--all-namespaces=1'], stderr: /^netcheck: --all-namespaces=1: --all-namespaces is a switch; give it alone, or =true or =false$/m },
   // paths and files
   { args: ['analyze', '--manifests', '/nonexistent'], stderr: /^netcheck: cannot read \/nonexistent: no such file or directory$/m },
   { args: ['lint', '--manifests', emptyDir], stderr: /^netcheck: --manifests .*empty: no \.yaml, \.yml or \.json files found$/m },
@@ -102,6 +110,24 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   { args: ['validate', badManifests], stderr: /^netcheck: .*bad-manifests\.yaml: manifests: cannot read .*nowhere: no such file or directory$/m },
   { args: ['validate', badKnown], stderr: /bad-known\.yaml:10:\d+: known: unknown target `nope`$/m },
 ];
+
+// Values that must get past the flag checks: each run stops at the report directory, which is checked after them.
+const missingDir = '-o=json=/nonexistent/dir/x.json';
+const accepted: Array<{ args: string[] }> = [
+  { args: ['run', 'financial-ml', '--budget', '1h', missingDir] },
+  { args: ['run', 'financial-ml', '--budget', '1m30s', '--timeout', '2.5s', missingDir] },
+  { args: ['run', 'financial-ml', '--budget', '1h2m3s', '--settle', '500ms', missingDir] },
+  { args: ['financial-ml', '--per-node=true', '--progress=false', '--retries', '0', missingDir] },
+  { args: ['run', 'financial-ml', '--per-node=false', '--no-progress', missingDir] },
+];
+
+describe('good values pass the flag checks', () => {
+  it.each(accepted)('netcheck $args', ({ args }) => {
+    const r = netcheck(args);
+    expect(r.stderr).toMatch(/^netcheck: -o json=\/nonexistent\/dir\/x\.json: directory \/nonexistent\/dir does not exist$/m);
+    expect(r.code).toBe(2);
+  });
+});
 
 describe('bad input: one line, exit 2, no stack trace', () => {
   it.each(cases)('netcheck $args', ({ args, stderr }) => {

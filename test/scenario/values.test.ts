@@ -13,8 +13,20 @@ describe('parseDurationMs', () => {
     ['2 sec', undefined],
     ['0s', undefined],
     ['-1s', undefined],
-    ['1h', undefined],
+    ['1h', 3_600_000],
+    ['1m30s', 90_000],
+    ['1h2m3s', 3_723_000],
+    ['2.5s', 2500],
+    ['1.5m', 90_000],
+    ['1h0.5s', 3_600_500],
+    ['0s0ms', undefined],
+    ['1m 30s', undefined],
+    ['1m30', undefined],
+    ['m30s', undefined],
+    ['1d', undefined],
+    ['1H', undefined],
     ['s', undefined],
+    ['', undefined],
   ])('%j -> %j', (text, ms) => {
     expect(parseDurationMs(text)).toBe(ms);
   });

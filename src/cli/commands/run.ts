@@ -12,6 +12,7 @@ import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
 import { defineCommand, formatError } from '../command.js';
+import { keepingHint } from '../flag-check.js';
 import { checkOutputFiles, parseOutputs, writeReports } from '../reports.js';
 
 /**
@@ -49,7 +50,7 @@ export interface RunArgs {
 
 function duration(flag: string, value: string): number {
   const ms = parseDurationMs(value);
-  if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a positive duration`, { hint: 'e.g. 500ms, 2s, 1m' });
+  if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a positive duration`, { hint: 'e.g. 500ms, 2s, 1m30s, 1h' });
   return ms;
 }
 
@@ -79,7 +80,7 @@ function buildRunOptions<T>(yargs: Argv<T>) {
     .option('retries', {
       type: 'string',
       nargs: 1,
-      coerce: parseRetries,
+      coerce: keepingHint(parseRetries),
       describe: "extra attempts for a check that disagrees with its expectation (default: the scenario's)",
     })
     .option('settle', {
