@@ -13,6 +13,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildComponents } from './build.js';
 import { startCluster, type Enforcement } from './cluster.js';
+import { writeSession } from './outside-host-netcheck.js';
 
 const log = (line: string): void => void process.stderr.write(`cluster: ${line}\n`);
 
@@ -42,6 +43,7 @@ async function up(argv: { nodes: number; enforce: string; manifests: string[] })
     process.stdout.write(`outside-host: ${cluster.outsideHost}\n`);
     process.stdout.write(`probe-image: ${cluster.probeImage}\n`);
     process.stdout.write('ready\n');
+    writeSession(cluster.dir, { kubeconfig: cluster.kubeconfigPath, outsideHost: cluster.outsideHost, probeImage: cluster.probeImage });
   }
   const why = await stopRequested;
   clearInterval(orphanWatch);

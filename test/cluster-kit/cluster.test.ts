@@ -5,7 +5,7 @@
  * (containerd shims and containers survive their parent) is swept at the next start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +102,19 @@ describe.skipIf(skip !== undefined)('the real cluster (npm run cluster -- up)', 
         // LoadBalancer status written as MetalLB would.
         expect(await kubectl('get', 'svc', '-n', 'mlflow', 'mlflow', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}')).toBe('192.168.1.208');
         expect(processesInCgroup(`netcheck-cluster-${id}`).length).toBeGreaterThan(10);
+
+        // `npm run netcheck -- ...` runs netcheck inside the outside host: its runner reaches the LoadBalancer,
+        // which exists nowhere else (from the root namespace this check would go out of the real default route).
+        const scenario = join(dir, 'runner-lb.yaml');
+        writeFileSync(scenario, JSON.stringify({
+          apiVersion: 'netcheck.io/v1alpha1', kind: 'Scenario', metadata: { name: 'runner-lb' },
+          sources: { 'ci-runner': { runner: true } },
+          targets: { 'mlflow-lb': { address: '192.168.1.208', port: 5000, http: { path: '/health', expectStatus: 200 } } },
+          matrix: { 'ci-runner': { allow: ['mlflow-lb'] } },
+        }));
+        const wrapped = await runCommand([process.execPath, '--import', 'tsx', 'test/cluster-kit/outside-host-netcheck.ts', 'run', scenario, '--no-progress', '-o', 'json'], { env: { ...process.env, NETCHECK_CLUSTER_DIR: dir } });
+        const cells = (JSON.parse(wrapped.stdout) as { cells: Array<{ source: string; target: string; pass: boolean; outcome: { kind: string } }> }).cells;
+        expect(cells.map((c) => `${c.source} → ${c.target} ${c.outcome.kind} ${c.pass}`)).toEqual(['ci-runner → mlflow-lb http true']);
       } finally {
         cluster.child.kill('SIGTERM');
         expect(await new Promise((resolve) => cluster.child.on('close', resolve))).toBe(0);

@@ -36,7 +36,7 @@ import {
   kubeRouterArgs,
   schedulerArgs,
 } from './configs.js';
-import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE } from './images.js';
+import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE, type ImageArchive } from './images.js';
 import { startLoadBalancerController, type LoadBalancerController } from './loadbalancer.js';
 import { readManifests } from './manifests.js';
 import { CONTROL_PLANE_IP, createNetwork, deleteNetwork, netnsDirMounted, releaseNetnsDir, DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, planNetwork, type ClusterNetwork, type NodeNetwork } from './network.js';
@@ -80,6 +80,8 @@ export interface RunningCluster {
   setEnforcement(enforce: Enforcement): Promise<void>;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
+  /** Loads more images (e.g. buildNetcheckImage's) into every node's containerd, as a registry pull would. */
+  importImages(archives: ImageArchive[]): Promise<void>;
   /** A kubeconfig for `identity` (a client certificate signed by the cluster CA), or with a bearer token. */
   kubeconfigFor(name: string, credentials: { user: string; groups?: string[] } | { token: string }): Promise<string>;
   stop(): Promise<void>;
@@ -395,6 +397,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       async startApiServer() {
         startApi();
         await waitUntil('API server healthy again', async () => ((await core.listNamespace()).items.length > 0 ? true : undefined), STATE_TIMEOUT_MS, () => apiServer!.tail(5));
+      },
+      async importImages(archives) {
+        for (const node of net.nodes) {
+          const pid = nodeRuntime.get(node.name)!.pid;
+          await importImages(archives, ['--address', join(dir, node.name, 'containerd.sock')], ['nsenter', `--mount=/proc/${pid}/ns/mnt`]);
+        }
       },
       async kubeconfigFor(name, credentials) {
         if ('token' in credentials) {

@@ -6,13 +6,14 @@
  *   netcheck.local/listener:1         node:20's layer plus /listener.cjs (its entrypoint)
  *   netcheck.local/coredns:<version>  a static coredns at /coredns
  *   netcheck.local/pause:3.10.1       a static pause at /pause
+ *   netcheck.local/kube-netcheck:test netcheck itself, as deploy/image/Containerfile lays it out (buildNetcheckImage)
  *
  * Every tar entry has mtime 0, uid/gid 0 and a normalised mode, entries are sorted and gzip is Node's zlib,
  * so the same inputs give the same digests. The listener shares node's layer blob (one copy in containerd).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readlink, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +41,9 @@ export interface ImageInputs {
 export const NODE_IMAGE = 'netcheck.local/node:20';
 export const LISTENER_IMAGE = 'netcheck.local/listener:1';
 export const PAUSE_IMAGE = 'netcheck.local/pause:3.10.1';
+export const NETCHECK_IMAGE = 'netcheck.local/kube-netcheck:test';
+/** deploy/image/Containerfile's user: a non-root uid with no passwd entry needed. */
+const NETCHECK_USER = '1000:1000';
 export function corednsImage(version = 'local'): string {
   return `netcheck.local/coredns:${version}`;
 }
@@ -78,6 +82,33 @@ export async function buildImages(outDir: string, inputs: ImageInputs): Promise<
     await rm(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * netcheck's own image, for the in-cluster Job: what deploy/image/Containerfile builds, made here without a
+ * container engine or registry (neither exists on the machines that run the tests). The app layer is laid out
+ * by the same deploy/image/assemble-app.sh the Containerfile runs; only the base differs — this machine's node
+ * (the runtime layer of NODE_IMAGE) instead of node:22-alpine — so entrypoint, user and /app match.
+ */
+export async function buildNetcheckImage(outDir: string, options: { node?: string } = {}): Promise<ImageArchive> {
+  await mkdir(outDir, { recursive: true });
+  const work = await mkdtemp(join(outDir, '.build-'));
+  try {
+    const app = join(work, 'app');
+    await runCommand(['sh', ASSEMBLE_APP, app]);
+    const blobs = new BlobStore(work);
+    const runtime = await blobs.addLayer(await nodeRuntimeEntries(options.node ?? '/usr/bin/node'));
+    const appLayer = await blobs.addLayer(await treeEntries(app, 'app'));
+    return await writeImageArchive(
+      blobs,
+      { ref: NETCHECK_IMAGE, layers: [runtime, appLayer], entrypoint: ['node', '/app/dist/src/cli/main.js'], cmd: ['--help'], user: NETCHECK_USER, workingDir: '/tmp' },
+      outDir,
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const ASSEMBLE_APP = fileURLToPath(new URL('../../deploy/image/assemble-app.sh', import.meta.url));
 
 /**
  * Imports the archives into containerd's `k8s.io` namespace, unpacked into ctr's default snapshotter
@@ -142,6 +173,9 @@ interface ImageDefinition {
   layers: Layer[];
   entrypoint: string[] | undefined;
   cmd: string[] | undefined;
+  /** Absent: root, as the base images' configs say nothing. */
+  user?: string;
+  workingDir?: string;
 }
 
 /** Platform of the images: the machine's, since their binaries are the machine's. */
@@ -215,7 +249,8 @@ async function writeImageArchive(blobs: BlobStore, image: ImageDefinition, outDi
       Env: [`PATH=${IMAGE_PATH}`],
       ...(image.entrypoint === undefined ? {} : { Entrypoint: image.entrypoint }),
       ...(image.cmd === undefined ? {} : { Cmd: image.cmd }),
-      WorkingDir: '/',
+      ...(image.user === undefined ? {} : { User: image.user }),
+      WorkingDir: image.workingDir ?? '/',
     },
     rootfs: { type: 'layers', diff_ids: image.layers.map((l) => l.diffId) },
   });
@@ -345,6 +380,20 @@ async function hostFile(path: string, source: string): Promise<LayerEntry> {
   const info = await stat(source);
   if (!info.isFile()) throw new ImageBuildError(`${source} is not a regular file`);
   return { kind: 'file', path, mode: info.mode & 0o111 ? 0o755 : 0o644, size: info.size, content: source };
+}
+
+/** Every entry under `root` (files, directories, symlinks as they are), placed under `imagePath`. */
+async function treeEntries(root: string, imagePath: string): Promise<LayerEntry[]> {
+  const entries: LayerEntry[] = [{ kind: 'dir', path: imagePath, mode: 0o755 }];
+  for (const name of (await readdir(root)).sort()) {
+    const source = join(root, name);
+    const path = posix.join(imagePath, name);
+    const info = await lstat(source);
+    if (info.isSymbolicLink()) entries.push({ kind: 'symlink', path, target: await readlink(source) });
+    else if (info.isDirectory()) entries.push(...(await treeEntries(source, path)));
+    else entries.push(await hostFile(path, source));
+  }
+  return entries;
 }
 
 function dataFile(path: string, text: string): LayerEntry {

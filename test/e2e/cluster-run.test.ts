@@ -6,9 +6,9 @@
  * the enforcer, scale CoreDNS to 0, stop the API server, bind a Role, remove a label.
  * Asserted: classifications, reasons, findings, exit codes and the pods left behind — never wall time.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
@@ -16,8 +16,15 @@ import type { CellVerdict } from '../../src/model/verdict.js';
 import { buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
+import { buildNetcheckImage } from '../cluster-kit/images.js';
 import { runCommand } from '../cluster-kit/run-command.js';
 import { built, isBalancedXml, MANIFESTS, netcheckPods as netcheckPodsOf, netcheckPodsLeft, runBuiltCli, unescapeXml, type CliRun } from './built-cli.js';
+
+const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
+
+interface PodJson {
+  status: { containerStatuses: Array<{ image: string; state: { terminated?: { exitCode: number } } }> };
+}
 
 interface Report {
   cells: CellVerdict[];
@@ -286,6 +293,48 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     expect(cells).toEqual([expect.objectContaining({ source: 'serving', target: 'cluster-dns', classification: 'probe', reason: expect.stringMatching(/no-such-predictor/) })]);
     expect(readFileSync(junit, 'utf8')).toMatch(/<error\b/);
     await noPodsLeft();
+  });
+
+  it('the in-cluster Job: netcheck\'s own image (laid out as deploy/image/Containerfile does) applied with `kubectl apply -k deploy/` runs to completion, exit 0, its log holds the report', async () => {
+    const image = await buildNetcheckImage(join(dir, 'image'));
+    await c.importImages([image]);
+    // An overlay on the shipped kustomization, as a user would write one: their image, and the probe image their
+    // nodes can pull (here, the one the nodes hold).
+    const overlay = join(dir, 'job-overlay');
+    mkdirSync(overlay);
+    const [name, tag] = image.ref.split(/:(?=[^:]+$)/) as [string, string];
+    writeFileSync(join(overlay, 'kustomization.yaml'), [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      `resources: [${JSON.stringify(relative(overlay, DEPLOY))}]`,
+      `images: [{ name: kube-netcheck, newName: ${JSON.stringify(name)}, newTag: ${JSON.stringify(tag)} }]`,
+      'patches:',
+      '  - target: { kind: Job, name: netcheck-financial-ml }',
+      `    patch: '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--image"},{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${c.probeImage}"}]'`,
+      '',
+    ].join('\n'));
+    // The Role test deletes its `netcheck` namespace without waiting; apply into a terminating one would fail.
+    await kubectl('wait', '--for=delete', 'namespace/netcheck', '--timeout=120s').catch(() => undefined);
+    try {
+      await kubectl('apply', '-k', overlay);
+      await kubectl('-n', 'netcheck', 'wait', '--for=condition=complete', 'job/netcheck-financial-ml', '--timeout=200s').catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n${await kubectl('-n', 'netcheck', 'logs', 'job/netcheck-financial-ml').catch(() => '')}`);
+      });
+      const pod = JSON.parse(await kubectl('-n', 'netcheck', 'get', 'pods', '-l', 'job-name=netcheck-financial-ml', '-o', 'json')) as { items: PodJson[] };
+      expect(pod.items).toHaveLength(1);
+      const container = pod.items[0]!.status.containerStatuses[0]!;
+      expect(container.image).toContain(name);
+      expect(container.state.terminated?.exitCode).toBe(0);
+      const log = await kubectl('-n', 'netcheck', 'logs', 'job/netcheck-financial-ml');
+      // The terminal report: every cell of financial-ml, its summary, the cluster it ran against (in-cluster).
+      expect(log).toMatch(/serving/);
+      expect(log).toMatch(/ci-runner/);
+      expect(log).toMatch(/known gap/i);
+      expect(log).not.toMatch(/internal error|\n\s+at /);
+      await noPodsLeft();
+    } finally {
+      await kubectl('delete', '-k', overlay, '--ignore-not-found', '--wait=true');
+    }
   });
 
   it('a probe image that does not exist on the nodes: named at once (ErrImagePull), exit 3, no pod left', async () => {

@@ -3,9 +3,11 @@
  * `outside-host: <netns>` and `ready` (tooling waits for these lines), and tears down on SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse } from 'yaml';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { writeSession } from '../cluster-kit/outside-host-netcheck.js';
 import { startLab } from './lab.js';
 import type { Faults } from './types.js';
 
@@ -32,6 +34,7 @@ async function runUp(manifests: string[], faultsFile: string | undefined): Promi
   process.stdout.write(`kubeconfig: ${lab.kubeconfigPath}\n`);
   process.stdout.write(`outside-host: ${lab.outsideHost}\n`);
   process.stdout.write('ready\n');
+  writeSession(dirname(lab.kubeconfigPath), { kubeconfig: lab.kubeconfigPath, outsideHost: lab.outsideHost });
   await stopRequested;
   await lab.stop();
 }
