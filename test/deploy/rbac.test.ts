@@ -57,6 +57,12 @@ describe('deploy/rbac/clusterrole.yaml', () => {
     expect(grants(rules, group, resource, verb)).toBe(false);
   });
 
+  it('grants nothing netcheck does not call', () => {
+    const granted = rules.flatMap((r) => r.apiGroups.flatMap((group) => r.resources.flatMap((resource) => r.verbs.map((verb) => `${verb} ${group}/${resource}`))));
+    const needed = new Set(used.map((u) => `${u.verb} ${u.group}/${u.resource}`));
+    expect(granted.filter((g) => !needed.has(g))).toEqual([]);
+  });
+
   it('is bound to the Job\'s ServiceAccount', () => {
     const binding = clusterRole.find((d) => d.kind === 'ClusterRoleBinding');
     expect(binding?.roleRef).toMatchObject({ kind: 'ClusterRole', name: 'netcheck' });
@@ -74,6 +80,12 @@ describe('deploy/rbac/role.yaml', () => {
   // A Role cannot grant cluster-scoped resources; netcheck degrades instead (inventory `unknown`).
   it.each(used.filter((u) => u.clusterScoped))('leaves $verb $resource out', ({ group, resource, verb }) => {
     expect(grants(rules, group, resource, verb)).toBe(false);
+  });
+
+  it('grants nothing netcheck does not call', () => {
+    const granted = rules.flatMap((r) => r.apiGroups.flatMap((group) => r.resources.flatMap((resource) => r.verbs.map((verb) => `${verb} ${group}/${resource}`))));
+    const needed = new Set(used.filter((u) => !u.clusterScoped).map((u) => `${u.verb} ${u.group}/${u.resource}`));
+    expect(granted.filter((g) => !needed.has(g))).toEqual([]);
   });
 
   it('Role and RoleBinding share one namespace', () => {
