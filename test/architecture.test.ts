@@ -1,5 +1,5 @@
 /**
- * The layer rules of DESIGN.md ("arrows point to what a layer may import") and STYLE.md, checked on the
+ * The layer rules of docs/architecture.md ("Layers"), checked on the
  * import statements of src/: a change that crosses a layer fails here, not in review.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
-/** Top to bottom as DESIGN.md draws them: a layer may import the layers below it, and src/model. */
+/** Top to bottom as docs/architecture.md lists them: a layer may import the layers below it, and src/model. */
 const LAYERS = ['cli', 'run', 'report', 'diagnose', 'probe', 'cluster', 'scenario', 'policy'] as const;
 type Layer = (typeof LAYERS)[number] | 'model';
 
@@ -68,7 +68,7 @@ function mayImport(from: Layer, to: Layer): boolean {
 
 const sources = readSources();
 
-describe('architecture (DESIGN.md layers)', () => {
+describe('architecture (docs/architecture.md layers)', () => {
   it('reads every layer of src/', () => {
     expect(new Set(sources.map((s) => s.layer))).toEqual(new Set<Layer>([...LAYERS, 'model']));
   });

@@ -1,5 +1,5 @@
 /**
- * Probe and listener pod manifests (pure). DESIGN.md "Probe pods": the agent and its plan travel in the
+ * Probe and listener pod manifests (pure). docs/architecture.md "Probe pods": the agent and its plan travel in the
  * container args, so any image with `node` works; the spec passes PodSecurity "restricted", carries
  * the run id, dies on its own at the deadline, and never becomes a Service endpoint while carrying a
  * workload's labels.

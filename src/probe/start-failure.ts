@@ -1,6 +1,6 @@
 /**
  * Why a probe pod cannot start, or why it failed, read from its status, its events and what the kubelet
- * recorded (pure). DESIGN.md "Probe pods": a pod that cannot start is reported at once, by name, not
+ * recorded (pure). docs/architecture.md "Probe pods": a pod that cannot start is reported at once, by name, not
  * after the budget runs out.
  */
 import type { ClusterEvent, PodState } from '../cluster/types.js';

@@ -1,5 +1,5 @@
 /**
- * One cell's verdict: intent × policy × observed (DESIGN.md "Core model"). Pure.
+ * One cell's verdict: intent × policy × observed (docs/architecture.md "The core model"). Pure.
  *
  * Decisions worth knowing:
  * - `refused` (ECONNREFUSED) is a rejection, by the destination (nothing listens) or by the data plane

@@ -19,7 +19,7 @@ if (skip !== undefined) console.warn(`cluster-kit: skipped — ${skip}`);
 
 const CLI = ['--import', 'tsx', 'test/cluster-kit/cli.ts'];
 
-/** Root namespace and mount table, as ../shared/tools/rootns-check compares them (lifetimes and counters removed). */
+/** Root namespace and mount table, as a root-namespace checker would compare them (lifetimes and counters removed). */
 async function rootState(): Promise<Record<string, string>> {
   const read = async (argv: string[]): Promise<string> => (await runCommand(argv)).stdout;
   return {
