@@ -1,7 +1,7 @@
 /**
  * Shared by the e2e files that run the BUILT CLI (npm run build first) as a subprocess inside an outside host: where the build is, whether it exists, how to run it, and which netcheck pods are left.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
 import { anyRunSelector } from '../../src/probe/pod-spec.js';
@@ -77,4 +77,17 @@ export function isBalancedXml(xml: string): boolean {
 
 export function unescapeXml(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+}
+
+/**
+ * xmllint's complaints about a JUnit report against the Jenkins JUnit schema (test/fixtures/junit: what CI servers
+ * read); empty when it validates. Needs xmllint (Debian libxml2-utils; .ci/run installs it).
+ */
+export function junitSchemaErrors(file: string): string {
+  try {
+    execFileSync('xmllint', ['--noout', '--schema', 'test/fixtures/junit/junit-10.xsd', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return '';
+  } catch (error) {
+    return String((error as { stderr?: Buffer }).stderr ?? error);
+  }
 }

@@ -4,7 +4,6 @@
  * give identical test names, and every report validates against the Jenkins JUnit schema. The lab, not the real
  * cluster: the real scheduler's placement is not ours to vary, and two full real-cluster runs cost minutes.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,24 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CellVerdict } from '../../src/model/verdict.js';
 import { realLabUnavailable } from '../lab/lab-fixture.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
-import { built, MANIFESTS, runBuiltCli, unescapeXml } from './built-cli.js';
+import { built, junitSchemaErrors as schemaErrors, MANIFESTS, runBuiltCli, unescapeXml } from './built-cli.js';
 
-const SCHEMA = 'test/fixtures/junit/junit-10.xsd';
 const labMissing = realLabUnavailable();
 if (labMissing) console.warn(`lab JUnit names: skipped — ${labMissing}`);
 
 function testcaseNames(xml: string): string[] {
   return [...xml.matchAll(/<testcase [^>]*?\sname="([^"]*)"/g)].map(([, name]) => unescapeXml(name as string));
-}
-
-/** xmllint's complaints about `file` against the schema; empty when it validates. */
-function schemaErrors(file: string): string {
-  try {
-    execFileSync('xmllint', ['--noout', '--schema', SCHEMA, file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return '';
-  } catch (error) {
-    return String((error as { stderr?: Buffer }).stderr ?? error);
-  }
 }
 
 describe.skipIf(!built || labMissing !== undefined)('JUnit names across identical runs in the lab', () => {
