@@ -409,6 +409,27 @@ export function nodeFromObject(obj: unknown): NodeInfo {
   return { name: requiredString(meta.name, 'metadata.name'), labels: labelsAt(meta.labels, 'metadata.labels') };
 }
 
+/**
+ * The items of a list object (`kind: List`, or a typed list such as `NamespaceList` / `PodList` as
+ * `kubectl get -o yaml` and the API server return them); undefined when `obj` is not a list.
+ * Items of a typed list carry no `kind` of their own: like apimachinery's decoder, each such item gets the
+ * list's item kind (`XList` → `X`) and the list's apiVersion. A generic `List` names no item kind, so its
+ * items keep what they have (an item without kind stays without one and is reported as such).
+ */
+export function itemsOfList(obj: unknown): unknown[] | undefined {
+  if (!isObject(obj) || typeof obj.kind !== 'string' || !obj.kind.endsWith('List')) return undefined;
+  const items = arrayAt(obj.items, 'items');
+  if (!items) return undefined;
+  const itemKind = obj.kind === 'List' ? undefined : obj.kind.slice(0, -'List'.length);
+  if (!itemKind) return items;
+  return items.map((item) => {
+    if (!isObject(item) || (typeof item.kind === 'string' && item.kind !== '')) return item;
+    const typed: Obj = { ...item, kind: itemKind };
+    if (typed.apiVersion === undefined && obj.apiVersion !== undefined) typed.apiVersion = obj.apiVersion;
+    return typed;
+  });
+}
+
 export interface SnapshotOptions extends ObjectOptions {
   /** Where each object came from (same index as `objects`), e.g. "file.yaml:12"; used for `source`. */
   sources?: Array<string | undefined>;
@@ -433,7 +454,7 @@ export class ObjectConversionError extends Error {
 }
 
 /**
- * Converts a list of objects (`kind: List` items flattened), skipping unknown kinds, and adds namespaces
+ * Converts a list of objects (items of `kind: List` and typed lists such as `PodList` flattened, see `itemsOfList`), skipping unknown kinds, and adds namespaces
  * that are referenced but not declared (labelled only with kubernetes.io/metadata.name, as the API server
  * would). Output order is deterministic: sorted by namespace then name.
  */
@@ -453,9 +474,8 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
     }
     const kind = typeof obj.kind === 'string' ? obj.kind : '(no kind)';
     try {
-      if (kind === 'List' || kind.endsWith('List')) {
-        const items = arrayAt(obj.items, 'items') ?? [];
-        for (const item of items) visit(item, index, source);
+      if (kind.endsWith('List')) {
+        for (const item of itemsOfList(obj) ?? []) visit(item, index, source);
         return;
       }
       if (kind === 'Namespace') {

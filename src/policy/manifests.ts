@@ -1,11 +1,12 @@
 /**
  * Manifest files → ClusterSnapshot (pure: the caller reads the files, see src/scenario/files.ts).
- * Multi-document YAML (and JSON, which YAML 1.2 reads), `kind: List` items flattened, unknown kinds
+ * Multi-document YAML (and JSON, which YAML 1.2 reads), items of `kind: List` and of typed lists
+ * (`PodList`, `NamespaceList`, ... whose items get the list's item kind) flattened, unknown kinds
  * skipped and counted. Every error names file:line:column.
  */
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { ScenarioError } from '../model/errors.js';
-import { ObjectConversionError, snapshotFromObjectsDetailed } from './from-objects.js';
+import { itemsOfList, ObjectConversionError, snapshotFromObjectsDetailed } from './from-objects.js';
 import type { ClusterSnapshot } from './types.js';
 
 export interface InputFile {
@@ -64,14 +65,11 @@ function nodeAt(root: Node | null, path: string): Node | null {
 
 function flatten(located: Located, out: Located[]): void {
   const { object, node } = located;
-  const isList =
-    typeof object === 'object' && object !== null && !Array.isArray(object) &&
-    (object as { kind?: unknown }).kind === 'List' && Array.isArray((object as { items?: unknown }).items);
-  if (!isList) {
+  const items = Array.isArray((object as { items?: unknown } | null)?.items) ? itemsOfList(object) : undefined;
+  if (!items) {
     out.push(located);
     return;
   }
-  const items = (object as { items: unknown[] }).items;
   const itemsNode = isMap(node) ? (node.get('items', true) as Node | undefined) : undefined;
   items.forEach((item, i) => {
     const itemNode = isSeq(itemsNode) ? ((itemsNode.get(i, true) as Node | undefined) ?? null) : null;

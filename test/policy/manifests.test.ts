@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ScenarioError, UsageError } from '../../src/model/errors.js';
 import { parseAddress, parseCidr, cidrContains } from '../../src/policy/cidr.js';
 import { podFromWorkload, serviceFromObject, snapshotFromObjects } from '../../src/policy/from-objects.js';
+import { createPolicyEngine } from '../../src/policy/engine.js';
 import { snapshotFromManifestFiles } from '../../src/policy/manifests.js';
+import type { PodInfo } from '../../src/policy/types.js';
 import { readInputFiles } from '../../src/scenario/files.js';
 
 const load = (text: string) => snapshotFromManifestFiles([{ path: 'm.yaml', text }]);
@@ -67,6 +69,79 @@ describe('snapshotFromManifestFiles content', () => {
   it('declared namespaces keep their labels and always get kubernetes.io/metadata.name', () => {
     const { snapshot } = load('kind: Namespace\nmetadata: {name: a, labels: {name: a, kubernetes.io/metadata.name: wrong}}\n');
     expect(snapshot.namespaces).toEqual([{ name: 'a', labels: { name: 'a', 'kubernetes.io/metadata.name': 'a' } }]);
+  });
+});
+
+describe('typed lists (kubectl get -o yaml, API server lists): items take the list\'s item kind', () => {
+  // Items of a NamespaceList/PodList carry no kind; apimachinery's decoder gives them the list's item kind.
+  const namespaceList = [
+    'apiVersion: v1',
+    'kind: NamespaceList',
+    'items:',
+    '- metadata: {name: a, labels: {team: a}}',
+    '- metadata: {name: b}',
+  ].join('\n');
+  const podList = [
+    'apiVersion: v1',
+    'kind: PodList',
+    'items:',
+    '- metadata: {name: client, namespace: a, labels: {app: client}}',
+    '  spec: {containers: [{ports: [{containerPort: 80}]}]}',
+    '- metadata: {name: server, namespace: b, labels: {app: server}}',
+    '  spec: {containers: [{ports: [{containerPort: 80}]}]}',
+  ].join('\n');
+  const policyList = [
+    'apiVersion: networking.k8s.io/v1',
+    'kind: NetworkPolicyList',
+    'items:',
+    '- metadata: {name: from-team-a, namespace: b}',
+    '  spec:',
+    '    podSelector: {}',
+    '    ingress:',
+    '    - from:',
+    '      - namespaceSelector: {matchLabels: {team: a}}',
+  ].join('\n');
+
+  it('a NamespaceList item keeps the labels a namespaceSelector rule needs, so the flow stays allowed', () => {
+    const { snapshot, skipped } = snapshotFromManifestFiles([
+      { path: 'ns.yaml', text: namespaceList },
+      { path: 'pods.yaml', text: podList },
+      { path: 'netpol.yaml', text: policyList },
+    ]);
+    expect(skipped).toEqual({});
+    expect(snapshot.namespaces.find((n) => n.name === 'a')?.labels).toEqual({ team: 'a', 'kubernetes.io/metadata.name': 'a' });
+    expect(snapshot.pods.map((p) => [`${p.namespace}/${p.name}`, p.source])).toEqual([['a/client', 'pods.yaml:4'], ['b/server', 'pods.yaml:6']]);
+    expect(snapshot.policies.map((p) => p.name)).toEqual(['from-team-a']);
+    const engine = createPolicyEngine(snapshot);
+    const [client, server] = snapshot.pods as [PodInfo, PodInfo];
+    const verdict = engine.evaluateFlow({ kind: 'pod', pod: client }, { kind: 'pod', pod: server }, 80);
+    expect(verdict.allowed, verdict.summary).toBe(true);
+    expect(verdict.ingress.admittedBy.map((a) => a.policy)).toEqual(['b/from-team-a']);
+  });
+
+  it('snapshotFromObjects (objects already parsed) does the same', () => {
+    const s = snapshotFromObjects([{ apiVersion: 'v1', kind: 'NamespaceList', items: [{ metadata: { name: 'a', labels: { team: 'a' } } }] }]);
+    expect(s.namespaces).toEqual([{ name: 'a', labels: { team: 'a', 'kubernetes.io/metadata.name': 'a' } }]);
+  });
+
+  it('an item that names its own kind keeps it', () => {
+    const { snapshot, skipped } = load('kind: PodList\nitems:\n- kind: ConfigMap\n  metadata: {name: c}\n- metadata: {name: p, namespace: x}\n');
+    expect(skipped).toEqual({ ConfigMap: 1 });
+    expect(snapshot.pods.map((p) => p.name)).toEqual(['p']);
+  });
+
+  it('a generic List whose items have kinds keeps working; a List item without kind is still reported', () => {
+    const { snapshot, skipped } = load(
+      'apiVersion: v1\nkind: List\nitems:\n- kind: Namespace\n  metadata: {name: a, labels: {team: a}}\n- metadata: {name: nameless-kind}\n',
+    );
+    expect(snapshot.namespaces).toEqual([{ name: 'a', labels: { team: 'a', 'kubernetes.io/metadata.name': 'a' } }]);
+    expect(skipped).toEqual({ '(no kind)': 1 });
+  });
+
+  it('errors inside a typed list item point at the item', () => {
+    expect(() => load('kind: PodList\nitems:\n- metadata: {name: p}\n  spec:\n    containers:\n    - ports:\n      - {containerPort: 0}\n')).toThrow(
+      /^m\.yaml:7:\d+: Pod: spec\.containers\[0\]\.ports\[0\]\.containerPort: port 0 is outside 1-65535/,
+    );
   });
 });
 
