@@ -2,7 +2,7 @@
  * Kubeconfig resolution, in kubectl's order: --kubeconfig, $KUBECONFIG (a path list), ~/.kube/config,
  * then the in-cluster service account. --context picks a context; otherwise current-context.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -31,22 +31,29 @@ export interface ResolvedKubeconfig {
 }
 
 const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
+const OTHER_FILE = 'point --kubeconfig or KUBECONFIG at the kubeconfig your cluster tool wrote';
 
 export function resolveKubeconfig(options: KubeconfigOptions = {}): ResolvedKubeconfig {
   const env = options.env ?? process.env;
   const home = options.home ?? homedir();
   const { config, source } = loadConfig(options.kubeconfig, env, home, options.serviceAccountDir ?? serviceAccountDir);
 
+  if (config.getContexts().length === 0) {
+    throw new UsageError(`kubeconfig ${source} defines no contexts`, {
+      hint: `add one (\`kubectl config set-context NAME --cluster=... --user=...\`), or ${OTHER_FILE}`,
+    });
+  }
   const contextName = options.context ?? config.getCurrentContext();
   if (!contextName) {
-    throw new UsageError(`no context selected in ${source}`, {
-      hint: `pass --context (available: ${listContexts(config)})`,
+    throw new UsageError(`kubeconfig ${source} sets no current-context`, {
+      hint: `pass --context NAME (available: ${listContexts(config)}), or run \`kubectl config use-context NAME\``,
     });
   }
   const context = config.getContextObject(contextName);
   if (!context) {
-    throw new UsageError(`context "${contextName}" not found in ${source}`, {
-      hint: `available contexts: ${listContexts(config)}`,
+    const what = options.context !== undefined ? `--context ${contextName}` : `current-context "${contextName}"`;
+    throw new UsageError(`${what}: kubeconfig ${source} defines no context of that name`, {
+      hint: `available contexts: ${listContexts(config)}; pass --context NAME${options.context !== undefined ? '' : ', or run `kubectl config use-context NAME`'}`,
     });
   }
   config.setCurrentContext(contextName);
@@ -69,14 +76,14 @@ function loadConfig(
   accountDir: string,
 ): { config: KubeConfig; source: string } {
   if (explicit !== undefined) {
-    if (!existsSync(explicit)) throw new UsageError(`kubeconfig ${explicit} does not exist`);
+    if (!existsSync(explicit)) throw new UsageError(`kubeconfig ${explicit} does not exist`, { hint: `check the path, or ${OTHER_FILE}` });
     return { config: loadFiles([explicit]), source: explicit };
   }
   const fromEnv = env['KUBECONFIG'];
   if (fromEnv) {
     // kubectl skips list entries that do not exist.
     const files = fromEnv.split(delimiter).filter((f) => f !== '' && existsSync(f));
-    if (files.length === 0) throw new UsageError(`none of the files in KUBECONFIG (${fromEnv}) exists`);
+    if (files.length === 0) throw new UsageError(`none of the files in KUBECONFIG (${fromEnv}) exists`, { hint: `check the path, or ${OTHER_FILE}` });
     return { config: loadFiles(files), source: files.join(delimiter) };
   }
   const defaultFile = join(home, '.kube', 'config');
@@ -108,25 +115,59 @@ function inClusterConfig(host: string, port: string, accountDir: string): KubeCo
   return config;
 }
 
+/** One kubeconfig file, undefined when empty (kubectl skips those in a list). Every failure names the file. */
+function loadFile(file: string): KubeConfig | undefined {
+  const one = new KubeConfig();
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) {
+      throw new UsageError(`kubeconfig ${file} is a directory; name the file in it (e.g. ${join(file, 'config')})`);
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const reason = (error as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : error instanceof Error ? error.message : String(error);
+    throw new UsageError(`kubeconfig ${file} cannot be read: ${reason}`, { cause: error });
+  }
+  // client-node reads an empty document as `undefined` and fails with "reading 'clusters'".
+  if (text.trim() === '') return undefined;
+  try {
+    one.loadFromString(text);
+  } catch (error) {
+    // js-yaml's YAMLException: reason and a 0-based mark; its message spans several lines with a code frame.
+    const yamlError = error as { name?: string; reason?: string; mark?: { line: number; column: number } };
+    if (yamlError.name === 'YAMLException' && yamlError.mark) {
+      throw new UsageError(`kubeconfig ${file}:${yamlError.mark.line + 1}:${yamlError.mark.column + 1}: not valid YAML: ${yamlError.reason ?? 'syntax error'}`, {
+        hint: OTHER_FILE,
+        cause: error,
+      });
+    }
+    const firstLine = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new UsageError(`kubeconfig ${file} is not a valid kubeconfig: ${firstLine}`, { hint: OTHER_FILE, cause: error });
+  }
+  return one;
+}
+
 /** Merge like kubectl: the first file to define a name (or current-context) wins. */
 function loadFiles(files: string[]): KubeConfig {
   const clusters = new Map<string, Cluster>();
   const users = new Map<string, User>();
   const contexts = new Map<string, Context>();
   let currentContext = '';
+  let empty = 0;
   for (const file of files) {
-    const one = new KubeConfig();
-    try {
-      one.loadFromFile(file);
-    } catch (error) {
-      throw new UsageError(`kubeconfig ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+    const one = loadFile(file);
+    if (one === undefined) {
+      empty++;
+      continue;
     }
     for (const c of one.getClusters()) if (!clusters.has(c.name)) clusters.set(c.name, c);
     for (const u of one.getUsers()) if (!users.has(u.name)) users.set(u.name, u);
     for (const c of one.getContexts()) if (!contexts.has(c.name)) contexts.set(c.name, c);
     if (!currentContext && one.getCurrentContext()) currentContext = one.getCurrentContext();
+  }
+  if (empty === files.length) {
+    throw new UsageError(`kubeconfig ${files.join(delimiter)} ${files.length === 1 ? 'is' : 'are'} empty`, { hint: OTHER_FILE });
   }
   const merged = new KubeConfig();
   merged.loadFromOptions({

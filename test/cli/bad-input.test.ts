@@ -15,6 +15,10 @@ const M = 'scenarios/financial-ml/manifests';
 const tmp = mkdtempSync(join(tmpdir(), 'netcheck-bad-input-'));
 const emptyDir = join(tmp, 'empty');
 mkdirSync(emptyDir);
+const emptyKubeconfig = join(tmp, 'empty-kubeconfig');
+writeFileSync(emptyKubeconfig, '');
+const contextlessKubeconfig = join(tmp, 'contextless-kubeconfig');
+writeFileSync(contextlessKubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
 const badYaml = join(tmp, 'bad.yaml');
 writeFileSync(badYaml, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: [\n');
 const scenario = (name: string, body: string): string => {
@@ -103,6 +107,11 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   { args: ['validate', 'nope'], stderr: /^netcheck: nope: no such file, and no built-in scenario of that name$/m },
   { args: ['validate', emptyDir], stderr: /^netcheck: .*empty: directory holds no scenario\.yaml$/m },
   { args: ['run', 'nope'], stderr: /^netcheck: nope: no such file, and no built-in scenario of that name$/m },
+  // kubeconfigs that lead nowhere
+  { args: ['cleanup', '--kubeconfig', emptyKubeconfig], stderr: /^netcheck: kubeconfig .*empty-kubeconfig is empty$/m },
+  { args: ['cleanup', '--kubeconfig', contextlessKubeconfig], stderr: /^netcheck: kubeconfig .*contextless-kubeconfig defines no contexts$/m },
+  { args: ['cleanup', '--kubeconfig', tmp], stderr: /^netcheck: kubeconfig .* is a directory; name the file in it/m },
+  { args: ['cleanup', '--kubeconfig', badYaml], stderr: /^netcheck: kubeconfig .*bad\.yaml:5:7: not valid YAML: bad indentation of a mapping entry$/m },
   // scenario mistakes, each at file:line:column
   { args: ['validate', typoKey], stderr: /typo-key\.yaml:7:38: unknown key `prot` in target `web`; did you mean `port`\?$/m },
   { args: ['validate', typoTarget], stderr: /typo-target\.yaml:9:\d+: matrix\.a\.allow: unknown target `webb`; did you mean `web`\?$/m },
