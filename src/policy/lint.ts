@@ -21,6 +21,11 @@ export interface LintFinding {
   namespace?: string;
   message: string;
   hint: string;
+  /**
+   * Where to fix it, "file:line" of a manifest object: the policy concerned, else the first policy of the
+   * namespace, else its first workload. Absent when the snapshot did not come from files.
+   */
+  source?: string;
 }
 
 /** The rule catalogue: id → short name (shown by `lint -o json` consumers and docs). */
@@ -37,6 +42,28 @@ export const LINT_RULES = {
   NC010: 'ip-block-names-service-ip',
 } as const;
 export type LintRuleId = keyof typeof LINT_RULES;
+
+/** What each rule checks and why, in one or two sentences (code-scanning tools show it as the rule's help). */
+export const LINT_RULE_HELP: Record<LintRuleId, string> = {
+  NC001: 'A namespaceSelector names a hand-set label (e.g. name=kube-system) that the namespace does not carry, so the peer never matches it. Label the namespace, or select on kubernetes.io/metadata.name, which the API server sets.',
+  NC002: 'Egress-isolated pods must reach kube-system DNS on 53/UDP and 53/TCP ("Always allow DNS resolution to kube-system"); TCP is needed for large answers.',
+  NC003: 'A podSelector peer without a namespaceSelector selects pods in the policy\'s own namespace only ("Don\'t use pod selectors without namespace context").',
+  NC004: 'An egress rule to everywhere (no `to`, or 0.0.0.0/0) on broad ports needs a justification ("Don\'t allow broad external access without justification").',
+  NC005: 'Workloads must be able to talk to seldon-system ("Allow communication with seldon-system").',
+  NC006: 'A policy whose podSelector matches no pod in the manifests protects nothing: check it against the workloads\' template labels.',
+  NC007: 'Every namespace needs a baseline policy (podSelector: {}) with default deny plus the platform\'s required flows.',
+  NC008: 'An ipBlock must be address/prefix, with every except range inside its cidr.',
+  NC009: 'A namespace cannot reach a LoadBalancer it depends on: kube-proxy DNATs the LoadBalancer IP to the service\'s pods, so egress must admit those pods on their targetPort.',
+  NC010: 'An ipBlock naming a Service or LoadBalancer IP does not match in-cluster traffic: kube-proxy DNATs it to the pods before policy applies.',
+};
+
+/** `--fail-on`: the least severe finding that fails the lint; `none` never fails. */
+export type LintFailOn = 'error' | 'warning' | 'none';
+
+export function failsLint(findings: readonly LintFinding[], failOn: LintFailOn): boolean {
+  if (failOn === 'none') return false;
+  return findings.some((f) => SEVERITY_ORDER[f.severity] <= SEVERITY_ORDER[failOn]);
+}
 
 const DNS_NAMESPACE = 'kube-system';
 const SELDON_NAMESPACE = 'seldon-system';
@@ -401,6 +428,10 @@ export function lintSnapshot(snapshot: ClusterSnapshot, engine: PolicyEngine = c
   lintIpBlocks(snapshot, findings);
   lintLoadBalancers(snapshot, engine, findings);
   lintIpBlockServiceIPs(snapshot, findings);
+  for (const f of findings) {
+    const source = locateFinding(snapshot, f);
+    if (source !== undefined) f.source = source;
+  }
   return findings.sort(
     (a, b) =>
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
@@ -409,6 +440,17 @@ export function lintSnapshot(snapshot: ClusterSnapshot, engine: PolicyEngine = c
       compareStrings(a.policy ?? '', b.policy ?? '') ||
       compareStrings(a.message, b.message),
   );
+}
+
+function locateFinding(snapshot: ClusterSnapshot, finding: LintFinding): string | undefined {
+  if (finding.policy !== undefined) {
+    const policy = snapshot.policies.find((p) => policyKey(p) === finding.policy);
+    if (policy?.source !== undefined) return policy.source;
+  }
+  if (finding.namespace === undefined) return undefined;
+  const byKey = (a: { name: string }, b: { name: string }): number => compareStrings(a.name, b.name);
+  const policy = snapshot.policies.filter((p) => p.namespace === finding.namespace && p.source !== undefined).sort(byKey)[0];
+  return policy?.source ?? snapshot.pods.filter((p) => p.namespace === finding.namespace && p.source !== undefined).sort(byKey)[0]?.source;
 }
 
 export function hasErrors(findings: readonly LintFinding[]): boolean {

@@ -11,6 +11,7 @@
 import { formatLocation } from '../model/errors.js';
 import type { IntentCell, IntentCheckResult, IntentStatus } from '../model/intent.js';
 import { md } from './render-markdown.js';
+import { escapeXmlAttr, escapeXmlText } from './xml-text.js';
 
 const MARK: Record<IntentStatus, string> = { agrees: '✓', contradicts: '✗', 'stale-known': '✗', 'known-gap': '~', undecided: '?' };
 
@@ -91,9 +92,9 @@ export function renderIntentJunit(result: IntentCheckResult): string {
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
   // The Jenkins JUnit schema (test/fixtures/junit) allows no `skipped` on <testsuites>: the suite carries it.
   out.push(`<testsuites name="netcheck check" tests="${s.total}" failures="${s.failed}" errors="0" time="0">`);
-  out.push(`  <testsuite name="${attr(result.scenario)}" tests="${s.total}" failures="${s.failed}" errors="0" skipped="${skipped}" time="0">`);
+  out.push(`  <testsuite name="${escapeXmlAttr(result.scenario)}" tests="${s.total}" failures="${s.failed}" errors="0" skipped="${skipped}" time="0">`);
   for (const c of result.cells) {
-    const open = `    <testcase classname="${attr(`${result.scenario}.${c.source}`)}" name="${attr(`${c.source} → ${c.target} (${c.expect})`)}" time="0"`;
+    const open = `    <testcase classname="${escapeXmlAttr(`${result.scenario}.${c.source}`)}" name="${escapeXmlAttr(`${c.source} → ${c.target} (${c.expect})`)}" time="0"`;
     switch (c.status) {
       case 'agrees':
         out.push(`${open}/>`);
@@ -101,26 +102,15 @@ export function renderIntentJunit(result: IntentCheckResult): string {
       case 'contradicts':
       case 'stale-known': {
         const body = [c.reason, `at ${formatLocation(c.location)}`, ...c.policyExplanation.map((l) => `policy: ${l}`)].join('\n');
-        out.push(`${open}>`, `      <failure message="${attr(c.reason)}" type="${c.status}">${text(body)}</failure>`, '    </testcase>');
+        out.push(`${open}>`, `      <failure message="${escapeXmlAttr(c.reason)}" type="${c.status}">${escapeXmlText(body)}</failure>`, '    </testcase>');
         break;
       }
       case 'known-gap':
       case 'undecided':
-        out.push(`${open}>`, `      <skipped message="${attr(c.reason)}"/>`, '    </testcase>');
+        out.push(`${open}>`, `      <skipped message="${escapeXmlAttr(c.reason)}"/>`, '    </testcase>');
         break;
     }
   }
   out.push('  </testsuite>', '</testsuites>');
   return out.join('\n') + '\n';
-}
-
-// XML 1.0 forbids most control characters even when escaped; drop them.
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
-
-function text(s: string): string {
-  return s.replace(INVALID_XML, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function attr(s: string): string {
-  return text(s).replace(/"/g, '&quot;').replace(/\n/g, '&#10;');
 }
