@@ -2,12 +2,14 @@
  * Flags shared by the offline commands (analyze, explain, lint): --manifests, --port, --protocol, -o,
  * and loading the manifests into a snapshot. Bad values become one-line UsageErrors (exit 2).
  */
+import { isAbsolute, relative } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../model/errors.js';
 import { snapshotFromManifestFiles, type ManifestSnapshot } from '../policy/manifests.js';
 import type { PortQuery } from '../policy/ports.js';
 import type { Protocol } from '../policy/types.js';
 import { readInputFiles } from '../scenario/files.js';
+import { loadScenario } from '../scenario/load.js';
 
 export interface ManifestArgs {
   manifests: string[];
@@ -65,9 +67,55 @@ export function parsePortFlag(value: string | number | undefined, flag = '--port
   return text;
 }
 
+/** A path as the user would type it: relative to the working directory when it lies below it. */
+function showPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+const SCENARIO_DOCUMENT = /^kind:\s*["']?Scenario["']?\s*$/m;
+const NETCHECK_API = /^apiVersion:\s*["']?netcheck\.io\//m;
+
+/**
+ * A netcheck scenario named where manifests belong (`--manifests scenario.yaml`) would otherwise be skipped as an
+ * unknown kind and leave "nothing to analyze": point at the manifests it names instead. Inside a directory a
+ * scenario file is skipped like any other kind, so `--manifests scenarios/financial-ml` works.
+ */
+async function rejectScenarioFile(path: string, text: string): Promise<void> {
+  if (!SCENARIO_DOCUMENT.test(text) || !NETCHECK_API.test(text)) return;
+  const scenario = await loadScenario(path).catch(() => undefined);
+  if (scenario === undefined) {
+    throw new UsageError(`${path} is a netcheck Scenario, not Kubernetes manifests`, { hint: `\`netcheck validate ${path}\` says what is wrong with it` });
+  }
+  const manifests = scenario.manifests.map(showPath);
+  if (manifests.length === 0) {
+    throw new UsageError(`${path} is a netcheck Scenario, not Kubernetes manifests, and it names no manifests`, {
+      hint: 'give --manifests the directory of the YAML your cluster runs',
+    });
+  }
+  throw new UsageError(`${path} is a netcheck Scenario, not Kubernetes manifests; its manifests are ${manifests.join(', ')}`, {
+    hint: `give ${manifests.map((m) => `--manifests ${m}`).join(' ')}`,
+  });
+}
+
+/** Kinds the manifest reader counts for documents that are no Kubernetes object. */
+const NOT_KUBERNETES = new Set(['(no kind)', '(not an object)', 'Scenario']);
+
 export async function loadManifests(paths: string[]): Promise<ManifestSnapshot> {
   if (paths.length === 0) throw new UsageError('--manifests: name at least one file or directory');
   const files = await readInputFiles(paths);
   if (files.length === 0) throw new UsageError(`--manifests ${paths.join(' ')}: no .yaml, .yml or .json files found`);
-  return snapshotFromManifestFiles(files);
+  for (const file of files) if (paths.includes(file.path)) await rejectScenarioFile(file.path, file.text);
+  const loaded = snapshotFromManifestFiles(files);
+  // Nothing Kubernetes at all is a wrong path (a Helm values file, an unrendered chart), never a clean bill of health.
+  const { pods, policies, services, namespaces, nodes } = loaded.snapshot;
+  const objects = pods.length + policies.length + services.length + namespaces.length + nodes.length +
+    Object.entries(loaded.skipped).reduce((sum, [kind, count]) => sum + (NOT_KUBERNETES.has(kind) ? 0 : count), 0);
+  if (objects === 0) {
+    const read = files.length === 1 ? 'the file holds' : `its ${files.length} files hold`;
+    throw new UsageError(`--manifests ${paths.join(' ')}: ${read} no Kubernetes objects (no document with apiVersion and kind)`, {
+      hint: 'give the YAML your cluster runs (rendered: `helm template`, `kustomize build`)',
+    });
+  }
+  return loaded;
 }

@@ -19,6 +19,11 @@ const emptyKubeconfig = join(tmp, 'empty-kubeconfig');
 writeFileSync(emptyKubeconfig, '');
 const contextlessKubeconfig = join(tmp, 'contextless-kubeconfig');
 writeFileSync(contextlessKubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+const helmValues = join(tmp, 'values.yaml');
+writeFileSync(helmValues, 'replicaCount: 2\nimage: { repository: web }\n');
+const emptyManifest = join(tmp, 'empty-manifest.yaml');
+writeFileSync(emptyManifest, '---\n');
+const scenarioFile = 'scenarios/financial-ml/scenario.yaml';
 const badYaml = join(tmp, 'bad.yaml');
 writeFileSync(badYaml, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   bad: [\n');
 const scenario = (name: string, body: string): string => {
@@ -102,6 +107,12 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   // paths and files
   { args: ['analyze', '--manifests', '/nonexistent'], stderr: /^netcheck: cannot read \/nonexistent: no such file or directory$/m },
   { args: ['lint', '--manifests', emptyDir], stderr: /^netcheck: --manifests .*empty: no \.yaml, \.yml or \.json files found$/m },
+  { args: ['analyze', '--manifests', scenarioFile], stderr: /^netcheck: scenarios\/financial-ml\/scenario\.yaml is a netcheck Scenario, not Kubernetes manifests; its manifests are scenarios\/financial-ml\/manifests\n  hint: give --manifests scenarios\/financial-ml\/manifests$/m },
+  { args: ['lint', '-f', scenarioFile], stderr: /^netcheck: scenarios\/financial-ml\/scenario\.yaml is a netcheck Scenario, not Kubernetes manifests; its manifests are scenarios\/financial-ml\/manifests$/m },
+  { args: ['explain', '--manifests', scenarioFile, '--from', 'a/b', '--to', 'c/d', '--port', '80'], stderr: /^netcheck: scenarios\/financial-ml\/scenario\.yaml is a netcheck Scenario, not Kubernetes manifests; its manifests are scenarios\/financial-ml\/manifests$/m },
+  { args: ['analyze', '--manifests', typoTarget], stderr: /typo-target\.yaml is a netcheck Scenario, not Kubernetes manifests\n  hint: `netcheck validate .*typo-target\.yaml` says what is wrong with it$/m },
+  { args: ['analyze', '--manifests', helmValues], stderr: /^netcheck: --manifests .*values\.yaml: the file holds no Kubernetes objects \(no document with apiVersion and kind\)$/m },
+  { args: ['lint', '--manifests', emptyManifest, helmValues], stderr: /^netcheck: --manifests .*empty-manifest\.yaml .*values\.yaml: its 2 files hold no Kubernetes objects/m },
   { args: ['analyze', '--manifests', badYaml], stderr: /^netcheck: .*bad\.yaml:4:9: invalid YAML: /m },
   { args: ['validate', badYaml], stderr: /^netcheck: .*bad\.yaml:4:9: YAML syntax error: /m },
   { args: ['validate', 'nope'], stderr: /^netcheck: nope: no such file, and no built-in scenario of that name$/m },
@@ -135,6 +146,15 @@ describe('good values pass the flag checks', () => {
     const r = netcheck(args);
     expect(r.stderr).toMatch(/^netcheck: -o json=\/nonexistent\/dir\/x\.json: directory \/nonexistent\/dir does not exist$/m);
     expect(r.code).toBe(2);
+  });
+});
+
+describe('a directory holding a scenario beside its manifests', () => {
+  it('is analyzed, the scenario skipped like any other kind', () => {
+    const r = netcheck(['analyze', '--manifests', 'scenarios/financial-ml']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/7 pods, \d+ cells/);
+    expect(r.stdout).toMatch(/skipped kinds: Scenario ×1/);
   });
 });
 
