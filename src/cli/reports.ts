@@ -11,10 +11,15 @@ import { renderJson } from '../report/render-json.js';
 import { renderJunit } from '../report/render-junit.js';
 import { renderMarkdown } from '../report/render-markdown.js';
 import { renderTable } from '../report/render-table.js';
+import { toSnapshot } from '../run/snapshot.js';
 import { findNearestName } from '../scenario/nearest-name.js';
+import { netcheckVersion } from './version.js';
 
-const FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
-type Format = (typeof FORMATS)[number];
+/** `snapshot` is a JSON snapshot file for `netcheck diff` (src/model/snapshot.ts), never for stdout. */
+const FORMATS = ['table', 'json', 'junit', 'markdown', 'snapshot'] as const;
+export type Format = (typeof FORMATS)[number];
+/** What reports of a judged set of cells can be, without a snapshot: `check`, `diff`. */
+export const REPORT_FORMATS: readonly Format[] = ['table', 'json', 'junit', 'markdown'];
 export interface OutputSpec {
   format: Format;
   /** Absent: stdout. */
@@ -24,6 +29,8 @@ export interface OutputSpec {
 }
 
 export interface OutputOptions {
+  /** The formats this command writes (default: every one). */
+  formats?: readonly Format[];
   /** `--append`. */
   append?: boolean;
   /** Where $GITHUB_STEP_SUMMARY is read (default: process.env). */
@@ -43,28 +50,30 @@ function appendsMarkdown(file: string, options: OutputOptions): boolean {
 
 /** `-o table`, `-o json=report.json`, … (several allowed; without =FILE the report goes to stdout). */
 export function parseOutputs(values: readonly string[] | undefined, options: OutputOptions = {}): OutputSpec[] {
-  const specs = parseOutputValues(values);
+  const specs = parseOutputValues(values, options.formats ?? FORMATS);
   if (options.append === true && !specs.some((s) => s.format === 'markdown' && s.file !== undefined)) {
     throw new UsageError('--append applies to a Markdown report written to a file, and there is none', { hint: 'e.g. -o markdown=summary.md --append' });
   }
   return specs.map((spec) => (spec.format === 'markdown' && spec.file !== undefined && appendsMarkdown(spec.file, options) ? { ...spec, append: true } : spec));
 }
 
-function parseOutputValues(values: readonly string[] | undefined): OutputSpec[] {
+function parseOutputValues(values: readonly string[] | undefined, formats: readonly Format[]): OutputSpec[] {
   if (!values || values.length === 0) return [{ format: 'table' }];
   return values.map((value) => {
     const eq = value.indexOf('=');
     const format = (eq < 0 ? value : value.slice(0, eq)).trim();
     const file = eq < 0 ? undefined : value.slice(eq + 1).trim();
-    if (!(FORMATS as readonly string[]).includes(format)) {
-      const near = findNearestName(format, FORMATS);
-      throw new UsageError(`-o ${value}: unknown format "${format}"${near ? `; did you mean \`${near}\`?` : ''}`, {
-        hint: `formats: ${FORMATS.join(', ')}, each optionally =FILE`,
+    if (!(formats as readonly string[]).includes(format)) {
+      const near = findNearestName(format, formats);
+      const known = (FORMATS as readonly string[]).includes(format) ? `this command does not write ${format}` : `unknown format "${format}"`;
+      throw new UsageError(`-o ${value}: ${known}${near && near !== format ? `; did you mean \`${near}\`?` : ''}`, {
+        hint: `formats: ${formats.join(', ')}, each optionally =FILE`,
       });
     }
     if (file === '') throw new UsageError(`-o ${value}: missing file name after "="`);
     // A JUnit report is for a CI tool to read from a file; on stdout it would only be mixed with progress and tables.
     if (format === 'junit' && file === undefined) throw new UsageError(`-o junit: name the file, e.g. -o junit=netcheck.xml`);
+    if (format === 'snapshot' && file === undefined) throw new UsageError(`-o snapshot: name the file, e.g. -o snapshot=before.json`);
     return file === undefined ? { format: format as Format } : { format: format as Format, file };
   }).map((spec, index, all) => {
     const same = all.findIndex((other) => other.file === spec.file);
@@ -100,8 +109,15 @@ export async function checkOutputFiles(outputs: readonly OutputSpec[]): Promise<
   }
 }
 
-export function render(format: Format, result: RunResult): string {
+/** What a snapshot records beside the result. */
+export interface SnapshotContext {
+  perNode: boolean;
+}
+
+export function render(format: Format, result: RunResult, snapshot: SnapshotContext = { perNode: false }): string {
   switch (format) {
+    case 'snapshot':
+      return JSON.stringify(toSnapshot(result, { netcheckVersion: netcheckVersion(), perNode: snapshot.perNode }), null, 2) + '\n';
     case 'table':
       return renderTable(result);
     case 'json':
@@ -114,9 +130,14 @@ export function render(format: Format, result: RunResult): string {
 }
 
 /** Every report of a run: stdout ones printed, file ones written (or appended to, as their spec says). */
-export async function writeReports(outputs: readonly OutputSpec[], result: RunResult): Promise<void> {
+export async function writeReports(outputs: readonly OutputSpec[], result: RunResult, snapshot?: SnapshotContext): Promise<void> {
+  await writeOutputs(outputs, (format) => render(format, result, snapshot));
+}
+
+/** Any command's reports, rendered by `renderAs`: stdout ones printed, file ones written or appended to. */
+export async function writeOutputs(outputs: readonly OutputSpec[], renderAs: (format: Format) => string): Promise<void> {
   for (const out of outputs) {
-    const text = render(out.format, result);
+    const text = renderAs(out.format);
     if (out.file === undefined) process.stdout.write(text);
     else if (out.append === true) {
       // A blank line first, so this report's heading starts a block of its own after what is already there.

@@ -146,12 +146,14 @@ export async function readInventory(
     return listEverywhere(transport, kind, perNamespace, signal, unknown);
   };
 
-  const [rawPods, rawServices, rawSlices, rawPolicies, rawNodes] = await Promise.all([
+  const [rawPods, rawServices, rawSlices, rawPolicies, rawNodes, rawDaemonSets] = await Promise.all([
     read(kinds.pods),
     read(kinds.services),
     read(kinds.endpointslices),
     read(kinds.networkpolicies),
     listOnce(transport, { resource: 'nodes', path: () => '/api/v1/nodes' }, undefined, signal),
+    // Only to name the CNI in snapshots: not readable is not worth a line in `unknown`.
+    listOnce(transport, { resource: 'daemonsets', path: () => '/apis/apps/v1/daemonsets' }, undefined, signal),
   ]);
 
   const pods: PodInfo[] = rawPods
@@ -171,6 +173,11 @@ export async function readInventory(
     return svc;
   });
   const policies: NetworkPolicy[] = rawPolicies.map((o) => networkPolicyFromObject(o));
+  const resourceVersions: Record<string, string> = {};
+  for (const raw of rawPolicies) {
+    const meta = (raw as { metadata?: { namespace?: string; name?: string; resourceVersion?: string } }).metadata;
+    if (meta?.name && meta.resourceVersion) resourceVersions[`${meta.namespace ?? ''}/${meta.name}`] = meta.resourceVersion;
+  }
   let nodes: NodeInfo[] = [];
   if (rawNodes.ok) nodes = rawNodes.items.map((o) => ({ ...nodeFromObject(o), ...nodeSchedulingOf(o) }));
   else unknown.push(`nodes (${rawNodes.why})`);
@@ -185,7 +192,35 @@ export async function readInventory(
     policies: policies.sort(byNsName),
     nodes: nodes.sort(byName),
     unknown,
+    resourceVersions,
+    ...(rawDaemonSets.ok ? { cni: recogniseCni(rawDaemonSets.items) } : {}),
   };
+}
+
+/** DaemonSet names (any namespace) by which the common CNIs and policy enforcers are known. */
+const CNI_DAEMONSETS: Array<[RegExp, string]> = [
+  [/^calico-node$/, 'calico'],
+  [/^(kube-)?flannel(-ds)?$/, 'flannel'],
+  [/^canal$/, 'canal (calico + flannel)'],
+  [/^cilium$/, 'cilium'],
+  [/^kube-router$/, 'kube-router'],
+  [/^weave-net$/, 'weave'],
+  [/^antrea-agent$/, 'antrea'],
+  [/^ovnkube-node$/, 'ovn-kubernetes'],
+];
+
+/** e.g. "calico (DaemonSet calico-system/calico-node, 2 of 3 scheduled)": which CNIs run, and on how many nodes. */
+export function recogniseCni(daemonSets: unknown[]): string[] {
+  const found: string[] = [];
+  for (const raw of daemonSets) {
+    const ds = raw as { metadata?: { namespace?: string; name?: string }; status?: { currentNumberScheduled?: number; desiredNumberScheduled?: number } };
+    const name = ds.metadata?.name ?? '';
+    const cni = CNI_DAEMONSETS.find(([pattern]) => pattern.test(name))?.[1];
+    if (cni === undefined) continue;
+    const counts = ds.status?.desiredNumberScheduled !== undefined ? `, ${ds.status.currentNumberScheduled ?? 0} of ${ds.status.desiredNumberScheduled} scheduled` : '';
+    found.push(`${cni} (DaemonSet ${ds.metadata?.namespace ?? ''}/${name}${counts})`);
+  }
+  return found.sort(compareStrings);
 }
 
 async function readNamespace(

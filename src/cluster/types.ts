@@ -127,8 +127,11 @@ export interface InventoryOptions {
   signal?: AbortSignal;
 }
 
-/** `unknown` (always present here) names what could not be read and why. */
-export type Inventory = ClusterSnapshot & { unknown: string[] };
+/**
+ * `unknown` (always present here) names what could not be read and why; `resourceVersions` of the policies
+ * ("namespace/name"); `cni`: the CNIs recognised by their DaemonSets (absent when DaemonSets are not readable).
+ */
+export type Inventory = ClusterSnapshot & { unknown: string[]; resourceVersions?: Record<string, string>; cni?: string[] };
 
 export interface ClusterClient {
   /** API server URL. */

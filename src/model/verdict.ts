@@ -3,6 +3,8 @@ import type { Attempt, Outcome } from './outcome.js';
 
 export type PolicyView = 'allow' | 'deny' | 'unknown';
 
+export type ObservedPath = 'open' | 'blocked' | 'unknown';
+
 export type Classification =
   | 'pass'
   | 'known-gap'    // failed exactly as the scenario documents (an accepted, explained contradiction)
@@ -31,6 +33,12 @@ export interface CellVerdict {
   pinnedNode?: string;
   /** Probe pod that ran the check ("namespace/name"), or "runner". */
   probe?: string;
+  /**
+   * What the observation says about the network path, as the verdict read it (a refusal from a served target is
+   * `blocked`; a lookup that never got an answer, a probe error or an ambiguous refusal is `unknown`). Absent when
+   * the check did not run. Snapshots compare this.
+   */
+  path?: ObservedPath;
   pass: boolean;
   classification: Classification;
   /** One line: why it passed or failed. */
@@ -64,6 +72,21 @@ export interface RunResult {
    * about the run as a whole (e.g. nodes left out of a --per-node run) is not here.
    */
   findingCells?: RunFinding[];
+  /** What the cluster looked like when the run read it, for snapshots and diffs (absent when the run stopped before). */
+  facts?: ClusterFacts;
+}
+
+/**
+ * The cluster facts a CNI migration is followed by: nodes and their labels (Calico's migration controller labels
+ * each node `projectcalico.org/node-network-during-migration`), which CNIs run (DaemonSets by name), namespaces and
+ * their labels, and the policies with their resourceVersions (so a diff can tell a policy change from a data-plane one).
+ */
+export interface ClusterFacts {
+  nodes: Array<{ name: string; labels: Record<string, string>; ready?: boolean; unschedulable?: boolean }>;
+  /** e.g. "calico-node (DaemonSet calico-system/calico-node)"; empty when none recognised, absent when not readable. */
+  cni?: string[];
+  namespaces: Array<{ name: string; labels: Record<string, string> }>;
+  policies: Array<{ kind: string; namespace?: string; name: string; resourceVersion?: string }>;
 }
 
 /** A cell a run-level finding is about: its (source, target), and the node its probe ran on when known (a --per-node run has one cell per node). */

@@ -6,6 +6,7 @@
  * is the classification and whose text is the diagnosis; a check that could not run is an <error>; a known gap
  * is <skipped> with the scenario's reason.
  */
+import { escapeXmlAttr, escapeXmlText } from './xml-text.js';
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
 import { caseResult, cellName, runFindingsAbout, type CaseResult } from './cell-text.js';
@@ -85,14 +86,5 @@ function elapsedSeconds(result: RunResult): string {
   return Number.isFinite(ms) && ms >= 0 ? (ms / 1000).toFixed(3) : '0';
 }
 
-// XML 1.0 forbids most control characters even when escaped, and lone surrogates; drop them.
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-function text(s: string): string {
-  return s.replace(INVALID_XML, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Attribute values: a parser turns a raw tab, CR or newline into a space, so they are written as references. */
-function attr(s: string): string {
-  return text(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
-}
+const text = escapeXmlText;
+const attr = escapeXmlAttr;

@@ -3,12 +3,12 @@
  * runner in parallel → verdicts → diagnosis. Everything it creates carries the run id and is deleted in
  * `finally` (also when `signal` aborts: SIGINT/SIGTERM).
  */
-import type { ClusterClient, WorkloadKind } from '../cluster/types.js';
+import type { ClusterClient, Inventory, WorkloadKind } from '../cluster/types.js';
 import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
 import { diagnoseRun, type TargetKinds } from '../diagnose/diagnose-run.js';
 import { ClusterError, ExitCode, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
 import type { AgentPlan } from '../model/outcome.js';
-import type { CellVerdict, RunResult } from '../model/verdict.js';
+import type { CellVerdict, ClusterFacts, RunResult } from '../model/verdict.js';
 import { createPolicyEngine } from '../policy/engine.js';
 import type { Labels } from '../policy/types.js';
 import { agentListenArgs, agentRunArgs, runAgentLocally } from '../probe/agent.js';
@@ -207,6 +207,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       finishedAt: now().toISOString(),
       cluster,
       cells,
+      facts: clusterFacts(snapshot),
       summary: summarizeCells(cells),
       findings: [...describeSkippedNodes(probeNodes?.skipped ?? []), ...diagnosed.map((f) => f.text)],
       findingCells: diagnosed,
@@ -221,6 +222,24 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
   } finally {
     await cleanup(deps.client, runId, [...namespaces], deps.onCleanupFailed);
   }
+}
+
+/** The facts a snapshot keeps of the cluster the run read (src/model/verdict.ts ClusterFacts). */
+function clusterFacts(inventory: Inventory): ClusterFacts {
+  return {
+    nodes: inventory.nodes.map((n) => ({
+      name: n.name,
+      labels: n.labels,
+      ...(n.ready !== undefined ? { ready: n.ready } : {}),
+      ...(n.unschedulable !== undefined ? { unschedulable: n.unschedulable } : {}),
+    })),
+    ...(inventory.cni !== undefined ? { cni: inventory.cni } : {}),
+    namespaces: inventory.namespaces.map((n) => ({ name: n.name, labels: n.labels })),
+    policies: inventory.policies.map((p) => {
+      const resourceVersion = inventory.resourceVersions?.[`${p.namespace}/${p.name}`];
+      return { kind: 'NetworkPolicy', namespace: p.namespace, name: p.name, ...(resourceVersion !== undefined ? { resourceVersion } : {}) };
+    }),
+  };
 }
 
 function imageOptions(deps: RunDeps): { image?: string; imagePullSecrets?: string[] } {

@@ -118,7 +118,8 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   const seen = describeOutcome(outcome, { addresses: true }) + rejectionNote(target, outcome, served);
   const flipFlop = flipFlopNote(target, attempts, served);
   const raw = classify(input, outcome, seen, served);
-  const withAttempts = { ...base, outcome, attempts };
+  const read = observedPath(target, outcome, served);
+  const withAttempts = { ...base, outcome, attempts, path: read === 'open' || read === 'blocked' ? read : ('unknown' as const) };
 
   if (cell.known !== undefined) {
     const policyStillContradicts = policy.view !== 'unknown' && (policy.view === 'allow') !== (cell.expect === 'allow');

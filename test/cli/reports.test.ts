@@ -89,4 +89,20 @@ describe.skipIf(!existsSync(cli))('the built CLI as a GitHub Actions step', () =
     const text = readFileSync(summary, 'utf8');
     expect(text).toMatch(/^## an earlier step\n\n## netcheck · financial-ml · ❌ \d+ could not run\n/);
   });
+
+  it('`check` appends to the step summary too, and exits 0 on the built-in scenario', () => {
+    const summary = file('## an earlier step\n');
+    const r = spawnSync(process.execPath, [cli, 'check', 'financial-ml', '-o', `markdown=${summary}`], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, GITHUB_STEP_SUMMARY: summary } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const text = readFileSync(summary, 'utf8');
+    expect(text.startsWith('## an earlier step\n\n')).toBe(true);
+    expect(text.slice('## an earlier step\n\n'.length)).toMatch(/^#+ .*financial-ml/);
+  });
+
+  it('`check -o snapshot=FILE` is refused before anything is read: check probes nothing', () => {
+    const r = spawnSync(process.execPath, [cli, 'check', 'financial-ml', '-o', `snapshot=${join(tmp, 'x.json')}`], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^netcheck: -o snapshot=\S+: this command does not write snapshot/);
+  });
 });

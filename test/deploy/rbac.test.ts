@@ -36,6 +36,8 @@ const used: Array<{ group: string; resource: string; verb: string; clusterScoped
   { group: '', resource: 'nodes', verb: 'list', clusterScoped: true },
   ...['deployments', 'statefulsets', 'daemonsets', 'replicasets'].map((resource) => ({ group: 'apps', resource, verb: 'get' })),
   { group: 'batch', resource: 'jobs', verb: 'get' },
+  // Cluster-wide, to name the CNI (inventory.ts); a Role-only run does without.
+  { group: 'apps', resource: 'daemonsets', verb: 'list', clusterScoped: true },
 ];
 
 const clusterRole = read('rbac/clusterrole.yaml');

@@ -4,7 +4,6 @@
  * or policy cannot decide it offline) · 1 a contradiction, or a `known:` entry the policies no longer produce ·
  * 2 bad input. Loads no cluster code.
  */
-import { writeFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { ExitCode, UsageError } from '../../model/errors.js';
 import type { IntentCheckResult } from '../../model/intent.js';
@@ -13,11 +12,12 @@ import { checkIntent } from '../../run/check-intent.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
 import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
 import { defineCommand } from '../command.js';
-import { checkOutputFiles, parseOutputs, type OutputSpec } from '../reports.js';
+import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs, type OutputSpec } from '../reports.js';
 
 interface CheckArgs {
   scenario: string;
   output?: string[];
+  append?: boolean;
 }
 
 function renderIntent(format: OutputSpec['format'], result: IntentCheckResult): string {
@@ -30,6 +30,9 @@ function renderIntent(format: OutputSpec['format'], result: IntentCheckResult): 
       return renderIntentJunit(result);
     case 'markdown':
       return renderIntentMarkdown(result);
+    case 'snapshot':
+      // parseOutputs was given REPORT_FORMATS: a check probes nothing, so it has no snapshot to write.
+      throw new UsageError('-o snapshot: `check` probes nothing; take a snapshot with `netcheck snapshot SCENARIO -o FILE`');
   }
 }
 
@@ -50,6 +53,7 @@ export const checkCommand = defineCommand<CheckArgs>({
         nargs: 1,
         describe: 'report: table | json | markdown [=FILE], junit=FILE; repeatable, at most one on stdout (default: table)',
       })
+      .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it ($GITHUB_STEP_SUMMARY is always appended to)' })
       .example('$0 check financial-ml', 'every cell of the built-in scenario against its manifests\' policies')
       .example('$0 check scenario.yaml -o table -o junit=intent.xml', 'CI, before deploying: JUnit for the pull request; exit 1 on a contradiction')
       .epilogue(
@@ -57,7 +61,7 @@ export const checkCommand = defineCommand<CheckArgs>({
           '1 a contradiction, or a `known:` entry the policies no longer produce · 2 bad input',
       ),
   run: async (argv) => {
-    const outputs = parseOutputs(argv.output);
+    const outputs = parseOutputs(argv.output, { formats: REPORT_FORMATS, append: argv.append === true });
     await checkOutputFiles(outputs);
     const scenario = await loadScenario(argv.scenario);
     if (scenario.manifests.length === 0) {
@@ -69,12 +73,7 @@ export const checkCommand = defineCommand<CheckArgs>({
     checkScenarioAgainstSnapshot(scenario, snapshot);
     const shown = scenario.cells[0]?.location.file ?? scenario.file;
     const result = checkIntent(scenario, snapshot, shown);
-    // Written here rather than through reports.ts' writeReports, which renders a RunResult (see render-intent.ts).
-    for (const out of outputs) {
-      const text = renderIntent(out.format, result);
-      if (out.file === undefined) process.stdout.write(text);
-      else await writeFile(out.file, text);
-    }
+    await writeOutputs(outputs, (format) => renderIntent(format, result));
     return result.summary.failed === 0 ? ExitCode.Pass : ExitCode.Mismatch;
   },
 });
