@@ -22,6 +22,10 @@ export interface CellDirection {
   reason: DirectionVerdict['reason'];
   isolatedBy: string[];
   admittedBy: string[];
+  /** The AdminNetworkPolicy / BaselineAdminNetworkPolicy rule that decided, when one did. */
+  decidedBy?: string;
+  /** The AdminNetworkPolicy rule that passed the flow on to NetworkPolicies. */
+  passedBy?: string;
 }
 
 export interface AnalysisCell {
@@ -54,7 +58,10 @@ export interface Analysis {
 }
 
 function toCellDirection(d: DirectionVerdict): CellDirection {
-  return { allowed: d.allowed, reason: d.reason, isolatedBy: d.isolatedBy, admittedBy: d.admittedBy.map((a) => a.text) };
+  const cell: CellDirection = { allowed: d.allowed, reason: d.reason, isolatedBy: d.isolatedBy, admittedBy: d.admittedBy.map((a) => a.text) };
+  if (d.decidedBy) cell.decidedBy = d.decidedBy.text;
+  if (d.passedBy) cell.passedBy = d.passedBy.text;
+  return cell;
 }
 
 function destinationPortsOf(pod: PodInfo, options: AnalyzeOptions): DestinationPort[] {

@@ -19,6 +19,7 @@
  * - Self-traffic (a pod to itself) is evaluated by the same rules as any other pair.
  * - An address that equals a known pod's IP is still treated as an address; callers resolve pod IPs first.
  */
+import { createAdminEvaluator } from './admin.js';
 import { cidrContains, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from './cidr.js';
 import { compareByNamespaceName, compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
 import { findMatchingPort, formatPolicyPort, formatPort, resolvePort, type PortQuery } from './ports.js';
@@ -176,6 +177,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     }
   });
   const allNamespaces = [...new Set([...nsLabels.keys(), ...podsByNs.keys()])].sort(compareStrings);
+  const admin = createAdminEvaluator(snapshot.adminPolicies ?? [], { pods, podAddresses, namespaceLabels });
 
   const podsMatching = (namespaces: readonly string[], selector: NetworkPolicyPeer['podSelector']): number[] => {
     const nsSet = new Set(namespaces);
@@ -321,8 +323,18 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     }
     const isolating = selecting(subject.pod).filter((c) => (direction === 'ingress' ? c.ingress : c.egress));
     const isolatedBy = isolating.map((c) => c.key);
+    // AdminNetworkPolicies first; Pass (or no match) hands the flow to NetworkPolicies, then the baseline.
+    const adminRef = admin.active ? admin.decide('admin', direction, subject.pod, peer, destPorts, port, protocol) : undefined;
+    if (adminRef && adminRef.action !== 'Pass') {
+      return { direction, allowed: adminRef.action === 'Allow', reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: adminRef };
+    }
+    const passed = adminRef ? { passedBy: adminRef } : {};
     if (isolating.length === 0) {
-      return { direction, allowed: true, reason: 'not-isolated', isolatedBy, admittedBy: [], nearMisses: [] };
+      const baseline = admin.active ? admin.decide('baseline', direction, subject.pod, peer, destPorts, port, protocol) : undefined;
+      if (baseline) {
+        return { direction, allowed: baseline.action === 'Allow', reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: baseline, ...passed };
+      }
+      return { direction, allowed: true, reason: 'not-isolated', isolatedBy, admittedBy: [], nearMisses: [], ...passed };
     }
     const admittedBy: AdmittingRule[] = [];
     const misses: Array<{ rank: number; text: string }> = [];
@@ -361,7 +373,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       if (rules.length === 0) misses.push({ rank: 3, text: `${c.key} has no ${direction} rules: it denies all ${direction}` });
     }
     if (admittedBy.length > 0) {
-      return { direction, allowed: true, reason: 'admitted', isolatedBy, admittedBy, nearMisses: [] };
+      return { direction, allowed: true, reason: 'admitted', isolatedBy, admittedBy, nearMisses: [], ...passed };
     }
     misses.sort((a, b) => a.rank - b.rank);
     return {
@@ -371,6 +383,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       isolatedBy,
       admittedBy,
       nearMisses: misses.map((m) => m.text),
+      ...passed,
     };
   };
 
@@ -387,7 +400,9 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     if (!resolved) summary = `${flow}: not reachable, ${endpointName(to)} declares no ${protocol} port named ${String(query)}`;
     else if (allowed) summary = `${flow}: allowed (egress ${egress.reason}, ingress ${ingress.reason})`;
     else {
-      const denied = [egress, ingress].filter((d) => !d.allowed).map((d) => `${d.direction} (isolated by ${d.isolatedBy.join(', ')}; no rule admits it)`);
+      const denied = [egress, ingress]
+        .filter((d) => !d.allowed)
+        .map((d) => (d.decidedBy ? `${d.direction} (${d.decidedBy.text})` : `${d.direction} (isolated by ${d.isolatedBy.join(', ')}; no rule admits it)`));
       summary = `${flow}: denied by ${denied.join(' and ')}`;
     }
     return { allowed, egress, ingress, port, protocol, summary };
@@ -486,11 +501,40 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     };
 
     const allowed = new Uint8Array(n * n);
+    if (!admin.active) {
+      for (let d = 0; d < n; d++) {
+        if (resolved[d] === undefined) continue;
+        const inRow = ingressRowFor(d);
+        for (let s = 0; s < n; s++) {
+          if (inRow[s] === 1 && (egressRows[egressClass.ids[s] as number] as Uint8Array)[d] === 1) allowed[s * n + d] = 1;
+        }
+      }
+      return { pods, protocol, query, ports: resolved, allowed };
+    }
+    // With admin policies, each direction is: AdminNetworkPolicy (Allow/Deny; Pass or nothing falls through),
+    // then the NetworkPolicies if any isolate the subject, else the baseline (Deny, or allowed).
+    const directionAllows = (direction: Direction, subject: number, peer: number, d: number, npRow: Uint8Array, npIndex: number, isolated: boolean): boolean => {
+      const destPorts = (pods[d] as PodInfo).ports;
+      const port = resolved[d];
+      if (admin.appliesTo('admin', direction, subject)) {
+        const action = admin.decideIndexed('admin', direction, subject, peer, destPorts, port, protocol);
+        if (action === 'Allow') return true;
+        if (action === 'Deny') return false;
+      }
+      if (isolated) return npRow[npIndex] === 1;
+      if (!admin.appliesTo('baseline', direction, subject)) return true;
+      return admin.decideIndexed('baseline', direction, subject, peer, destPorts, port, protocol) !== 'Deny';
+    };
     for (let d = 0; d < n; d++) {
       if (resolved[d] === undefined) continue;
       const inRow = ingressRowFor(d);
+      const inIsolated = (ingressOf[d] as CompiledPolicy[]).length > 0;
       for (let s = 0; s < n; s++) {
-        if (inRow[s] === 1 && (egressRows[egressClass.ids[s] as number] as Uint8Array)[d] === 1) allowed[s * n + d] = 1;
+        const outRow = egressRows[egressClass.ids[s] as number] as Uint8Array;
+        const outIsolated = (egressOf[s] as CompiledPolicy[]).length > 0;
+        if (directionAllows('ingress', d, s, d, inRow, s, inIsolated) && directionAllows('egress', s, d, d, outRow, d, outIsolated)) {
+          allowed[s * n + d] = 1;
+        }
       }
     }
     return { pods, protocol, query, ports: resolved, allowed };
@@ -551,11 +595,20 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
         lines.push(`  ${who}: DENIED; isolated by ${d.isolatedBy.join(', ')}, and no rule admits it. Closest rules:`);
         for (const m of d.nearMisses) lines.push(`    - ${m}`);
         break;
+      case 'admin-policy':
+        lines.push(`  ${who}: ${d.allowed ? 'allowed' : 'DENIED'} by ${d.decidedBy?.text ?? 'an admin policy'}`);
+        if (d.decidedBy?.kind === 'AdminNetworkPolicy') {
+          lines.push(`    (AdminNetworkPolicies take precedence over NetworkPolicies${d.isolatedBy.length > 0 ? `; ${d.isolatedBy.join(', ')} not consulted` : ''})`);
+        } else {
+          lines.push('    (the BaselineAdminNetworkPolicy decides where no AdminNetworkPolicy did and no NetworkPolicy isolates the pod)');
+        }
+        break;
       default: {
         const never: never = d.reason;
         lines.push(String(never));
       }
     }
+    if (d.passedBy) lines.push(`    (${d.passedBy.text}: passed on to NetworkPolicies and the baseline)`);
   }
   return lines;
 }

@@ -5,11 +5,19 @@
  * the caller (manifest loader, cluster inventory) can wrap it with its own location.
  */
 import type {
+  AdminAction,
+  AdminPolicy,
+  AdminPolicyKind,
+  AdminPolicyPeer,
+  AdminPolicyPort,
+  AdminPolicyRule,
+  AdminPolicySubject,
   ClusterSnapshot,
   ContainerPort,
   IPBlock,
   LabelSelector,
   LabelSelectorRequirement,
+  NamespacedPodSelector,
   NamespaceInfo,
   NetworkPolicy,
   NetworkPolicyPeer,
@@ -403,6 +411,127 @@ export function networkPolicyFromObject(obj: unknown, source?: string, options: 
   return policy;
 }
 
+const ADMIN_POLICY_KINDS = ['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy'] as const;
+
+/** A LabelSelector that must not carry fields of other API versions (e.g. v1alpha1's early `sameLabels`). */
+function strictSelector(value: unknown, path: string): LabelSelector | undefined {
+  const o = objectAt(value, path);
+  if (!o) return undefined;
+  for (const key of Object.keys(o)) {
+    if (key !== 'matchLabels' && key !== 'matchExpressions') {
+      throw new ObjectShapeError(`${path}.${key}`, 'is not a field of a label selector (this netcheck reads network-policy-api v0.1 AdminNetworkPolicy)');
+    }
+  }
+  return selectorFromObject(o, path);
+}
+
+function namespacedPodFromObject(value: unknown, path: string): NamespacedPodSelector {
+  const o = objectAt(value, path) ?? {};
+  return {
+    namespaceSelector: strictSelector(o.namespaceSelector, `${path}.namespaceSelector`) ?? {},
+    podSelector: strictSelector(o.podSelector, `${path}.podSelector`) ?? {},
+  };
+}
+
+/** Exactly one of the listed fields is set (the API's MinProperties=1, MaxProperties=1). */
+function exactlyOne(o: Obj, fields: readonly string[], path: string): string {
+  const set = fields.filter((f) => o[f] !== undefined && o[f] !== null);
+  const unknown = Object.keys(o).filter((k) => !fields.includes(k));
+  if (unknown.length > 0) throw new ObjectShapeError(`${path}.${unknown[0]}`, `unknown field; expected one of ${fields.join(', ')}`);
+  if (set.length !== 1) throw new ObjectShapeError(path, `needs exactly one of ${fields.join(', ')}`);
+  return set[0] as string;
+}
+
+function adminPeerFromObject(value: unknown, path: string, egress: boolean): AdminPolicyPeer {
+  const o = objectAt(value, path) ?? {};
+  const field = exactlyOne(o, egress ? ['namespaces', 'pods', 'nodes', 'networks'] : ['namespaces', 'pods'], path);
+  switch (field) {
+    case 'namespaces':
+      return { namespaces: strictSelector(o.namespaces, `${path}.namespaces`) ?? {} };
+    case 'pods':
+      return { pods: namespacedPodFromObject(o.pods, `${path}.pods`) };
+    case 'nodes':
+      return { nodes: strictSelector(o.nodes, `${path}.nodes`) ?? {} };
+    default: {
+      const networks = (arrayAt(o.networks, `${path}.networks`) ?? []).map((c, i) => requiredString(c, `${path}.networks[${i}]`));
+      if (networks.length === 0) throw new ObjectShapeError(`${path}.networks`, 'needs at least one CIDR');
+      return { networks };
+    }
+  }
+}
+
+function adminPortFromObject(value: unknown, path: string): AdminPolicyPort {
+  const o = objectAt(value, path) ?? {};
+  const field = exactlyOne(o, ['portNumber', 'namedPort', 'portRange'], path);
+  if (field === 'namedPort') {
+    const name = requiredString(o.namedPort, `${path}.namedPort`);
+    return { namedPort: name };
+  }
+  const p = `${path}.${field}`;
+  const po = objectAt(o[field], p) ?? {};
+  const protocol = protocolAt(po.protocol, `${p}.protocol`);
+  if (field === 'portNumber') return { portNumber: { protocol, port: portNumber(po.port, `${p}.port`) } };
+  const start = portNumber(po.start, `${p}.start`);
+  const end = portNumber(po.end, `${p}.end`);
+  if (end < start) throw new ObjectShapeError(`${p}.end`, `end ${end} is below start ${start}`);
+  return { portRange: { protocol, start, end } };
+}
+
+function adminRulesFromObject(value: unknown, path: string, kind: AdminPolicyKind, egress: boolean): AdminPolicyRule[] {
+  return (arrayAt(value, path) ?? []).map((r, i) => {
+    const rp = `${path}[${i}]`;
+    const ro = objectAt(r, rp) ?? {};
+    const action = ro.action;
+    const actions = kind === 'AdminNetworkPolicy' ? ['Allow', 'Deny', 'Pass'] : ['Allow', 'Deny'];
+    if (typeof action !== 'string' || !actions.includes(action)) {
+      throw new ObjectShapeError(`${rp}.action`, `must be ${actions.join(', ')} for a ${kind}, got ${JSON.stringify(action)}`);
+    }
+    const peerField = egress ? 'to' : 'from';
+    const peers = (arrayAt(ro[peerField], `${rp}.${peerField}`) ?? []).map((p, j) => adminPeerFromObject(p, `${rp}.${peerField}[${j}]`, egress));
+    if (peers.length === 0) throw new ObjectShapeError(`${rp}.${peerField}`, 'needs at least one peer');
+    const rule: AdminPolicyRule = { action: action as AdminAction, peers };
+    const name = stringAt(ro.name, `${rp}.name`);
+    if (name) rule.name = name;
+    const ports = arrayAt(ro.ports, `${rp}.ports`);
+    if (ports) rule.ports = ports.map((p, j) => adminPortFromObject(p, `${rp}.ports[${j}]`));
+    return rule;
+  });
+}
+
+export function isAdminPolicyKind(kind: unknown): kind is AdminPolicyKind {
+  return typeof kind === 'string' && (ADMIN_POLICY_KINDS as readonly string[]).includes(kind);
+}
+
+/** An AdminNetworkPolicy or BaselineAdminNetworkPolicy (network-policy-api v0.1, policy.networking.k8s.io/v1alpha1). */
+export function adminPolicyFromObject(obj: unknown, source?: string): AdminPolicy {
+  const o = objectAt(obj, '') ?? {};
+  const kind = o.kind;
+  if (!isAdminPolicyKind(kind)) throw new ObjectShapeError('kind', `not an admin policy kind: ${JSON.stringify(kind)}`);
+  const meta = metadataOf(o);
+  const spec = objectAt(o.spec, 'spec') ?? {};
+  const subjectObj = objectAt(spec.subject, 'spec.subject') ?? {};
+  const subjectField = exactlyOne(subjectObj, ['namespaces', 'pods'], 'spec.subject');
+  const subject: AdminPolicySubject =
+    subjectField === 'namespaces'
+      ? { namespaces: strictSelector(subjectObj.namespaces, 'spec.subject.namespaces') ?? {} }
+      : { pods: namespacedPodFromObject(subjectObj.pods, 'spec.subject.pods') };
+  const policy: AdminPolicy = {
+    kind,
+    name: requiredString(meta.name, 'metadata.name'),
+    subject,
+    ingress: adminRulesFromObject(spec.ingress, 'spec.ingress', kind, false),
+    egress: adminRulesFromObject(spec.egress, 'spec.egress', kind, true),
+  };
+  if (kind === 'AdminNetworkPolicy') {
+    const priority = integerAt(spec.priority, 'spec.priority');
+    if (priority === undefined) throw new ObjectShapeError('spec.priority', 'is required');
+    if (priority < 0 || priority > 1000) throw new ObjectShapeError('spec.priority', `priority ${priority} is outside 0-1000`);
+    policy.priority = priority;
+  }
+  if (source !== undefined) policy.source = source;
+  return policy;
+}
+
 export function nodeFromObject(obj: unknown): NodeInfo {
   const o = objectAt(obj, '') ?? {};
   const meta = metadataOf(o);
@@ -464,6 +593,7 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
   const services: ServiceInfo[] = [];
   const policies: NetworkPolicy[] = [];
   const nodes: NodeInfo[] = [];
+  const adminPolicies: AdminPolicy[] = [];
   const skipped: Record<string, number> = {};
   const referenced = new Set<string>();
 
@@ -497,6 +627,8 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
         const policy = networkPolicyFromObject(obj, source, options);
         referenced.add(policy.namespace);
         policies.push(policy);
+      } else if (isAdminPolicyKind(kind)) {
+        adminPolicies.push(adminPolicyFromObject(obj, source));
       } else if (kind === 'Node') {
         nodes.push(nodeFromObject(obj));
       } else {
@@ -521,6 +653,7 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
       services: services.sort(compareByNamespaceName),
       policies: policies.sort(compareByNamespaceName),
       nodes: nodes.sort((a, b) => compareStrings(a.name, b.name)),
+      ...(adminPolicies.length > 0 ? { adminPolicies: adminPolicies.sort(compareAdminPolicies) } : {}),
     },
     skipped,
   };
@@ -538,4 +671,13 @@ export function compareStrings(a: string, b: string): number {
 /** Namespace, then name: the order of every namespaced list in a snapshot. */
 export function compareByNamespaceName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
   return compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
+}
+
+/**
+ * Evaluation order: AdminNetworkPolicies by priority (lower first; the API leaves equal priorities undefined,
+ * netcheck breaks ties by name so results are stable), then the baseline.
+ */
+export function compareAdminPolicies(a: AdminPolicy, b: AdminPolicy): number {
+  const rank = (p: AdminPolicy): number => (p.kind === 'AdminNetworkPolicy' ? (p.priority ?? 0) : Number.MAX_SAFE_INTEGER);
+  return rank(a) - rank(b) || compareStrings(a.name, b.name);
 }

@@ -3,7 +3,7 @@
  * against the container ports of the *destination* pod (for ingress rules the policed pod, for egress rules
  * the peer), and a name the destination does not declare matches nothing.
  */
-import type { ContainerPort, NetworkPolicyPort, Protocol } from './types.js';
+import type { AdminPolicyPort, ContainerPort, NetworkPolicyPort, Protocol } from './types.js';
 
 /** The port a flow targets: a number, or a name to resolve against the destination's container ports. */
 export type PortQuery = number | string;
@@ -53,4 +53,39 @@ export function formatPolicyPort(pp: NetworkPolicyPort): string {
 
 export function formatPort(port: number | string | undefined, protocol: Protocol): string {
   return `${port ?? '?'}/${protocol}`;
+}
+
+/**
+ * Whether an AdminNetworkPolicy port entry admits `port`/`protocol` toward a destination with `destPorts`
+ * (network-policy-api shared_types.go AdminNetworkPolicyPort). Ports are always the destination's: for an
+ * ingress rule the subject pod's, for an egress rule the peer's. A named port matches a container port of
+ * that name, number and protocol on the destination; an address (no container ports) has no named ports.
+ */
+export function adminPortMatches(
+  ap: AdminPolicyPort,
+  destPorts: readonly ContainerPort[] | undefined,
+  port: number | undefined,
+  protocol: Protocol,
+): boolean {
+  if (port === undefined) return false;
+  if ('portNumber' in ap) return ap.portNumber.protocol === protocol && ap.portNumber.port === port;
+  if ('portRange' in ap) return ap.portRange.protocol === protocol && port >= ap.portRange.start && port <= ap.portRange.end;
+  return (destPorts ?? []).some((cp) => cp.name === ap.namedPort && cp.containerPort === port && cp.protocol === protocol);
+}
+
+/** An admin rule's ports: absent means the rule does not filter by port. */
+export function adminPortsMatch(
+  ports: readonly AdminPolicyPort[] | undefined,
+  destPorts: readonly ContainerPort[] | undefined,
+  port: number | undefined,
+  protocol: Protocol,
+): boolean {
+  return ports === undefined || ports.some((ap) => adminPortMatches(ap, destPorts, port, protocol));
+}
+
+/** "TCP/80", "UDP/5000-5500", "named port http". */
+export function formatAdminPort(ap: AdminPolicyPort): string {
+  if ('portNumber' in ap) return `${ap.portNumber.protocol}/${ap.portNumber.port}`;
+  if ('portRange' in ap) return `${ap.portRange.protocol}/${ap.portRange.start}-${ap.portRange.end}`;
+  return `named port ${ap.namedPort}`;
 }

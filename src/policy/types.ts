@@ -57,6 +57,79 @@ export interface NetworkPolicy {
   source?: string;
 }
 
+/**
+ * AdminNetworkPolicy / BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1, network-policy-api
+ * v0.1: apis/v1alpha1/adminnetworkpolicy_types.go, baselineadminnetworkpolicy_types.go, shared_types.go).
+ * Cluster-scoped. Both share one shape here; `kind` tells them apart and a baseline has no priority.
+ */
+export type AdminPolicyKind = 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy';
+/** Baseline rules only Allow or Deny; Pass belongs to AdminNetworkPolicy. */
+export type AdminAction = 'Allow' | 'Deny' | 'Pass';
+
+/** spec.subject (exactly one of the two) and the `pods` peer: namespaceSelector AND podSelector. */
+export interface NamespacedPodSelector {
+  namespaceSelector: LabelSelector;
+  podSelector: LabelSelector;
+}
+
+export interface AdminPolicySubject {
+  /** Every pod of the namespaces matching it. */
+  namespaces?: LabelSelector;
+  pods?: NamespacedPodSelector;
+}
+
+/** A rule peer: exactly one field set. `nodes` and `networks` exist for egress only. */
+export interface AdminPolicyPeer {
+  namespaces?: LabelSelector;
+  pods?: NamespacedPodSelector;
+  nodes?: LabelSelector;
+  /** CIDRs; they match cluster-internal addresses (pod IPs) too, as the API says. */
+  networks?: string[];
+}
+
+/** Exactly one field of AdminNetworkPolicyPort. */
+export type AdminPolicyPort =
+  | { portNumber: { protocol: Protocol; port: number } }
+  | { namedPort: string }
+  | { portRange: { protocol: Protocol; start: number; end: number } };
+
+export interface AdminPolicyRule {
+  name?: string;
+  action: AdminAction;
+  /** `from` of an ingress rule, `to` of an egress rule (at least one). */
+  peers: AdminPolicyPeer[];
+  /** Absent: the rule does not filter by port. */
+  ports?: AdminPolicyPort[];
+}
+
+export interface AdminPolicy {
+  kind: AdminPolicyKind;
+  name: string;
+  /** AdminNetworkPolicy only: 0-1000, lower first. */
+  priority?: number;
+  subject: AdminPolicySubject;
+  ingress: AdminPolicyRule[];
+  egress: AdminPolicyRule[];
+  source?: string;
+}
+
+/**
+ * A policy netcheck does not evaluate but that may decide a flow before the Kubernetes NetworkPolicies do
+ * (Calico's projectcalico.org/v3 and crd.projectcalico.org/v1 GlobalNetworkPolicy / NetworkPolicy).
+ */
+export interface OtherPolicy {
+  kind: string;
+  apiVersion: string;
+  name: string;
+  /** Absent for cluster-scoped kinds (GlobalNetworkPolicy). */
+  namespace?: string;
+  /** The selector expression as written (Calico selector syntax); '' selects all. */
+  selector: string;
+  /** Calico `order` (lower first); undefined when not set (evaluated last). */
+  order?: number;
+  source?: string;
+}
+
 export interface ContainerPort {
   name?: string;
   containerPort: number;
@@ -124,6 +197,10 @@ export interface ClusterSnapshot {
   services: ServiceInfo[];
   policies: NetworkPolicy[];
   nodes: NodeInfo[];
+  /** AdminNetworkPolicies and the BaselineAdminNetworkPolicy; absent = none. */
+  adminPolicies?: AdminPolicy[];
+  /** Policies netcheck cannot evaluate that may decide flows first (Calico); absent = none. */
+  otherPolicies?: OtherPolicy[];
   unknown?: string[];
 }
 
@@ -152,7 +229,32 @@ export type DirectionReason =
   | 'not-isolated'       // no policy selects the pod for this direction: allowed
   | 'admitted'           // isolated, and a rule admitted the flow
   | 'no-matching-rule'   // isolated, and no rule admitted the flow
+  | 'admin-policy'       // an AdminNetworkPolicy or the BaselineAdminNetworkPolicy decided (see decidedBy)
   | 'not-applicable';    // the endpoint is not a pod (an address): the cluster does not police it
+
+/** The (Baseline)AdminNetworkPolicy rule that decided a direction, or passed it on to NetworkPolicies. */
+export interface AdminRuleRef {
+  kind: AdminPolicyKind;
+  policy: string;
+  priority?: number;
+  direction: Direction;
+  ruleIndex: number;
+  ruleName?: string;
+  action: AdminAction;
+  /** e.g. "AdminNetworkPolicy cluster-control (priority 20) ingress[0] 'allow-from-monitoring': Allow". */
+  text: string;
+}
+
+/** A policy netcheck does not evaluate that selects one end of a flow, so it may decide the flow first. */
+export interface MayDecide {
+  kind: string;
+  name: string; // "namespace/name", or the name of a cluster-scoped policy
+  order?: number;
+  /** Which end it may select. */
+  selects: 'source' | 'destination';
+  /** e.g. "Calico GlobalNetworkPolicy deny-all (order 100) may select the source: it may decide this flow instead". */
+  text: string;
+}
 
 export interface DirectionVerdict {
   direction: Direction;
@@ -167,6 +269,10 @@ export interface DirectionVerdict {
    * e.g. "namespaceSelector name=kube-system: namespace kube-system has no label name".
    */
   nearMisses: string[];
+  /** Present when reason is 'admin-policy': the rule whose action decided. */
+  decidedBy?: AdminRuleRef;
+  /** An AdminNetworkPolicy rule said Pass, so NetworkPolicies (or the baseline) decided. */
+  passedBy?: AdminRuleRef;
 }
 
 export interface FlowVerdict {
@@ -178,4 +284,6 @@ export interface FlowVerdict {
   protocol: Protocol;
   /** Plain-words summary of both directions. */
   summary: string;
+  /** Policies netcheck does not evaluate (Calico) that may decide this flow instead; absent when none. */
+  mayBeDecidedBy?: MayDecide[];
 }

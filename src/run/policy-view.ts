@@ -213,6 +213,8 @@ function explainDirection(d: DirectionVerdict, flow: FlowVerdict): string {
       const near = shown.length > 0 ? `; near miss: ${shown.join('; ')}${more}` : '';
       return `${d.direction}: denied, isolated by ${d.isolatedBy.join(', ')} and no rule admits ${port}${near}`;
     }
+    case 'admin-policy':
+      return `${d.direction}: ${d.allowed ? 'allowed' : 'denied'} by ${d.decidedBy?.text ?? 'an admin network policy'}`;
     case 'not-applicable':
       return `${d.direction}: not policed (this end is an address, not a pod)`;
   }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const small = 'test/fixtures/policy/small';
 const clean = 'test/fixtures/policy/clean';
+const admin = 'test/fixtures/policy/admin';
 
 function netcheck(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
@@ -32,6 +33,17 @@ describe('netcheck analyze / explain / lint', () => {
       code: 0,
       stdout: /mlflow\/mlflow declares no container port with that name[\s\S]*egress\[3\]: the destination declares no port http-x\/TCP, so the rule's ports \[443\/TCP, 80\/TCP, 4317\/TCP, 4318\/TCP\] cannot match it/,
     },
+    {
+      args: ['explain', '--manifests', admin, '--from', 'monitoring/prometheus', '--to', 'shop/web', '--port', '8080'],
+      code: 0,
+      stdout: /^ALLOWED[\s\S]*ingress to shop\/web: allowed by AdminNetworkPolicy cluster-control \(priority 20\) ingress\[0\] 'allow-from-monitoring': Allow/,
+    },
+    {
+      args: ['explain', '--manifests', admin, '--from', 'billing/api', '--to', 'shop/web', '--port', '8080'],
+      code: 0,
+      stdout: /^DENIED[\s\S]*DENIED by BaselineAdminNetworkPolicy default ingress\[0\] 'deny-other-tenants': Deny[\s\S]*ingress\[1\] 'pass-same-tenant': Pass/,
+    },
+    { args: ['analyze', '--manifests', admin], code: 0, stdout: /A1 api +│ ✗  │ ✓  │ ✗[\s\S]*C1 web +│ ✓  │ ✓  │ ✗/ },
     { args: ['explain', '--manifests', small, '--from', 'shop/wbe', '--to', 'shop/db', '--port', '5432'], code: 2, stderr: /--from shop\/wbe: no such pod.*did you mean shop\/web/ },
     { args: ['analyze', '--manifests', small, '--protocol', 'ICMP'], code: 2, stderr: /--protocol ICMP: use TCP, UDP or SCTP/ },
     { args: ['analyze', '--manifests', small, '--port', '70000'], code: 2, stderr: /--port 70000/ },
