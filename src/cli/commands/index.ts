@@ -5,7 +5,9 @@ import { explainCommand } from './explain.js';
 import { lintCommand } from './lint.js';
 import { validateCommand } from './validate.js';
 import { cleanupCommand } from './cleanup.js';
+import { diffCommand } from './diff.js';
 import { runCommand, scenarioShorthandCommand } from './run.js';
+import { snapshotCommand } from './snapshot.js';
 
 /** Every command; each lives in its own file beside this one. */
 export const commands: AnyCommand[] = [
@@ -16,6 +18,8 @@ export const commands: AnyCommand[] = [
   checkCommand,
   cleanupCommand,
   runCommand,
+  snapshotCommand,
+  diffCommand,
   // The default command ($0) must come last so named commands win.
   scenarioShorthandCommand,
 ];

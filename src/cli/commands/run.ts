@@ -5,6 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import { ExitCode, NetcheckError, UsageError } from '../../model/errors.js';
+import type { RunResult } from '../../model/verdict.js';
 import { DEFAULT_PROBE_IMAGE, newRunId } from '../../probe/pod-spec.js';
 import { DEFAULT_SETTLE_MS } from '../../run/plan.js';
 import { runExitCode } from '../../run/verdict.js';
@@ -13,7 +14,7 @@ import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
 import { defineCommand, formatError } from '../command.js';
 import { keepingHint } from '../flag-check.js';
-import { checkOutputFiles, parseOutputs, writeReports } from '../reports.js';
+import { checkOutputFiles, parseOutputs, writeReports, type OutputSpec } from '../reports.js';
 
 /**
  * The code that talks to a cluster (@kubernetes/client-node, listr2) loads when a run starts, not with the CLI:
@@ -61,19 +62,24 @@ function parseRetries(value: string): number {
 }
 
 function buildRunOptions<T>(yargs: Argv<T>) {
-  return yargs
-    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)' })
-    .option('context', { type: 'string', describe: 'kubeconfig context' })
+  return buildProbeOptions(yargs)
     .option('output', {
       alias: 'o',
       type: 'string',
       array: true,
       nargs: 1,
       describe:
-        'report: table | json | markdown [=FILE], junit=FILE; repeatable, at most one on stdout (default: table). ' +
-        'A FILE is replaced, except markdown=FILE is appended to when FILE is $GITHUB_STEP_SUMMARY or with --append',
+        'report: table | json | markdown [=FILE], junit=FILE, snapshot=FILE (for `netcheck diff`); repeatable, at most one on stdout ' +
+        '(default: table). A FILE is replaced, except markdown=FILE is appended to when FILE is $GITHUB_STEP_SUMMARY or with --append',
     })
-    .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it (other formats are always replaced)' })
+    .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it (other formats are always replaced)' });
+}
+
+/** The flags of every command that probes a cluster (`run`, the shorthand, `snapshot`), but the reports'. */
+export function buildProbeOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)' })
+    .option('context', { type: 'string', describe: 'kubeconfig context' })
     // nargs: 1 so `--budget -1s` reaches the duration check instead of being read as the flags -1 and -s.
     .option('timeout', { type: 'string', nargs: 1, describe: "per-check timeout (default: the scenario's), e.g. 2s" })
     .option('budget', { type: 'string', nargs: 1, default: '60s', describe: 'whole-run budget; pods die at it even if netcheck is killed' })
@@ -94,8 +100,23 @@ function buildRunOptions<T>(yargs: Argv<T>) {
     .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr (--no-progress to hide)' });
 }
 
-async function executeRun(argv: RunArgs): Promise<ExitCode> {
-  const outputs = parseOutputs(argv.output, { append: argv.append === true });
+/**
+ * What a command that probes does with a judged run, after its reports are written: `run` maps it to the exit
+ * code contract; `snapshot` reports what it recorded, or compares it with an earlier snapshot.
+ */
+export interface RunConclusion {
+  outputs: OutputSpec[];
+  conclude: (result: RunResult, infrastructureFailures: number) => Promise<ExitCode>;
+}
+
+const judgeRun = (argv: RunArgs): RunConclusion => ({
+  outputs: parseOutputs(argv.output, { append: argv.append === true }),
+  conclude: async (result, infrastructureFailures) => runExitCode(result.summary, infrastructureFailures),
+});
+
+export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judgeRun(argv)): Promise<ExitCode> {
+  const { outputs } = conclusion;
+  const snapshotContext = { perNode: argv.perNode === true };
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);
   const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
@@ -113,7 +134,7 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
     if (error instanceof NetcheckError) {
       const at = new Date();
       const cluster = { ...(argv.context !== undefined ? { context: argv.context } : {}), nodes: [], unknown: [] };
-      await writeReports(outputs, stoppedRunResult(scenario, error, { runId: newRunId(at), startedAt: at, finishedAt: at, cluster }));
+      await writeReports(outputs, stoppedRunResult(scenario, error, { runId: newRunId(at), startedAt: at, finishedAt: at, cluster }), snapshotContext);
     }
     throw error;
   }
@@ -148,10 +169,10 @@ async function executeRun(argv: RunArgs): Promise<ExitCode> {
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
     await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : undefined);
-    await writeReports(outputs, run.result);
+    await writeReports(outputs, run.result, snapshotContext);
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     for (const f of run.failures) process.stderr.write(formatError(f));
-    return run.stoppedBy?.exitCode ?? runExitCode(run.result.summary, run.failures.length);
+    return run.stoppedBy?.exitCode ?? (await conclusion.conclude(run.result, run.failures.length));
   } catch (error) {
     await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : 'not finished');
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
