@@ -1,0 +1,96 @@
+/**
+ * The package as users get it: `npm pack`, then `npm install -g` of the tarball into a temporary prefix (from
+ * npm's cache, which `npm ci` filled), then `netcheck` and `kubectl netcheck` from that prefix's bin/, run from a
+ * directory outside the repository so nothing can lean on the repo's layout. Needs the build (dist/).
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'netcheck-package-')));
+const prefix = join(tmp, 'prefix');
+const home = join(tmp, 'home');
+const work = join(tmp, 'work');
+const installed = join(prefix, 'lib', 'node_modules', 'kube-netcheck');
+let packed: string[] = [];
+
+// bin/ of the prefix first; node's own directory for the `#!/usr/bin/env node` line; kubectl from /usr/bin.
+const env: Record<string, string> = {
+  PATH: [join(prefix, 'bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(delimiter),
+  HOME: home,
+  npm_config_update_notifier: 'false',
+};
+
+function exec(command: string, args: string[], cwd = work): SpawnSyncReturns<string> {
+  const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  mkdirSync(home);
+  mkdirSync(work);
+  // --ignore-scripts: prepack rebuilds dist/, which other tests read while this one runs.
+  const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  expect(pack.status, pack.stderr).toBe(0);
+  const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  packed = info!.files.map((f) => f.path);
+  // The user's npm cache (HOME is a fresh directory here, for kubectl), so the install needs no network.
+  const cache = spawnSync('npm', ['config', 'get', 'cache'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  Object.assign(env, { npm_config_cache: cache });
+  const install = exec('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(tmp, info!.filename)]);
+  expect(install.status, install.stderr).toBe(0);
+}, 300_000);
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('npm pack', () => {
+  it('holds the CLI, the probe agent, the built-in scenarios, the deploy manifests and the licence', () => {
+    for (const file of ['dist/src/cli/main.js', 'probes/agent.cjs', 'scenarios/financial-ml/scenario.yaml', 'scenarios/financial-ml/manifests/policies.yaml', 'deploy/rbac/clusterrole.yaml', 'LICENSE', 'README.md', 'package.json']) {
+      expect(packed, file).toContain(file);
+    }
+  });
+
+  it('holds no tests, TypeScript sources or source maps pointing at sources it does not ship', () => {
+    expect(packed.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.endsWith('.map') || f.endsWith('.ts'))).toEqual([]);
+  });
+});
+
+describe('npm install -g of the tarball', () => {
+  it('netcheck --version', () => {
+    const r = exec('netcheck', ['--version']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('0.1.0');
+  });
+
+  it("netcheck analyze --manifests the installed package's financial-ml manifests", () => {
+    const r = exec('netcheck', ['analyze', '--manifests', join(installed, 'scenarios', 'financial-ml', 'manifests')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/financial-ml: .*financial-predictor/);
+    expect(r.stdout).toMatch(/7 pods, 77 cells, \d+ allowed\./);
+  });
+
+  it('netcheck validate financial-ml finds the built-in scenario and its manifests in the installed package', () => {
+    const r = exec('netcheck', ['validate', 'financial-ml']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^financial-ml: valid — 5 sources, 12 targets, 33 cells .* matches the manifests \(7 workloads, 7 services\)$/m);
+  });
+
+  it('the probe agent is found beside the installed dist/', async () => {
+    const agent = (await import(pathToFileURL(join(installed, 'dist', 'src', 'probe', 'agent.js')).href)) as { locateAgent(): string };
+    expect(agent.locateAgent()).toBe(join(installed, 'probes', 'agent.cjs'));
+  });
+
+  it('kubectl netcheck --help: kubectl finds the kubectl-netcheck plugin on PATH', () => {
+    const r = exec('/usr/bin/kubectl', ['netcheck', '--help']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Does the network behave the way your NetworkPolicies say it should/);
+    expect(r.stdout).toMatch(/^ {2}netcheck analyze /m);
+    expect(r.stdout).toMatch(/^ {2}netcheck run <scenario> /m);
+  });
+});
