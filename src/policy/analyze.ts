@@ -39,6 +39,8 @@ export interface AnalysisCell {
   allowed: boolean;
   egress?: CellDirection;
   ingress?: CellDirection;
+  /** Calico policies that may decide this cell instead (with explanations only). */
+  mayBeDecidedBy?: string[];
 }
 
 /** A destination port column: what the table shows per destination. */
@@ -113,6 +115,7 @@ export function analyzeSnapshot(
           const v = engine.evaluateFlow({ kind: 'pod', pod: src.pod }, { kind: 'pod', pod: dst.pod }, query, dp.protocol);
           cell.egress = toCellDirection(v.egress);
           cell.ingress = toCellDirection(v.ingress);
+          if (v.mayBeDecidedBy) cell.mayBeDecidedBy = v.mayBeDecidedBy.map((m) => m.text);
         }
         cells.push(cell);
       }

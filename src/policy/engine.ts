@@ -20,6 +20,7 @@
  * - An address that equals a known pod's IP is still treated as an address; callers resolve pod IPs first.
  */
 import { createAdminEvaluator } from './admin.js';
+import { calicoPolicyMaySelect, describeOtherPolicy } from './calico.js';
 import { cidrContains, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from './cidr.js';
 import { compareByNamespaceName, compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
 import { findMatchingPort, formatPolicyPort, formatPort, resolvePort, type PortQuery } from './ports.js';
@@ -33,9 +34,11 @@ import type {
   Endpoint,
   FlowVerdict,
   Labels,
+  MayDecide,
   NetworkPolicy,
   NetworkPolicyPeer,
   NetworkPolicyPort,
+  OtherPolicy,
   PodInfo,
   Protocol,
 } from './types.js';
@@ -98,6 +101,8 @@ export interface PolicyEngine {
   namespaceLabels(namespace: string): Labels;
   /** Snapshot pod by namespace and name. */
   findPod(namespace: string, name: string): PodInfo | undefined;
+  /** Calico (and other non-evaluated) policies that may select the pod for a direction, in Calico's order. */
+  otherPoliciesSelecting(pod: PodInfo, direction: Direction): OtherPolicy[];
   /** Boolean verdicts for every ordered pair of snapshot pods (self pairs included), computed per equivalence class. */
   computeMatrix(port: PortQuery, protocol?: Protocol): FlowMatrix;
 }
@@ -387,6 +392,29 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     };
   };
 
+  // Calico policies are not evaluated; where one may select an end of the flow (its source for egress, its
+  // destination for ingress), the verdict says so instead of presenting the Kubernetes-only answer as certain.
+  const otherPolicies = snapshot.otherPolicies ?? [];
+  const otherPoliciesSelecting = (pod: PodInfo, direction: Direction): OtherPolicy[] =>
+    otherPolicies.filter((o) => calicoPolicyMaySelect(o, pod, direction, namespaceLabels(pod.namespace)));
+  const mayBeDecidedBy = (from: Endpoint, to: Endpoint): MayDecide[] => {
+    const out: MayDecide[] = [];
+    for (const [end, endpoint, direction] of [['source', from, 'egress'], ['destination', to, 'ingress']] as const) {
+      if (endpoint.kind !== 'pod') continue;
+      for (const o of otherPoliciesSelecting(endpoint.pod, direction)) {
+        const m: MayDecide = {
+          kind: o.kind,
+          name: o.namespace !== undefined ? `${o.namespace}/${o.name}` : o.name,
+          selects: end,
+          text: `${describeOtherPolicy(o)} may select the ${end} ${podKey(endpoint.pod)} (selector ${o.selector === '' ? 'all()' : `"${o.selector}"`}); Calico evaluates it in order with the Kubernetes NetworkPolicies (which it places at order 1000 of the default tier), so it may decide this flow instead`,
+        };
+        if (o.order !== undefined) m.order = o.order;
+        out.push(m);
+      }
+    }
+    return out;
+  };
+
   const evaluateFlow = (from: Endpoint, to: Endpoint, query: PortQuery, protocol: Protocol = 'TCP'): FlowVerdict => {
     const destPorts = to.kind === 'pod' ? to.pod.ports : undefined;
     const port = resolvePort(query, destPorts, protocol);
@@ -405,7 +433,10 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
         .map((d) => (d.decidedBy ? `${d.direction} (${d.decidedBy.text})` : `${d.direction} (isolated by ${d.isolatedBy.join(', ')}; no rule admits it)`));
       summary = `${flow}: denied by ${denied.join(' and ')}`;
     }
-    return { allowed, egress, ingress, port, protocol, summary };
+    const verdict: FlowVerdict = { allowed, egress, ingress, port, protocol, summary };
+    const mayDecide = mayBeDecidedBy(from, to);
+    if (mayDecide.length > 0) verdict.mayBeDecidedBy = mayDecide;
+    return verdict;
   };
 
   // ---- fast matrix over snapshot pods ----
@@ -562,6 +593,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       return sortPods(podsMatching(namespaces, peer.podSelector));
     },
     namespaceLabels,
+    otherPoliciesSelecting,
     findPod: (namespace, name) => {
       const i = podIndex.get(`${namespace}/${name}`);
       return i === undefined ? undefined : pods[i];
@@ -609,6 +641,10 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
       }
     }
     if (d.passedBy) lines.push(`    (${d.passedBy.text}: passed on to NetworkPolicies and the baseline)`);
+  }
+  if (verdict.mayBeDecidedBy) {
+    lines.push('  NOT CERTAIN: netcheck does not evaluate Calico policies, and these may select this flow:');
+    for (const m of verdict.mayBeDecidedBy) lines.push(`    - ${m.text}`);
   }
   return lines;
 }

@@ -23,6 +23,7 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   NodeInfo,
+  OtherPolicy,
   PodInfo,
   Protocol,
   ServiceInfo,
@@ -532,6 +533,47 @@ export function adminPolicyFromObject(obj: unknown, source?: string): AdminPolic
   return policy;
 }
 
+/** API groups whose GlobalNetworkPolicy / NetworkPolicy are Calico's. */
+export const CALICO_API_GROUPS = ['projectcalico.org', 'crd.projectcalico.org'] as const;
+const CALICO_KINDS = ['GlobalNetworkPolicy', 'NetworkPolicy'];
+
+/** A Calico GlobalNetworkPolicy / NetworkPolicy (by apiVersion: Calico's NetworkPolicy shares its kind with Kubernetes'). */
+export function isCalicoPolicy(obj: unknown): boolean {
+  if (!isObject(obj) || typeof obj.kind !== 'string' || !CALICO_KINDS.includes(obj.kind)) return false;
+  const group = typeof obj.apiVersion === 'string' ? obj.apiVersion.split('/')[0] : '';
+  return (CALICO_API_GROUPS as readonly string[]).includes(group ?? '');
+}
+
+/** What netcheck keeps of a Calico policy: enough to say whether it may select a pod (see calico.ts). */
+export function otherPolicyFromObject(obj: unknown, source?: string, options: ObjectOptions = {}): OtherPolicy {
+  const o = objectAt(obj, '') ?? {};
+  const meta = metadataOf(o);
+  const spec = objectAt(o.spec, 'spec') ?? {};
+  const kind = requiredString(o.kind, 'kind');
+  const policy: OtherPolicy = {
+    kind,
+    apiVersion: requiredString(o.apiVersion, 'apiVersion'),
+    name: requiredString(meta.name, 'metadata.name'),
+    selector: stringAt(spec.selector, 'spec.selector') ?? '',
+  };
+  if (kind === 'NetworkPolicy') policy.namespace = namespaceOf(meta, options.defaultNamespace ?? 'default');
+  const namespaceSelector = stringAt(spec.namespaceSelector, 'spec.namespaceSelector');
+  if (namespaceSelector !== undefined && kind === 'GlobalNetworkPolicy') policy.namespaceSelector = namespaceSelector;
+  if (spec.order !== undefined && spec.order !== null) {
+    if (typeof spec.order !== 'number') throw new ObjectShapeError('spec.order', 'expected a number');
+    policy.order = spec.order;
+  }
+  const types = arrayAt(spec.types, 'spec.types');
+  if (types && types.length > 0) {
+    policy.types = types.map((t, i) => {
+      if (t !== 'Ingress' && t !== 'Egress') throw new ObjectShapeError(`spec.types[${i}]`, `must be Ingress or Egress, got ${JSON.stringify(t)}`);
+      return t === 'Ingress' ? 'ingress' : 'egress';
+    });
+  }
+  if (source !== undefined) policy.source = source;
+  return policy;
+}
+
 export function nodeFromObject(obj: unknown): NodeInfo {
   const o = objectAt(obj, '') ?? {};
   const meta = metadataOf(o);
@@ -594,6 +636,7 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
   const policies: NetworkPolicy[] = [];
   const nodes: NodeInfo[] = [];
   const adminPolicies: AdminPolicy[] = [];
+  const otherPolicies: OtherPolicy[] = [];
   const skipped: Record<string, number> = {};
   const referenced = new Set<string>();
 
@@ -623,6 +666,10 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
         const svc = serviceFromObject(obj, source, options);
         referenced.add(svc.namespace);
         services.push(svc);
+      } else if (isCalicoPolicy(obj)) {
+        const other = otherPolicyFromObject(obj, source, options);
+        if (other.namespace !== undefined) referenced.add(other.namespace);
+        otherPolicies.push(other);
       } else if (kind === 'NetworkPolicy') {
         const policy = networkPolicyFromObject(obj, source, options);
         referenced.add(policy.namespace);
@@ -654,6 +701,7 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
       policies: policies.sort(compareByNamespaceName),
       nodes: nodes.sort((a, b) => compareStrings(a.name, b.name)),
       ...(adminPolicies.length > 0 ? { adminPolicies: adminPolicies.sort(compareAdminPolicies) } : {}),
+      ...(otherPolicies.length > 0 ? { otherPolicies: otherPolicies.sort(compareOtherPolicies) } : {}),
     },
     skipped,
   };
@@ -680,4 +728,10 @@ export function compareByNamespaceName(a: { namespace: string; name: string }, b
 export function compareAdminPolicies(a: AdminPolicy, b: AdminPolicy): number {
   const rank = (p: AdminPolicy): number => (p.kind === 'AdminNetworkPolicy' ? (p.priority ?? 0) : Number.MAX_SAFE_INTEGER);
   return rank(a) - rank(b) || compareStrings(a.name, b.name);
+}
+
+/** Calico's order: lower `order` first, unset last; then namespace and name, for stable output. */
+export function compareOtherPolicies(a: OtherPolicy, b: OtherPolicy): number {
+  const order = (p: OtherPolicy): number => p.order ?? Number.POSITIVE_INFINITY;
+  return order(a) - order(b) || compareStrings(a.namespace ?? '', b.namespace ?? '') || compareStrings(a.name, b.name);
 }

@@ -4,6 +4,7 @@
  * "Don't allow broad external access without justification", "Allow communication with seldon-system", ...).
  * IDs are stable: never renumber, only add.
  */
+import { describeOtherPolicy } from './calico.js';
 import { cidrContains, parseAddress, parseCidr } from './cidr.js';
 import { createPolicyEngine, describePeer, podKey, policyKey, type PolicyEngine } from './engine.js';
 import { compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
@@ -40,6 +41,7 @@ export const LINT_RULES = {
   NC008: 'invalid-ip-block',
   NC009: 'load-balancer-unreachable',
   NC010: 'ip-block-names-service-ip',
+  NC011: 'calico-policy-may-decide',
 } as const;
 export type LintRuleId = keyof typeof LINT_RULES;
 
@@ -55,6 +57,7 @@ export const LINT_RULE_HELP: Record<LintRuleId, string> = {
   NC008: 'An ipBlock must be address/prefix, with every except range inside its cidr.',
   NC009: 'A namespace cannot reach a LoadBalancer it depends on: kube-proxy DNATs the LoadBalancer IP to the service\'s pods, so egress must admit those pods on their targetPort.',
   NC010: 'An ipBlock naming a Service or LoadBalancer IP does not match in-cluster traffic: kube-proxy DNATs it to the pods before policy applies.',
+  NC011: 'A Calico GlobalNetworkPolicy or NetworkPolicy may select these pods. Calico evaluates its own policies (ordered, with Deny and Pass actions) in order with the Kubernetes NetworkPolicies (which it places at order 1000), and netcheck does not evaluate them, so its verdicts for these pods may not be what happens.',
 };
 
 /** `--fail-on`: the least severe finding that fails the lint; `none` never fails. */
@@ -416,6 +419,30 @@ function lintIpBlockServiceIPs(snapshot: ClusterSnapshot, findings: LintFinding[
   }
 }
 
+/** NC011: a Calico policy may select pods of the manifests, so Kubernetes-only verdicts about them are not certain. */
+function lintCalicoMayDecide(snapshot: ClusterSnapshot, engine: PolicyEngine, findings: LintFinding[]): void {
+  for (const other of snapshot.otherPolicies ?? []) {
+    const selected = snapshot.pods.filter((pod) =>
+      (['ingress', 'egress'] as const).some((d) => engine.otherPoliciesSelecting(pod, d).includes(other)),
+    );
+    if (selected.length === 0) continue;
+    const shown = selected.slice(0, 5).map(podKey).join(', ');
+    const more = selected.length > 5 ? ` and ${selected.length - 5} more` : '';
+    const finding: LintFinding = {
+      id: 'NC011',
+      severity: 'warning',
+      policy: other.namespace !== undefined ? `${other.namespace}/${other.name}` : other.name,
+      message:
+        `${describeOtherPolicy(other)} may select ${selected.length} pod(s) (${shown}${more}): Calico evaluates it in order with the ` +
+        'Kubernetes NetworkPolicies, and netcheck does not evaluate it, so the verdicts for their flows may not hold',
+      hint: 'read its rules (calicoctl get ' + (other.kind === 'GlobalNetworkPolicy' ? 'globalnetworkpolicy ' : `networkpolicy -n ${other.namespace ?? 'default'} `) + `${other.name} -o yaml) and probe the flows with netcheck run`,
+    };
+    if (other.namespace !== undefined) finding.namespace = other.namespace;
+    if (other.source !== undefined) finding.source = other.source;
+    findings.push(finding);
+  }
+}
+
 export function lintSnapshot(snapshot: ClusterSnapshot, engine: PolicyEngine = createPolicyEngine(snapshot)): LintFinding[] {
   const findings: LintFinding[] = [];
   lintNamespaceSelectorLabels(snapshot, engine, findings);
@@ -428,8 +455,9 @@ export function lintSnapshot(snapshot: ClusterSnapshot, engine: PolicyEngine = c
   lintIpBlocks(snapshot, findings);
   lintLoadBalancers(snapshot, engine, findings);
   lintIpBlockServiceIPs(snapshot, findings);
+  lintCalicoMayDecide(snapshot, engine, findings);
   for (const f of findings) {
-    const source = locateFinding(snapshot, f);
+    const source = f.source ?? locateFinding(snapshot, f);
     if (source !== undefined) f.source = source;
   }
   return findings.sort(

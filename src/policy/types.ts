@@ -125,6 +125,10 @@ export interface OtherPolicy {
   namespace?: string;
   /** The selector expression as written (Calico selector syntax); '' selects all. */
   selector: string;
+  /** GlobalNetworkPolicy spec.namespaceSelector (Calico syntax, on namespace labels), when set. */
+  namespaceSelector?: string;
+  /** spec.types when given; absent = either direction may be concerned. */
+  types?: Direction[];
   /** Calico `order` (lower first); undefined when not set (evaluated last). */
   order?: number;
   source?: string;

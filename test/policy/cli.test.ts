@@ -43,6 +43,12 @@ describe('netcheck analyze / explain / lint', () => {
       code: 0,
       stdout: /^DENIED[\s\S]*DENIED by BaselineAdminNetworkPolicy default ingress\[0\] 'deny-other-tenants': Deny[\s\S]*ingress\[1\] 'pass-same-tenant': Pass/,
     },
+    {
+      args: ['explain', '--manifests', admin, '--from', 'shop/web', '--to', 'billing/api', '--port', '8080'],
+      code: 0,
+      stdout: /^ALLOWED[\s\S]*NOT CERTAIN: netcheck does not evaluate Calico policies[\s\S]*Calico NetworkPolicy shop\/web-hardening \(order 10\) may select the source shop\/web/,
+    },
+    { args: ['lint', '--manifests', admin], code: 0, stdout: /WARNING NC011 deny-billing-egress: Calico GlobalNetworkPolicy deny-billing-egress \(order 100\) may select 1 pod\(s\) \(billing\/api\)/ },
     { args: ['analyze', '--manifests', admin], code: 0, stdout: /A1 api +│ ✗  │ ✓  │ ✗[\s\S]*C1 web +│ ✓  │ ✓  │ ✗/ },
     { args: ['explain', '--manifests', small, '--from', 'shop/wbe', '--to', 'shop/db', '--port', '5432'], code: 2, stderr: /--from shop\/wbe: no such pod.*did you mean shop\/web/ },
     { args: ['analyze', '--manifests', small, '--protocol', 'ICMP'], code: 2, stderr: /--protocol ICMP: use TCP, UDP or SCTP/ },
