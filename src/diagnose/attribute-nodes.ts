@@ -43,7 +43,7 @@ export function attributeNodeFaults(cells: readonly CellVerdict[]): CellVerdict[
   });
 }
 
-/** A (source, target) pair: the cells one check produces from every node it ran on. */
-export function pairKey(c: Pick<CellVerdict, 'source' | 'target'>): string {
-  return `${c.source}\u0000${c.target}`;
+/** A (source, target) pair — to one listener node, when listeners are per node: the cells one check produces from every node it ran on. */
+export function pairKey(c: Pick<CellVerdict, 'source' | 'target' | 'targetNode'>): string {
+  return `${c.source}\u0000${c.target}\u0000${c.targetNode ?? ''}`;
 }

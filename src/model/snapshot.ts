@@ -53,6 +53,8 @@ export interface CellChange {
   target: string;
   /** The node the check was pinned to (per-node snapshots): part of the cell's identity. */
   node?: string;
+  /** The node the listener target was pinned to (per-node snapshots): the destination side of a node pair. */
+  targetNode?: string;
   expect: 'allow' | 'deny';
   known?: string;
   change: CellChangeClass;

@@ -31,6 +31,11 @@ export interface CellVerdict {
    * identity, unlike `node`, which is wherever the scheduler put the probe. Absent when the scheduler chose.
    */
   pinnedNode?: string;
+  /**
+   * Node the listener target was pinned to (a `--per-node` run deploys one listener per node; a listener target
+   * may name its `node:`): part of the check's identity, like pinnedNode for the source.
+   */
+  targetNode?: string;
   /** Probe pod that ran the check ("namespace/name"), or "runner". */
   probe?: string;
   /**

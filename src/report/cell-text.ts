@@ -35,6 +35,11 @@ export function rowLabel(cell: CellVerdict, perNode: boolean): string {
   return perNode && cell.node !== undefined ? `${cell.source}@${cell.node}` : cell.source;
 }
 
+/** Column label: the target, plus the node its listener was pinned to (per-node listeners). */
+export function columnLabel(cell: CellVerdict): string {
+  return cell.targetNode !== undefined ? `${cell.target}@${cell.targetNode}` : cell.target;
+}
+
 /** Did any source run from more than one node (a --per-node run)? */
 export function isPerNode(result: RunResult): boolean {
   const nodes = new Map<string, Set<string>>();
@@ -55,7 +60,8 @@ export function axes(result: RunResult): { rows: string[]; columns: string[] } {
   for (const c of result.cells) {
     const row = rowLabel(c, perNode);
     if (!rows.includes(row)) rows.push(row);
-    if (!columns.includes(c.target)) columns.push(c.target);
+    const column = columnLabel(c);
+    if (!columns.includes(column)) columns.push(column);
   }
   return { rows, columns };
 }
@@ -76,7 +82,9 @@ export function verdictHeadline(result: RunResult): string {
  * never of where the scheduler put the probe, so test history, flaky-test tracking and merge-request diffs line up.
  */
 export function cellName(cell: CellVerdict): string {
-  const node = cell.pinnedNode !== undefined ? ` @${cell.pinnedNode}` : '';
+  // `@node-a` the source's node; `@node-a→node-b` also the listener's (a per-node run tests every node pair).
+  const to = cell.targetNode !== undefined ? `→${cell.targetNode}` : '';
+  const node = cell.pinnedNode !== undefined || to ? ` @${cell.pinnedNode ?? ''}${to}` : '';
   return `${cell.source} → ${cell.target}${node} (${cell.expect})`;
 }
 

@@ -23,7 +23,8 @@ const PREDICTED_TITLES: Partial<Record<CellChangeClass, string>> = {
 };
 
 function cellLabel(c: CellChange): string {
-  return `${c.source} → ${c.target}${c.node !== undefined ? ` @${c.node}` : ''} (${c.expect})`;
+  const to = c.targetNode !== undefined ? `→${c.targetNode}` : '';
+  return `${c.source} → ${c.target}${c.node !== undefined || to ? ` @${c.node ?? ''}${to}` : ''} (${c.expect})`;
 }
 
 function sideText(c: CellChange): string {

@@ -23,6 +23,7 @@ export function renderJson(result: RunResult): string {
       reason: c.reason,
       node: c.node ?? null,
       pinnedNode: c.pinnedNode ?? null,
+      targetNode: c.targetNode ?? null,
       probe: c.probe ?? null,
       known: c.known ?? null,
       policyExplanation: c.policyExplanation ?? [],

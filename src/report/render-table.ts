@@ -5,7 +5,7 @@
  */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { axes, failingCells, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
+import { axes, columnLabel, failingCells, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
 
 const WIDTH = 100;
 const CELL = 5;
@@ -14,7 +14,7 @@ export function renderTable(result: RunResult, width = WIDTH): string {
   const { rows, columns } = axes(result);
   const perNode = isPerNode(result);
   const byKey = new Map<string, CellVerdict>();
-  for (const c of result.cells) byKey.set(`${rowLabel(c, perNode)}\u0000${c.target}`, c);
+  for (const c of result.cells) byKey.set(`${rowLabel(c, perNode)}\u0000${columnLabel(c)}`, c);
 
   const out: string[] = [];
   out.push(`netcheck run ${result.scenario} · run ${result.runId} · ${verdictHeadline(result)}`);
@@ -68,7 +68,7 @@ export function renderTable(result: RunResult, width = WIDTH): string {
 function describeCell(c: CellVerdict, width: number): string[] {
   const node = c.node !== undefined ? ` on ${c.node}` : '';
   const lines = wrap(
-    `${statusMark(c)} ${c.source} → ${c.target}${node} [${c.classification}] expected ${c.expect}, observed ${describeOutcome(c.outcome)}, policy ${c.policy}`,
+    `${statusMark(c)} ${c.source} → ${columnLabel(c)}${node} [${c.classification}] expected ${c.expect}, observed ${describeOutcome(c.outcome)}, policy ${c.policy}`,
     width,
     '    ',
   );

@@ -50,6 +50,7 @@ export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[
     });
     // The node the plan pinned the check to is part of the check; `node` is wherever its probe ran.
     if (planned.node !== undefined) verdict.pinnedNode = planned.node;
+    if (planned.targetNode !== undefined) verdict.targetNode = planned.targetNode;
     const findings = findingsFor(verdict, { source, sourceLabels, node, target, policy }, context);
     if (findings.length > 0) verdict.findings = findings;
     return verdict;

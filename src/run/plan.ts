@@ -19,7 +19,7 @@ export const DEFAULT_SETTLE_MS = 2_000;
 export interface PlanOptions {
   /** Labels of the workloads named by `as:`, keyed by workloadKey(namespace, kind, name). */
   workloadLabels: Readonly<Record<string, Labels>>;
-  /** Pod IP of the listener serving each `listener` target, keyed by target name. */
+  /** Pod IP of the listener serving each `listener` target, keyed by listenerKey(target, node). */
   listenerIPs: Readonly<Record<string, string>>;
   /** Services of the cluster, to resolve named service ports. */
   services: readonly ServiceInfo[];
@@ -59,6 +59,8 @@ export interface PlannedCheck {
   target: Target;
   /** Node the probe is pinned to (per-node runs, node-pinned sources). */
   node?: string;
+  /** Node the listener target's pod is pinned to (per-node runs, node-pinned listeners). */
+  targetNode?: string;
   /** Key of the probe pod that runs it, or 'runner'. */
   runsOn: string;
   /** Absent when the check cannot be planned; `skipped` says why. */
@@ -72,11 +74,13 @@ export interface RunPlan {
   checks: PlannedCheck[];
 }
 
-/** A listener pod serving one or more `listener` targets that share namespace + labels. */
+/** A listener pod serving one or more `listener` targets that share namespace + labels (+ node). */
 export interface ListenerPodPlan {
   key: string;
   namespace: string;
   labels: Labels;
+  /** Pinned here (nodeName): a per-node run has one listener per node, so every node pair is tested. */
+  node?: string;
   targets: string[];
   listen: Array<{ port: number; protocol: 'TCP' | 'UDP' }>;
 }
@@ -117,23 +121,39 @@ function identityKey(namespace: string, labels: Labels, node: string | undefined
   return `${namespace}|${sorted}|${node ?? ''}`;
 }
 
-/** Listener targets grouped into pods by namespace + labels (one pod may listen on several ports). */
-export function planListeners(scenario: Scenario): ListenerPodPlan[] {
+/**
+ * Where a listener target's pods run: on its own `node:`; else, in a `--per-node` run, on every probe node (traffic
+ * between a migrated and an unmigrated node is what a half-done CNI migration breaks); else wherever scheduled.
+ */
+export function listenerNodes(target: Extract<Target, { kind: 'listener' }>, perNode: readonly string[] | undefined): Array<string | undefined> {
+  if (target.node !== undefined) return [target.node];
+  return perNode?.length ? [...perNode] : [undefined];
+}
+
+/** The key of one listener target's pod on one node (or unpinned) in PlanOptions.listenerIPs. */
+export function listenerKey(target: string, node: string | undefined): string {
+  return node === undefined ? target : `${target}@${node}`;
+}
+
+/** Listener targets grouped into pods by namespace + labels + node (one pod may listen on several ports). */
+export function planListeners(scenario: Scenario, perNode?: readonly string[]): ListenerPodPlan[] {
   const byKey = new Map<string, ListenerPodPlan>();
   for (const target of scenario.targets) {
     if (target.kind !== 'listener') continue;
     if (target.protocol === 'SCTP') {
       throw new ScenarioError(target.location, `target ${target.name}: SCTP listeners are not supported`);
     }
-    const key = identityKey(target.namespace, target.labels, undefined);
-    let pod = byKey.get(key);
-    if (!pod) {
-      pod = { key, namespace: target.namespace, labels: { ...target.labels }, targets: [], listen: [] };
-      byKey.set(key, pod);
-    }
-    pod.targets.push(target.name);
-    if (!pod.listen.some((l) => l.port === target.port && l.protocol === target.protocol)) {
-      pod.listen.push({ port: target.port, protocol: target.protocol });
+    for (const node of listenerNodes(target, perNode)) {
+      const key = identityKey(target.namespace, target.labels, node);
+      let pod = byKey.get(key);
+      if (!pod) {
+        pod = { key, namespace: target.namespace, labels: { ...target.labels }, ...(node !== undefined ? { node } : {}), targets: [], listen: [] };
+        byKey.set(key, pod);
+      }
+      pod.targets.push(target.name);
+      if (!pod.listen.some((l) => l.port === target.port && l.protocol === target.protocol)) {
+        pod.listen.push({ port: target.port, protocol: target.protocol });
+      }
     }
   }
   return [...byKey.values()];
@@ -175,9 +195,12 @@ export function planRun(scenario: Scenario, options: PlanOptions): RunPlan {
       }
       if (!pod.sources.includes(source.name)) pod.sources.push(source.name);
       const id = nodes.length > 1 || options.perNode?.length ? `${index}@${node ?? ''}` : `${index}`;
-      const planned = planCheck(id, cell, source, target, node, key, options);
-      if (planned.check) pod.plan.checks.push(planned.check);
-      checks.push(planned);
+      const targetNodes = target.kind === 'listener' ? listenerNodes(target, options.perNode) : [undefined];
+      for (const targetNode of targetNodes) {
+        const planned = planCheck(targetNode === undefined ? id : `${id}>${targetNode}`, cell, source, target, node, key, options, targetNode);
+        if (planned.check) pod.plan.checks.push(planned.check);
+        checks.push(planned);
+      }
     }
   });
 
@@ -258,9 +281,11 @@ function planCheck(
   node: string | undefined,
   runsOn: string,
   options: PlanOptions,
+  targetNode?: string,
 ): PlannedCheck {
   const planned: PlannedCheck = { id, cell, source, target, runsOn };
   if (node !== undefined) planned.node = node;
+  if (targetNode !== undefined) planned.targetNode = targetNode;
   const base = { id, timeoutMs: options.timeoutMs, expect: options.predict?.(cell, source, target, node) ?? cell.expect };
   switch (target.kind) {
     case 'dns':
@@ -277,8 +302,8 @@ function planCheck(
       return planned;
     }
     case 'listener': {
-      const ip = options.listenerIPs[target.name];
-      if (ip === undefined) return { ...planned, skipped: `listener for ${target.name} has no IP (it did not start)` };
+      const ip = options.listenerIPs[listenerKey(target.name, targetNode)];
+      if (ip === undefined) return { ...planned, skipped: `listener for ${target.name}${targetNode !== undefined ? ` on ${targetNode}` : ''} has no IP (it did not start)` };
       const kind = transportKind(target.protocol, false);
       if (!kind) return { ...planned, skipped: `${target.protocol} checks are not supported` };
       planned.check = { ...base, kind, target: ip, port: target.port };

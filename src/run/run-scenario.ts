@@ -24,9 +24,9 @@ import {
 import { buildProbePod, newRunId, probePodName } from '../probe/pod-spec.js';
 import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
 import { judgeResults, type RunnerOutcome } from './judge-results.js';
-import { DEFAULT_SETTLE_MS, planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
+import { DEFAULT_SETTLE_MS, listenerKey, planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
 import { assessCellPolicy } from './policy-view.js';
-import { describeSkippedNodes, selectProbeNodes } from './probe-nodes.js';
+import { describeSkippedNodes, selectProbeNodes, type NodeSelection } from './probe-nodes.js';
 import { judgeCell, summarizeCells } from './verdict.js';
 
 /** A progress event for one probe pod, listener, or the runner. */
@@ -49,8 +49,9 @@ export interface RunDeps {
   retries?: number;
   /** Probe pods wait this long before probing, for the CNI to program policies for them (default DEFAULT_SETTLE_MS). */
   settleMs?: number;
-  /** Probe every pod source from each node of the cluster. */
+  /** Probe every pod source from each node of the cluster (those `nodeSelection` picks). */
   perNode?: boolean;
+  nodeSelection?: NodeSelection;
   image?: string;
   imagePullSecret?: string;
   signal: AbortSignal;
@@ -101,7 +102,14 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const engine = createPolicyEngine(snapshot);
     const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal);
 
-    const listenerPlans = planListeners(scenario);
+    const probeNodes = deps.perNode ? selectProbeNodes(snapshot.nodes, deps.nodeSelection) : undefined;
+    if (probeNodes && probeNodes.nodes.length === 0 && probeNodes.skipped.length > 0) {
+      throw new ClusterError(`--per-node: no node can run a probe pod: ${describeSkippedNodes(probeNodes.skipped).join('')}`, { reason: 'NoUsableNode' }, {
+        hint: 'probe cordoned nodes with --include-cordoned, uncordon one (kubectl uncordon), or run without --per-node',
+      });
+    }
+    const perNode = probeNodes?.nodes;
+    const listenerPlans = planListeners(scenario, perNode);
     const listenerSpecs: ProbePodSpec[] = listenerPlans.map((l, i) => ({
       key: l.key,
       manifest: buildProbePod({
@@ -110,22 +118,16 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
         name: probePodName(runId, 'listener', i),
         labels: l.labels,
         deadlineSeconds,
+        ...(l.node !== undefined ? { nodeName: l.node } : {}),
         args: agentListenArgs({ listen: l.listen }),
         role: 'listener',
         ports: l.listen,
         ...imageOptions(deps),
       }),
     }));
-    const probeNodes = deps.perNode ? selectProbeNodes(snapshot.nodes) : undefined;
-    if (probeNodes && probeNodes.nodes.length === 0 && probeNodes.skipped.length > 0) {
-      throw new ClusterError(`--per-node: no node can run a probe pod: ${describeSkippedNodes(probeNodes.skipped).join('')}`, { reason: 'NoUsableNode' }, {
-        hint: 'uncordon a node (kubectl uncordon) or run without --per-node',
-      });
-    }
-    const perNode = probeNodes?.nodes;
     // Plan once before the listeners have IPs, to know every probe pod before anything is created. The
     // stand-in IPs are as long as an address can be, so the real plan never splits into more parts than this one.
-    const draftIPs = Object.fromEntries(listenerPlans.flatMap((l) => l.targets.map((t) => [t, LONGEST_IP])));
+    const draftIPs = Object.fromEntries(listenerPlans.flatMap((l) => l.targets.map((t) => [listenerKey(t, l.node), LONGEST_IP])));
     // Retries test what the policies say, not the intent: an attempt that disagrees with them (a leak before the CNI
     // has programmed the pod, a dropped packet) is tried again; one that agrees is the answer, even for a known gap.
     const assess = deps.runnerAddress !== undefined ? { runnerAddress: deps.runnerAddress } : {};
@@ -139,7 +141,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const items: Array<Omit<RunProgress, 'state' | 'detail'>> = [];
     for (const [i, l] of listenerPlans.entries()) {
       const id = `${l.namespace}/${probePodName(runId, 'listener', i)}`;
-      items.push({ id, title: `listener ${l.targets.join(', ')} (${l.namespace})`, role: 'listener' });
+      items.push({ id, title: `listener ${l.targets.join(', ')} (${l.namespace})${l.node !== undefined ? ` on ${l.node}` : ''}`, role: 'listener' });
     }
     const probePods = draft.pods;
     for (const [i, p] of probePods.entries()) {
@@ -346,7 +348,8 @@ function mapListenerIPs(plans: ListenerPodPlan[], results: ListenerResult[], fai
       failures.push(r.error);
       continue;
     }
-    for (const t of plans.find((p) => p.key === r.key)?.targets ?? []) ips[t] = r.ip;
+    const plan = plans.find((p) => p.key === r.key);
+    for (const t of plan?.targets ?? []) ips[listenerKey(t, plan?.node)] = r.ip;
   }
   return ips;
 }

@@ -56,7 +56,8 @@ export function parseSnapshot(text: string, file: string): Snapshot {
   return o as Snapshot;
 }
 
-const cellKey = (c: { source: string; target: string; pinnedNode?: string }): string => `${c.source}\u0000${c.target}\u0000${c.pinnedNode ?? ''}`;
+const cellKey = (c: { source: string; target: string; pinnedNode?: string; targetNode?: string }): string =>
+  `${c.source}\u0000${c.target}\u0000${c.pinnedNode ?? ''}\u0000${c.targetNode ?? ''}`;
 
 function side(cell: CellVerdict): CellSide {
   return {
@@ -128,11 +129,12 @@ export function predictChanges(before: Snapshot): SnapshotDiff {
   return finish({ scenario: before.scenario, mode: 'predict', perNode: before.perNode, before: summaryOf(before), changes, factChanges: [] });
 }
 
-function identity(c: CellVerdict): Pick<CellChange, 'source' | 'target' | 'node' | 'expect' | 'known'> {
+function identity(c: CellVerdict): Pick<CellChange, 'source' | 'target' | 'node' | 'targetNode' | 'expect' | 'known'> {
   return {
     source: c.source,
     target: c.target,
     ...(c.pinnedNode !== undefined ? { node: c.pinnedNode } : {}),
+    ...(c.targetNode !== undefined ? { targetNode: c.targetNode } : {}),
     expect: c.expect,
     ...(c.known !== undefined ? { known: c.known } : {}),
   };

@@ -5,7 +5,7 @@
  *   metadata: { name, description }      manifests: [dir|file...]       defaults: { timeout: 2s, retries: 1 }
  *   sources:  <name>: { namespace, labels?, as?: kind/name, node? } | { runner: true }
  *   targets:  <name>: { dns, protocol? } | { service, namespace, port, protocol?, http? }
- *                   | { namespace, labels?, port, protocol? }  (a listener netcheck deploys)
+ *                   | { namespace, labels?, port, protocol?, node? }  (a listener netcheck deploys, optionally on one node)
  *                   | { address, port, protocol?, http? }
  *   matrix:   <source>: { allow: [target...], deny: [target...] }
  *   known:    - { from: <source>, to: <target>, reason }        (explained, expected failures)
@@ -52,7 +52,7 @@ const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'manifests', 'defaults', 'so
 const METADATA_KEYS = ['name', 'description'];
 const DEFAULTS_KEYS = ['timeout', 'retries'];
 const SOURCE_KEYS = ['namespace', 'labels', 'as', 'node', 'runner'];
-const TARGET_KEYS = ['dns', 'service', 'address', 'namespace', 'labels', 'port', 'protocol', 'http'];
+const TARGET_KEYS = ['dns', 'service', 'address', 'namespace', 'labels', 'port', 'protocol', 'http', 'node'];
 const HTTP_KEYS = ['path', 'expectStatus'];
 const MATRIX_KEYS = ['allow', 'deny'];
 const KNOWN_KEYS = ['from', 'to', 'reason'];
@@ -370,6 +370,7 @@ function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | 
         namespace: 'takes no namespace (write the full name, e.g. `svc.ns.svc.cluster.local`)',
         labels: 'takes no labels',
         http: 'takes no http check',
+        node: 'takes no node (only a listener netcheck deploys can be pinned to one)',
       });
       const dnsField = findField(fields, 'dns') as Field;
       const host = readString(r, dnsField, `${what}: \`dns\``);
@@ -378,7 +379,7 @@ function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | 
       return { kind: 'dns', name, host, protocol: protocol as 'UDP' | 'TCP', location };
     }
     case 'service': {
-      rejectKeys(r, fields, what, 'a service target', { labels: 'takes no labels (the Service selects its pods)' });
+      rejectKeys(r, fields, what, 'a service target', { labels: 'takes no labels (the Service selects its pods)', node: 'takes no node (the Service picks its endpoints; use a listener target with `node:`)' });
       const serviceField = findField(fields, 'service') as Field;
       const service = readString(r, serviceField, `${what}: \`service\``);
       failIf(r, serviceField.value, checkDnsLabel(service), `${what}: service name `);
@@ -392,6 +393,7 @@ function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | 
       rejectKeys(r, fields, what, 'an address target', {
         namespace: 'takes no namespace',
         labels: 'takes no labels',
+        node: 'takes no node',
       });
       const addressField = findField(fields, 'address') as Field;
       const address = readString(r, addressField, `${what}: \`address\``);
@@ -408,7 +410,9 @@ function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | 
       const labels = labelsField ? readLabels(r, labelsField, what) : {};
       const port = readPort(r, fields, what, location, false) as number;
       const protocol = readProtocol(r, fields, what, ['TCP', 'UDP', 'SCTP'], 'TCP');
-      return { kind: 'listener', name, namespace, labels, port, protocol, location };
+      const nodeField = findField(fields, 'node');
+      const node = nodeField ? readString(r, nodeField, `${what}: \`node\``) : undefined;
+      return { kind: 'listener', name, namespace, labels, port, protocol, ...(node === undefined ? {} : { node }), location };
     }
     default:
       throw new ScenarioError(location, `${what} needs one of \`dns\`, \`service\`, \`address\`, or \`namespace\` + \`port\` (a listener netcheck deploys)`);

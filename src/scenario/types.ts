@@ -54,6 +54,11 @@ export type Target =
       labels: Labels;
       port: number;
       protocol: Protocol;
+      /**
+       * The node the listener runs on. Without it, a `--per-node` run deploys one listener per node, so every
+       * (source node, destination node) pair is tested; other runs let the scheduler choose.
+       */
+      node?: string;
       location: SourceLocation;
     }
   | {

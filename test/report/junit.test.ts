@@ -166,16 +166,18 @@ describe('JUnit names are a function of the scenario, not of where probes landed
     expect(testcases(onB)[1]?.systemOut).toMatch(/^probe: runner$/m);
   });
 
-  it('--per-node: the node is part of each pod cell\'s name, and names stay unique', () => {
+  it('--per-node: the node is part of each pod cell\'s name (both nodes of a listener pair), and names stay unique', () => {
     const result = judge(plan(['node-a', 'node-b']), (pinned) => pinned as string);
-    expect(result.cells.map((c) => c.pinnedNode ?? null)).toEqual(['node-a', 'node-b', null, 'node-a', 'node-b']);
+    expect(result.cells.map((c) => c.pinnedNode ?? null)).toEqual(['node-a', 'node-b', null, 'node-a', 'node-a', 'node-b', 'node-b']);
     const names = testcases(renderJunit(result)).map((c) => c.name);
     expect(names).toEqual([
       'serving → minio @node-a (allow)',
       'serving → minio @node-b (allow)',
       'runner → minio (allow)',
-      'serving → lst @node-a (deny)',
-      'serving → lst @node-b (deny)',
+      'serving → lst @node-a→node-a (deny)',
+      'serving → lst @node-a→node-b (deny)',
+      'serving → lst @node-b→node-a (deny)',
+      'serving → lst @node-b→node-b (deny)',
     ]);
     expect(new Set(names).size).toBe(names.length);
   });

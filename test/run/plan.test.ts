@@ -187,4 +187,43 @@ describe('planListeners', () => {
       ['other', ['c'], [80]],
     ]);
   });
+  it('--per-node: one listener per node, pinned there; a listener target with `node:` stays on its node', () => {
+    const pinned = { ...targets.listener('b', 'ns', 81, { app: 'm' }), node: 'n2' };
+    const sc = scenario([], [targets.listener('a', 'ns', 80, { app: 'l' }), pinned], []);
+    expect(planListeners(sc, ['n1', 'n2']).map((l) => [l.node, l.targets])).toEqual([
+      ['n1', ['a']],
+      ['n2', ['a']],
+      ['n2', ['b']],
+    ]);
+    expect(planListeners(sc).map((l) => [l.node ?? null, l.targets])).toEqual([
+      [null, ['a']],
+      ['n2', ['b']],
+    ]);
+  });
+});
+
+describe('planRun: every (source node, destination node) pair of a per-node run', () => {
+  const sc = scenario([podSource('serving', 'financial-ml')], [targets.listener('lst', 'seldon-system', 9000)], [cell('serving', 'lst', 'deny')]);
+  const listenerIPs = { 'lst@n1': '10.244.1.9', 'lst@n2': '10.244.2.9' };
+
+  it('checks each listener node from each probe node, by that listener\'s IP', () => {
+    const plan = planRun(sc, { ...base, listenerIPs, perNode: ['n1', 'n2'] });
+    expect(plan.checks.map((c) => [c.node, c.targetNode, c.check?.target, c.id])).toEqual([
+      ['n1', 'n1', '10.244.1.9', '0@n1>n1'],
+      ['n1', 'n2', '10.244.2.9', '0@n1>n2'],
+      ['n2', 'n1', '10.244.1.9', '0@n2>n1'],
+      ['n2', 'n2', '10.244.2.9', '0@n2>n2'],
+    ]);
+    expect(plan.pods.map((p) => [p.node, p.plan.checks.length])).toEqual([
+      ['n1', 2],
+      ['n2', 2],
+    ]);
+  });
+  it('a listener on one node that did not start skips only its pairs, naming the node', () => {
+    const plan = planRun(sc, { ...base, listenerIPs: { 'lst@n1': '10.244.1.9' }, perNode: ['n1', 'n2'] });
+    expect(plan.checks.filter((c) => c.skipped).map((c) => [c.node, c.targetNode, c.skipped])).toEqual([
+      ['n1', 'n2', 'listener for lst on n2 has no IP (it did not start)'],
+      ['n2', 'n2', 'listener for lst on n2 has no IP (it did not start)'],
+    ]);
+  });
 });

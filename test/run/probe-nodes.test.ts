@@ -32,8 +32,29 @@ describe('selectProbeNodes: --per-node pins probes only to nodes that can run th
 
   it('the run says which nodes it skipped and why', () => {
     expect(describeSkippedNodes(selectProbeNodes([apiNode('node-a'), apiNode('node-b', { cordoned: true })]).skipped)).toEqual([
-      '--per-node: no probes from node-b (cordoned): pods pinned there would not run or would test a node taken out of service',
+      '--per-node: no probes from node-b (cordoned; --include-cordoned probes it (a pod bound by nodeName runs on a cordoned node))',
     ]);
     expect(describeSkippedNodes([])).toEqual([]);
+  });
+});
+
+describe('selectProbeNodes: choosing the nodes a migration step is about', () => {
+  const migrated = (name: string, extra: { cordoned?: boolean } = {}): NodeInfo => ({
+    ...apiNode(name, extra),
+    labels: { ...apiNode(name).labels, 'projectcalico.org/node-network-during-migration': 'calico' },
+  });
+  const nodes = [apiNode('node-a'), migrated('node-b', { cordoned: true }), migrated('node-c'), apiNode('node-d', { ready: 'False' })];
+
+  it('--include-cordoned probes a drained node (pods bound by nodeName run there); NotReady stays out', () => {
+    expect(selectProbeNodes(nodes, { includeCordoned: true })).toEqual({ nodes: ['node-a', 'node-b', 'node-c'], skipped: [{ node: 'node-d', why: 'NotReady' }] });
+  });
+  it('--nodes narrows to exactly those, and names a node the cluster lacks with a suggestion', () => {
+    expect(selectProbeNodes(nodes, { names: ['node-c', 'node-a'] })).toEqual({ nodes: ['node-a', 'node-c'], skipped: [] });
+    expect(() => selectProbeNodes(nodes, { names: ['node-x', 'nod-a'] })).toThrow(/^--nodes: the cluster has no node node-x/);
+    expect(() => selectProbeNodes(nodes, { names: ['nod-a'] })).toThrow(/no node nod-a; did you mean node-a\?/);
+  });
+  it('--node-selector picks by labels (the migration label), and says so when nothing matches', () => {
+    expect(selectProbeNodes(nodes, { selector: { 'projectcalico.org/node-network-during-migration': 'calico' }, includeCordoned: true }).nodes).toEqual(['node-b', 'node-c']);
+    expect(() => selectProbeNodes(nodes, { selector: { 'projectcalico.org/node-network-during-migration': 'flannel' } })).toThrow(/^--node-selector projectcalico\.org\/node-network-during-migration=flannel: no node carries these labels/);
   });
 });

@@ -212,3 +212,15 @@ describe('parseScenario reports every error of a file, not the first', () => {
     );
   });
 });
+
+describe('`node:` on a listener target (node-to-node checks)', () => {
+  it('pins the listener to that node', () => {
+    const parsed = parseScenario(withLines({ 12: '  listener: { namespace: default, port: 8080, node: node-b }' }), 'demo.yaml');
+    expect(parsed.targets.find((t) => t.name === 'listener')).toMatchObject({ kind: 'listener', node: 'node-b' });
+  });
+  it('is refused on a service target, naming the line and what to use instead', () => {
+    expect(parseError(withLines({ 10: '  sched: { service: seldon-scheduler, namespace: seldon-system, port: 9005, node: node-b }' }))).toMatch(
+      /^demo\.yaml:10:\d+: target `sched`: a service target takes no node \(the Service picks its endpoints; use a listener target with `node:`\)/,
+    );
+  });
+});

@@ -8,6 +8,7 @@ import { ExitCode, NetcheckError, UsageError } from '../../model/errors.js';
 import type { RunResult } from '../../model/verdict.js';
 import { DEFAULT_PROBE_IMAGE, newRunId } from '../../probe/pod-spec.js';
 import { DEFAULT_SETTLE_MS } from '../../run/plan.js';
+import type { NodeSelection } from '../../run/probe-nodes.js';
 import { runExitCode } from '../../run/verdict.js';
 import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
@@ -43,6 +44,9 @@ export interface RunArgs {
   retries?: number;
   settle?: string;
   perNode?: boolean;
+  nodes?: string;
+  nodeSelector?: string;
+  includeCordoned?: boolean;
   image?: string;
   imagePullSecret?: string;
   progress?: boolean;
@@ -53,6 +57,28 @@ function duration(flag: string, value: string): number {
   const ms = parseDurationMs(value);
   if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a positive duration`, { hint: 'e.g. 500ms, 2s, 1m30s, 1h' });
   return ms;
+}
+
+/** `--nodes`, `--node-selector`, `--include-cordoned`: which nodes a per-node run probes from. */
+function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'includeCordoned'>): NodeSelection {
+  const list = (flag: string, value: string): string[] => {
+    const items = value.split(',').map((s) => s.trim());
+    if (items.some((s) => s === '')) throw new UsageError(`--${flag} ${value}: an empty item`, { hint: `e.g. --${flag} ${flag === 'nodes' ? 'node-a,node-b' : 'key=value,key2=value2'}` });
+    return items;
+  };
+  const selection: NodeSelection = {};
+  if (argv.nodes !== undefined) selection.names = list('nodes', argv.nodes);
+  if (argv.nodeSelector !== undefined) {
+    selection.selector = Object.fromEntries(
+      list('node-selector', argv.nodeSelector).map((item) => {
+        const eq = item.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--node-selector ${argv.nodeSelector}: "${item}" is not key=value`, { hint: 'e.g. --node-selector projectcalico.org/node-network-during-migration=calico' });
+        return [item.slice(0, eq), item.slice(eq + 1)];
+      }),
+    );
+  }
+  if (argv.includeCordoned === true) selection.includeCordoned = true;
+  return selection;
 }
 
 /** `--retries` as yargs' number type would read `x` as NaN and lose what the user typed. */
@@ -94,7 +120,10 @@ export function buildProbeOptions<T>(yargs: Argv<T>) {
       nargs: 1,
       describe: `wait after a probe pod starts before probing, while the CNI programs policies for it (kube-router needs ~1 s; default ${DEFAULT_SETTLE_MS / 1000}s); 0 to skip`,
     })
-    .option('per-node', { type: 'boolean', describe: 'probe every pod source from each node (CNI migrations)' })
+    .option('per-node', { type: 'boolean', describe: 'probe every pod source from each node, and every listener target on each node: every node pair (CNI migrations)' })
+    .option('nodes', { type: 'string', nargs: 1, describe: 'with --per-node (implied): only these nodes, e.g. node-a,node-b' })
+    .option('node-selector', { type: 'string', nargs: 1, describe: 'with --per-node (implied): only nodes with these labels, e.g. projectcalico.org/node-network-during-migration=calico' })
+    .option('include-cordoned', { type: 'boolean', describe: 'with --per-node: probe cordoned nodes too (a drained node mid-migration; pods bound by nodeName run there)' })
     .option('image', { type: 'string', describe: `probe image: any image with \`node\` 18+ (default: ${DEFAULT_PROBE_IMAGE})` })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
     .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr (--no-progress to hide)' });
@@ -106,7 +135,7 @@ export function buildProbeOptions<T>(yargs: Argv<T>) {
  */
 export interface RunConclusion {
   outputs: OutputSpec[];
-  conclude: (result: RunResult, infrastructureFailures: number) => Promise<ExitCode>;
+  conclude: (result: RunResult, infrastructureFailures: number, run: { perNode: boolean }) => Promise<ExitCode>;
 }
 
 const judgeRun = (argv: RunArgs): RunConclusion => ({
@@ -116,7 +145,9 @@ const judgeRun = (argv: RunArgs): RunConclusion => ({
 
 export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judgeRun(argv)): Promise<ExitCode> {
   const { outputs } = conclusion;
-  const snapshotContext = { perNode: argv.perNode === true };
+  const nodeSelection = parseNodeSelection(argv);
+  const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
+  const snapshotContext = { perNode };
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);
   const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
@@ -162,7 +193,7 @@ export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judg
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
       ...(settleMs !== undefined ? { settleMs } : {}),
-      ...(argv.perNode ? { perNode: true } : {}),
+      ...(perNode ? { perNode: true, nodeSelection } : {}),
       ...(argv.image !== undefined ? { image: argv.image } : {}),
       ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
@@ -172,7 +203,7 @@ export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judg
     await writeReports(outputs, run.result, snapshotContext);
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     for (const f of run.failures) process.stderr.write(formatError(f));
-    return run.stoppedBy?.exitCode ?? (await conclusion.conclude(run.result, run.failures.length));
+    return run.stoppedBy?.exitCode ?? (await conclusion.conclude(run.result, run.failures.length, { perNode }));
   } catch (error) {
     await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : 'not finished');
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;

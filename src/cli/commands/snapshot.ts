@@ -68,8 +68,8 @@ export const snapshotCommand = defineCommand<SnapshotArgs>({
     const { output: _file, against: _against, ...probeArgs } = argv;
     return executeRun(probeArgs, {
       outputs,
-      conclude: async (result: RunResult, infrastructureFailures: number) => {
-        const snapshot = toSnapshot(result, { netcheckVersion: netcheckVersion(), perNode: argv.perNode === true });
+      conclude: async (result: RunResult, infrastructureFailures: number, run: { perNode: boolean }) => {
+        const snapshot = toSnapshot(result, { netcheckVersion: netcheckVersion(), perNode: run.perNode });
         process.stderr.write(describeRecorded(snapshot, file));
         if (before !== undefined) {
           const diff = diffSnapshots(before, snapshot, [argv.against ?? 'BEFORE', file]);
