@@ -75,7 +75,7 @@ describe('netcheck cleanup', () => {
   });
 
   const failures: Array<{ flags: string[]; forbidListPods: boolean; code: number; stderr: RegExp }> = [
-    { flags: ['--context', 'nope'], forbidListPods: false, code: 2, stderr: /^netcheck: context "nope" not found in .*\n  hint: available contexts: / },
+    { flags: ['--context', 'nope'], forbidListPods: false, code: 2, stderr: /^netcheck: --context nope: kubeconfig .* defines no context of that name\n  hint: available contexts: / },
     { flags: ['-A'], forbidListPods: true, code: 3, stderr: /^netcheck: forbidden: netcheck needs `list pods` cluster-wide\n  hint: apply deploy\/rbac\// },
   ];
   it.each(failures)('$flags (forbid list pods: $forbidListPods) exits $code with one line and a hint', async ({ flags, forbidListPods, code, stderr }) => {
