@@ -5,15 +5,20 @@
  */
 import { ClusterError } from '../model/errors.js';
 import {
+  adminPolicyFromObject,
+  compareAdminPolicies,
+  compareOtherPolicies,
   compareStrings,
+  itemsOfList,
   NAMESPACE_NAME_LABEL,
   namespaceFromObject,
   networkPolicyFromObject,
   nodeFromObject,
+  otherPolicyFromObject,
   podFromObject,
   serviceFromObject,
 } from '../policy/from-objects.js';
-import type { NamespaceInfo, NetworkPolicy, NodeInfo, PodInfo, ServiceInfo } from '../policy/types.js';
+import type { AdminPolicy, NamespaceInfo, NetworkPolicy, NodeInfo, OtherPolicy, PodInfo, ServiceInfo } from '../policy/types.js';
 import { podStateFromObject } from './pod-state.js';
 import type { Transport } from './transport.js';
 import type { Inventory, InventoryOptions } from './types.js';
@@ -146,7 +151,7 @@ export async function readInventory(
     return listEverywhere(transport, kind, perNamespace, signal, unknown);
   };
 
-  const [rawPods, rawServices, rawSlices, rawPolicies, rawNodes, rawDaemonSets] = await Promise.all([
+  const [rawPods, rawServices, rawSlices, rawPolicies, rawNodes, rawDaemonSets, beyond] = await Promise.all([
     read(kinds.pods),
     read(kinds.services),
     read(kinds.endpointslices),
@@ -154,6 +159,7 @@ export async function readInventory(
     listOnce(transport, { resource: 'nodes', path: () => '/api/v1/nodes' }, undefined, signal),
     // Only to name the CNI in snapshots: not readable is not worth a line in `unknown`.
     listOnce(transport, { resource: 'daemonsets', path: () => '/apis/apps/v1/daemonsets' }, undefined, signal),
+    readPoliciesBeyondNetworkPolicy(transport, signal, unknown),
   ]);
 
   const pods: PodInfo[] = rawPods
@@ -191,10 +197,67 @@ export async function readInventory(
     services: services.sort(byNsName),
     policies: policies.sort(byNsName),
     nodes: nodes.sort(byName),
+    ...(beyond.adminPolicies.length > 0 ? { adminPolicies: beyond.adminPolicies.sort(compareAdminPolicies) } : {}),
+    ...(beyond.otherPolicies.length > 0 ? { otherPolicies: beyond.otherPolicies.sort(compareOtherPolicies) } : {}),
     unknown,
-    resourceVersions,
+    resourceVersions: { ...resourceVersions, ...beyond.resourceVersions },
     ...(rawDaemonSets.ok ? { cni: recogniseCni(rawDaemonSets.items) } : {}),
   };
+}
+
+/**
+ * Policies that decide flows besides NetworkPolicies, read only where the API server serves them (discovery):
+ * AdminNetworkPolicy / BaselineAdminNetworkPolicy (evaluated by the engine) and Calico's GlobalNetworkPolicy /
+ * NetworkPolicy (which the engine cannot evaluate; cells they may decide say so). Calico's own API server
+ * (projectcalico.org/v3) serves the objects its CRDs (crd.projectcalico.org/v1) store, so only one is read.
+ * Not readable: named in `unknown`, since the verdicts would be missing a decider.
+ */
+async function readPoliciesBeyondNetworkPolicy(
+  transport: Transport,
+  signal: AbortSignal | undefined,
+  unknown: string[],
+): Promise<{ adminPolicies: AdminPolicy[]; otherPolicies: OtherPolicy[]; resourceVersions: Record<string, string> }> {
+  const found = { adminPolicies: [] as AdminPolicy[], otherPolicies: [] as OtherPolicy[], resourceVersions: {} as Record<string, string> };
+  let groups: Array<{ name?: string; versions?: Array<{ groupVersion?: string }> }>;
+  try {
+    groups = (await transport.json<{ groups?: typeof groups }>({ verb: 'get', resource: 'apis', method: 'GET', path: '/apis', signal })).groups ?? [];
+  } catch (error) {
+    if (error instanceof ClusterError && (error.reason === 'Forbidden' || error.reason === 'NotFound')) return found;
+    throw error;
+  }
+  const serves = (groupVersion: string) => groups.some((g) => g.versions?.some((v) => v.groupVersion === groupVersion));
+  const lists: Array<{ groupVersion: string; resource: string; listKind: string }> = [];
+  if (serves('policy.networking.k8s.io/v1alpha1')) {
+    lists.push({ groupVersion: 'policy.networking.k8s.io/v1alpha1', resource: 'adminnetworkpolicies', listKind: 'AdminNetworkPolicyList' });
+    lists.push({ groupVersion: 'policy.networking.k8s.io/v1alpha1', resource: 'baselineadminnetworkpolicies', listKind: 'BaselineAdminNetworkPolicyList' });
+  }
+  const calico = serves('projectcalico.org/v3') ? 'projectcalico.org/v3' : serves('crd.projectcalico.org/v1') ? 'crd.projectcalico.org/v1' : undefined;
+  if (calico !== undefined) {
+    lists.push({ groupVersion: calico, resource: 'globalnetworkpolicies', listKind: 'GlobalNetworkPolicyList' });
+    lists.push({ groupVersion: calico, resource: 'networkpolicies', listKind: 'NetworkPolicyList' });
+  }
+  await Promise.all(
+    lists.map(async ({ groupVersion, resource, listKind }) => {
+      const result = await listOnce(transport, { resource: `${resource}.${groupVersion.split('/')[0]}`, path: () => `/apis/${groupVersion}/${resource}` }, undefined, signal);
+      if (!result.ok) {
+        unknown.push(`${resource}.${groupVersion.split('/')[0]} (${result.why}): flows they decide are judged without them`);
+        return;
+      }
+      // API list items carry no kind or apiVersion: give them the list's, as the API machinery's decoder does.
+      for (const item of itemsOfList({ apiVersion: groupVersion, kind: listKind, items: result.items }) ?? []) {
+        const meta = (item as { metadata?: { namespace?: string; name?: string; resourceVersion?: string } }).metadata;
+        try {
+          if (groupVersion.startsWith('policy.networking.k8s.io/')) found.adminPolicies.push(adminPolicyFromObject(item));
+          else found.otherPolicies.push(otherPolicyFromObject(item));
+        } catch (error) {
+          unknown.push(`${listKind.replace(/List$/, '')} ${meta?.namespace ? `${meta.namespace}/` : ''}${meta?.name ?? '?'} (${error instanceof Error ? error.message : String(error)})`);
+          continue;
+        }
+        if (meta?.name && meta.resourceVersion) found.resourceVersions[`${listKind.replace(/List$/, '')}:${meta.namespace ?? ''}/${meta.name}`] = meta.resourceVersion;
+      }
+    }),
+  );
+  return found;
 }
 
 /** DaemonSet names (any namespace) by which the common CNIs and policy enforcers are known. */

@@ -46,6 +46,7 @@ import { runCommand } from './run-command.js';
 import { applyOrder, objectKey, planSeed } from './seed.js';
 
 const DIR_PREFIX = 'netcheck-cluster-';
+const CLUSTER_DIR = /^netcheck-cluster-[0-9a-f]{6}$/;
 const NETNS_PREFIX = 'nkc';
 const RELAY = fileURLToPath(new URL('./relay.cjs', import.meta.url));
 const STATE_TIMEOUT_MS = 180_000;
@@ -103,7 +104,8 @@ export async function sweepStaleClusters(): Promise<string[]> {
   const live = new Set<string>();
   const namespaces = await listNetns();
   for (const entry of readdirSync(tmpdir())) {
-    if (!entry.startsWith(DIR_PREFIX)) continue;
+    // Only this kit's directories (6 hex digits, see startCluster): another tool's `netcheck-cluster-test-x` is not ours.
+    if (!CLUSTER_DIR.test(entry)) continue;
     const id = entry.slice(DIR_PREFIX.length);
     const dir = join(tmpdir(), entry);
     let marker: Marker | undefined;

@@ -14,7 +14,7 @@ import { startLab, startLabWith } from '../lab/lab.js';
 import type { Lab } from '../lab/types.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'two-teams.yaml');
-const tmp = mkdtempSync(join(tmpdir(), 'netcheck-cluster-test-'));
+const tmp = mkdtempSync(join(tmpdir(), 'netcheck-client-test-'));
 
 let lab: Lab;
 let client: ClusterClient;
