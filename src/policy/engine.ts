@@ -616,6 +616,9 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
       case 'not-applicable':
         lines.push(`  ${who}: not policed (${d.direction === 'egress' ? endpointName(from) : endpointName(to)} is not a pod).`);
         break;
+      case 'from-own-node':
+        lines.push(`  ${who}: allowed; it comes from the pod's own node, which NetworkPolicy always admits.`);
+        break;
       case 'not-isolated':
         lines.push(`  ${who}: allowed; no NetworkPolicy selects the pod for ${d.direction}, so it is not isolated.`);
         break;

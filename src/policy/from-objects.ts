@@ -310,6 +310,8 @@ export function serviceFromObject(obj: unknown, source?: string, options: Object
   if (spec.selector !== undefined && spec.selector !== null) svc.selector = labelsAt(spec.selector, 'spec.selector');
   const clusterIP = stringAt(spec.clusterIP, 'spec.clusterIP');
   if (clusterIP && clusterIP !== 'None') svc.clusterIP = clusterIP;
+  const trafficPolicy = stringAt(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy');
+  if (trafficPolicy === 'Local' || trafficPolicy === 'Cluster') svc.externalTrafficPolicy = trafficPolicy;
   if (source !== undefined) svc.source = source;
   return svc;
 }
@@ -577,7 +579,15 @@ export function otherPolicyFromObject(obj: unknown, source?: string, options: Ob
 export function nodeFromObject(obj: unknown): NodeInfo {
   const o = objectAt(obj, '') ?? {};
   const meta = metadataOf(o);
-  return { name: requiredString(meta.name, 'metadata.name'), labels: labelsAt(meta.labels, 'metadata.labels') };
+  const node: NodeInfo = { name: requiredString(meta.name, 'metadata.name'), labels: labelsAt(meta.labels, 'metadata.labels') };
+  const status = objectAt(o.status, 'status') ?? {};
+  const addresses = (arrayAt(status.addresses, 'status.addresses') ?? [])
+    .map((a, i) => objectAt(a, `status.addresses[${i}]`) ?? {})
+    .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
+    .map((a) => stringAt(a.address, 'status.addresses[].address'))
+    .filter((a): a is string => a !== undefined && a !== '');
+  if (addresses.length > 0) node.addresses = addresses;
+  return node;
 }
 
 /**

@@ -183,11 +183,19 @@ export interface ServiceInfo {
    * (manifest files, or endpointslices not readable). 0 means the service has no ready endpoints.
    */
   readyEndpoints?: number;
+  /**
+   * spec.externalTrafficPolicy of a LoadBalancer/NodePort Service (default Cluster). With Cluster, kube-proxy
+   * masquerades traffic to the LoadBalancer IP — from pods too — to the node's address, so the endpoint pod's
+   * ingress rules see a node, not the client.
+   */
+  externalTrafficPolicy?: 'Cluster' | 'Local';
 }
 
 export interface NodeInfo {
   name: string;
   labels: Labels;
+  /** status.addresses InternalIP (and ExternalIP): what a masqueraded packet from this node carries. */
+  addresses?: string[];
   /** The Ready condition is True; undefined when unknown (manifest files). */
   ready?: boolean;
   /** spec.unschedulable (cordoned, e.g. drained during a CNI migration); undefined when unknown. */
@@ -234,7 +242,8 @@ export type DirectionReason =
   | 'admitted'           // isolated, and a rule admitted the flow
   | 'no-matching-rule'   // isolated, and no rule admitted the flow
   | 'admin-policy'       // an AdminNetworkPolicy or the BaselineAdminNetworkPolicy decided (see decidedBy)
-  | 'not-applicable';    // the endpoint is not a pod (an address): the cluster does not police it
+  | 'not-applicable'     // the endpoint is not a pod (an address): the cluster does not police it
+  | 'from-own-node';     // ingress from the pod's own node (e.g. masqueraded by kube-proxy): NetworkPolicy always allows it
 
 /** The (Baseline)AdminNetworkPolicy rule that decided a direction, or passed it on to NetworkPolicies. */
 export interface AdminRuleRef {

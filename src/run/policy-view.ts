@@ -99,7 +99,10 @@ export function assessCellPolicy(
       const lb = findByLoadBalancerIP(snapshot.services, target.address, target.port, target.protocol);
       if (lb) {
         const note = `${target.address} is the LoadBalancer of ${lb.service.namespace}/${lb.service.name}: judged toward its endpoint pods on the targetPort (kube-proxy DNATs before policy applies, so an egress ipBlock naming ${target.address} does not match)`;
-        return towardService(engine, snapshot, from, lb.service, lb.port, target.protocol, runnerUnknown, [note]);
+        // externalTrafficPolicy Cluster: kube-proxy also masquerades it (its KUBE-EXT chain marks all traffic to the
+        // LoadBalancer IP, a pod's too), so the endpoint's ingress rules see the source pod's node, not the pod.
+        const masquerade = source.kind === 'pod' && lb.service.externalTrafficPolicy !== 'Local' ? { sourceNode: node ?? source.node } : undefined;
+        return towardService(engine, snapshot, from, lb.service, lb.port, target.protocol, runnerUnknown, [note], masquerade);
       }
       const pod = snapshot.pods.find((p) => p.ip === target.address);
       if (pod) return assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod }, target.port, target.protocol)], runnerUnknown, []);
@@ -133,6 +136,7 @@ function towardService(
   protocol: Protocol,
   runnerUnknown: boolean,
   notes: string[],
+  masquerade?: { sourceNode: string | undefined },
 ): PolicyAssessment {
   // An empty selector is no selector (the endpoints controller skips it), not "every pod in the namespace".
   if (!service.selector || Object.keys(service.selector).length === 0) {
@@ -146,8 +150,18 @@ function towardService(
   // column still says what policy would do; the missing endpoints are reported by the verdict/diagnosis.
   const destinations: PodInfo[] =
     pods.length > 0 ? pods : [{ namespace: service.namespace, name: `${service.name}-endpoint`, labels: selector, ports: [] }];
-  const flows = destinations.map((pod) => engine.evaluateFlow(from, { kind: 'pod', pod }, port.targetPort, protocol));
+  const flows = destinations.map((pod) => {
+    const flow = engine.evaluateFlow(from, { kind: 'pod', pod }, port.targetPort, protocol);
+    return masquerade ? fromNodeAddress(engine, snapshot, flow, pod, masquerade.sourceNode, port, protocol) : flow;
+  });
   const extra = pods.length === 0 ? [`${service.namespace}/${service.name} selects no pods: it has no endpoints`] : [];
+  if (masquerade) {
+    extra.push(
+      masquerade.sourceNode === undefined
+        ? 'kube-proxy masquerades a pod\'s traffic to this LoadBalancer IP to its node\'s address (externalTrafficPolicy: Cluster), so ingress is judged from a node: from another node than the endpoint\'s, or from the endpoint\'s own (always admitted)'
+        : `kube-proxy masquerades a pod's traffic to this LoadBalancer IP to the address of its node ${masquerade.sourceNode} (externalTrafficPolicy: Cluster), so the endpoint's ingress is judged from that node, not the pod`,
+    );
+  }
   if (pods.length === 0 && flows.every((f) => f.port === undefined)) {
     // A named targetPort with no pod to name it: policy allows the flow if both sides admit every port, and
     // cannot say otherwise (a rule's port list may or may not hold the number the name will have).
@@ -161,6 +175,34 @@ function towardService(
   }
   return { ...assessFlows(flows, runnerUnknown, [...notes, ...extra], denialHoldsForAnyAddress), service: selected };
 }
+
+/**
+ * The flow as the endpoint pod sees it after kube-proxy's masquerade: egress as the source pod sent it, ingress
+ * from the source's node. From the endpoint's own node it is always admitted (the NetworkPolicy API: traffic
+ * to and from the node where a pod runs is always allowed); from another node, it is judged as that node's
+ * address — which only an ipBlock (or an open `from`) can admit. Where the source's node is not known yet (before
+ * the probe ran), a node that is neither: judged as an address no ipBlock names.
+ */
+function fromNodeAddress(
+  engine: FlowEvaluator,
+  snapshot: ClusterSnapshot,
+  flow: FlowVerdict,
+  endpoint: PodInfo,
+  sourceNode: string | undefined,
+  port: ServicePort,
+  protocol: Protocol,
+): FlowVerdict {
+  if (sourceNode !== undefined && endpoint.node === sourceNode) {
+    const ingress: DirectionVerdict = { direction: 'ingress', allowed: true, reason: 'from-own-node', isolatedBy: flow.ingress.isolatedBy, admittedBy: [], nearMisses: [] };
+    return { ...flow, ingress, allowed: flow.egress.allowed, summary: `${flow.egress.allowed ? 'allowed' : 'denied'}: ingress comes from the endpoint's own node` };
+  }
+  const address = snapshot.nodes.find((n) => n.name === sourceNode)?.addresses?.[0] ?? UNKNOWN_NODE_ADDRESS;
+  const fromNode = engine.evaluateFlow({ kind: 'address', ip: address }, { kind: 'pod', pod: endpoint }, port.targetPort, protocol);
+  return { ...flow, ingress: fromNode.ingress, allowed: flow.egress.allowed && fromNode.ingress.allowed, summary: fromNode.ingress.allowed ? flow.summary : `denied: ingress from node ${sourceNode ?? '(another node)'} (${address}) is not admitted` };
+}
+
+/** A node address no ipBlock of a real cluster names (RFC 5737 documentation range): only ever an engine input. */
+const UNKNOWN_NODE_ADDRESS = '192.0.2.1';
 
 /** One view from the flows toward every destination pod: they must agree, and the runner's address must not matter. */
 function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
@@ -217,6 +259,8 @@ function explainDirection(d: DirectionVerdict, flow: FlowVerdict): string {
       return `${d.direction}: ${d.allowed ? 'allowed' : 'denied'} by ${d.decidedBy?.text ?? 'an admin network policy'}`;
     case 'not-applicable':
       return `${d.direction}: not policed (this end is an address, not a pod)`;
+    case 'from-own-node':
+      return `${d.direction}: allowed, from the endpoint's own node (kube-proxy masqueraded it to the node's address; NetworkPolicy always admits a pod's own node)`;
   }
 }
 

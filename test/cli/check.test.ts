@@ -114,7 +114,7 @@ describe('netcheck check', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Known gaps, still produced by the policies (8):');
     expect(stdout).not.toContain('Failures');
-    expect(stdout.trimEnd().split('\n').at(-1)).toBe('PASS 33 cells: 25 agree, 0 contradict, 8 known gaps');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('PASS 32 cells: 24 agree, 0 contradict, 8 known gaps');
   }, 60_000);
 
   it('fails with exit 1 when a known gap is removed, naming the cell, its matrix line and the policy rule', async () => {
@@ -125,7 +125,7 @@ describe('netcheck check', () => {
     expect(stdout).toContain(
       'why: intent allow, but the policies deny it: egress: denied, isolated by financial-mlops-pytorch/financial-mlops-pytorch-baseline and no rule admits TCP/8080',
     );
-    expect(stdout.trimEnd().split('\n').at(-1)).toBe('FAIL 33 cells: 25 agree, 1 contradict, 7 known gaps');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('FAIL 32 cells: 24 agree, 1 contradict, 7 known gaps');
   }, 60_000);
 
   it('fails with exit 1 when the policies no longer produce a known gap, pointing at the stale `known:` entry', async () => {
@@ -135,7 +135,7 @@ describe('netcheck check', () => {
     expect(stdout).toContain('✗ serving → minio-lb: intent allow, policy allow');
     // The entry starts one line above its `to:` (`- from: serving`), at column 5.
     expect(stdout).toContain(`why: stale \`known:\` entry at gap-fixed/scenario.yaml:${known}:5: the policies now allow it, as intended; remove the entry`);
-    expect(stdout.trimEnd().split('\n').at(-1)).toBe('FAIL 33 cells: 25 agree, 0 contradict, 1 stale known gap, 7 known gaps');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('FAIL 32 cells: 24 agree, 0 contradict, 1 stale known gap, 7 known gaps');
   }, 60_000);
 
   it('writes JUnit that validates against the JUnit schema: failures for contradictions, skipped for known gaps', async () => {
@@ -143,12 +143,12 @@ describe('netcheck check', () => {
     const markdown = path.join(dir, 'check.md');
     const { code, stdout } = await netcheck(['check', 'gap-removed', '-o', `junit=${junit}`, '-o', `markdown=${markdown}`, '-o', 'json'], dir);
     expect(code).toBe(1);
-    expect(JSON.parse(stdout).summary).toEqual({ total: 33, agrees: 25, contradicts: 1, knownGaps: 7, staleKnown: 0, undecided: 0, failed: 1 });
+    expect(JSON.parse(stdout).summary).toEqual({ total: 32, agrees: 24, contradicts: 1, knownGaps: 7, staleKnown: 0, undecided: 0, failed: 1 });
     const xml = await readFile(junit, 'utf8');
     const lint = spawnSync('xmllint', ['--noout', '--schema', path.join(repo, 'test/fixtures/junit/junit-10.xsd'), junit], { encoding: 'utf8' });
     expect(lint.stderr).toBe(`${junit} validates\n`);
     expect(lint.status).toBe(0);
-    expect(xml).toContain('<testsuite name="financial-ml" tests="33" failures="1" errors="0" skipped="7" time="0">');
+    expect(xml).toContain('<testsuite name="financial-ml" tests="32" failures="1" errors="0" skipped="7" time="0">');
     expect(xml).toMatch(/<testcase classname="financial-ml.training" name="training → predictor \(allow\)" time="0">\n {6}<failure message="intent allow, but the policies deny it: egress: denied, isolated by financial-mlops-pytorch\/financial-mlops-pytorch-baseline/);
     expect(xml).toContain('<testcase classname="financial-ml.serving" name="serving → mlflow-lb (allow)" time="0">\n      <skipped message="known gap');
     expect(await readFile(markdown, 'utf8')).toMatch(/^## netcheck check · financial-ml · ❌ 1 failed\n/);

@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
+import type { CellChange, SnapshotDiff } from '../../src/model/snapshot.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
 import { buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
@@ -159,6 +160,87 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
       expect(findings).toContainEqual(expect.stringMatching(new RegExp(`^node ${flannel} does not enforce NetworkPolicies .*mid-migration\\?$`)));
       expect(findings.join('\n')).not.toMatch(new RegExp(`node ${calico} does not enforce`));
       expect(findings.join('\n')).not.toMatch(/the CNI does not enforce/);
+      await noPodsLeft();
+    } finally {
+      await c.setEnforcement('all');
+    }
+  });
+
+  it('a CNI migration node by node (kube-router standing in for Calico): Flannel baseline, --predict, node-a, all; each diff shows exactly the expected classes, and the prediction comes true', async () => {
+    const [nodeA, nodeB] = c.nodes.map((n) => n.name) as [string, string];
+    const file = (name: string) => join(dir, `migration-${name}.json`);
+    const snapshot = async (name: string, against?: string) => {
+      const run = await runCli(['snapshot', 'financial-ml', '--per-node', '--budget', '120s', '--no-progress', '-o', file(name), ...(against ? ['--against', file(against)] : [])]);
+      expect(run.stderr).not.toMatch(/internal error/);
+      return run;
+    };
+    const diff = async (args: string[]) => {
+      const out = join(dir, `diff-${args.map((a) => a.replace(/\W/g, '')).join('-')}.json`);
+      const run = await runBuiltCli(c, ['diff', ...args.map((a) => (a.startsWith('-') ? a : file(a))), '-o', `json=${out}`]);
+      expect(run.stderr).toBe('');
+      return { code: run.code, diff: JSON.parse(readFileSync(out, 'utf8')) as SnapshotDiff };
+    };
+    const pairs = (d: SnapshotDiff, change: string) => [...new Set(d.changes.filter((x) => x.change === change).map((x) => `${x.source} → ${x.target}`))].sort();
+    // Where each target's traffic ends (the node of the pods behind it): a flow changes when kube-router polices either end.
+    const slices = JSON.parse(await kubectl('get', 'endpointslices', '-A', '-o', 'json')) as { items: Array<{ metadata: { namespace: string; labels?: Record<string, string> }; endpoints?: Array<{ nodeName?: string }> }> };
+    const services = JSON.parse(await kubectl('get', 'services', '-A', '-o', 'json')) as { items: Array<{ metadata: { namespace: string; name: string }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }> };
+    const nodesOf = (namespace: string, name: string) => slices.items.filter((x) => x.metadata.namespace === namespace && x.metadata.labels?.['kubernetes.io/service-name'] === name).flatMap((x) => (x.endpoints ?? []).map((e) => e.nodeName));
+    const lb = (ip: string) => services.items.find((x) => x.status?.loadBalancer?.ingress?.some((i) => i.ip === ip))!.metadata;
+    const destination: Record<string, Array<string | undefined>> = {
+      'cluster-dns': nodesOf('kube-system', 'kube-dns'), 'cluster-dns-tcp': nodesOf('kube-system', 'kube-dns'), 'scheduler-name': nodesOf('kube-system', 'kube-dns'), 'mlflow-name': nodesOf('kube-system', 'kube-dns'),
+      'seldon-scheduler': nodesOf('seldon-system', 'seldon-scheduler'), predictor: nodesOf('financial-ml', 'financial-predictor'), 'training-api': nodesOf('financial-mlops-pytorch', 'training-controller'), 'dns-metrics': nodesOf('kube-system', 'kube-dns'),
+      'mlflow-lb': nodesOf(lb('192.168.1.208').namespace, lb('192.168.1.208').name), 'minio-lb': nodesOf(lb('192.168.1.200').namespace, lb('192.168.1.200').name), 'inference-lb': nodesOf(lb('192.168.1.209').namespace, lb('192.168.1.209').name),
+    };
+    const touches = (x: CellChange, node: string) => x.node === node || (x.targetNode ?? undefined) === node || (x.targetNode === undefined && (destination[x.target] ?? []).includes(node));
+
+    await c.setEnforcement('none');
+    try {
+      // Flannel: every deny cell leaks, and that is the baseline, not a red run.
+      const baseline = await snapshot('flannel');
+      expect(baseline.code).toBe(0);
+      expect(baseline.stderr).toMatch(/snapshot of financial-ml written to \S+migration-flannel\.json: \d+ cells .*netcheck diff --predict/);
+      const recorded = JSON.parse(readFileSync(file('flannel'), 'utf8')) as { kind: string; perNode: boolean; result: { cells: CellVerdict[] } };
+      expect([recorded.kind, recorded.perNode]).toEqual(['Snapshot', true]);
+      // Every node pair of the listener target is there.
+      expect(recorded.result.cells.filter((x) => x.source === 'serving' && x.target === 'default-listener').map((x) => `${x.pinnedNode}→${x.targetNode}`).sort()).toEqual([`${nodeA}→${nodeA}`, `${nodeA}→${nodeB}`, `${nodeB}→${nodeA}`, `${nodeB}→${nodeB}`]);
+
+      const predicted = await diff(['--predict', 'flannel']);
+      expect(predicted.code).toBe(1);
+      const deniedByPolicy = (expect_: string) => [...new Set(recorded.result.cells.filter((x) => x.expect === expect_ && x.policy === 'deny' && x.path === 'open').map((x) => `${x.source} → ${x.target}`))].sort();
+      expect(pairs(predicted.diff, 'regression')).toEqual(deniedByPolicy('allow'));
+      expect(pairs(predicted.diff, 'regression')).toContain('serving → mlflow-lb');
+      expect(pairs(predicted.diff, 'newly-enforced')).toEqual(deniedByPolicy('deny'));
+
+      // node-a migrated: only flows with an end on node-a change; the rest still leak.
+      await c.setEnforcement([nodeA]);
+      const half = await snapshot('node-a', 'flannel');
+      expect(half.code).toBe(1);
+      expect(half.stdout).toMatch(/Regressions \(against the intent: fix before the next node\)/);
+      const step1 = await diff(['flannel', 'node-a']);
+      expect(step1.code).toBe(1);
+      const changed = step1.diff.changes.filter((x) => x.change === 'regression' || x.change === 'newly-enforced');
+      expect(changed.length).toBeGreaterThan(0);
+      for (const x of changed) expect(`${x.source} @${x.node ?? 'runner'}→${x.targetNode ?? x.target} ${x.change} touches ${nodeA}: ${touches(x, nodeA)}`).toMatch(/touches \S+: true$/);
+      const listener = (from: string, to: string) => step1.diff.changes.find((x) => x.source === 'serving' && x.target === 'default-listener' && x.node === from && x.targetNode === to)?.change;
+      // serving's egress is policed on node-a only; default's ingress is open (no policy there).
+      expect([listener(nodeA, nodeA), listener(nodeA, nodeB), listener(nodeB, nodeA), listener(nodeB, nodeB)]).toEqual(['newly-enforced', 'newly-enforced', 'still-not-enforced', 'still-not-enforced']);
+      // A denied flow still open must have an end kube-router does not police yet: one with both ends on node-a cannot.
+      const bothEndsOn = (x: CellChange, node: string) =>
+        (x.source === 'ci-runner' || x.node === node) && (x.targetNode !== undefined ? x.targetNode === node : (destination[x.target] ?? []).every((n) => n === node));
+      const stillOpen = step1.diff.changes.filter((x) => x.change === 'still-not-enforced');
+      expect(stillOpen.length).toBeGreaterThan(0);
+      expect(stillOpen.filter((x) => bothEndsOn(x, nodeA)).map((x) => `${x.source} @${x.node}→${x.targetNode ?? x.target}`)).toEqual([]);
+
+      // Done: everything the prediction said, and nothing still leaking.
+      await c.setEnforcement('all');
+      const done = await snapshot('all', 'node-a');
+      expect(done.code).toBe(1);
+      const whole = await diff(['flannel', 'all']);
+      expect(pairs(whole.diff, 'regression')).toEqual(pairs(predicted.diff, 'regression'));
+      expect(pairs(whole.diff, 'newly-enforced')).toEqual(pairs(predicted.diff, 'newly-enforced'));
+      expect(whole.diff.counts['still-not-enforced']).toBe(0);
+      // Each regression says why the policies block it.
+      for (const x of whole.diff.changes.filter((y) => y.change === 'regression' && y.source !== 'ci-runner')) expect(x.policyExplanation?.length ?? 0).toBeGreaterThan(0);
       await noPodsLeft();
     } finally {
       await c.setEnforcement('all');

@@ -74,3 +74,43 @@ describe('assessCellPolicy (with the real policy engine)', () => {
     expect(a.explanation.join('\n')).toMatch(/selects no pods/);
   });
 });
+
+describe('a pod to a LoadBalancer IP: kube-proxy masquerades it to the node (externalTrafficPolicy: Cluster)', () => {
+  // The seldon-envoy pattern: an LB whose endpoint namespace admits only namespaceSelector peers.
+  const snapshot = {
+    namespaces: [{ name: 'shop', labels: { name: 'shop' } }],
+    pods: [{ namespace: 'shop', name: 'envoy', labels: { app: 'envoy' }, ip: '10.244.2.7', node: 'node-b', ports: [{ containerPort: 9000, protocol: 'TCP' as const }] }],
+    services: [
+      { namespace: 'shop', name: 'mesh', type: 'LoadBalancer' as const, selector: { app: 'envoy' }, loadBalancerIPs: ['192.168.1.209'], ports: [{ port: 80, targetPort: 9000, protocol: 'TCP' as const }] },
+      { namespace: 'shop', name: 'mesh-local', type: 'LoadBalancer' as const, externalTrafficPolicy: 'Local' as const, selector: { app: 'envoy' }, loadBalancerIPs: ['192.168.1.210'], ports: [{ port: 80, targetPort: 9000, protocol: 'TCP' as const }] },
+    ],
+    policies: [{ name: 'from-shop', namespace: 'shop', podSelector: {}, policyTypes: ['Ingress' as const], ingress: [{ from: [{ namespaceSelector: { matchLabels: { name: 'shop' } } }] }] }],
+    nodes: [
+      { name: 'node-a', labels: {}, addresses: ['172.30.0.10'] },
+      { name: 'node-b', labels: {}, addresses: ['172.30.0.11'] },
+    ],
+  };
+  const engine = createPolicyEngine(snapshot);
+  const client = podSource('client', 'shop');
+  const lb = targets.address('lb', '192.168.1.209', 80);
+  const view = (node: string | undefined, target = lb) => assessCellPolicy(engine, snapshot, client, { app: 'client' }, node, target);
+
+  it('from another node: the ingress sees that node\'s address, which a namespaceSelector never admits', () => {
+    const v = view('node-a');
+    expect(v.view).toBe('deny');
+    expect(v.explanation.join('\n')).toMatch(/ingress: denied, isolated by shop\/from-shop/);
+    expect(v.explanation.join('\n')).toMatch(/masquerades a pod's traffic to this LoadBalancer IP to the address of its node node-a/);
+  });
+  it('from the endpoint\'s own node: always admitted (traffic from a pod\'s node)', () => {
+    const v = view('node-b');
+    expect(v.view).toBe('allow');
+    expect(v.explanation.join('\n')).toMatch(/ingress: allowed, from the endpoint's own node/);
+  });
+  it('before the probe has a node: judged as from another node, and says it depends', () => {
+    expect(view(undefined).view).toBe('deny');
+    expect(view(undefined).explanation.join('\n')).toMatch(/from another node than the endpoint's, or from the endpoint's own \(always admitted\)/);
+  });
+  it('externalTrafficPolicy: Local keeps the client\'s address: judged from the pod, whatever the node', () => {
+    expect(view('node-a', targets.address('lb-local', '192.168.1.210', 80)).view).toBe('allow');
+  });
+});

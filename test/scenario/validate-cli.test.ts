@@ -64,7 +64,7 @@ describe('netcheck validate', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toBe(
-      'financial-ml: valid — 5 sources, 12 targets, 33 cells (26 allow, 7 deny), 8 known gaps, matches the manifests (7 workloads, 7 services)\n',
+      'financial-ml: valid — 5 sources, 12 targets, 32 cells (25 allow, 7 deny), 8 known gaps, matches the manifests (7 workloads, 7 services)\n',
     );
   }, 60_000);
 
