@@ -59,6 +59,10 @@ function duration(flag: string, value: string): number {
   return ms;
 }
 
+function withoutStdoutTable(outputs: readonly OutputSpec[]): OutputSpec[] {
+  return outputs.filter((o) => !(o.format === 'table' && o.file === undefined));
+}
+
 /** `--nodes`, `--node-selector`, `--include-cordoned`: which nodes a per-node run probes from. */
 function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'includeCordoned'>): NodeSelection {
   const list = (flag: string, value: string): string[] => {
@@ -165,7 +169,7 @@ export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judg
     if (error instanceof NetcheckError) {
       const at = new Date();
       const cluster = { ...(argv.context !== undefined ? { context: argv.context } : {}), nodes: [], unknown: [] };
-      await writeReports(outputs, stoppedRunResult(scenario, error, { runId: newRunId(at), startedAt: at, finishedAt: at, cluster }), snapshotContext);
+      await writeReports(withoutStdoutTable(outputs), stoppedRunResult(scenario, error, { runId: newRunId(at), startedAt: at, finishedAt: at, cluster }), snapshotContext);
     }
     throw error;
   }
@@ -200,7 +204,9 @@ export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judg
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
     await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : undefined);
-    await writeReports(outputs, run.result, snapshotContext);
+    // A run stopped before it probed has nothing to show a person but the error line; files and machine formats
+    // still get every cell, marked as not run.
+    await writeReports(run.stoppedBy !== undefined ? withoutStdoutTable(outputs) : outputs, run.result, snapshotContext);
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     for (const f of run.failures) process.stderr.write(formatError(f));
     return run.stoppedBy?.exitCode ?? (await conclusion.conclude(run.result, run.failures.length, { perNode }));
