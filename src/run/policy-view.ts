@@ -204,8 +204,27 @@ function fromNodeAddress(
 /** A node address no ipBlock of a real cluster names (RFC 5737 documentation range): only ever an engine input. */
 const UNKNOWN_NODE_ADDRESS = '192.0.2.1';
 
-/** One view from the flows toward every destination pod: they must agree, and the runner's address must not matter. */
+/**
+ * One view from the flows toward every destination pod: they must agree, and the runner's address must not matter.
+ * A Calico policy that may select either end may decide the flow before the Kubernetes policies do, and netcheck
+ * does not evaluate Calico's rules: the view is then `unknown`, naming the policy, not a Kubernetes-only certainty.
+ */
 function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
+  const assessed = assessKubernetesFlows(flows, runnerUnknown, notes, addressIndependentDenial);
+  const deciders = [...new Map(flows.flatMap((f) => f.mayBeDecidedBy ?? []).map((m) => [`${m.kind} ${m.name} ${m.selects}`, m])).values()];
+  if (deciders.length === 0 || assessed.view === 'unknown') return deciders.length === 0 ? assessed : { ...assessed, explanation: [...assessed.explanation, ...deciders.map((m) => m.text)] };
+  return {
+    ...assessed,
+    view: 'unknown',
+    explanation: [
+      `the Kubernetes policies say ${assessed.view}, but ${deciders.length === 1 ? 'a policy netcheck does not evaluate' : `${deciders.length} policies netcheck does not evaluate`} may decide it first:`,
+      ...deciders.map((m) => m.text),
+      ...assessed.explanation,
+    ],
+  };
+}
+
+function assessKubernetesFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial: boolean): PolicyAssessment {
   const first = flows[0];
   if (!first) return undecided(notes);
   const allowed = flows.filter((f) => f.allowed).length;

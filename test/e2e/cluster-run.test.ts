@@ -247,6 +247,60 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     }
   });
 
+  it('AdminNetworkPolicy and Calico CRDs installed (no enforcer): the ANP is evaluated and named; a cell a Calico policy may decide says so instead of a Kubernetes-only verdict; snapshots list both', async () => {
+    const crd = (group: string, version: string, kind: string, plural: string) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.${group}` },
+      spec: {
+        group,
+        scope: 'Cluster',
+        names: { kind, plural, listKind: `${kind}List`, singular: kind.toLowerCase() },
+        versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    });
+    const definitions = join(dir, 'crds.json');
+    writeFileSync(definitions, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [crd('policy.networking.k8s.io', 'v1alpha1', 'AdminNetworkPolicy', 'adminnetworkpolicies'), crd('crd.projectcalico.org', 'v1', 'GlobalNetworkPolicy', 'globalnetworkpolicies')] }));
+    const objects = join(dir, 'crd-objects.json');
+    writeFileSync(objects, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'AdminNetworkPolicy', metadata: { name: 'serving-from-seldon' }, spec: {
+        priority: 10, subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'financial-ml' } } },
+        ingress: [{ name: 'allow-seldon', action: 'Allow', from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'seldon-system' } } }] }],
+      } },
+      { apiVersion: 'crd.projectcalico.org/v1', kind: 'GlobalNetworkPolicy', metadata: { name: 'training-lockdown' }, spec: { order: 100, selector: "app == 'training'", types: ['Ingress'], ingress: [{ action: 'Deny' }] } },
+    ] }));
+    const scenario = writeScenario('crds.yaml', {
+      sources: { seldon: { namespace: 'seldon-system', as: 'deployment/seldon-scheduler' } },
+      targets: { predictor: { service: 'financial-predictor', namespace: 'financial-ml', port: 8080 }, 'training-api': { service: 'training-controller', namespace: 'financial-mlops-pytorch', port: 8080 } },
+      matrix: { seldon: { allow: ['predictor', 'training-api'] } },
+    });
+    try {
+      await kubectl('apply', '-f', definitions);
+      await kubectl('wait', '--for=condition=established', '--timeout=60s', 'crd/adminnetworkpolicies.policy.networking.k8s.io', 'crd/globalnetworkpolicies.crd.projectcalico.org');
+      await kubectl('apply', '-f', objects);
+      const json = join(dir, 'crds.json.out');
+      const snapshotFile = join(dir, 'crds.snapshot.json');
+      const run = await runCli(['run', scenario, '--budget', '60s', '--no-progress', '-o', `json=${json}`, '-o', `snapshot=${snapshotFile}`]);
+      expect(run.stderr).not.toMatch(/internal error/);
+      // kube-router enforces neither: both flows stay open, as the intent says.
+      expect(run.code).toBe(0);
+      const { cells } = report(json);
+      const predictor = cells.find((x) => x.target === 'predictor')!;
+      expect(predictor.policy).toBe('allow');
+      expect(predictor.policyExplanation?.join('\n')).toMatch(/AdminNetworkPolicy serving-from-seldon \(priority 10\) ingress\[0\] 'allow-seldon': Allow/);
+      const training = cells.find((x) => x.target === 'training-api')!;
+      expect(training.policy).toBe('unknown');
+      expect(training.policyExplanation?.[0]).toMatch(/^the Kubernetes policies say allow, but a policy netcheck does not evaluate may decide it first:/);
+      expect(training.policyExplanation?.join('\n')).toMatch(/GlobalNetworkPolicy training-lockdown \(order 100\)/);
+      const facts = (JSON.parse(readFileSync(snapshotFile, 'utf8')) as { result: { facts: { policies: Array<{ kind: string; name: string }> } } }).result.facts;
+      expect(facts.policies.map((p) => `${p.kind} ${p.name}`)).toEqual(expect.arrayContaining(['AdminNetworkPolicy serving-from-seldon', 'GlobalNetworkPolicy (crd.projectcalico.org) training-lockdown']));
+      await noPodsLeft();
+    } finally {
+      await kubectl('delete', '-f', objects, '--ignore-not-found');
+      await kubectl('delete', '-f', definitions, '--ignore-not-found');
+    }
+  });
+
   it('CoreDNS scaled to 0: name-dependent cells are DNS faults, never "blocked"; address targets keep working; exit 4', async () => {
     await kubectl('-n', 'kube-system', 'scale', 'deployment/coredns', '--replicas=0');
     try {

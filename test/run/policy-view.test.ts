@@ -114,3 +114,29 @@ describe('a pod to a LoadBalancer IP: kube-proxy masquerades it to the node (ext
     expect(view('node-a', targets.address('lb-local', '192.168.1.210', 80)).view).toBe('allow');
   });
 });
+
+describe('a Calico policy that may select an end: the policy column is not a Kubernetes-only certainty', () => {
+  const base = {
+    namespaces: [{ name: 'shop', labels: { name: 'shop' } }],
+    pods: [{ namespace: 'shop', name: 'api', labels: { app: 'api' }, ports: [{ containerPort: 8080, protocol: 'TCP' as const }] }],
+    services: [],
+    policies: [],
+    nodes: [],
+  };
+  const gnp = { kind: 'GlobalNetworkPolicy', apiVersion: 'projectcalico.org/v3', name: 'deny-api', selector: "app == 'api'", order: 10, types: ['ingress' as const] };
+  const listener = { ...targets.listener('api', 'shop', 8080), labels: { app: 'api' } };
+  const view = (otherPolicies: (typeof gnp)[]) => {
+    const snapshot = { ...base, otherPolicies };
+    return assessCellPolicy(createPolicyEngine(snapshot), snapshot, podSource('client', 'shop'), { app: 'client' }, undefined, listener);
+  };
+
+  it('names the policy that may decide, and says unknown', () => {
+    const v = view([gnp]);
+    expect(v.view).toBe('unknown');
+    expect(v.explanation[0]).toBe('the Kubernetes policies say allow, but a policy netcheck does not evaluate may decide it first:');
+    expect(v.explanation[1]).toMatch(/GlobalNetworkPolicy deny-api \(order 10\)/);
+  });
+  it('a Calico policy whose selector cannot match either end changes nothing', () => {
+    expect(view([{ ...gnp, selector: "app == 'other'" }]).view).toBe('allow');
+  });
+});
