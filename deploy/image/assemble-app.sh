@@ -7,7 +7,7 @@
 set -eu
 dest=${1:?usage: assemble-app.sh DEST}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-[ -f "$repo/dist/src/cli/main.js" ] || { echo "assemble-app.sh: $repo/dist is not built; run \`npm run build\` first" >&2; exit 2; }
+[ -f "$repo/dist/bin/main.js" ] || { echo "assemble-app.sh: $repo/dist is not built; run \`npm run build\` first" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$repo" && npm pack --silent --pack-destination "$work" >/dev/null)

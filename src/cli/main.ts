@@ -3,12 +3,14 @@
  * The CLI boundary: the one place that prints errors and exits.
  * Typed NetcheckErrors become one human line plus a hint; anything else is a bug (exit 70, with stack).
  */
-import yargs, { type MiddlewareFunction } from 'yargs';
+import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, NetcheckError, UsageError } from '../model/errors.js';
 import { formatError, outcome } from './command.js';
-import { commands } from './commands/index.js';
+import { eagerCommands, lazyCommands, lazyCommandsAfterRun, type LazyCommand } from './commands/index.js';
+import type { AnyCommand } from './command.js';
 import { checkShorthandWord, listWords } from './commands/run.js';
+import { netcheckVersion } from './version.js';
 import { checkFlags, takeCoerceError, type CommandParser, type ParsedArgs } from './flag-check.js';
 
 /** yargs' own messages for what checkFlags leaves to it (positionals), as one line naming what to do. */
@@ -24,8 +26,22 @@ function rewriteYargsMessage(message: string, argv: string[]): string {
   return message.split('\n').join('; ');
 }
 
+/**
+ * The command a command line names, loaded; the others known by word and description only (enough for --help
+ * and "did you mean"). A word that is really an option's value loads one module too many, nothing worse.
+ */
+async function resolveCommands(argv: readonly string[], entries: readonly LazyCommand[]): Promise<Array<AnyCommand | LazyCommand>> {
+  const named = entries.find((e) => argv.includes(e.word));
+  return Promise.all(entries.map((e) => (e === named ? e.load() : e)));
+}
+
+function register(parser: Argv, command: AnyCommand | LazyCommand): Argv {
+  return 'register' in command ? command.register(parser) : parser.command(command.command, command.describe);
+}
+
 async function main(argv: string[]): Promise<ExitCode> {
-  const words = listWords(commands);
+  const lazy = [...lazyCommands, ...lazyCommandsAfterRun];
+  const words = listWords([...lazy, eagerCommands.run]);
   let parser = yargs(argv)
     .scriptName('netcheck')
     .usage('$0 <command> [options]\n\nDoes the network behave the way your NetworkPolicies say it should — and if not, why?')
@@ -34,7 +50,8 @@ async function main(argv: string[]): Promise<ExitCode> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    // Explicit: yargs looks for package.json beside its caller, which the bundle (dist/bin) is not.
+    .version(netcheckVersion())
     .wrap(Math.min(110, process.stdout.columns || 110))
     // Before yargs' validation: see flag-check.ts. @types/yargs declares middleware with one parameter; yargs
     // passes the command's parser as the second.
@@ -54,7 +71,8 @@ async function main(argv: string[]): Promise<ExitCode> {
       if (coerced) throw coerced;
       throw new UsageError(rewriteYargsMessage(message ?? 'invalid command line', argv), { hint: 'run `netcheck --help`' });
     });
-  for (const cmd of commands) parser = cmd.register(parser);
+  const [before, after] = await Promise.all([resolveCommands(argv, lazyCommands), resolveCommands(argv, lazyCommandsAfterRun)]);
+  for (const cmd of [...before, eagerCommands.run, ...after, eagerCommands.shorthand]) parser = register(parser, cmd);
   await parser.parseAsync();
   return outcome.exitCode ?? ExitCode.Pass;
 }

@@ -7,7 +7,7 @@ let cached: string | undefined;
 
 export function netcheckVersion(): string {
   if (cached !== undefined) return cached;
-  // From dist/src/cli (built) or src/cli (tsx) up to the package root: the first package.json that is netcheck's.
+  // From dist/bin (the bundle), dist/src/cli (tsc) or src/cli (tsx) up to the package root: the first package.json that is netcheck's.
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };

@@ -16,18 +16,20 @@ let cachedPath: string | undefined;
 let cachedSource: string | undefined;
 
 /**
- * probes/agent.cjs sits at the package root; this module runs from src/probe/ (tsx) or dist/src/probe/
- * (built), so walk up until it appears rather than hard-coding the depth.
+ * probes/agent.cjs sits at the package root; this module runs from src/probe/ (tsx), dist/src/probe/ or the bundle in dist/bin/
+ * (built), so walk up until it appears rather than hard-coding the depth. `from` starts the walk elsewhere (a test
+ * checks an installed package's layout with it); without it the answer is cached.
  */
-export function locateAgent(): string {
-  if (cachedPath !== undefined) return cachedPath;
-  let dir = dirname(fileURLToPath(import.meta.url));
+export function locateAgent(from?: string): string {
+  if (from === undefined && cachedPath !== undefined) return cachedPath;
+  const start = from ?? dirname(fileURLToPath(import.meta.url));
+  let dir = start;
   for (let depth = 0; depth < 6; depth++) {
     const candidate = join(dir, 'probes', 'agent.cjs');
-    if (existsSync(candidate)) return (cachedPath = candidate);
+    if (existsSync(candidate)) return from === undefined ? (cachedPath = candidate) : candidate;
     dir = dirname(dir);
   }
-  throw new InternalError(`probes/agent.cjs not found above ${dirname(fileURLToPath(import.meta.url))}`, {
+  throw new InternalError(`probes/agent.cjs not found above ${start}`, {
     hint: 'the package is incomplete: probes/ must ship beside dist/',
   });
 }

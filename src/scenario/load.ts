@@ -2,10 +2,9 @@
  * The scenario file reader (the one I/O part of src/scenario): a path, a directory holding `scenario.yaml`,
  * or the bare name of a built-in scenario shipped in the package's `scenarios/<name>/scenario.yaml`.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ExitCode, NetcheckError, ScenarioError, UsageError } from '../model/errors.js';
 import { snapshotFromManifestFiles, type ManifestSnapshot } from '../policy/manifests.js';
 import { readInputFiles } from './files.js';
@@ -13,31 +12,9 @@ import { formatSuggestion } from './nearest-name.js';
 import { parseScenario } from './parse.js';
 import type { Scenario } from './types.js';
 
-const SCENARIO_FILE = 'scenario.yaml';
+import { listBuiltinScenarios, locateBuiltinScenariosDir, SCENARIO_FILE } from './builtins.js';
 
-/**
- * The package's `scenarios/` directory. This module runs from `src/scenario/` (tsx) or `dist/src/scenario/`
- * (built), so walk up to the directory that holds package.json rather than counting `..`.
- */
-export function locateBuiltinScenariosDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'scenarios'))) return path.join(dir, 'scenarios');
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scenarios');
-    dir = parent;
-  }
-}
-
-/** Names of the built-in scenarios (directories with a scenario.yaml), sorted. */
-export function listBuiltinScenarios(): string[] {
-  const root = locateBuiltinScenariosDir();
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(path.join(root, entry.name, SCENARIO_FILE)))
-    .map((entry) => entry.name)
-    .sort();
-}
+export { listBuiltinScenarios, locateBuiltinScenariosDir };
 
 /** Resolves what the user typed to an absolute scenario file, or throws a ScenarioError naming the choices. */
 export function resolveScenarioPath(pathOrName: string, cwd: string = process.cwd()): string {

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const RUNS = Number(process.env['NETCHECK_BENCH_RUNS'] ?? 15);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+// The shipped entry point (package.json bin): the bundle, whose start-up is what users wait for.
+const cli = join(root, 'dist', 'bin', 'main.js');
 if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first`);
 
 const commands: Array<{ name: string; args: string[] }> = [

@@ -7,7 +7,6 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -32,7 +31,7 @@ function exec(command: string, args: string[], cwd = work): SpawnSyncReturns<str
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(join(root, 'dist', 'bin', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   mkdirSync(home);
   mkdirSync(work);
   const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -50,7 +49,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('npm pack', () => {
   it('holds the CLI, the probe agent, the built-in scenarios, the deploy manifests and the licence', () => {
-    for (const file of ['dist/src/cli/main.js', 'probes/agent.cjs', 'scenarios/financial-ml/scenario.yaml', 'scenarios/financial-ml/manifests/policies.yaml', 'deploy/rbac/clusterrole.yaml', 'LICENSE', 'README.md', 'package.json']) {
+    for (const file of ['dist/bin/main.js', 'probes/agent.cjs', 'scenarios/financial-ml/scenario.yaml', 'scenarios/financial-ml/manifests/policies.yaml', 'deploy/rbac/clusterrole.yaml', 'LICENSE', 'README.md', 'package.json']) {
       expect(packed, file).toContain(file);
     }
   });
@@ -80,9 +79,12 @@ describe('npm install -g of the tarball', () => {
     expect(r.stdout).toMatch(/^financial-ml: valid — 5 sources, 12 targets, 32 cells .* matches the manifests \(7 workloads, 7 services\)$/m);
   });
 
-  it('the probe agent is found beside the installed dist/', async () => {
-    const agent = (await import(pathToFileURL(join(installed, 'dist', 'src', 'probe', 'agent.js')).href)) as { locateAgent(): string };
-    expect(agent.locateAgent()).toBe(join(installed, 'probes', 'agent.cjs'));
+  it('the probe agent is found from where the installed bundle\'s chunks run', async () => {
+    const chunks = join(installed, 'dist', 'bin', 'chunks');
+    expect(existsSync(chunks)).toBe(true);
+    // The same walk the bundled locateAgent does, started where its chunk sits in the installed package.
+    const { locateAgent } = await import('../../src/probe/agent.js');
+    expect(locateAgent(chunks)).toBe(join(installed, 'probes', 'agent.cjs'));
   });
 
   it('kubectl netcheck --help: kubectl finds the kubectl-netcheck plugin on PATH', () => {

@@ -100,7 +100,7 @@ export async function buildNetcheckImage(outDir: string, options: { node?: strin
     const appLayer = await blobs.addLayer(await treeEntries(app, 'app'));
     return await writeImageArchive(
       blobs,
-      { ref: NETCHECK_IMAGE, layers: [runtime, appLayer], entrypoint: ['node', '/app/dist/src/cli/main.js'], cmd: ['--help'], user: NETCHECK_USER, workingDir: '/tmp' },
+      { ref: NETCHECK_IMAGE, layers: [runtime, appLayer], entrypoint: ['node', '/app/dist/bin/main.js'], cmd: ['--help'], user: NETCHECK_USER, workingDir: '/tmp' },
       outDir,
     );
   } finally {

@@ -27,7 +27,7 @@ export interface Session {
 
 const SESSION_FILE = 'session.json';
 const SESSION_DIR_PREFIXES = ['netcheck-cluster-', 'netcheck-labapi-'];
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/bin/main.js', import.meta.url));
 /** netcheck's commands that never start probe pods, so take no --image. */
 const OFFLINE_COMMANDS = new Set(['analyze', 'explain', 'lint', 'validate', 'check', 'cleanup']);
 

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
 import { anyRunSelector } from '../../src/probe/pod-spec.js';
 
-export const MAIN = 'dist/src/cli/main.js';
+/** The shipped entry point (package.json bin): the esbuild bundle of src/cli/main.ts. */
+export const MAIN = 'dist/bin/main.js';
 export const MANIFESTS = 'scenarios/financial-ml/manifests';
 export const built = existsSync(MAIN);
 if (!built) console.warn(`e2e: skipped — ${MAIN} is missing; run \`npm run build\` (npm test does)`);

@@ -27,7 +27,7 @@ import { DEFAULT_PROBE_IMAGE } from '../../src/probe/pod-spec.js';
 import { buildK3sScenario, selectK3sManifests, type LiveService } from './k3s-variant.js';
 
 const K3S_IMAGE = process.env.NETCHECK_K3S_IMAGE ?? 'rancher/k3s:v1.31.4-k3s1';
-const MAIN = 'dist/src/cli/main.js';
+const MAIN = 'dist/bin/main.js';
 const MANIFESTS = resolve('scenarios/financial-ml/manifests');
 const PING_TIMEOUT_MS = 2000;
 

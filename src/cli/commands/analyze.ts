@@ -5,6 +5,7 @@ import { analyzeSnapshot } from '../../policy/analyze.js';
 import type { ClusterSnapshot } from '../../policy/types.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { renderAnalysisJson, renderAnalysisTable } from '../../report/render-matrix.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { loadManifests, parseOutput, parsePortFlag, parseProtocol, withManifests, withOutput, withProtocol, type ManifestArgs } from '../offline-flags.js';
 
@@ -25,8 +26,8 @@ function checkPortNameDeclared(snapshot: ClusterSnapshot, name: string): void {
 }
 
 export const analyzeCommand = defineCommand<AnalyzeArgs>({
-  command: 'analyze',
-  describe: 'Pod-to-pod reachability matrix computed from manifests (no cluster needed)',
+  command: COMMANDS.analyze.command,
+  describe: COMMANDS.analyze.describe,
   builder: (yargs: Argv) =>
     withOutput(
       withProtocol(

@@ -11,6 +11,7 @@ import { renderIntentJson, renderIntentJunit, renderIntentMarkdown, renderIntent
 import { checkIntent } from '../../run/check-intent.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
 import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs, type OutputSpec } from '../reports.js';
 
@@ -37,8 +38,8 @@ function renderIntent(format: OutputSpec['format'], result: IntentCheckResult): 
 }
 
 export const checkCommand = defineCommand<CheckArgs>({
-  command: 'check <scenario>',
-  describe: "Check the scenario's intent against the policies in its manifests, without a cluster (exit 1 on a contradiction)",
+  command: COMMANDS.check.command,
+  describe: COMMANDS.check.describe,
   builder: (yargs: Argv) =>
     yargs
       .positional('scenario', {

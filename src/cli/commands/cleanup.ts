@@ -5,6 +5,7 @@
 import type { Argv } from 'yargs';
 import { ExitCode } from '../../model/errors.js';
 import type { RemovedPod } from '../../probe/cleanup.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 
 interface CleanupArgs {
@@ -23,8 +24,8 @@ function describeRemoved(removed: RemovedPod[], scope: string): string[] {
 }
 
 export const cleanupCommand = defineCommand<CleanupArgs>({
-  command: 'cleanup',
-  describe: 'Delete netcheck probe pods left behind by runs that were killed',
+  command: COMMANDS.cleanup.command,
+  describe: COMMANDS.cleanup.describe,
   builder: (yargs: Argv) =>
     yargs
       .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'sweep every namespace' })

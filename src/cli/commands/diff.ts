@@ -9,6 +9,7 @@ import { ExitCode, UsageError } from '../../model/errors.js';
 import type { SnapshotDiff } from '../../model/snapshot.js';
 import { renderDiffJson, renderDiffJunit, renderDiffMarkdown, renderDiffTable } from '../../report/render-diff.js';
 import { diffSnapshots, predictChanges } from '../../run/snapshot.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs, type Format } from '../reports.js';
 import { readSnapshotFile } from './snapshot.js';
@@ -38,8 +39,8 @@ function renderDiff(format: Format, diff: SnapshotDiff): string {
 }
 
 export const diffCommand = defineCommand<DiffArgs>({
-  command: 'diff <before> [after]',
-  describe: 'What changed between two snapshots, classified against the intent (or, with --predict, what enforcement will change)',
+  command: COMMANDS.diff.command,
+  describe: COMMANDS.diff.describe,
   builder: (yargs: Argv) =>
     yargs
       .positional('before', { type: 'string', demandOption: true, describe: 'the earlier snapshot (netcheck snapshot -o FILE)' })

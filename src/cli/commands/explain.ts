@@ -4,6 +4,7 @@ import { ExitCode, UsageError } from '../../model/errors.js';
 import { createPolicyEngine, describeFlow, podKey, type PolicyEngine } from '../../policy/engine.js';
 import { resolveEndpoint, serviceHops, toEndpoint, type ResolvedEndpoint } from '../../policy/endpoints.js';
 import type { Endpoint } from '../../policy/types.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { loadManifests, parsePortFlag, parseProtocol, withManifests, withProtocol, type ManifestArgs } from '../offline-flags.js';
 
@@ -24,8 +25,8 @@ function endpointOrFail(engine: PolicyEngine, flag: string, text: string, allowA
 }
 
 export const explainCommand = defineCommand<ExplainArgs>({
-  command: 'explain',
-  describe: 'Explain, naming policies and rules, whether one flow is allowed (from manifests)',
+  command: COMMANDS.explain.command,
+  describe: COMMANDS.explain.describe,
   builder: (yargs: Argv) =>
     withProtocol(withManifests(yargs))
       .option('from', { type: 'string', demandOption: '--from NAMESPACE/POD', describe: 'source pod NAMESPACE/POD' })

@@ -1,25 +1,36 @@
 import type { AnyCommand } from '../command.js';
-import { analyzeCommand } from './analyze.js';
-import { checkCommand } from './check.js';
-import { explainCommand } from './explain.js';
-import { lintCommand } from './lint.js';
-import { validateCommand } from './validate.js';
-import { cleanupCommand } from './cleanup.js';
-import { diffCommand } from './diff.js';
+import { COMMANDS } from './catalog.js';
 import { runCommand, scenarioShorthandCommand } from './run.js';
-import { snapshotCommand } from './snapshot.js';
 
-/** Every command; each lives in its own file beside this one. */
-export const commands: AnyCommand[] = [
-  analyzeCommand,
-  explainCommand,
-  lintCommand,
-  validateCommand,
-  checkCommand,
-  cleanupCommand,
-  runCommand,
-  snapshotCommand,
-  diffCommand,
-  // The default command ($0) must come last so named commands win.
-  scenarioShorthandCommand,
+/** A command main.ts registers in full only when the command line names it; otherwise by its word and description. */
+export interface LazyCommand {
+  word: string;
+  command: string;
+  describe: string;
+  load: () => Promise<AnyCommand>;
+}
+
+const lazy = (entry: { command: string; describe: string }, load: () => Promise<AnyCommand>): LazyCommand => ({
+  word: entry.command.split(' ')[0] ?? entry.command,
+  ...entry,
+  load,
+});
+
+/** Every command but `run` and the default one, in --help order; each lives in its own file beside this one. */
+export const lazyCommands: LazyCommand[] = [
+  lazy(COMMANDS.analyze, async () => (await import('./analyze.js')).analyzeCommand),
+  lazy(COMMANDS.explain, async () => (await import('./explain.js')).explainCommand),
+  lazy(COMMANDS.lint, async () => (await import('./lint.js')).lintCommand),
+  lazy(COMMANDS.validate, async () => (await import('./validate.js')).validateCommand),
+  lazy(COMMANDS.check, async () => (await import('./check.js')).checkCommand),
+  lazy(COMMANDS.cleanup, async () => (await import('./cleanup.js')).cleanupCommand),
+];
+
+/** Loaded with the CLI: `run`, then (after the lazy ones) the `netcheck financial-ml` shorthand, which must come last so named commands win. */
+export const eagerCommands = { run: runCommand, shorthand: scenarioShorthandCommand };
+
+/** Commands listed after `run` in --help. */
+export const lazyCommandsAfterRun: LazyCommand[] = [
+  lazy(COMMANDS.snapshot, async () => (await import('./snapshot.js')).snapshotCommand),
+  lazy(COMMANDS.diff, async () => (await import('./diff.js')).diffCommand),
 ];

@@ -10,6 +10,7 @@ import { failsLint, lintSnapshot, type LintFailOn } from '../../policy/lint.js';
 import { renderLintJson, renderLintJunit, renderLintTable } from '../../report/render-lint.js';
 import { renderLintSarif } from '../../report/render-sarif.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { loadManifests, withManifests, type ManifestArgs } from '../offline-flags.js';
 import { checkOutputFiles } from '../reports.js';
@@ -48,8 +49,8 @@ function parseFailOn(value: string): LintFailOn {
 }
 
 export const lintCommand = defineCommand<LintArgs>({
-  command: 'lint',
-  describe: 'Check NetworkPolicies in manifests against the platform rules (exit 1 on errors, or per --fail-on)',
+  command: COMMANDS.lint.command,
+  describe: COMMANDS.lint.describe,
   builder: (yargs: Argv) =>
     withManifests(yargs)
       .option('output', {

@@ -10,12 +10,13 @@ import { DEFAULT_PROBE_IMAGE, newRunId } from '../../probe/pod-spec.js';
 import { DEFAULT_SETTLE_MS } from '../../run/plan.js';
 import type { NodeSelection } from '../../run/probe-nodes.js';
 import { runExitCode } from '../../run/verdict.js';
-import { listBuiltinScenarios, loadScenario } from '../../scenario/load.js';
+import { listBuiltinScenarios } from '../../scenario/builtins.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand, formatError } from '../command.js';
 import { keepingHint } from '../flag-check.js';
-import { checkOutputFiles, parseOutputs, writeReports, type OutputSpec } from '../reports.js';
+import type { OutputSpec } from '../reports.js';
 
 /**
  * The code that talks to a cluster (@kubernetes/client-node, listr2) loads when a run starts, not with the CLI:
@@ -25,6 +26,12 @@ import { checkOutputFiles, parseOutputs, writeReports, type OutputSpec } from '.
 async function loadClusterCode() {
   const [client, run, progress] = await Promise.all([import('../../cluster/client.js'), import('../../run/run-scenario.js'), import('../progress.js')]);
   return { ...client, ...run, ...progress };
+}
+
+/** Reports and the scenario loader (YAML, the renderers) are loaded when a run starts too, not with the CLI. */
+async function loadRunInputs() {
+  const [reports, load] = await Promise.all([import('../reports.js'), import('../../scenario/load.js')]);
+  return { ...reports, ...load };
 }
 
 /** The contract CI relies on; the order is the precedence when several apply. */
@@ -142,12 +149,14 @@ export interface RunConclusion {
   conclude: (result: RunResult, infrastructureFailures: number, run: { perNode: boolean }) => Promise<ExitCode>;
 }
 
-const judgeRun = (argv: RunArgs): RunConclusion => ({
-  outputs: parseOutputs(argv.output, { append: argv.append === true }),
+const judgeRun = async (argv: RunArgs): Promise<RunConclusion> => ({
+  outputs: (await loadRunInputs()).parseOutputs(argv.output, { append: argv.append === true }),
   conclude: async (result, infrastructureFailures) => runExitCode(result.summary, infrastructureFailures),
 });
 
-export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judgeRun(argv)): Promise<ExitCode> {
+export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<ExitCode> {
+  const { checkOutputFiles, loadScenario, writeReports } = await loadRunInputs();
+  const conclusion = given ?? (await judgeRun(argv));
   const { outputs } = conclusion;
   const nodeSelection = parseNodeSelection(argv);
   const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
@@ -222,8 +231,8 @@ export async function executeRun(argv: RunArgs, conclusion: RunConclusion = judg
 }
 
 export const runCommand = defineCommand<RunArgs>({
-  command: 'run <scenario>',
-  describe: 'Probe the cluster and compare with the scenario (file, directory, or built-in name)',
+  command: COMMANDS.run.command,
+  describe: COMMANDS.run.describe,
   builder: (yargs: Argv) =>
     buildRunOptions(
       yargs.positional('scenario', {

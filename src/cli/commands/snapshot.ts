@@ -11,6 +11,7 @@ import type { Snapshot } from '../../model/snapshot.js';
 import type { RunResult } from '../../model/verdict.js';
 import { renderDiffTable } from '../../report/render-diff.js';
 import { diffSnapshots, parseSnapshot, predictChanges, toSnapshot } from '../../run/snapshot.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { parseOutputs } from '../reports.js';
 import { netcheckVersion } from '../version.js';
@@ -46,8 +47,8 @@ function describeRecorded(snapshot: Snapshot, file: string): string {
 }
 
 export const snapshotCommand = defineCommand<SnapshotArgs>({
-  command: 'snapshot <scenario>',
-  describe: 'Probe every cell and record what the network did, for `netcheck diff` (CNI migrations)',
+  command: COMMANDS.snapshot.command,
+  describe: COMMANDS.snapshot.describe,
   builder: (yargs: Argv) =>
     buildProbeOptions(
       yargs.positional('scenario', {

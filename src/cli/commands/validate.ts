@@ -12,6 +12,7 @@ import { checkIntent } from '../../run/check-intent.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
 import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
+import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
 
 interface ValidateArgs {
@@ -36,8 +37,8 @@ function summarizeScenario(scenario: Scenario, manifests?: { workloads: number; 
 }
 
 export const validateCommand = defineCommand<ValidateArgs>({
-  command: 'validate <scenario>',
-  describe: 'Check a scenario file (or built-in scenario name) and the manifests it names',
+  command: COMMANDS.validate.command,
+  describe: COMMANDS.validate.describe,
   builder: (yargs: Argv) =>
     yargs.positional('scenario', {
       type: 'string',
