@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'netcheck-analyze-width-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

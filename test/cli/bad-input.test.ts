@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'main.js');
 const M = 'scenarios/financial-ml/manifests';
 const tmp = mkdtempSync(join(tmpdir(), 'netcheck-bad-input-'));
 const emptyDir = join(tmp, 'empty');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'main.js');
 
 const cases: Array<{ command: string; flags: string[]; examples: boolean }> = [
   { command: 'run', flags: ['--kubeconfig', '--context', '--output', '--timeout', '--budget', '--retries', '--per-node', '--image', '--image-pull-secret', '--progress'], examples: true },

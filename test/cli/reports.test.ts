@@ -13,7 +13,7 @@ import { parseOutputs, writeReports } from '../../src/cli/reports.js';
 import { runResult, verdict } from '../run/scenario-builder.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'netcheck-reports-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;

@@ -27,7 +27,7 @@ const cluster = await startCluster({ manifests: [join(root, 'scenarios', 'financ
 let code = 70;
 try {
   if (interrupted === undefined) {
-    const argv = cluster.outsideHostArgv([process.execPath, join(root, 'dist', 'src', 'cli', 'main.js'), 'run', 'financial-ml', '--kubeconfig', cluster.kubeconfigPath, '--image', cluster.probeImage, ...extra]);
+    const argv = cluster.outsideHostArgv([process.execPath, join(root, 'dist', 'bin', 'main.js'), 'run', 'financial-ml', '--kubeconfig', cluster.kubeconfigPath, '--image', cluster.probeImage, ...extra]);
     log(argv.join(' '));
     // Async spawn: the relay to the API server runs in this process and must keep serving.
     child = spawn(argv[0] as string, argv.slice(1), { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
