@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       await dp.sync({ snapshot, services, faults: i % 2 === 0 ? {} : { dnsDropped: true } });
       syncs.push(performance.now() - t);
     }
-    const rules = readFileSync(`/tmp/netcheck-lab-net/b${process.pid}/ruleset.txt`, 'utf8').split('\n').filter((l) => l.startsWith('-A')).length;
+    const rules = readFileSync(`/tmp/netcheck-lab-net-b${process.pid}/ruleset.txt`, 'utf8').split('\n').filter((l) => l.startsWith('-A')).length;
     emit('sync', { pods: pods.length, policies: policies.length, services: services.length, rules, medianMs: median(syncs) });
   } finally {
     t = performance.now();

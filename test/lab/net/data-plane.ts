@@ -32,7 +32,10 @@ resolver.setLocalAddress(source);
 resolver.resolve4(name).then((a) => console.log(JSON.stringify(a)), (e) => console.log(JSON.stringify({ error: e.code ?? String(e) })));
 `;
 
-const STATE_ROOT = '/tmp/netcheck-lab-net';
+// Each lab's state directory and marker sit directly in /tmp (netcheck-lab-net-<suffix>[.json]): a shared parent
+// directory would outlive every lab, and removing it when empty would race a lab being started.
+const STATE_ROOT = '/tmp';
+const STATE_PREFIX = 'netcheck-lab-net-';
 const NETNS_ETC = '/etc/netns';
 const AGENT = fileURLToPath(new URL('../../../probes/agent.cjs', import.meta.url));
 const DEFAULT_DNS_SERVICE_IP = '10.96.0.10';
@@ -98,8 +101,8 @@ export function createDataPlane(opts: DataPlaneOptions): LabDataPlane {
   const fabric = `ncl-${suffix}-fab`;
   const outside = `ncl-${suffix}-out`;
   const dnsServiceIP = opts.dnsServiceIP ?? DEFAULT_DNS_SERVICE_IP;
-  const stateDir = `${STATE_ROOT}/${suffix}`;
-  const markerFile = `${STATE_ROOT}/${suffix}.json`;
+  const stateDir = `${STATE_ROOT}/${STATE_PREFIX}${suffix}`;
+  const markerFile = `${STATE_ROOT}/${STATE_PREFIX}${suffix}.json`;
   const hostsFile = `${stateDir}/cluster-dns.hosts`;
   const nodeCIDRs: Record<string, string> = Object.fromEntries(opts.nodes.map((n, i) => [n, `10.244.${i}.0/24`]));
 
@@ -516,8 +519,8 @@ export async function sweepStaleLabs(): Promise<void> {
     // nothing was ever started on this machine
   }
   for (const entry of entries) {
-    if (!entry.endsWith('.json')) continue;
-    const suffix = entry.slice(0, -'.json'.length);
+    if (!entry.startsWith(STATE_PREFIX) || !entry.endsWith('.json')) continue;
+    const suffix = entry.slice(STATE_PREFIX.length, -'.json'.length);
     known.add(suffix);
     try {
       const marker = JSON.parse(await readFile(`${STATE_ROOT}/${entry}`, 'utf8')) as LabMarker;
@@ -540,8 +543,8 @@ export async function sweepStaleLabs(): Promise<void> {
       for (const netns of mine) await killNetnsProcesses(netns);
       await Promise.all(mine.map((netns) => deleteNetns(netns)));
       for (const e of etcEntries.filter((e) => NETNS_PATTERN.exec(e)?.[1] === suffix)) await rm(`${NETNS_ETC}/${e}`, { recursive: true, force: true });
-      await rm(`${STATE_ROOT}/${suffix}`, { recursive: true, force: true });
-      await rm(`${STATE_ROOT}/${suffix}.json`, { force: true });
+      await rm(`${STATE_ROOT}/${STATE_PREFIX}${suffix}`, { recursive: true, force: true });
+      await rm(`${STATE_ROOT}/${STATE_PREFIX}${suffix}.json`, { force: true });
     } catch {
       // Best effort: two labs starting at once may sweep the same leftovers; a sweep must never fail a start.
     }

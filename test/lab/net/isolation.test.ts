@@ -46,7 +46,7 @@ async function leftovers(suffix: string): Promise<string[]> {
   const prefix = `ncl-${suffix}-`;
   const netns = (await listLabNetns()).filter((n) => n.startsWith(prefix));
   const etc = existsSync('/etc/netns') ? (await readdir('/etc/netns')).filter((n) => n.startsWith(prefix)).map((n) => `/etc/netns/${n}`) : [];
-  const state = existsSync('/tmp/netcheck-lab-net') ? (await readdir('/tmp/netcheck-lab-net')).filter((n) => n === suffix || n === `${suffix}.json`) : [];
+  const state = (await readdir('/tmp')).filter((n) => n === `netcheck-lab-net-${suffix}` || n === `netcheck-lab-net-${suffix}.json`);
   return [...netns, ...etc, ...state];
 }
 
@@ -111,13 +111,13 @@ describe.skipIf(skip !== undefined)('lab data plane hygiene', () => {
         const child = spawn('true');
         child.on('exit', () => resolve(child.pid!));
       });
-      await writeFile(`/tmp/netcheck-lab-net/${staleSuffix}.json`, JSON.stringify({ pid: deadPid, suffix: staleSuffix, createdAt: new Date().toISOString() }));
+      await writeFile(`/tmp/netcheck-lab-net-${staleSuffix}.json`, JSON.stringify({ pid: deadPid, suffix: staleSuffix, createdAt: new Date().toISOString() }));
 
       await sweepStaleLabs();
 
       expect(await leftovers(staleSuffix)).toEqual([]);
       expect(pids.filter(isAlive)).toEqual([]);
-      expect((await leftovers(liveSuffix)).sort()).toEqual([`ncl-${liveSuffix}-fab`, `ncl-${liveSuffix}-out`, `/etc/netns/ncl-${liveSuffix}-out`, liveSuffix, `${liveSuffix}.json`].sort());
+      expect((await leftovers(liveSuffix)).sort()).toEqual([`ncl-${liveSuffix}-fab`, `ncl-${liveSuffix}-out`, `/etc/netns/ncl-${liveSuffix}-out`, `netcheck-lab-net-${liveSuffix}`, `netcheck-lab-net-${liveSuffix}.json`].sort());
     } finally {
       await stale.stop();
       await live.stop();
