@@ -15,8 +15,9 @@
  *   Nothing matching anywhere leaves the flow allowed, as Kubernetes does for a pod nothing isolates.
  * - Peers: `namespaces` = all pods in matching namespaces; `pods` = namespaceSelector AND podSelector;
  *   `networks` = CIDRs, which "cluster-internal traffic will be checked against ... as well", so they match pod
- *   IPs too; `nodes` selects nodes, whose addresses netcheck does not know, so it matches no pod and no
- *   address here (host-networked pods are not modelled).
+ *   IPs too; `nodes` (egress) selects nodes by label and matches their addresses (Node status InternalIP /
+ *   ExternalIP, known from a live cluster), never a pod (host-networked pods are not modelled).
+ *   From manifests, which hold no node addresses, it matches nothing.
  * - Ports are the destination's ("for the ingress traffic ... the pods selected for this policy"; for egress
  *   "destination ports"); absent `ports` = every port.
  * Equal priorities are undefined behaviour in the API; netcheck orders them by name so output is stable.
@@ -35,6 +36,7 @@ import type {
   Direction,
   Endpoint,
   Labels,
+  NodeInfo,
   PodInfo,
   Protocol,
 } from './types.js';
@@ -42,6 +44,8 @@ import type {
 interface CompiledAdminPeer {
   peer: AdminPolicyPeer;
   networks: ParsedCidr[] | undefined;
+  /** Addresses of the nodes a `nodes` peer selects. */
+  nodes: ParsedAddress[] | undefined;
   /** Membership of snapshot pods, by pod index. */
   members: Uint8Array;
 }
@@ -61,6 +65,8 @@ interface CompiledAdminPolicy {
 
 export interface AdminContext {
   pods: readonly PodInfo[];
+  /** The cluster's nodes, for `nodes` peers (their labels and addresses). */
+  nodes?: readonly NodeInfo[];
   podAddresses: ReadonlyArray<ParsedAddress | undefined>;
   namespaceLabels(namespace: string): Labels;
 }
@@ -95,6 +101,10 @@ function peerMatchesPod(peer: AdminPolicyPeer, pod: PodInfo, address: ParsedAddr
   return false; // nodes: no pod is a node here
 }
 
+function sameAddress(a: ParsedAddress, b: ParsedAddress): boolean {
+  return a.family === b.family && a.value === b.value;
+}
+
 export function describeAdminRule(policy: AdminPolicy, direction: Direction, index: number, rule: AdminPolicyRule): string {
   const priority = policy.kind === 'AdminNetworkPolicy' ? ` (priority ${policy.priority ?? 0})` : '';
   const name = rule.name ? ` '${rule.name}'` : '';
@@ -117,6 +127,10 @@ function ruleRef(policy: AdminPolicy, direction: Direction, r: CompiledAdminRule
 
 export function createAdminEvaluator(policies: readonly AdminPolicy[], ctx: AdminContext): AdminEvaluator {
   const { pods, podAddresses, namespaceLabels } = ctx;
+  const nodeAddresses = (selector: AdminPolicyPeer['nodes']): ParsedAddress[] =>
+    (ctx.nodes ?? [])
+      .filter((node) => selector !== undefined && matchesSelector(selector, node.labels))
+      .flatMap((node) => (node.addresses ?? []).map(parseAddress).filter((a): a is ParsedAddress => a !== undefined));
   const n = pods.length;
   const compileRules = (rules: readonly AdminPolicyRule[]): CompiledAdminRule[] =>
     rules.map((rule, index) => ({
@@ -124,11 +138,12 @@ export function createAdminEvaluator(policies: readonly AdminPolicy[], ctx: Admi
       rule,
       peers: rule.peers.map((peer) => {
         const networks = peer.networks?.map(parseCidr).filter((c): c is ParsedCidr => c !== undefined);
+        const nodes = peer.nodes !== undefined ? nodeAddresses(peer.nodes) : undefined;
         const members = new Uint8Array(n);
         pods.forEach((pod, i) => {
           if (peerMatchesPod(peer, pod, podAddresses[i], networks, namespaceLabels)) members[i] = 1;
         });
-        return { peer, networks, members };
+        return { peer, networks, nodes, members };
       }),
     }));
   const compiled: CompiledAdminPolicy[] = [...policies].sort(compareAdminPolicies).map((policy) => {
@@ -150,7 +165,9 @@ export function createAdminEvaluator(policies: readonly AdminPolicy[], ctx: Admi
       return peerMatchesPod(cp.peer, e.pod, address, cp.networks, namespaceLabels);
     }
     const address = parseAddress(e.ip);
-    return cp.networks !== undefined && address !== undefined && cp.networks.some((c) => cidrContains(c, address));
+    if (address === undefined) return false;
+    if (cp.nodes !== undefined) return cp.nodes.some((n) => sameAddress(n, address));
+    return cp.networks !== undefined && cp.networks.some((c) => cidrContains(c, address));
   };
 
   return {

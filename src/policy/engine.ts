@@ -182,7 +182,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     }
   });
   const allNamespaces = [...new Set([...nsLabels.keys(), ...podsByNs.keys()])].sort(compareStrings);
-  const admin = createAdminEvaluator(snapshot.adminPolicies ?? [], { pods, podAddresses, namespaceLabels });
+  const admin = createAdminEvaluator(snapshot.adminPolicies ?? [], { pods, podAddresses, namespaceLabels, nodes: snapshot.nodes });
 
   const podsMatching = (namespaces: readonly string[], selector: NetworkPolicyPeer['podSelector']): number[] => {
     const nsSet = new Set(namespaces);

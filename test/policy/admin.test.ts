@@ -367,3 +367,41 @@ items:
     expect(snapshot.adminPolicies?.map((p) => `${p.kind}/${p.name}`)).toEqual(['AdminNetworkPolicy/early', 'AdminNetworkPolicy/late', 'BaselineAdminNetworkPolicy/default']);
   });
 });
+
+describe('AdminNetworkPolicy `nodes` egress peers: matched by the nodes\' addresses', () => {
+  // The API's egress-to-nodes example: deny pods egress to the control plane's nodes, allow them to workers.
+  const DENY_CONTROL_PLANE = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: no-control-plane}
+spec:
+  priority: 5
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: foo-ns-1}}}
+  egress:
+    - {name: deny-cp, action: Deny, to: [{nodes: {matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: Exists}]}}]}`;
+  const withNodes = () => {
+    const { snapshot } = load(DENY_CONTROL_PLANE);
+    snapshot.nodes = [
+      { name: 'cp-1', labels: { 'node-role.kubernetes.io/control-plane': '' }, addresses: ['172.30.0.2'] },
+      { name: 'worker-1', labels: {}, addresses: ['172.30.0.10'] },
+    ];
+    return createPolicyEngine(snapshot);
+  };
+  const toAddress = (engine: PolicyEngine, ip: string) => engine.evaluateFlow({ kind: 'pod', pod: podOf(engine, 'foo-ns-1/client') }, { kind: 'address', ip }, 6443, 'TCP');
+
+  it('denies egress to an address of a selected node, naming the rule', () => {
+    const engine = withNodes();
+    const verdict = toAddress(engine, '172.30.0.2');
+    expect(verdict.egress.allowed).toBe(false);
+    expect(verdict.egress.decidedBy?.text).toMatch(/AdminNetworkPolicy no-control-plane \(priority 5\) egress\[0\] 'deny-cp': Deny/);
+  });
+  it('leaves other nodes, other addresses and pods alone', () => {
+    const engine = withNodes();
+    expect(toAddress(engine, '172.30.0.10').egress.allowed).toBe(true);
+    expect(toAddress(engine, '203.0.113.9').egress.allowed).toBe(true);
+    expect(flow(engine, 'foo-ns-1/client', 'bar-ns-1/svc-pub').egress.allowed).toBe(true);
+  });
+  it('from manifests, which hold no node addresses, matches nothing', () => {
+    const { engine } = load(DENY_CONTROL_PLANE);
+    expect(toAddress(engine, '172.30.0.2').egress.allowed).toBe(true);
+  });
+});
