@@ -7,7 +7,7 @@ import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, NetcheckError, UsageError } from '../model/errors.js';
 import { formatError, outcome } from './command.js';
-import { eagerCommands, lazyCommands, lazyCommandsAfterRun, type LazyCommand } from './commands/index.js';
+import { commandsInHelpOrder, type LazyCommand } from './commands/index.js';
 import type { AnyCommand } from './command.js';
 import { checkShorthandWord, listWords } from './commands/run.js';
 import { netcheckVersion } from './version.js';
@@ -30,9 +30,9 @@ function rewriteYargsMessage(message: string, argv: string[]): string {
  * The command a command line names, loaded; the others known by word and description only (enough for --help
  * and "did you mean"). A word that is really an option's value loads one module too many, nothing worse.
  */
-async function resolveCommands(argv: readonly string[], entries: readonly LazyCommand[]): Promise<Array<AnyCommand | LazyCommand>> {
-  const named = entries.find((e) => argv.includes(e.word));
-  return Promise.all(entries.map((e) => (e === named ? e.load() : e)));
+async function resolveCommands(argv: readonly string[], entries: ReadonlyArray<AnyCommand | LazyCommand>): Promise<Array<AnyCommand | LazyCommand>> {
+  const named = entries.find((e) => 'load' in e && argv.includes(e.word));
+  return Promise.all(entries.map((e) => (e === named && 'load' in e ? e.load() : e)));
 }
 
 function register(parser: Argv, command: AnyCommand | LazyCommand): Argv {
@@ -40,8 +40,7 @@ function register(parser: Argv, command: AnyCommand | LazyCommand): Argv {
 }
 
 async function main(argv: string[]): Promise<ExitCode> {
-  const lazy = [...lazyCommands, ...lazyCommandsAfterRun];
-  const words = listWords([...lazy, eagerCommands.run]);
+  const words = listWords(commandsInHelpOrder);
   let parser = yargs(argv)
     .scriptName('netcheck')
     .usage('$0 <command> [options]\n\nDoes the network behave the way your NetworkPolicies say it should — and if not, why?')
@@ -71,8 +70,7 @@ async function main(argv: string[]): Promise<ExitCode> {
       if (coerced) throw coerced;
       throw new UsageError(rewriteYargsMessage(message ?? 'invalid command line', argv), { hint: 'run `netcheck --help`' });
     });
-  const [before, after] = await Promise.all([resolveCommands(argv, lazyCommands), resolveCommands(argv, lazyCommandsAfterRun)]);
-  for (const cmd of [...before, eagerCommands.run, ...after, eagerCommands.shorthand]) parser = register(parser, cmd);
+  for (const cmd of await resolveCommands(argv, commandsInHelpOrder)) parser = register(parser, cmd);
   await parser.parseAsync();
   return outcome.exitCode ?? ExitCode.Pass;
 }

@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { access, appendFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { UsageError } from '../model/errors.js';
+import { InternalError, UsageError } from '../model/errors.js';
 import type { RunResult } from '../model/verdict.js';
 import { renderJson } from '../report/render-json.js';
 import { renderJunit } from '../report/render-junit.js';
@@ -114,30 +114,26 @@ export interface SnapshotContext {
   perNode: boolean;
 }
 
-export function render(format: Format, result: RunResult, snapshot: SnapshotContext = { perNode: false }): string {
-  switch (format) {
-    case 'snapshot':
-      return JSON.stringify(toSnapshot(result, { netcheckVersion: netcheckVersion(), perNode: snapshot.perNode }), null, 2) + '\n';
-    case 'table':
-      return renderTable(result);
-    case 'json':
-      return renderJson(result);
-    case 'junit':
-      return renderJunit(result);
-    case 'markdown':
-      return renderMarkdown(result);
-  }
-}
-
 /** Every report of a run: stdout ones printed, file ones written (or appended to, as their spec says). */
-export async function writeReports(outputs: readonly OutputSpec[], result: RunResult, snapshot?: SnapshotContext): Promise<void> {
-  await writeOutputs(outputs, (format) => render(format, result, snapshot));
+export async function writeReports(outputs: readonly OutputSpec[], result: RunResult, snapshot: SnapshotContext = { perNode: false }): Promise<void> {
+  await writeOutputs(outputs, {
+    table: () => renderTable(result),
+    json: () => renderJson(result),
+    junit: () => renderJunit(result),
+    markdown: () => renderMarkdown(result),
+    snapshot: () => JSON.stringify(toSnapshot(result, { netcheckVersion: netcheckVersion(), perNode: snapshot.perNode }), null, 2) + '\n',
+  });
 }
 
-/** Any command's reports, rendered by `renderAs`: stdout ones printed, file ones written or appended to. */
-export async function writeOutputs(outputs: readonly OutputSpec[], renderAs: (format: Format) => string): Promise<void> {
+/** How a command renders each format it writes; parseOutputs' `formats` must not offer one it lacks. */
+export type Renderers = Partial<Record<Format, () => string>>;
+
+/** Any command's reports: stdout ones printed, file ones written or appended to. */
+export async function writeOutputs(outputs: readonly OutputSpec[], renderers: Renderers): Promise<void> {
   for (const out of outputs) {
-    const text = renderAs(out.format);
+    const renderAs = renderers[out.format];
+    if (renderAs === undefined) throw new InternalError(`no renderer for -o ${out.format}: parseOutputs offered a format this command does not write`);
+    const text = renderAs();
     if (out.file === undefined) process.stdout.write(text);
     else if (out.append === true) {
       // A blank line first, so this report's heading starts a block of its own after what is already there.

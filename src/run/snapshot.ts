@@ -225,8 +225,3 @@ export function compareFacts(before: ClusterFacts | undefined, after: ClusterFac
   for (const key of pb.keys()) if (!pa.has(key)) lines.push(`${key} removed`);
   return lines;
 }
-
-/** Exit code of a diff: a regression (against the intent) is what must be fixed before the next node. */
-export function diffHasRegression(diff: SnapshotDiff): boolean {
-  return diff.counts.regression > 0;
-}

@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive } from './processes.js';
 
 /** What an `up` command leaves in its temp dir once ready, for this wrapper. */
 export interface Session {
@@ -35,15 +36,6 @@ export function writeSession(dir: string, session: Omit<Session, 'owner'>): void
   writeFileSync(join(dir, SESSION_FILE), JSON.stringify({ ...session, owner: process.pid } satisfies Session));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Sessions whose `up` process is still running, with their directories. */
 export function liveSessions(root = tmpdir()): Array<Session & { dir: string }> {
   return readdirSync(root)
@@ -53,7 +45,7 @@ export function liveSessions(root = tmpdir()): Array<Session & { dir: string }> 
       if (!existsSync(file)) return [];
       try {
         const session = JSON.parse(readFileSync(file, 'utf8')) as Session;
-        return isAlive(session.owner) ? [{ ...session, dir: join(root, entry) }] : [];
+        return isProcessAlive(session.owner) ? [{ ...session, dir: join(root, entry) }] : [];
       } catch {
         return [];
       }

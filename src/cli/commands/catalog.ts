@@ -14,3 +14,10 @@ export const COMMANDS = {
   diff: { command: 'diff <before> [after]', describe: 'What changed between two snapshots, classified against the intent (or, with --predict, what enforcement will change)' },
   run: { command: 'run <scenario>', describe: 'Probe the cluster and compare with the scenario (file, directory, or built-in name)' },
 } as const;
+
+/** The `<scenario>` positional of every command that takes one. */
+export const SCENARIO_POSITIONAL = {
+  type: 'string',
+  demandOption: true,
+  describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
+} as const;

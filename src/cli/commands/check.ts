@@ -6,14 +6,13 @@
  */
 import type { Argv } from 'yargs';
 import { ExitCode, UsageError } from '../../model/errors.js';
-import type { IntentCheckResult } from '../../model/intent.js';
 import { renderIntentJson, renderIntentJunit, renderIntentMarkdown, renderIntentTable } from '../../report/render-intent.js';
 import { checkIntent } from '../../run/check-intent.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
 import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
-import { COMMANDS } from './catalog.js';
+import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand } from '../command.js';
-import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs, type OutputSpec } from '../reports.js';
+import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs } from '../reports.js';
 
 interface CheckArgs {
   scenario: string;
@@ -21,32 +20,12 @@ interface CheckArgs {
   append?: boolean;
 }
 
-function renderIntent(format: OutputSpec['format'], result: IntentCheckResult): string {
-  switch (format) {
-    case 'table':
-      return renderIntentTable(result);
-    case 'json':
-      return renderIntentJson(result);
-    case 'junit':
-      return renderIntentJunit(result);
-    case 'markdown':
-      return renderIntentMarkdown(result);
-    case 'snapshot':
-      // parseOutputs was given REPORT_FORMATS: a check probes nothing, so it has no snapshot to write.
-      throw new UsageError('-o snapshot: `check` probes nothing; take a snapshot with `netcheck snapshot SCENARIO -o FILE`');
-  }
-}
-
 export const checkCommand = defineCommand<CheckArgs>({
   command: COMMANDS.check.command,
   describe: COMMANDS.check.describe,
   builder: (yargs: Argv) =>
     yargs
-      .positional('scenario', {
-        type: 'string',
-        demandOption: true,
-        describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
-      })
+      .positional('scenario', SCENARIO_POSITIONAL)
       .option('output', {
         alias: 'o',
         type: 'string',
@@ -74,7 +53,12 @@ export const checkCommand = defineCommand<CheckArgs>({
     checkScenarioAgainstSnapshot(scenario, snapshot);
     const shown = scenario.cells[0]?.location.file ?? scenario.file;
     const result = checkIntent(scenario, snapshot, shown);
-    await writeOutputs(outputs, (format) => renderIntent(format, result));
+    await writeOutputs(outputs, {
+      table: () => renderIntentTable(result),
+      json: () => renderIntentJson(result),
+      junit: () => renderIntentJunit(result),
+      markdown: () => renderIntentMarkdown(result),
+    });
     return result.summary.failed === 0 ? ExitCode.Pass : ExitCode.Mismatch;
   },
 });

@@ -6,12 +6,11 @@
  */
 import type { Argv } from 'yargs';
 import { ExitCode, UsageError } from '../../model/errors.js';
-import type { SnapshotDiff } from '../../model/snapshot.js';
 import { renderDiffJson, renderDiffJunit, renderDiffMarkdown, renderDiffTable } from '../../report/render-diff.js';
 import { diffSnapshots, predictChanges } from '../../run/snapshot.js';
 import { COMMANDS } from './catalog.js';
 import { defineCommand } from '../command.js';
-import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs, type Format } from '../reports.js';
+import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs } from '../reports.js';
 import { readSnapshotFile } from './snapshot.js';
 
 interface DiffArgs {
@@ -20,22 +19,6 @@ interface DiffArgs {
   predict?: boolean;
   output?: string[];
   append?: boolean;
-}
-
-function renderDiff(format: Format, diff: SnapshotDiff): string {
-  switch (format) {
-    case 'table':
-      return renderDiffTable(diff);
-    case 'json':
-      return renderDiffJson(diff);
-    case 'junit':
-      return renderDiffJunit(diff);
-    case 'markdown':
-      return renderDiffMarkdown(diff);
-    case 'snapshot':
-      // parseOutputs was given REPORT_FORMATS.
-      throw new UsageError('-o snapshot: `diff` compares snapshots; it takes none');
-  }
 }
 
 export const diffCommand = defineCommand<DiffArgs>({
@@ -66,7 +49,12 @@ export const diffCommand = defineCommand<DiffArgs>({
     await checkOutputFiles(outputs);
     const before = await readSnapshotFile(argv.before, '');
     const diff = argv.after === undefined ? predictChanges(before) : diffSnapshots(before, await readSnapshotFile(argv.after, ''), [argv.before, argv.after]);
-    await writeOutputs(outputs, (format) => renderDiff(format, diff));
+    await writeOutputs(outputs, {
+      table: () => renderDiffTable(diff),
+      json: () => renderDiffJson(diff),
+      junit: () => renderDiffJunit(diff),
+      markdown: () => renderDiffMarkdown(diff),
+    });
     return diff.counts.regression > 0 ? ExitCode.Mismatch : ExitCode.Pass;
   },
 });

@@ -16,21 +16,20 @@ const lazy = (entry: { command: string; describe: string }, load: () => Promise<
   load,
 });
 
-/** Every command but `run` and the default one, in --help order; each lives in its own file beside this one. */
-export const lazyCommands: LazyCommand[] = [
+/**
+ * Every command in --help order; each lives in its own file beside this one. `run` and the `netcheck financial-ml`
+ * shorthand are loaded with the CLI (the shorthand is the default command, whatever word comes first); the
+ * shorthand comes last so named commands win.
+ */
+export const commandsInHelpOrder: Array<AnyCommand | LazyCommand> = [
   lazy(COMMANDS.analyze, async () => (await import('./analyze.js')).analyzeCommand),
   lazy(COMMANDS.explain, async () => (await import('./explain.js')).explainCommand),
   lazy(COMMANDS.lint, async () => (await import('./lint.js')).lintCommand),
   lazy(COMMANDS.validate, async () => (await import('./validate.js')).validateCommand),
   lazy(COMMANDS.check, async () => (await import('./check.js')).checkCommand),
   lazy(COMMANDS.cleanup, async () => (await import('./cleanup.js')).cleanupCommand),
-];
-
-/** Loaded with the CLI: `run`, then (after the lazy ones) the `netcheck financial-ml` shorthand, which must come last so named commands win. */
-export const eagerCommands = { run: runCommand, shorthand: scenarioShorthandCommand };
-
-/** Commands listed after `run` in --help. */
-export const lazyCommandsAfterRun: LazyCommand[] = [
+  runCommand,
   lazy(COMMANDS.snapshot, async () => (await import('./snapshot.js')).snapshotCommand),
   lazy(COMMANDS.diff, async () => (await import('./diff.js')).diffCommand),
+  scenarioShorthandCommand,
 ];

@@ -13,7 +13,7 @@ import { runExitCode } from '../../run/verdict.js';
 import { listBuiltinScenarios } from '../../scenario/builtins.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { parseDurationMs } from '../../scenario/values.js';
-import { COMMANDS } from './catalog.js';
+import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand, formatError } from '../command.js';
 import { keepingHint } from '../flag-check.js';
 import type { OutputSpec } from '../reports.js';
@@ -149,14 +149,13 @@ export interface RunConclusion {
   conclude: (result: RunResult, infrastructureFailures: number, run: { perNode: boolean }) => Promise<ExitCode>;
 }
 
-const judgeRun = async (argv: RunArgs): Promise<RunConclusion> => ({
-  outputs: (await loadRunInputs()).parseOutputs(argv.output, { append: argv.append === true }),
-  conclude: async (result, infrastructureFailures) => runExitCode(result.summary, infrastructureFailures),
-});
-
 export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<ExitCode> {
-  const { checkOutputFiles, loadScenario, writeReports } = await loadRunInputs();
-  const conclusion = given ?? (await judgeRun(argv));
+  const { checkOutputFiles, loadScenario, parseOutputs, writeReports } = await loadRunInputs();
+  // `run` itself: the reports -o asks for, and the exit code contract.
+  const conclusion: RunConclusion = given ?? {
+    outputs: parseOutputs(argv.output, { append: argv.append === true }),
+    conclude: async (result, infrastructureFailures) => runExitCode(result.summary, infrastructureFailures),
+  };
   const { outputs } = conclusion;
   const nodeSelection = parseNodeSelection(argv);
   const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
@@ -235,11 +234,7 @@ export const runCommand = defineCommand<RunArgs>({
   describe: COMMANDS.run.describe,
   builder: (yargs: Argv) =>
     buildRunOptions(
-      yargs.positional('scenario', {
-        type: 'string',
-        demandOption: true,
-        describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
-      }),
+      yargs.positional('scenario', SCENARIO_POSITIONAL),
     )
       .example('$0 run financial-ml', 'probe the built-in scenario with the current kubeconfig context')
       .example('$0 run scenario.yaml --context prod -o table -o junit=netcheck.xml', 'CI: table on stdout, JUnit for the CI server; exit 1 on a mismatch')

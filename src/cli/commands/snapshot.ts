@@ -11,7 +11,7 @@ import type { Snapshot } from '../../model/snapshot.js';
 import type { RunResult } from '../../model/verdict.js';
 import { renderDiffTable } from '../../report/render-diff.js';
 import { diffSnapshots, parseSnapshot, predictChanges, toSnapshot } from '../../run/snapshot.js';
-import { COMMANDS } from './catalog.js';
+import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { parseOutputs } from '../reports.js';
 import { netcheckVersion } from '../version.js';
@@ -51,11 +51,7 @@ export const snapshotCommand = defineCommand<SnapshotArgs>({
   describe: COMMANDS.snapshot.describe,
   builder: (yargs: Argv) =>
     buildProbeOptions(
-      yargs.positional('scenario', {
-        type: 'string',
-        demandOption: true,
-        describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
-      }),
+      yargs.positional('scenario', SCENARIO_POSITIONAL),
     )
       .option('output', { alias: 'o', type: 'string', nargs: 1, demandOption: 'name the snapshot file: -o FILE', describe: 'the snapshot file (JSON) to write' })
       .option('against', { type: 'string', nargs: 1, describe: 'an earlier snapshot: print what changed since, and exit as `netcheck diff` does' })

@@ -12,7 +12,7 @@ import { checkIntent } from '../../run/check-intent.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
 import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
 import type { Scenario } from '../../scenario/types.js';
-import { COMMANDS } from './catalog.js';
+import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand } from '../command.js';
 
 interface ValidateArgs {
@@ -40,11 +40,7 @@ export const validateCommand = defineCommand<ValidateArgs>({
   command: COMMANDS.validate.command,
   describe: COMMANDS.validate.describe,
   builder: (yargs: Argv) =>
-    yargs.positional('scenario', {
-      type: 'string',
-      demandOption: true,
-      describe: 'scenario file, directory holding scenario.yaml, or built-in name (e.g. financial-ml)',
-    })
+    yargs.positional('scenario', SCENARIO_POSITIONAL)
       .example('$0 validate financial-ml', 'the built-in scenario, checked against its manifests')
       .example('$0 validate ./scenario.yaml', 'errors name file:line:column, with "did you mean" for typos'),
   run: async (argv) => {
