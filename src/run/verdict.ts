@@ -117,8 +117,8 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   const served = servedBy(target, input.readyEndpoints);
   const seen = describeOutcome(outcome, { addresses: true }) + rejectionNote(target, outcome, served);
   const flipFlop = flipFlopNote(target, attempts, served);
-  const raw = classify(input, outcome, seen, served);
   const read = observedPath(target, outcome, served);
+  const raw = classify(input, outcome, seen, read);
   const withAttempts = { ...base, outcome, attempts, path: read === 'open' || read === 'blocked' ? read : ('unknown' as const) };
 
   if (cell.known !== undefined) {
@@ -149,9 +149,8 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   return { ...withAttempts, pass: raw.classification === 'pass', classification: raw.classification, reason: raw.reason + flipFlop };
 }
 
-function classify(input: JudgeInput, outcome: Outcome, seen: string, served: Served): { classification: Classification; reason: string } {
+function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path): { classification: Classification; reason: string } {
   const { cell, target, policy } = input;
-  const path = observedPath(target, outcome, served);
   switch (path) {
     case 'error':
       return { classification: 'probe', reason: `the check itself failed: ${seen}` };
