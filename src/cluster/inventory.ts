@@ -182,7 +182,7 @@ export async function readInventory(
   const resourceVersions: Record<string, string> = {};
   for (const raw of rawPolicies) {
     const meta = (raw as { metadata?: { namespace?: string; name?: string; resourceVersion?: string } }).metadata;
-    if (meta?.name && meta.resourceVersion) resourceVersions[`${meta.namespace ?? ''}/${meta.name}`] = meta.resourceVersion;
+    if (meta?.name && meta.resourceVersion) resourceVersions[`NetworkPolicy:${meta.namespace ?? ''}/${meta.name}`] = meta.resourceVersion;
   }
   let nodes: NodeInfo[] = [];
   if (rawNodes.ok) nodes = rawNodes.items.map((o) => ({ ...nodeFromObject(o), ...nodeSchedulingOf(o) }));

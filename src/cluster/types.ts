@@ -128,8 +128,8 @@ export interface InventoryOptions {
 }
 
 /**
- * `unknown` (always present here) names what could not be read and why; `resourceVersions` of the policies
- * ("namespace/name"); `cni`: the CNIs recognised by their DaemonSets (absent when DaemonSets are not readable).
+ * `unknown` (always present here) names what could not be read and why; `resourceVersions` of the policies, by
+ * "Kind:namespace/name" (namespace empty for cluster-scoped ones); `cni`: the CNIs recognised by their DaemonSets (absent when DaemonSets are not readable).
  */
 export type Inventory = ClusterSnapshot & { unknown: string[]; resourceVersions?: Record<string, string>; cni?: string[] };
 

@@ -237,19 +237,13 @@ function clusterFacts(inventory: Inventory): ClusterFacts {
     })),
     ...(inventory.cni !== undefined ? { cni: inventory.cni } : {}),
     namespaces: inventory.namespaces.map((n) => ({ name: n.name, labels: n.labels })),
-    policies: [
-      ...inventory.policies.map((p) => {
-        const resourceVersion = inventory.resourceVersions?.[`${p.namespace}/${p.name}`];
-        return { kind: 'NetworkPolicy', namespace: p.namespace, name: p.name, ...(resourceVersion !== undefined ? { resourceVersion } : {}) };
-      }),
-      // AdminNetworkPolicies and Calico's policies decide flows too: a change to one explains a diff.
-      ...[...(inventory.adminPolicies ?? []), ...(inventory.otherPolicies ?? [])].map((p) => {
-        const namespace = 'namespace' in p ? p.namespace : undefined;
-        const kind = 'apiVersion' in p ? `${p.kind} (${p.apiVersion.split('/')[0]})` : p.kind;
-        const resourceVersion = inventory.resourceVersions?.[`${p.kind}:${namespace ?? ''}/${p.name}`];
-        return { kind, ...(namespace !== undefined ? { namespace } : {}), name: p.name, ...(resourceVersion !== undefined ? { resourceVersion } : {}) };
-      }),
-    ],
+    // AdminNetworkPolicies and Calico's policies decide flows too: a change to one explains a diff.
+    policies: [...inventory.policies.map((p) => ({ ...p, kind: 'NetworkPolicy' })), ...(inventory.adminPolicies ?? []), ...(inventory.otherPolicies ?? [])].map((p) => {
+      const namespace = 'namespace' in p ? p.namespace : undefined;
+      const kind = 'apiVersion' in p ? `${p.kind} (${p.apiVersion.split('/')[0]})` : p.kind;
+      const resourceVersion = inventory.resourceVersions?.[`${p.kind}:${namespace ?? ''}/${p.name}`];
+      return { kind, ...(namespace !== undefined ? { namespace } : {}), name: p.name, ...(resourceVersion !== undefined ? { resourceVersion } : {}) };
+    }),
   };
 }
 

@@ -293,8 +293,10 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
       expect(training.policy).toBe('unknown');
       expect(training.policyExplanation?.[0]).toMatch(/^the Kubernetes policies say allow, but a policy netcheck does not evaluate may decide it first:/);
       expect(training.policyExplanation?.join('\n')).toMatch(/GlobalNetworkPolicy training-lockdown \(order 100\)/);
-      const facts = (JSON.parse(readFileSync(snapshotFile, 'utf8')) as { result: { facts: { policies: Array<{ kind: string; name: string }> } } }).result.facts;
-      expect(facts.policies.map((p) => `${p.kind} ${p.name}`)).toEqual(expect.arrayContaining(['AdminNetworkPolicy serving-from-seldon', 'GlobalNetworkPolicy (crd.projectcalico.org) training-lockdown']));
+      const facts = (JSON.parse(readFileSync(snapshotFile, 'utf8')) as { result: { facts: { policies: Array<{ kind: string; name: string; resourceVersion?: string }> } } }).result.facts;
+      expect(facts.policies.map((p) => `${p.kind} ${p.name}`)).toEqual(expect.arrayContaining(['AdminNetworkPolicy serving-from-seldon', 'GlobalNetworkPolicy (crd.projectcalico.org) training-lockdown', 'NetworkPolicy financial-ml-isolation']));
+      // Every kind of policy carries its resourceVersion, so a diff can say which one changed.
+      expect(facts.policies.filter((p) => !/^\d+$/.test(p.resourceVersion ?? ''))).toEqual([]);
       await noPodsLeft();
     } finally {
       // Objects first (their kinds vanish with the definitions); a failed step above may have left either out.
