@@ -104,4 +104,8 @@ export interface CellRef {
 export interface RunFinding {
   text: string;
   cells: CellRef[];
+  /** Who fixes it, by the platform's responsibility matrix (src/diagnose/ownership.ts), when the finding knows. */
+  owner?: 'platform team' | 'application team';
+  /** The command to run next (kubectl or netcheck), when there is one. */
+  next?: string;
 }
