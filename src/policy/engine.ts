@@ -652,3 +652,46 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
   return lines;
 }
 
+
+/**
+ * The report lines of a verdict (run's policyExplanation, check, diagnosis), deciding line first: callers quote
+ * the first line alone as the reason. A denied flow leads with the side that denies it (its isolating policies and
+ * nearest misses). An allowed flow leads with the rule that let it through on each side a policy isolates —
+ * both sides on that one line when both are isolated — so a side no policy isolates is never quoted as the reason.
+ */
+export function explainVerdict(flow: FlowVerdict): string[] {
+  const egress = explainDirectionLine(flow.egress, flow);
+  const ingress = explainDirectionLine(flow.ingress, flow);
+  if (!flow.allowed) return !flow.egress.allowed || flow.ingress.allowed ? [egress, ingress] : [ingress, egress];
+  const decided = (d: DirectionVerdict): boolean => d.reason === 'admitted' || d.reason === 'admin-policy' || d.reason === 'from-own-node';
+  const e = decided(flow.egress);
+  const i = decided(flow.ingress);
+  if (e && i) return [`${egress}; ${ingress}`];
+  if (i) return [ingress, egress];
+  return [egress, ingress];
+}
+
+function explainDirectionLine(d: DirectionVerdict, flow: FlowVerdict): string {
+  const port = `${flow.protocol}/${flow.port ?? '(unresolved named port)'}`;
+  switch (d.reason) {
+    case 'not-isolated':
+      return `${d.direction}: allowed, no policy isolates this side`;
+    case 'admitted': {
+      const [first, ...also] = d.admittedBy.map((r) => r.text);
+      return `${d.direction}: allowed by ${first ?? d.isolatedBy.join(', ')}${also.length > 0 ? ` (also by ${also.join('; ')})` : ''}`;
+    }
+    case 'no-matching-rule': {
+      // The closest rules come first; past a few the list stops helping a human.
+      const shown = d.nearMisses.slice(0, 3);
+      const more = d.nearMisses.length > shown.length ? ` (+${d.nearMisses.length - shown.length} more)` : '';
+      const near = shown.length > 0 ? `; near miss: ${shown.join('; ')}${more}` : '';
+      return `${d.direction}: denied, isolated by ${d.isolatedBy.join(', ')} and no rule admits ${port}${near}`;
+    }
+    case 'admin-policy':
+      return `${d.direction}: ${d.allowed ? 'allowed' : 'denied'} by ${d.decidedBy?.text ?? 'an admin network policy'}`;
+    case 'not-applicable':
+      return `${d.direction}: not policed (this end is an address, not a pod)`;
+    case 'from-own-node':
+      return `${d.direction}: allowed, from the endpoint's own node (kube-proxy masqueraded it to the node's address; NetworkPolicy always admits a pod's own node)`;
+  }
+}

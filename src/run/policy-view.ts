@@ -7,7 +7,7 @@
  */
 import type { ServiceBackends } from '../diagnose/diagnose-cell.js';
 import type { PolicyView } from '../model/verdict.js';
-import { policyKey } from '../policy/engine.js';
+import { explainVerdict, policyKey } from '../policy/engine.js';
 import { matchesSelector } from '../policy/selectors.js';
 import type {
   ClusterSnapshot,
@@ -253,34 +253,9 @@ function ingressCouldAdmitAddresses(snapshot: ClusterSnapshot, isolatedBy: reado
   });
 }
 
-/** One line per direction, deciding direction first. */
+/** One line per direction, deciding line first (the engine's wording: src/policy/engine.ts explainVerdict). */
 function explainFlow(flow: FlowVerdict): string[] {
-  const lines = [explainDirection(flow.egress, flow), explainDirection(flow.ingress, flow)];
-  if (!flow.egress.allowed || flow.ingress.allowed) return lines;
-  return [lines[1] as string, lines[0] as string];
-}
-
-function explainDirection(d: DirectionVerdict, flow: FlowVerdict): string {
-  const port = `${flow.protocol}/${flow.port ?? '(unresolved named port)'}`;
-  switch (d.reason) {
-    case 'not-isolated':
-      return `${d.direction}: allowed, no policy isolates this side`;
-    case 'admitted':
-      return `${d.direction}: allowed by ${d.admittedBy.map((r) => r.text).join('; ') || d.isolatedBy.join(', ')}`;
-    case 'no-matching-rule': {
-      // The closest rules come first; past a few the list stops helping a human.
-      const shown = d.nearMisses.slice(0, 3);
-      const more = d.nearMisses.length > shown.length ? ` (+${d.nearMisses.length - shown.length} more)` : '';
-      const near = shown.length > 0 ? `; near miss: ${shown.join('; ')}${more}` : '';
-      return `${d.direction}: denied, isolated by ${d.isolatedBy.join(', ')} and no rule admits ${port}${near}`;
-    }
-    case 'admin-policy':
-      return `${d.direction}: ${d.allowed ? 'allowed' : 'denied'} by ${d.decidedBy?.text ?? 'an admin network policy'}`;
-    case 'not-applicable':
-      return `${d.direction}: not policed (this end is an address, not a pod)`;
-    case 'from-own-node':
-      return `${d.direction}: allowed, from the endpoint's own node (kube-proxy masqueraded it to the node's address; NetworkPolicy always admits a pod's own node)`;
-  }
+  return explainVerdict(flow);
 }
 
 function findClusterDns(services: readonly ServiceInfo[]): ServiceInfo | undefined {
