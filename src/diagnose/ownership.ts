@@ -62,6 +62,20 @@ export function policyResponsibility(policy: NetworkPolicy): Responsibility {
   return responsibilityFor(policyArea(policy));
 }
 
+/**
+ * The area of a blocked or leaking flow, by its two ends: the matrix assigns by what the traffic crosses, not by
+ * who wrote the policy (one application policy can hold both a same-namespace rule and a DNS rule). DNS (port 53
+ * to kube-system) is the platform's, a flow between namespaces is coordinated by the platform, a flow inside one
+ * namespace is the application's. An end outside the cluster (undefined) is external access: the application
+ * team states it, the platform approves it — the application team acts first.
+ */
+export function flowArea(flow: { sourceNamespace?: string; destinationNamespace?: string; port?: number }): FaultArea {
+  const { sourceNamespace, destinationNamespace, port } = flow;
+  if (destinationNamespace === 'kube-system' && port === 53) return 'dns';
+  if (sourceNamespace === undefined || destinationNamespace === undefined) return 'application-policy';
+  return sourceNamespace === destinationNamespace ? 'application-policy' : 'cross-namespace-policy';
+}
+
 function isDnsPeer(selector: NetworkPolicy['podSelector'] | undefined): boolean {
   const labels = selector?.matchLabels ?? {};
   return Object.values(labels).includes('kube-system');
