@@ -1,0 +1,71 @@
+/**
+ * Faults made real on the test cluster's data plane, each with its restore. Every rule goes inside ONE node's
+ * network namespace (cluster.nodeArgv), in the `raw` table's PREROUTING chain: kube-proxy and kube-router never
+ * touch that chain, so their periodic resyncs cannot put an ACCEPT ahead of the fault. PREROUTING sees what the
+ * node forwards (its pods' packets, bridged ones too: bridge-nf-call-iptables is on) but not what the node itself
+ * sends (the kubelet's probes, its API traffic), so the node stays Ready and its pods keep running — exactly a
+ * data plane that is broken under a healthy kubelet.
+ */
+import type { RunningCluster } from './cluster.js';
+import { runCommand } from './run-command.js';
+
+/** Tags every rule a fault adds, so a restore removes exactly those (and a leftover is recognisable). */
+const COMMENT = 'netcheck-test-fault';
+
+export interface NodeFault {
+  node: string;
+  /** The iptables rule specs added (without the chain), for messages. */
+  rules: string[][];
+  /** Removes the rules; safe to call twice. */
+  restore(): Promise<void>;
+}
+
+function nodeOf(cluster: RunningCluster, name: string) {
+  const node = cluster.nodes.find((n) => n.name === name);
+  if (!node) throw new Error(`no node ${name} (nodes: ${cluster.nodes.map((n) => n.name).join(', ')})`);
+  return node;
+}
+
+/**
+ * Adds DROP rules (match specs without `-j`) at the top of raw PREROUTING in `node`'s namespace. The generic
+ * form: a DNS-only fault is `[['-s', podCIDR, '-p', 'udp', '--dport', '53']]`, and so on.
+ */
+export async function dropInNode(cluster: RunningCluster, node: string, matches: string[][]): Promise<NodeFault> {
+  nodeOf(cluster, node);
+  const rules = matches.map((m) => [...m, '-m', 'comment', '--comment', COMMENT, '-j', 'DROP']);
+  const added: string[][] = [];
+  const restore = async (): Promise<void> => {
+    for (const rule of added.splice(0).reverse()) {
+      await runCommand(cluster.nodeArgv(node, ['iptables', '-t', 'raw', '-D', 'PREROUTING', ...rule])).catch(() => undefined);
+    }
+  };
+  try {
+    for (const rule of rules) {
+      await runCommand(cluster.nodeArgv(node, ['iptables', '-t', 'raw', '-I', 'PREROUTING', '1', ...rule]));
+      added.push(rule);
+    }
+  } catch (error) {
+    await restore();
+    throw error;
+  }
+  return { node, rules, restore };
+}
+
+/**
+ * The node's pod data plane drops everything: packets from its pods (except to the node's own bridge address,
+ * so the kubelet's probes still get their answers and its pods stay Ready) and packets to its pods from anywhere
+ * else. Pods on it can reach nothing, nothing reaches them — including a CoreDNS pod on it.
+ */
+export function breakNodeDataPlane(cluster: RunningCluster, node: string): Promise<NodeFault> {
+  const { podCIDR, gateway } = nodeOf(cluster, node);
+  return dropInNode(cluster, node, [
+    ['-s', podCIDR, '!', '-d', gateway],
+    ['-d', podCIDR, '!', '-s', gateway],
+  ]);
+}
+
+/** Rules a fault left in a node (a crashed test): their specs as iptables-save prints them. */
+export async function leftoverFaultRules(cluster: RunningCluster, node: string): Promise<string[]> {
+  const { stdout } = await runCommand(cluster.nodeArgv(node, ['iptables-save', '-t', 'raw']));
+  return stdout.split('\n').filter((l) => l.includes(COMMENT));
+}
