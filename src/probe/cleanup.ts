@@ -86,6 +86,35 @@ export async function sweepExpiredPods(client: ClusterClient, options: SweepOpti
   return sortRemoved(doomed);
 }
 
+/** What `newRunId` makes (base-36 time + random suffix), and what a label value and a pod name can carry. */
+const RUN_ID = /^[a-z0-9]{1,50}$/;
+
+/** Whether `id` can be a run id; a pod name (`netcheck-<run>-p0`) is accepted and reduced to its run id. */
+export function parseRunId(id: string): string | undefined {
+  const trimmed = id.trim().toLowerCase();
+  const fromPod = /^netcheck-([a-z0-9]+)-[pl]\d+$/.exec(trimmed)?.[1];
+  const candidate = fromPod ?? trimmed;
+  return RUN_ID.test(candidate) ? candidate : undefined;
+}
+
+/**
+ * `netcheck cleanup --run ID`: delete one run's pods now, whatever their deadline (the run was killed and its
+ * pods would otherwise wait for activeDeadlineSeconds). Pods already being deleted are counted, not deleted again.
+ */
+export async function deleteOneRun(
+  client: ClusterClient,
+  runId: string,
+  options: { namespace?: string; signal?: AbortSignal } = {},
+): Promise<RemovedPod[]> {
+  const pods = await client.listPods(options.namespace, runSelector(runId), options.signal);
+  const results = await Promise.allSettled(pods.filter((p) => !p.deleting).map((p) => client.deletePod(p.namespace, p.name, options.signal)));
+  const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (firstFailure) {
+    throw firstFailure.reason instanceof ClusterError ? firstFailure.reason : new ClusterError(String(firstFailure.reason), { reason: 'DeleteFailed' });
+  }
+  return sortRemoved(pods.map((p) => ({ namespace: p.namespace, name: p.name, run: runId, why: 'run-cleanup' as const })));
+}
+
 function sortRemoved(pods: RemovedPod[]): RemovedPod[] {
   return pods.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
 }

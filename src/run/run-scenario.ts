@@ -60,6 +60,8 @@ export interface RunDeps {
   onProgress?: (event: RunProgress) => void;
   /** The run's pods could not be deleted (e.g. the API went away): one line for the user; default a process warning. */
   onCleanupFailed?: (message: string) => void;
+  /** The run id (default a new one): the CLI makes it first, to print it before any pod exists. */
+  runId?: string;
   /** Address the runner's traffic carries when it reaches pods, when known (decides ipBlock rules). */
   runnerAddress?: string;
   now?: () => Date;
@@ -85,7 +87,7 @@ const LONGEST_IP = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255';
 export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<ScenarioRun> {
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
-  const runId = newRunId(startedAt);
+  const runId = deps.runId ?? newRunId(startedAt);
   const deadline = startedAt.getTime() + deps.budgetMs;
   const deadlineSeconds = Math.max(1, Math.ceil(deps.budgetMs / 1000));
   const timeoutMs = deps.timeoutMs ?? scenario.defaults.timeoutMs;

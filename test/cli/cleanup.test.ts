@@ -74,6 +74,38 @@ describe('netcheck cleanup', () => {
     }
   });
 
+  it('--run ID deletes that run\'s pods now, live or not, in every namespace, and leaves other runs alone', async () => {
+    const create = (runId: string, namespace: string, name: string) =>
+      client.createPod(buildProbePod({ runId, namespace, name, labels: {}, deadlineSeconds: 600, args: ['-e', 'setTimeout(() => {}, 600000)'], role: 'probe' }));
+    await create('killedrun1', 'team-a', 'netcheck-killedrun1-p0');
+    await create('killedrun1', 'team-b', 'netcheck-killedrun1-p1');
+    await create('otherrun2', 'team-b', 'netcheck-otherrun2-p0');
+    try {
+      const one = await netcheck('cleanup', '--kubeconfig', lab.kubeconfigPath, '--run', 'killedrun1');
+      expect(one).toMatchObject({ code: 0, stderr: '' });
+      expect(one.stdout).toBe(
+        'deleted pod team-a/netcheck-killedrun1-p0\ndeleted pod team-b/netcheck-killedrun1-p1\n2 pods of run killedrun1 deleted across all namespaces\n',
+      );
+      expect((await client.listPods(undefined, runSelector('killedrun1'))).filter((p) => !p.deleting)).toEqual([]);
+      expect((await client.listPods(undefined, runSelector('otherrun2'))).map((p) => p.name)).toEqual(['netcheck-otherrun2-p0']);
+
+      // The pod name works as well as the id; -n limits it; a run with no pod left says so and exits 0.
+      const scoped = await netcheck('cleanup', '--kubeconfig', lab.kubeconfigPath, '--run', 'netcheck-otherrun2-p0', '-n', 'team-a');
+      expect(scoped).toMatchObject({ code: 0, stdout: 'no pods of run otherrun2 in namespace team-a (already deleted, or another cluster or context?)\n' });
+      expect((await client.listPods(undefined, runSelector('otherrun2'))).map((p) => p.name)).toEqual(['netcheck-otherrun2-p0']);
+    } finally {
+      await client.deletePods('team-b', runSelector('otherrun2'));
+      await client.deletePods('team-a', runSelector('killedrun1'));
+      await client.deletePods('team-b', runSelector('killedrun1'));
+    }
+  });
+
+  it('--run with a malformed id is bad input (exit 2), before any cluster call', async () => {
+    const result = await netcheck('cleanup', '--kubeconfig', '/nonexistent/kubeconfig', '--run', 'Not_A/Run');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^netcheck: --run Not_A\/Run: not a netcheck run id .*\n  hint: the id is on the "netcheck: run ID" line/);
+  });
+
   const failures: Array<{ flags: string[]; forbidListPods: boolean; code: number; stderr: RegExp }> = [
     { flags: ['--context', 'nope'], forbidListPods: false, code: 2, stderr: /^netcheck: --context nope: kubeconfig .* defines no context of that name\n  hint: available contexts: / },
     { flags: ['-A'], forbidListPods: true, code: 3, stderr: /^netcheck: forbidden: netcheck needs `list pods` cluster-wide\n  hint: apply deploy\/rbac\// },

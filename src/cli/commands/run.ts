@@ -193,6 +193,9 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<
   const onTerm = onSignal('SIGTERM');
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
+  // Printed before any pod exists, so a run killed with -9 leaves the way to delete its pods at once.
+  const runId = newRunId();
+  process.stderr.write(`netcheck: run ${runId} (if it is killed, delete its pods with: ${cleanupCommandFor(runId, argv)})\n`);
   const progress = argv.progress === false ? undefined : createProgressReporter(process.stderr);
   // Written once progress has stopped: a line in the middle of a live task list would be overdrawn.
   const cleanupWarnings: string[] = [];
@@ -200,6 +203,7 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<
   try {
     const run = await runScenario(scenario, {
       client,
+      runId,
       budgetMs,
       signal: controller.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
@@ -227,6 +231,16 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }
+}
+
+/** The exact `netcheck cleanup --run ID` for this run's cluster (its kubeconfig and context, quoted for a shell). */
+export function cleanupCommandFor(runId: string, argv: Pick<RunArgs, 'kubeconfig' | 'context'>): string {
+  const quote = (s: string) => (/^[\w./:@=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const flags = [
+    ...(argv.kubeconfig !== undefined ? ['--kubeconfig', quote(argv.kubeconfig)] : []),
+    ...(argv.context !== undefined ? ['--context', quote(argv.context)] : []),
+  ];
+  return ['netcheck', 'cleanup', '--run', runId, ...flags].join(' ');
 }
 
 export const runCommand = defineCommand<RunArgs>({
