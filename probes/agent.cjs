@@ -28,12 +28,13 @@ const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 
-const KINDS = ['dns', 'tcp', 'http', 'udp'];
+// `resolv` reports the pod's parsed /etc/resolv.conf (the DNS chain's first link); its target is the file.
+const KINDS = ['dns', 'tcp', 'http', 'udp', 'resolv'];
 
 let resolvConf;
 function readResolvConf() {
   if (resolvConf) return resolvConf;
-  const conf = { nameservers: [], search: [], ndots: 1 };
+  const conf = { nameservers: [], search: [], ndots: 1, options: [] };
   let text = '';
   try {
     text = fs.readFileSync('/etc/resolv.conf', 'utf8');
@@ -46,12 +47,14 @@ function readResolvConf() {
     // resolv.conf(5): search/domain, last one wins
     else if (key === 'search' || key === 'domain') conf.search = rest.filter(Boolean);
     else if (key === 'options') {
+      conf.options.push(...rest.filter(Boolean));
       for (const option of rest) {
         const m = /^ndots:(\d+)$/.exec(option);
         if (m) conf.ndots = Math.min(Number(m[1]), 15); // resolv.conf(5) caps ndots at 15
       }
     }
   }
+  conf.found = text !== '';
   if (conf.nameservers.length === 0) conf.nameservers.push('127.0.0.1');
   return (resolvConf = conf);
 }
@@ -164,9 +167,10 @@ function queryTcp(name, server, ms) {
   });
 }
 
-async function resolveName(name, protocol, ms) {
+/** `server`: ask this nameserver instead of resolv.conf's (search and ndots still apply): the DNS chain's direct queries. */
+async function resolveName(name, protocol, ms, server) {
   if (net.isIP(name)) return { addresses: [name] };
-  const conf = readResolvConf();
+  const conf = server ? { ...readResolvConf(), nameservers: [server] } : readResolvConf();
   const deadline = Date.now() + ms;
   for (const candidate of nameCandidates(name, conf)) {
     const left = deadline - Date.now();
@@ -262,8 +266,14 @@ function probeUdp(address, port, ms) {
 }
 
 async function attemptCheck(check) {
+  if (check.kind === 'resolv') {
+    const conf = readResolvConf();
+    const resolv = { nameservers: conf.nameservers, search: conf.search, ndots: conf.ndots, options: conf.options };
+    if (!conf.found) return { outcome: { kind: 'error', message: '/etc/resolv.conf is missing or empty' }, resolv };
+    return { outcome: { kind: 'resolved', addresses: conf.nameservers }, resolv };
+  }
   const named = !net.isIP(check.target);
-  const resolved = await resolveName(check.target, check.kind === 'dns' ? check.protocol : 'UDP', check.timeoutMs);
+  const resolved = await resolveName(check.target, check.kind === 'dns' ? check.protocol : 'UDP', check.timeoutMs, check.kind === 'dns' ? check.server : undefined);
   if (!resolved.addresses) return { outcome: dnsOutcome(resolved, check.kind) };
   const address = resolved.addresses[0];
   const withAddress = (outcome) => (named ? { outcome, address } : { outcome });
@@ -291,10 +301,12 @@ function checkProblem(check) {
   if (!KINDS.includes(check.kind)) return `kind must be one of ${KINDS.join(', ')}`;
   if (typeof check.target !== 'string' || check.target === '') return 'target must be a non-empty string';
   if (typeof check.timeoutMs !== 'number' || !(check.timeoutMs > 0) || !Number.isFinite(check.timeoutMs)) return 'timeoutMs must be a positive number';
-  const portless = check.kind === 'dns';
+  const portless = check.kind === 'dns' || check.kind === 'resolv';
   if (!portless && !(Number.isInteger(check.port) && check.port >= 1 && check.port <= 65535)) return 'port must be an integer 1-65535';
   if (check.protocol !== undefined && check.protocol !== 'TCP' && check.protocol !== 'UDP') return 'protocol must be TCP or UDP';
   if (check.expect !== undefined && check.expect !== 'allow' && check.expect !== 'deny') return 'expect must be allow or deny';
+  if (check.fallback !== undefined && (typeof check.fallback !== 'string' || !net.isIP(check.fallback))) return 'fallback must be an IP address';
+  if (check.server !== undefined && (check.kind !== 'dns' || typeof check.server !== 'string' || !net.isIP(check.server))) return 'server must be an IP address, on a dns check';
   if (check.http !== undefined && (typeof check.http !== 'object' || check.http === null || typeof check.http.path !== 'string' || !check.http.path.startsWith('/'))) return 'http.path must start with /';
   return undefined;
 }
@@ -319,10 +331,23 @@ async function runCheck(check, retries) {
     }
     const ms = Date.now() - start;
     attempts.push({ outcome: result.outcome, ms, address: result.address });
+    if (result.resolv) return { id: check.id, outcome: result.outcome, attempts, resolv: result.resolv };
     if (!check.expect || agrees(check.expect, result.outcome)) break;
     if (i < retries && ms < RETRY_SPACING_MS) await sleep(RETRY_SPACING_MS - ms);
   }
-  return { id: check.id, outcome: attempts[attempts.length - 1].outcome, attempts };
+  const outcome = attempts[attempts.length - 1].outcome;
+  // The name did not resolve: one attempt at the Service's ClusterIP says whether the path itself is open.
+  if (check.fallback && check.kind !== 'dns' && outcome.kind.startsWith('dns-')) {
+    const start = Date.now();
+    let fallback;
+    try {
+      fallback = (await attemptCheck({ ...check, target: check.fallback })).outcome;
+    } catch (err) {
+      fallback = { kind: 'error', message: String((err && err.message) || err) };
+    }
+    return { id: check.id, outcome, attempts, fallback: { target: check.fallback, outcome: fallback, ms: Date.now() - start } };
+  }
+  return { id: check.id, outcome, attempts };
 }
 
 function parseJsonObject(text, what) {
@@ -442,4 +467,4 @@ function main(args) {
 if (__filename === '[eval]') main(process.argv.slice(1));
 else if (require.main === module) main(process.argv.slice(2));
 
-module.exports = { nameCandidates };
+module.exports = { nameCandidates, runCheck };

@@ -47,7 +47,7 @@ export function diagnoseCell(
  * The seeds select namespaces by a hand-set `name` label. When a policy that isolates one end selects the
  * other end's namespace by a label that namespace does not carry, that label is the gap.
  */
-function findMissingNamespaceLabels(
+export function findMissingNamespaceLabels(
   snapshot: ClusterSnapshot,
   flows: readonly FlowVerdict[],
   context: CellContext,

@@ -26,7 +26,17 @@ export type Outcome =
 
 export type OutcomeKind = Outcome['kind'];
 
-export type AgentCheckKind = 'dns' | 'tcp' | 'http' | 'udp';
+/** `resolv`: report the pod's parsed /etc/resolv.conf (outcome `resolved` with its nameservers; `error` when there is none). */
+export type AgentCheckKind = 'dns' | 'tcp' | 'http' | 'udp' | 'resolv';
+
+/** /etc/resolv.conf as the agent read it (the DNS chain's first link). */
+export interface ResolvConf {
+  nameservers: string[];
+  search: string[];
+  ndots: number;
+  /** The `options` words as written (ndots:5, timeout:2, ...). */
+  options: string[];
+}
 
 export interface AgentCheck {
   id: string;
@@ -36,6 +46,8 @@ export interface AgentCheck {
   port?: number;
   /** For kind 'dns': the transport of the query. */
   protocol?: 'TCP' | 'UDP';
+  /** For kind 'dns': ask this nameserver (an IP) instead of resolv.conf's; search and ndots still apply. */
+  server?: string;
   timeoutMs: number;
   http?: { path: string; expectStatus?: number };
   /**
@@ -43,6 +55,11 @@ export interface AgentCheck {
    * connected/http/resolved; `deny` with timeout/unreachable/refused (a rejecting CNI enforced it).
    */
   expect?: 'allow' | 'deny';
+  /**
+   * An IP address to try once, with the same kind and port, when resolving `target` fails (a dns-* outcome): the
+   * Service's ClusterIP, so a check whose name does not resolve still learns whether the network path is open.
+   */
+  fallback?: string;
 }
 
 export interface AgentPlan {
@@ -73,6 +90,10 @@ export interface AgentCheckResult {
   id: string;
   outcome: Outcome;
   attempts: Attempt[];
+  /** A `resolv` check's parsed file. */
+  resolv?: ResolvConf;
+  /** The one attempt against AgentCheck.fallback, when the name did not resolve. */
+  fallback?: { target: string; outcome: Outcome; ms: number };
 }
 
 /**

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { InternalError, ProbeError } from '../model/errors.js';
-import type { AgentCheckResult, AgentPlan, ListenerPlan, Outcome, OutcomeKind } from '../model/outcome.js';
+import type { AgentCheckResult, AgentPlan, ListenerPlan, Outcome, OutcomeKind, ResolvConf } from '../model/outcome.js';
 
 let cachedPath: string | undefined;
 let cachedSource: string | undefined;
@@ -105,6 +105,14 @@ function isCheckResult(value: Record<string, unknown>): value is Record<string, 
   );
 }
 
+/** A `resolv` check's file, when well formed (src/model/outcome.ts ResolvConf). */
+function resolvConfOf(value: unknown): ResolvConf | undefined {
+  if (!isRecord(value)) return undefined;
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+  if (!strings(value.nameservers) || !strings(value.search) || typeof value.ndots !== 'number') return undefined;
+  return { nameservers: value.nameservers, search: value.search, ndots: value.ndots, options: strings(value.options) ? value.options : [] };
+}
+
 function describeLine(line: string): string {
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
@@ -134,7 +142,8 @@ export function parseAgentOutput(stdout: string): AgentOutput {
     } else if (typeof value.error === 'string') {
       problems.push(`line ${index + 1}: agent error: ${value.error}`);
     } else if (isCheckResult(value)) {
-      results.push({ id: value.id, outcome: value.outcome, attempts: value.attempts });
+      const resolv = resolvConfOf(value.resolv);
+      results.push({ id: value.id, outcome: value.outcome, attempts: value.attempts, ...(resolv ? { resolv } : {}) });
     } else {
       problems.push(`line ${index + 1}: not an agent result: ${describeLine(line)}`);
     }
