@@ -123,6 +123,30 @@ export function errorFromStatus(
   }
 }
 
+/**
+ * A failure confined to one namespace (RBAC there, or the namespace missing): it fails the cells that need that
+ * namespace, not the run. Cluster-wide failures (unreachable, unauthorized, throttled) still stop the run.
+ */
+export function isNamespaceScoped(error: unknown): error is ClusterError {
+  return error instanceof ClusterError && error.namespace !== undefined && (error.reason === 'Forbidden' || error.reason === 'NamespaceNotFound');
+}
+
+/**
+ * One line for a cell that could not run because of a namespace-scoped failure, naming the verb, the resource and
+ * what to grant, e.g. "cannot create pods in seldon-system: RBAC forbids `create pods` — grant
+ * deploy/rbac/role.yaml in seldon-system".
+ */
+export function describeNamespaceFailure(error: ClusterError, options: { didYouMean?: string } = {}): string {
+  const ns = error.namespace ?? '?';
+  if (error.reason === 'NamespaceNotFound') {
+    return `namespace ${ns} not found${options.didYouMean !== undefined ? `; did you mean ${options.didYouMean}?` : ''}`;
+  }
+  if (error.reason === 'Forbidden' && error.verb !== undefined && error.resource !== undefined) {
+    return `cannot ${error.verb} ${error.resource} in ${ns}: RBAC forbids \`${error.verb} ${error.resource}\` — grant deploy/rbac/role.yaml in ${ns} (or deploy/rbac/clusterrole.yaml)`;
+  }
+  return error.message;
+}
+
 export function unreachableError(code: string, subject: RequestSubject, identity: ServerIdentity, cause: unknown): ClusterError {
   return new ClusterError(
     `API server ${identity.server} (context ${identity.context}) unreachable: ${code}`,

@@ -21,7 +21,7 @@ import {
 import type { AdminPolicy, NamespaceInfo, NetworkPolicy, NodeInfo, OtherPolicy, PodInfo, ServiceInfo } from '../policy/types.js';
 import { podStateFromObject } from './pod-state.js';
 import type { Transport } from './transport.js';
-import type { Inventory, InventoryOptions } from './types.js';
+import type { Inventory, InventoryOptions, NotVisible } from './types.js';
 
 interface ListKind {
   resource: string;
@@ -68,6 +68,8 @@ async function listOnce(
     if (error instanceof ClusterError && error.reason === 'Forbidden') {
       return { ok: false, why: `forbidden: list ${kind.resource}` };
     }
+    // A namespace that does not exist holds nothing (real API servers answer such lists with an empty list).
+    if (error instanceof ClusterError && error.reason === 'NamespaceNotFound') return { ok: true, items: [] };
     // An API server without the resource (e.g. no discovery.k8s.io): say so, do not fail the run.
     if (error instanceof ClusterError && error.reason === 'NotFound') {
       return { ok: false, why: `${kind.resource} not served by the API server` };
@@ -95,13 +97,36 @@ async function mapBounded<T, R>(items: T[], work: (item: T) => Promise<R>): Prom
   return results;
 }
 
-/** Namespace by namespace; unreadable namespaces go to `unknown`. */
+/** The command that shows `resource` in `namespaces` to someone with the rights netcheck lacks. */
+export function commandToSee(resource: string, namespaces?: readonly string[]): string {
+  const where = namespaces === undefined ? '' : namespaces.length === 1 ? ` -n ${namespaces[0]!}` : ' -A';
+  switch (resource) {
+    case 'namespaces':
+      return 'kubectl get namespaces --show-labels';
+    case 'nodes':
+      return 'kubectl get nodes -o wide --show-labels';
+    case 'pods':
+      return `kubectl get pods${where} -o wide --show-labels`;
+    case 'networkpolicies':
+      return `kubectl describe networkpolicy${where}`;
+    default:
+      return `kubectl get ${resource}${where}`;
+  }
+}
+
+/** "not visible with these rights: X (why) — ask the platform team to run `cmd`": one line for reports. */
+export function describeNotVisible(n: NotVisible): string {
+  return `not visible with these rights: ${n.what} (${n.why}) — ask the platform team to run \`${n.command}\``;
+}
+
+/** Namespace by namespace; unreadable namespaces go to `unknown` (and, when forbidden, to `notVisible`). */
 async function listEverywhere(
   transport: Transport,
   kind: ListKind,
   namespaces: string[],
   signal: AbortSignal | undefined,
   unknown: string[],
+  notVisible: NotVisible[],
 ): Promise<unknown[]> {
   const results = await mapBounded(namespaces, (ns) => listOnce(transport, kind, ns, signal));
   const items: unknown[] = [];
@@ -113,6 +138,9 @@ async function listEverywhere(
   });
   for (const [why, where] of unreadable) {
     unknown.push(`${kind.resource} in namespace${where.length === 1 ? '' : 's'} ${where.join(', ')} (${why})`);
+    if (why.startsWith('forbidden')) {
+      notVisible.push({ what: `${kind.resource} in ${where.join(', ')}`, why, command: commandToSee(kind.resource, where), resource: kind.resource, namespaces: where });
+    }
   }
   return items;
 }
@@ -124,31 +152,61 @@ export async function readInventory(
 ): Promise<Inventory> {
   const { signal } = options;
   const unknown: string[] = [];
+  const notVisible: NotVisible[] = [];
+  const missingNamespaces: string[] = [];
+
+  // Namespaces one by one: those that do not exist are dropped (and named), those whose labels are hidden keep
+  // only the name label the API server sets.
+  const readEach = async (names: string[]): Promise<NamespaceInfo[]> => {
+    const read = await mapBounded(names, (ns) => readNamespace(transport, ns, signal, unknown));
+    const hidden: string[] = [];
+    const found: NamespaceInfo[] = [];
+    read.forEach((r, i) => {
+      if (r === 'missing') missingNamespaces.push(names[i]!);
+      else {
+        if (r.labelsHidden) hidden.push(r.info.name);
+        found.push(r.info);
+      }
+    });
+    if (hidden.length > 0) {
+      notVisible.push({
+        what: `namespace labels (of ${hidden.join(', ')} and every other namespace): a namespaceSelector on any label but ${NAMESPACE_NAME_LABEL} cannot be matched`,
+        why: 'forbidden: list namespaces',
+        command: commandToSee('namespaces'),
+        resource: 'namespaces',
+      });
+    }
+    return found;
+  };
 
   // Namespaces first: they decide whether the rest is read cluster-wide or namespace by namespace.
   let namespaces: NamespaceInfo[];
   let scope: string[] | undefined;
+  let namespacesListed = false;
   if (options.namespaces !== undefined) {
     scope = [...new Set(options.namespaces)].sort(compareStrings);
-    namespaces = await mapBounded(scope, (ns) => readNamespace(transport, ns, signal, unknown));
+    namespaces = await readEach(scope);
   } else {
     const all = await listOnce(transport, { resource: 'namespaces', path: () => '/api/v1/namespaces' }, undefined, signal);
     if (all.ok) {
       namespaces = all.items.map((o) => namespaceFromObject(o));
+      namespacesListed = true;
     } else {
-      unknown.push(`namespace labels (${all.why}); read only namespace ${contextNamespace}`);
-      scope = [contextNamespace];
-      namespaces = [await readNamespace(transport, contextNamespace, signal, unknown)];
+      // The context's namespace (in a pod: its ServiceAccount's), and those the caller needs (the scenario's).
+      const wanted = [...new Set([contextNamespace, ...(options.alsoNamespaces ?? [])])].sort(compareStrings);
+      unknown.push(`namespace labels (${all.why}); read only namespace${wanted.length === 1 ? '' : 's'} ${wanted.join(', ')}`);
+      namespaces = await readEach(wanted);
+      scope = namespaces.map((n) => n.name);
     }
   }
 
   // Cluster-wide lists when no scope was given; if one is forbidden, fall back to per-namespace reads.
   const read = async (kind: ListKind): Promise<unknown[]> => {
-    if (scope !== undefined) return listEverywhere(transport, kind, scope, signal, unknown);
+    if (scope !== undefined) return listEverywhere(transport, kind, scope, signal, unknown, notVisible);
     const all = await listOnce(transport, kind, undefined, signal);
     if (all.ok) return all.items;
     const perNamespace = namespaces.map((n) => n.name);
-    return listEverywhere(transport, kind, perNamespace, signal, unknown);
+    return listEverywhere(transport, kind, perNamespace, signal, unknown, notVisible);
   };
 
   const [rawPods, rawServices, rawSlices, rawPolicies, rawNodes, rawDaemonSets, beyond] = await Promise.all([
@@ -159,7 +217,7 @@ export async function readInventory(
     listOnce(transport, { resource: 'nodes', path: () => '/api/v1/nodes' }, undefined, signal),
     // Only to name the CNI in snapshots: not readable is not worth a line in `unknown`.
     listOnce(transport, { resource: 'daemonsets', path: () => '/apis/apps/v1/daemonsets' }, undefined, signal),
-    readPoliciesBeyondNetworkPolicy(transport, signal, unknown),
+    readPoliciesBeyondNetworkPolicy(transport, signal, unknown, notVisible),
   ]);
 
   const pods: PodInfo[] = rawPods
@@ -186,7 +244,10 @@ export async function readInventory(
   }
   let nodes: NodeInfo[] = [];
   if (rawNodes.ok) nodes = rawNodes.items.map((o) => ({ ...nodeFromObject(o), ...nodeSchedulingOf(o) }));
-  else unknown.push(`nodes (${rawNodes.why})`);
+  else {
+    unknown.push(`nodes (${rawNodes.why})`);
+    if (rawNodes.why.startsWith('forbidden')) notVisible.push({ what: 'nodes (names, readiness, addresses)', why: rawNodes.why, command: commandToSee('nodes'), resource: 'nodes' });
+  }
 
   const byName = <T extends { name: string }>(a: T, b: T): number => compareStrings(a.name, b.name);
   const byNsName = <T extends { namespace: string; name: string }>(a: T, b: T): number =>
@@ -202,6 +263,9 @@ export async function readInventory(
     unknown,
     resourceVersions: { ...resourceVersions, ...beyond.resourceVersions },
     ...(rawDaemonSets.ok ? { cni: recogniseCni(rawDaemonSets.items) } : {}),
+    ...(notVisible.length > 0 ? { notVisible } : {}),
+    ...(namespacesListed ? { namespacesListed } : {}),
+    ...(missingNamespaces.length > 0 ? { missingNamespaces: missingNamespaces.sort(compareStrings) } : {}),
   };
 }
 
@@ -216,6 +280,7 @@ async function readPoliciesBeyondNetworkPolicy(
   transport: Transport,
   signal: AbortSignal | undefined,
   unknown: string[],
+  notVisible: NotVisible[],
 ): Promise<{ adminPolicies: AdminPolicy[]; otherPolicies: OtherPolicy[]; resourceVersions: Record<string, string> }> {
   const found = { adminPolicies: [] as AdminPolicy[], otherPolicies: [] as OtherPolicy[], resourceVersions: {} as Record<string, string> };
   let groups: Array<{ name?: string; versions?: Array<{ groupVersion?: string }> }>;
@@ -241,6 +306,9 @@ async function readPoliciesBeyondNetworkPolicy(
       const result = await listOnce(transport, { resource: `${resource}.${groupVersion.split('/')[0]}`, path: () => `/apis/${groupVersion}/${resource}` }, undefined, signal);
       if (!result.ok) {
         unknown.push(`${resource}.${groupVersion.split('/')[0]} (${result.why}): flows they decide are judged without them`);
+        if (result.why.startsWith('forbidden')) {
+          notVisible.push({ what: `${resource}.${groupVersion.split('/')[0]} (flows they decide are judged without them)`, why: result.why, command: commandToSee(`${resource}.${groupVersion.split('/')[0]}`), resource });
+        }
         return;
       }
       // API list items carry no kind or apiVersion: give them the list's, as the API machinery's decoder does.
@@ -291,7 +359,7 @@ async function readNamespace(
   name: string,
   signal: AbortSignal | undefined,
   unknown: string[],
-): Promise<NamespaceInfo> {
+): Promise<{ info: NamespaceInfo; labelsHidden: boolean } | 'missing'> {
   try {
     const raw = await transport.json<unknown>({
       verb: 'get',
@@ -301,13 +369,14 @@ async function readNamespace(
       path: `/api/v1/namespaces/${encodeURIComponent(name)}`,
       signal,
     });
-    return namespaceFromObject(raw);
+    return { info: namespaceFromObject(raw), labelsHidden: false };
   } catch (error) {
     if (error instanceof ClusterError && error.reason === 'Forbidden') {
       // The name label is certain (the API server sets it); any other label is not known.
       unknown.push(`labels of namespace ${name} (forbidden: get namespaces)`);
-      return { name, labels: { [NAMESPACE_NAME_LABEL]: name } };
+      return { info: { name, labels: { [NAMESPACE_NAME_LABEL]: name } }, labelsHidden: true };
     }
+    if (error instanceof ClusterError && (error.reason === 'NamespaceNotFound' || error.reason === 'NotFound')) return 'missing';
     throw error;
   }
 }

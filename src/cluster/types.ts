@@ -2,6 +2,7 @@
  * The cluster layer's plain-data shapes. src/run and src/probe see only these, never
  * @kubernetes/client-node classes, so the client library can change without touching them.
  */
+import type { DnsClusterFacts } from '../model/dns-chain.js';
 import type { ClusterSnapshot } from '../policy/types.js';
 
 export type Labels = Record<string, string>;
@@ -124,6 +125,11 @@ export type WorkloadKind = 'deployment' | 'statefulset' | 'daemonset' | 'replica
 export interface InventoryOptions {
   /** Restrict to these namespaces (and read them one by one); default: the whole cluster. */
   namespaces?: string[];
+  /**
+   * Namespaces to read one by one, besides the context's, when the cluster-wide lists are forbidden (a Role-only
+   * run): the scenario's and kube-system, so what is readable there is read and what is not is named.
+   */
+  alsoNamespaces?: string[];
   signal?: AbortSignal;
 }
 
@@ -131,7 +137,31 @@ export interface InventoryOptions {
  * `unknown` (always present here) names what could not be read and why; `resourceVersions` of the policies, by
  * "Kind:namespace/name" (namespace empty for cluster-scoped ones); `cni`: the CNIs recognised by their DaemonSets (absent when DaemonSets are not readable).
  */
-export type Inventory = ClusterSnapshot & { unknown: string[]; resourceVersions?: Record<string, string>; cni?: string[] };
+export type Inventory = ClusterSnapshot & {
+  unknown: string[];
+  resourceVersions?: Record<string, string>;
+  cni?: string[];
+  /** What these rights could not see, each with the command for someone who can (absent: everything was readable). */
+  notVisible?: NotVisible[];
+  /** Every namespace of the cluster was listed, so a namespace not among them does not exist. */
+  namespacesListed?: boolean;
+  /** Namespaces asked for (InventoryOptions) that the API server says do not exist. */
+  missingNamespaces?: string[];
+};
+
+/** One thing the inventory could not read with the run's rights. */
+export interface NotVisible {
+  /** e.g. "networkpolicies in kube-system, seldon-system", "namespace labels", "nodes". */
+  what: string;
+  /** e.g. "forbidden: list networkpolicies". */
+  why: string;
+  /** The command that shows it, for the platform team. */
+  command: string;
+  /** The API resource (pods, services, endpointslices, networkpolicies, namespaces, nodes, ...). */
+  resource: string;
+  /** The namespaces it concerns; absent for cluster-scoped resources. */
+  namespaces?: string[];
+}
 
 export interface ClusterClient {
   /** API server URL. */
@@ -166,4 +196,6 @@ export interface ClusterClient {
   /** The API server's clock as of its last response (undefined before any, or when unknown). */
   serverNow?(): Date | undefined;
   listEvents(namespace: string, involvedObjectName: string, signal?: AbortSignal): Promise<ClusterEvent[]>;
+  /** The DNS namespace's Services, EndpointSlices, pods and Deployments for the DNS chain; forbidden reads come back "not visible". */
+  readDnsFacts(namespace?: string, signal?: AbortSignal): Promise<DnsClusterFacts>;
 }

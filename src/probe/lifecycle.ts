@@ -2,8 +2,10 @@
  * Running probe pods and listener pods: create them all in parallel, follow them with one watch per
  * namespace, and settle each as soon as its fate is known — a start failure (image pull, admission,
  * quota, scheduling) at once, a finished probe when its log has been read, a listener when it is Ready.
- * Cluster-wide failures (403 RBAC, API unreachable) reject the whole call: they affect every pod.
+ * A 403 or a missing namespace fails the pods of that namespace only (a namespace-scoped Role is a normal way to
+ * run netcheck); cluster-wide failures (API unreachable, credentials rejected) reject the whole call.
  */
+import { describeNamespaceFailure, isNamespaceScoped } from '../cluster/api-errors.js';
 import type { ClusterClient, PodManifest, PodState } from '../cluster/types.js';
 import { ClusterError, ProbeError } from '../model/errors.js';
 import type { AgentCheckResult } from '../model/outcome.js';
@@ -189,6 +191,17 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     if ([...trackers.values()].every((t) => t.result !== undefined)) finish();
   };
   const fail = (error: unknown): void => finish(options.signal.aborted ? options.signal.reason : error);
+  /** What RBAC or a missing namespace refuses concerns the pods of that namespace, with the verb that is missing. */
+  const failNamespaceScoped = (tracker: Tracker<T>, error: ClusterError): void => {
+    const where = `${tracker.spec.manifest.metadata.namespace}/${tracker.spec.manifest.metadata.name}`;
+    const role = tracker.spec.manifest.metadata.labels?.[LABEL_ROLE] ?? 'probe';
+    const hint = error.reason === 'Forbidden' ? { hint: `kubectl apply -f deploy/rbac/role.yaml with its namespace set to ${error.namespace ?? '?'}` } : {};
+    settle(tracker, {
+      ...identity(tracker.spec, tracker.node),
+      kind: 'failed',
+      error: new ProbeError(`${role} pod ${where} could not run: ${describeNamespaceFailure(error)}`, { pod: where, reason: error.reason }, { cause: error, ...hint }),
+    } as T);
+  };
 
   const budget = setTimeout(() => {
     const pending = [...trackers.entries()].filter(([, t]) => t.result === undefined).map(([k]) => k);
@@ -203,8 +216,9 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     try {
       log = await client.readPodLog(pod.namespace, pod.name, stop.signal);
     } catch (error) {
-      if (error instanceof ClusterError && error.reason !== 'NotFound') return fail(error);
       if (stop.signal.aborted) return;
+      if (isNamespaceScoped(error)) return failNamespaceScoped(tracker, error);
+      if (error instanceof ClusterError && error.reason !== 'NotFound') return fail(error);
       settle(tracker, failed(tracker.spec, pod.nodeName, 'run', 'LogUnavailable', `the log of ${where} could not be read`, error) as T);
       return;
     }
@@ -263,7 +277,13 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     client
       .watchPods(ns, runSelector(runId), stop.signal, (e) => onPod(e.type, e.pod))
       .catch((error: unknown) => {
-        if (!stop.signal.aborted) fail(error);
+        if (stop.signal.aborted) return;
+        // Not allowed to follow pods here (or no such namespace): those pods fail, the others go on.
+        if (isNamespaceScoped(error)) {
+          for (const t of trackers.values()) if (t.spec.manifest.metadata.namespace === ns && t.result === undefined) failNamespaceScoped(t, error);
+          return;
+        }
+        fail(error);
       });
   }
 
@@ -281,6 +301,8 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
         if (stop.signal.aborted) return;
         if (error instanceof ClusterError && perPodCreateReasons.has(error.reason)) {
           settle(tracker, failed(tracker.spec, manifest.spec.nodeName, 'start', error.reason, error.message, error) as T);
+        } else if (isNamespaceScoped(error)) {
+          failNamespaceScoped(tracker, error);
         } else {
           fail(error);
         }

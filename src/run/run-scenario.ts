@@ -27,6 +27,18 @@ import { judgeResults, type RunnerOutcome } from './judge-results.js';
 import { DEFAULT_SETTLE_MS, listenerKey, planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
 import { assessCellPolicy } from './policy-view.js';
 import { describeSkippedNodes, selectProbeNodes, type NodeSelection } from './probe-nodes.js';
+import {
+  describeNamespaceRefusals,
+  describeUnavailable,
+  describeVisibility,
+  findMissingNamespaces,
+  unavailableCells,
+  unavailableFailure,
+  withoutUnavailable,
+  workloadLookupFailure,
+  type Unavailable,
+} from './unavailable.js';
+import { markNotVisible } from './visibility.js';
 import { judgeCell, summarizeCells } from './verdict.js';
 
 /** A progress event for one probe pod, listener, or the runner. */
@@ -98,11 +110,18 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
   const cluster: RunResult['cluster'] = { server: deps.client.server, context: deps.client.context, nodes: [], unknown: [] };
 
   try {
-    const snapshot = await deps.client.inventory({ signal: deps.signal });
+    // With namespace-scoped rights the inventory reads these one by one (and names what it may not see).
+    const scenarioNamespaces = [...scenario.sources.flatMap((s) => (s.kind === 'pod' ? [s.namespace] : [])), ...scenario.targets.flatMap((t) => ('namespace' in t ? [t.namespace] : [])), 'kube-system'];
+    const snapshot = await deps.client.inventory({ signal: deps.signal, alsoNamespaces: scenarioNamespaces });
     cluster.nodes = snapshot.nodes.map((n) => n.name).sort();
     cluster.unknown = [...(snapshot.unknown ?? [])];
     const engine = createPolicyEngine(snapshot);
-    const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal);
+    // A source or listener whose namespace or `as:` workload is missing (or forbidden) fails its own cells only.
+    const unavailable = findMissingNamespaces(scenario, snapshot);
+    const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal, unavailable, snapshot.namespaces.map((n) => n.name));
+    const runnable = withoutUnavailable(scenario, unavailable);
+    const notRunnable = unavailableFailure(unavailable);
+    if (notRunnable) failures.push(notRunnable);
 
     const probeNodes = deps.perNode ? selectProbeNodes(snapshot.nodes, deps.nodeSelection) : undefined;
     if (probeNodes && probeNodes.nodes.length === 0 && probeNodes.skipped.length > 0) {
@@ -111,7 +130,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       });
     }
     const perNode = probeNodes?.nodes;
-    const listenerPlans = planListeners(scenario, perNode);
+    const listenerPlans = planListeners(runnable, perNode);
     const listenerSpecs: ProbePodSpec[] = listenerPlans.map((l, i) => ({
       key: l.key,
       manifest: buildProbePod({
@@ -139,7 +158,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       return view === 'unknown' ? undefined : view;
     };
     const planOptions = { workloadLabels, services: snapshot.services, timeoutMs, retries, settleMs: deps.settleMs ?? DEFAULT_SETTLE_MS, predict, ...(perNode ? { perNode } : {}) };
-    const draft = planRun(scenario, { ...planOptions, listenerIPs: draftIPs });
+    const draft = planRun(runnable, { ...planOptions, listenerIPs: draftIPs });
     const items: Array<Omit<RunProgress, 'state' | 'detail'>> = [];
     for (const [i, l] of listenerPlans.entries()) {
       const id = `${l.namespace}/${probePodName(runId, 'listener', i)}`;
@@ -167,7 +186,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     );
     const listenerIPs = mapListenerIPs(listenerPlans, listenerResults, failures);
 
-    const plan = planRun(scenario, { ...planOptions, listenerIPs });
+    const plan = planRun(runnable, { ...planOptions, listenerIPs });
     const specs: ProbePodSpec[] = plan.pods
       .filter((p) => p.plan.checks.length > 0)
       .map((p) => ({
@@ -201,7 +220,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       { snapshot, engine, workloadLabels, assess },
     );
     // Per-node runs compare nodes: what fails only from one node is that node's data plane.
-    const cells = attributeNodeFaults(judged);
+    // A policy verdict resting on what these rights could not see is `unknown`, not a guess.
+    const cells = attributeNodeFaults([...markNotVisible(judged, scenario, snapshot, snapshot.notVisible), ...unavailableCells(scenario, unavailable)]);
     const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
     const diagnosed = diagnoseRun(cells, kinds);
     const result: RunResult = {
@@ -213,7 +233,13 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       cells,
       facts: clusterFacts(snapshot),
       summary: summarizeCells(cells),
-      findings: [...describeSkippedNodes(probeNodes?.skipped ?? []), ...diagnosed.map((f) => f.text)],
+      findings: [
+        ...describeUnavailable(unavailable),
+        ...describeNamespaceRefusals(failures),
+        ...describeSkippedNodes(probeNodes?.skipped ?? []),
+        ...diagnosed.map((f) => f.text),
+        ...describeVisibility(snapshot, { perNode: deps.perNode === true }),
+      ],
       findingCells: diagnosed,
     };
     return { result, failures };
@@ -224,7 +250,12 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const result = stoppedRunResult(scenario, error, { runId, startedAt, finishedAt: now(), cluster });
     return { result, failures: [...failures, error], stoppedBy: error };
   } finally {
-    await cleanup(deps.client, runId, [...namespaces], deps.onCleanupFailed);
+    // Where no pod could be created (RBAC, no such namespace) there is nothing to delete, and listing may be refused too.
+    const refused = new Set(failures.flatMap((f) => {
+      const cause = f instanceof ProbeError ? f.cause : undefined;
+      return cause instanceof ClusterError && cause.namespace !== undefined && (cause.reason === 'NamespaceNotFound' || (cause.reason === 'Forbidden' && cause.verb === 'create')) ? [cause.namespace] : [];
+    }));
+    await cleanup(deps.client, runId, [...namespaces].filter((ns) => !refused.has(ns)), deps.onCleanupFailed);
   }
 }
 
@@ -260,37 +291,42 @@ function imageOptions(deps: RunDeps): { image?: string; imagePullSecrets?: strin
 async function cleanup(client: ClusterClient, runId: string, namespaces: string[], onFailed?: (message: string) => void): Promise<void> {
   if (namespaces.length === 0) return;
   const signal = AbortSignal.timeout(15_000);
-  try {
-    await deleteRunPods(client, runId, { namespaces, signal });
-  } catch (error) {
+  // Namespace by namespace: one refused namespace must not leave the pods of the others behind.
+  const settled = await Promise.allSettled(namespaces.map((ns) => deleteRunPods(client, runId, { namespaces: [ns], signal })));
+  const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (errors.length > 0) {
     // The pods' activeDeadlineSeconds and `netcheck cleanup` still remove them; do not hide the run's own outcome.
     const message =
-      `could not delete the pods of run ${runId} (${error instanceof Error ? error.message : String(error)}); ` +
+      `could not delete the pods of run ${runId} (${errors.map((error) => (error instanceof Error ? error.message : String(error))).join('; ')}); ` +
       'their deadline stops them, then `netcheck cleanup -A` removes them';
     if (onFailed) onFailed(message);
     else process.emitWarning(`netcheck: ${message}`);
   }
 }
 
-async function readWorkloadLabels(client: ClusterClient, scenario: Scenario, signal: AbortSignal): Promise<Record<string, Labels>> {
+/**
+ * The labels of each `as:` workload. One that is not there (or not readable with these rights) makes its source
+ * unavailable, with the reason, rather than stopping the run; other failures (the API gone) still stop it.
+ */
+async function readWorkloadLabels(client: ClusterClient, scenario: Scenario, signal: AbortSignal, unavailable: Unavailable, knownNamespaces: string[]): Promise<Record<string, Labels>> {
   const entries = await Promise.all(
     scenario.sources.flatMap((s) => {
-      if (s.kind !== 'pod' || !s.as) return [];
+      if (s.kind !== 'pod' || !s.as || unavailable.sources.has(s.name)) return [];
       const { as } = s;
       return [
         client.getWorkloadLabels(s.namespace, as.kind.toLowerCase() as WorkloadKind, as.name, signal).then(
-          (labels) => [workloadKey(s.namespace, as.kind, as.name), labels] as const,
+          (labels) => [[workloadKey(s.namespace, as.kind, as.name), labels] as const],
           (error: unknown) => {
-            if (error instanceof ClusterError && error.reason === 'NotFound') {
-              throw new ScenarioError(s.location, `source ${s.name}: ${error.message}`, { hint: 'check the `as:` workload name', cause: error });
-            }
-            throw error;
+            const why = workloadLookupFailure(error, { namespace: s.namespace, as, location: s.location }, knownNamespaces);
+            if (why === undefined) throw error;
+            unavailable.sources.set(s.name, why);
+            return [];
           },
         ),
       ];
     }),
   );
-  return Object.fromEntries(entries);
+  return Object.fromEntries(entries.flat());
 }
 
 /**

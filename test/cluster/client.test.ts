@@ -122,14 +122,36 @@ describe('inventory', () => {
     expect(inv.pods.length).toBeGreaterThan(0);
     expect(inv.namespaces.find((n) => n.name === 'team-a')?.labels).toEqual({ 'kubernetes.io/metadata.name': 'team-a' });
 
-    const unscoped = await client.inventory();
-    expect(unscoped.unknown[0]).toMatch(/^namespace labels \(forbidden: list namespaces\); read only namespace /);
+    // Each thing not visible once, with the command that shows it to someone who may see it.
+    expect(inv.notVisible).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ resource: 'namespaces', why: 'forbidden: list namespaces', command: 'kubectl get namespaces --show-labels' }),
+        expect.objectContaining({ resource: 'networkpolicies', namespaces: ['team-b'], what: 'networkpolicies in team-b', command: 'kubectl describe networkpolicy -n team-b' }),
+        expect.objectContaining({ resource: 'services', namespaces: ['team-a', 'team-b'], command: 'kubectl get services -A' }),
+        expect.objectContaining({ resource: 'nodes', command: 'kubectl get nodes -o wide --show-labels' }),
+      ]),
+    );
+    expect(inv.notVisible?.filter((n) => n.resource === 'namespaces')).toHaveLength(1);
+    expect(inv.namespacesListed).toBeUndefined();
+
+    // Without a cluster-wide list, the context's namespace and the ones the caller names are read one by one.
+    const unscoped = await client.inventory({ alsoNamespaces: ['team-a', 'team-b'] });
+    expect(unscoped.unknown[0]).toMatch(/^namespace labels \(forbidden: list namespaces\); read only namespaces (\S+, )*team-a, team-b/);
+    expect(unscoped.policies.map((p) => p.name)).toEqual(['web-from-team-b']);
+    expect(new Set(unscoped.pods.map((p) => p.namespace))).toEqual(new Set(['team-a', 'team-b']));
   });
 
-  it('a missing namespace is named', async () => {
-    const error = await rejection(client.inventory({ namespaces: ['no-such-ns'] }));
-    expect(error.reason).toBe('NamespaceNotFound');
-    expect(error.message).toBe('namespace no-such-ns not found');
+  it('a missing namespace is named, not fatal: the others are read', async () => {
+    const inv = await client.inventory({ namespaces: ['no-such-ns', 'team-b'] });
+    expect(inv.missingNamespaces).toEqual(['no-such-ns']);
+    expect(inv.namespaces.map((n) => n.name)).toEqual(['team-b']);
+    expect(new Set(inv.pods.map((p) => p.namespace))).toEqual(new Set(['team-b']));
+  });
+
+  it('a full namespace list says so, so a namespace not in it does not exist', async () => {
+    const inv = await client.inventory();
+    expect(inv.namespacesListed).toBe(true);
+    expect(inv.notVisible).toBeUndefined();
   });
 });
 

@@ -159,25 +159,32 @@ describe('runProbePods', () => {
     }
   });
 
-  const clusterWide: Array<{ name: string; forbid: Array<{ verb: string; resource: string }>; namespace: string; message: string }> = [
-    { name: 'no `get pods/log`', forbid: [{ verb: 'get', resource: 'pods/log' }], namespace: 'team-b', message: 'forbidden: netcheck needs `get pods/log` in namespace team-b' },
-    { name: 'no `watch pods`', forbid: [{ verb: 'watch', resource: 'pods' }], namespace: 'team-b', message: 'forbidden: netcheck needs `watch pods` in namespace team-b' },
-    { name: 'no `create pods`', forbid: [{ verb: 'create', resource: 'pods' }], namespace: 'team-b', message: 'forbidden: netcheck needs `create pods` in namespace team-b' },
-    { name: 'a namespace that does not exist', forbid: [], namespace: 'no-such-ns', message: 'namespace no-such-ns not found' },
+  // A namespace-scoped Role (deploy/rbac/role.yaml) is a normal way to run netcheck: what RBAC refuses in one
+  // namespace, or a namespace that does not exist, fails the pods there, naming the verb; the others run.
+  const namespaceScoped: Array<{ name: string; forbid: Array<{ verb: string; resource: string; namespace?: string }>; namespace: string; reason: string; message: string }> = [
+    { name: 'no `get pods/log`', forbid: [{ verb: 'get', resource: 'pods/log', namespace: 'team-b' }], namespace: 'team-b', reason: 'Forbidden', message: 'cannot get pods/log in team-b: RBAC forbids `get pods/log` — grant deploy/rbac/role.yaml in team-b' },
+    { name: 'no `watch pods`', forbid: [{ verb: 'watch', resource: 'pods', namespace: 'team-b' }], namespace: 'team-b', reason: 'Forbidden', message: 'cannot watch pods in team-b: RBAC forbids `watch pods` — grant deploy/rbac/role.yaml in team-b' },
+    { name: 'no `create pods`', forbid: [{ verb: 'create', resource: 'pods', namespace: 'team-b' }], namespace: 'team-b', reason: 'Forbidden', message: 'cannot create pods in team-b: RBAC forbids `create pods` — grant deploy/rbac/role.yaml in team-b' },
+    { name: 'a namespace that does not exist', forbid: [], namespace: 'no-such-ns', reason: 'NamespaceNotFound', message: 'namespace no-such-ns not found' },
   ];
-  it.each(clusterWide)('$name fails the whole call with one named line', async ({ forbid, namespace, message }) => {
+  it.each(namespaceScoped)('$name fails the pods of that namespace with one named line; a pod elsewhere runs', async ({ forbid, namespace, reason, message }) => {
     const runId = newRun();
     await lab.setFaults({ forbid });
     try {
-      const error = await runProbePods(client, [spec(runId, 0, { namespace, args: agentRunArgs({ retries: 0, checks: [] }) })], within(120)).then(
-        () => undefined,
-        (e: unknown) => e,
+      const [refused, elsewhere] = await runProbePods(
+        client,
+        [spec(runId, 0, { namespace, args: agentRunArgs({ retries: 0, checks: [] }) }), spec(runId, 1, { namespace: 'team-a', args: agentRunArgs({ retries: 0, checks: [] }) })],
+        within(120),
       );
-      expect(error).toBeInstanceOf(ClusterError);
-      expect((error as ClusterError).message).toBe(message);
+      expect(elsewhere?.kind).toBe('done');
+      expect(refused?.kind).toBe('failed');
+      if (refused?.kind === 'failed') {
+        expect(refused.error.reason).toBe(reason);
+        expect(refused.error.message).toContain(message);
+      }
     } finally {
       await lab.setFaults({ forbid: [] });
-      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+      await deleteRunPods(client, runId, { namespaces: ['team-a', 'team-b'] });
     }
   });
 
