@@ -10,7 +10,7 @@ import type { RunResult } from '../model/verdict.js';
 import { renderJson } from '../report/render-json.js';
 import { renderJunit } from '../report/render-junit.js';
 import { renderMarkdown } from '../report/render-markdown.js';
-import { renderTable } from '../report/render-table.js';
+import { renderTable, type TableView } from '../report/render-table.js';
 import { toSnapshot } from '../run/snapshot.js';
 import { findNearestName } from '../scenario/nearest-name.js';
 import { netcheckVersion } from './version.js';
@@ -115,12 +115,18 @@ export interface SnapshotContext {
 }
 
 /** Every report of a run: stdout ones printed, file ones written (or appended to, as their spec says). */
-export async function writeReports(outputs: readonly OutputSpec[], result: RunResult, snapshot: SnapshotContext = { perNode: false }): Promise<void> {
+export async function writeReports(
+  outputs: readonly OutputSpec[],
+  result: RunResult,
+  snapshot: SnapshotContext = { perNode: false },
+  view: TableView = {},
+): Promise<void> {
+  // --failures-only / --show-known shape what a person reads (table, Markdown); JSON and JUnit stay complete.
   await writeOutputs(outputs, {
-    table: () => renderTable(result),
+    table: () => renderTable(result, undefined, view),
     json: () => renderJson(result),
     junit: () => renderJunit(result),
-    markdown: () => renderMarkdown(result),
+    markdown: () => renderMarkdown(result, view.failuresOnly === true ? { failuresOnly: true } : {}),
     snapshot: () => JSON.stringify(toSnapshot(result, { netcheckVersion: netcheckVersion(), perNode: snapshot.perNode }), null, 2) + '\n',
   });
 }

@@ -7,7 +7,13 @@ import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
 import { caseResult, failingCells, statusMark } from './cell-text.js';
 
-export function renderMarkdown(result: RunResult): string {
+/** What the reader asked to see; see TableView in render-table.ts. */
+export interface MarkdownView {
+  /** `--failures-only`: no folded list of known gaps or of every cell. */
+  failuresOnly?: boolean;
+}
+
+export function renderMarkdown(result: RunResult, view: MarkdownView = {}): string {
   const s = result.summary;
   const failing = failingCells(result);
   const mismatches = failing.filter((c) => caseResult(c) === 'failure');
@@ -20,7 +26,7 @@ export function renderMarkdown(result: RunResult): string {
   out.push(`## netcheck · ${md(result.scenario)} · ${verdict.length === 0 ? '✅ pass' : `❌ ${verdict.join(', ')}`}`);
   out.push('');
   out.push(
-    `Run \`${result.runId}\`${result.cluster.context ? ` on context \`${md(result.cluster.context)}\`` : ''}: ${s.total} cells, ${s.passed} passed, ` +
+    `Run \`${result.runId}\`${result.cluster.context ? ` on context \`${md(result.cluster.context)}\`` : ''}${result.cluster.server ? ` (${md(result.cluster.server)})` : ''}: ${s.total} cells, ${s.passed} passed, ` +
       `${mismatches.length} failed, ${notRun.length} could not run, ${s.knownGaps} known gap${s.knownGaps === 1 ? '' : 's'}.`,
   );
   const findings = result.findings ?? [];
@@ -40,8 +46,12 @@ export function renderMarkdown(result: RunResult): string {
     out.push('', `Not readable (policy may be unknown): ${md(result.cluster.unknown.join(', '))}`);
   }
   const known = result.cells.filter((c) => c.classification === 'known-gap');
+  if (view.failuresOnly === true) {
+    if (known.length > 0) out.push('', `${known.length} known gap${known.length === 1 ? '' : 's'} (documented in the scenario) and the passing cells are not shown (--failures-only).`);
+    return out.join('\n') + '\n';
+  }
   if (known.length > 0) {
-    out.push('', `<details><summary>Known gaps (${known.length})</summary>`, '');
+    out.push('', `<details><summary>Known gaps (${known.length}, documented in the scenario, not failing the run)</summary>`, '');
     for (const c of known) out.push(`- ${md(c.source)} → ${md(c.target)}: ${md(c.known ?? c.reason)}`);
     out.push('', '</details>');
   }

@@ -125,7 +125,7 @@ describe('renderers (golden files in test/report/golden; UPDATE_GOLDEN=1 rewrite
       at('| ✗ | serving | scheduler |'),
       at('### Could not run'),
       at('| ✗ | outsider | scheduler |'),
-      at('<details><summary>Known gaps (1)</summary>'),
+      at('<details><summary>Known gaps (1, documented in the scenario'),
       at('- outsider → mlflow: seeds:'),
       at('<details><summary>All cells (9)</summary>'),
     ];

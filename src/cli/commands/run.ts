@@ -12,6 +12,8 @@ import type { NodeSelection } from '../../run/probe-nodes.js';
 import { runExitCode } from '../../run/verdict.js';
 import { listBuiltinScenarios } from '../../scenario/builtins.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
+import { selectScenario } from '../../scenario/select.js';
+import type { Scenario } from '../../scenario/types.js';
 import { parseDurationMs } from '../../scenario/values.js';
 import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand, formatError } from '../command.js';
@@ -58,6 +60,10 @@ export interface RunArgs {
   imagePullSecret?: string;
   progress?: boolean;
   append?: boolean;
+  from?: string[];
+  to?: string[];
+  failuresOnly?: boolean;
+  showKnown?: boolean;
 }
 
 function duration(flag: string, value: string): number {
@@ -109,7 +115,16 @@ function buildRunOptions<T>(yargs: Argv<T>) {
         'report: table | json | markdown [=FILE], junit=FILE, snapshot=FILE (for `netcheck diff`); repeatable, at most one on stdout ' +
         '(default: table). A FILE is replaced, except markdown=FILE is appended to when FILE is $GITHUB_STEP_SUMMARY or with --append',
     })
-    .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it (other formats are always replaced)' });
+    .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it (other formats are always replaced)' })
+    .option('failures-only', { type: 'boolean', describe: 'table and Markdown: only the failing cells and their reasons (JSON, JUnit and snapshots stay complete)' })
+    .option('show-known', { type: 'boolean', describe: "table: list every known gap with its reason (default: one line naming them)" });
+}
+
+/** `--from` / `--to` (run, snapshot, the shorthand): probe only part of the scenario (src/scenario/select.ts). */
+export function buildFocusOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('from', { type: 'string', array: true, nargs: 1, describe: 'only these sources (scenario names or namespaces; repeatable or comma list)' })
+    .option('to', { type: 'string', array: true, nargs: 1, describe: 'only these targets (scenario names or namespaces; repeatable or comma list)' });
 }
 
 /** The flags of every command that probes a cluster (`run`, the shorthand, `snapshot`), but the reports'. */
@@ -147,6 +162,8 @@ export function buildProbeOptions<T>(yargs: Argv<T>) {
 export interface RunConclusion {
   outputs: OutputSpec[];
   conclude: (result: RunResult, infrastructureFailures: number, run: { perNode: boolean }) => Promise<ExitCode>;
+  /** A scenario built by the caller (`netcheck probe`), instead of loading argv.scenario. */
+  scenario?: Scenario;
 }
 
 export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<ExitCode> {
@@ -164,7 +181,8 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<
   const budgetMs = duration('budget', argv.budget);
   const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
   await checkOutputFiles(outputs);
-  const scenario = await loadScenario(argv.scenario);
+  const scenario = given?.scenario ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
+  const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
   const { connectCluster, createProgressReporter, runScenario, stoppedRunResult } = await loadClusterCode();
   let client: Awaited<ReturnType<typeof connectCluster>>;
   try {
@@ -218,7 +236,7 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<
     await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : undefined);
     // A run stopped before it probed has nothing to show a person but the error line; files and machine formats
     // still get every cell, marked as not run.
-    await writeReports(run.stoppedBy !== undefined ? withoutStdoutTable(outputs) : outputs, run.result, snapshotContext);
+    await writeReports(run.stoppedBy !== undefined ? withoutStdoutTable(outputs) : outputs, run.result, snapshotContext, view);
     if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     for (const f of run.failures) process.stderr.write(formatError(f));
     return run.stoppedBy?.exitCode ?? (await conclusion.conclude(run.result, run.failures.length, { perNode }));
@@ -248,9 +266,10 @@ export const runCommand = defineCommand<RunArgs>({
   describe: COMMANDS.run.describe,
   builder: (yargs: Argv) =>
     buildRunOptions(
-      yargs.positional('scenario', SCENARIO_POSITIONAL),
+      buildFocusOptions(yargs.positional('scenario', SCENARIO_POSITIONAL)),
     )
       .example('$0 run financial-ml', 'probe the built-in scenario with the current kubeconfig context')
+      .example('$0 run financial-ml --from serving --to seldon-scheduler,cluster-dns --failures-only', 'on-call: only what serving reaches in seldon-system and DNS; show only what fails')
       .example('$0 run scenario.yaml --context prod -o table -o junit=netcheck.xml', 'CI: table on stdout, JUnit for the CI server; exit 1 on a mismatch')
       .example('$0 run financial-ml --per-node --budget 3m', 'during a CNI migration: probe every source from every node')
       .epilogue(EXIT_CODES),
@@ -290,7 +309,7 @@ export const scenarioShorthandCommand = defineCommand<Omit<RunArgs, 'scenario'> 
   command: '$0 [scenario] [extra..]',
   describe: 'Shorthand: `netcheck financial-ml` runs a built-in scenario',
   builder: (yargs: Argv) =>
-    buildRunOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' })).example(
+    buildRunOptions(buildFocusOptions(yargs.positional('scenario', { type: 'string', describe: 'built-in scenario name' }))).example(
       '$0 financial-ml',
       'on-call: run the built-in financial-ml scenario against the current kubeconfig context',
     ).epilogue(EXIT_CODES),

@@ -15,7 +15,7 @@ import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { parseOutputs } from '../reports.js';
 import { netcheckVersion } from '../version.js';
-import { buildProbeOptions, executeRun, type RunArgs } from './run.js';
+import { buildFocusOptions, buildProbeOptions, executeRun, type RunArgs } from './run.js';
 
 interface SnapshotArgs extends Omit<RunArgs, 'output' | 'append'> {
   output: string;
@@ -51,7 +51,7 @@ export const snapshotCommand = defineCommand<SnapshotArgs>({
   describe: COMMANDS.snapshot.describe,
   builder: (yargs: Argv) =>
     buildProbeOptions(
-      yargs.positional('scenario', SCENARIO_POSITIONAL),
+      buildFocusOptions(yargs.positional('scenario', SCENARIO_POSITIONAL)),
     )
       .option('output', { alias: 'o', type: 'string', nargs: 1, demandOption: 'name the snapshot file: -o FILE', describe: 'the snapshot file (JSON) to write' })
       .option('against', { type: 'string', nargs: 1, describe: 'an earlier snapshot: print what changed since, and exit as `netcheck diff` does' })
