@@ -5,7 +5,7 @@
  */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { axes, CELL_LEGEND, columnLabel, expectedLetter, failingCells, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
+import { axes, columnLabel, failingCells, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
 
 const WIDTH = 100;
 const CELL = 5;
@@ -43,7 +43,7 @@ export function renderTable(result: RunResult, width = WIDTH, view: TableView = 
     for (const row of rows) {
       const cells = block.map((target) => {
         const c = byKey.get(`${row}\u0000${target}`);
-        return pad(c ? `${expectedLetter(c)}${observedLetter(c)}${statusMark(c)}` : '·', CELL);
+        return pad(c ? `${c.expect === 'allow' ? 'A' : 'D'}${observedLetter(c)}${statusMark(c)}` : '·', CELL);
       });
       out.push(`${pad(truncate(row, labelWidth), labelWidth)} ${cells.join('').trimEnd()}`);
     }
@@ -52,7 +52,7 @@ export function renderTable(result: RunResult, width = WIDTH, view: TableView = 
   out.push(...wrap(`targets: ${columns.map((t, i) => `${i + 1} ${t}`).join(' · ')}`, width, '  '));
   out.push(
     ...wrap(
-      `${CELL_LEGEND}; ✓ pass, ✗ fail, ~ known gap${failuresOnly ? '; · not failing' : ''}`,
+      `cell = expected·observed: A allow/open, D deny/blocked, N name did not resolve, P probe did not run; ✓ pass, ✗ fail, ~ known gap${failuresOnly ? '; · not failing' : ''}`,
       width,
       '  ',
     ),
