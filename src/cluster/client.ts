@@ -3,6 +3,7 @@
  * plain data out; typed ClusterErrors name the verb, resource and namespace that failed.
  */
 import { ClusterError } from '../model/errors.js';
+import { readDnsFacts } from './dns-facts.js';
 import { readInventory } from './inventory.js';
 import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { eventFromObject, podStateFromObject } from './pod-state.js';
@@ -90,6 +91,8 @@ class ApiClusterClient implements ClusterClient {
   }
 
   inventory: ClusterClient['inventory'] = (options = {}) => readInventory(this.transport, this.namespace, options);
+
+  readDnsFacts: ClusterClient['readDnsFacts'] = (namespace, signal) => readDnsFacts(this.transport, namespace, signal);
 
   async getWorkloadLabels(namespace: string, kind: WorkloadKind, name: string, signal?: AbortSignal): Promise<Labels> {
     const where = workloadPaths[kind];

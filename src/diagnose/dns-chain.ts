@@ -5,11 +5,27 @@
  * links and a verdict (which link is broken, the evidence, who owns the fix, the next command) out.
  * Reading the API is src/cluster/dns-facts.ts; running the probe is src/run/dns-chain-probe.ts.
  */
+import {
+  isNotVisible,
+  type DnsChain,
+  type DnsChainSource,
+  type DnsClusterFacts,
+  type DnsDeploymentFact,
+  type DnsEndpointFact,
+  type DnsLink,
+  type DnsPodFact,
+  type DnsQuery,
+  type DnsServiceFact,
+  type DnsVerdict,
+  type LinkId,
+  type LinkStatus,
+} from '../model/dns-chain.js';
 import type { Outcome, ResolvConf } from '../model/outcome.js';
 import { describeOutcome } from '../model/outcome.js';
 import { createPolicyEngine } from '../policy/engine.js';
 import { matchesSelector } from '../policy/selectors.js';
 import type { ClusterSnapshot, FlowVerdict, Labels, NetworkPolicy, PodInfo } from '../policy/types.js';
+export * from '../model/dns-chain.js';
 import { findMissingNamespaceLabels } from './diagnose-cell.js';
 import { policyResponsibility, responsibilityFor, type FaultArea, type Owner } from './ownership.js';
 
@@ -20,81 +36,9 @@ export const NODELOCAL_DNS = '169.254.20.10';
 /** What CoreDNS pods carry in kubeadm, k3s and most distributions: the fallback when a Service selector is wrong. */
 export const COREDNS_LABELS: Labels = { 'k8s-app': 'kube-dns' };
 
-/** Something the API refused to show: the chain says so and what to ask for, never guesses. */
-export interface NotVisible {
-  notVisible: string;
-}
-
-export type Visible<T> = T | NotVisible;
-
-export function isNotVisible<T>(value: Visible<T>): value is NotVisible {
-  return typeof value === 'object' && value !== null && 'notVisible' in value;
-}
-
-export interface DnsServiceFact {
-  namespace: string;
-  name: string;
-  clusterIP?: string;
-  /** Absent: endpoints are managed by hand. */
-  selector?: Labels;
-}
-
-export interface DnsEndpointFact {
-  ip: string;
-  ready: boolean;
-  node?: string;
-  /** "namespace/name" of the pod behind it. */
-  pod?: string;
-}
-
-export interface DnsPodFact {
-  namespace: string;
-  name: string;
-  labels: Labels;
-  ip?: string;
-  node?: string;
-  ready: boolean;
-  phase: string;
-}
-
-export interface DnsDeploymentFact {
-  namespace: string;
-  name: string;
-  replicas: number;
-  readyReplicas: number;
-  /** spec.selector.matchLabels. */
-  selector: Labels;
-}
-
-/** What the API shows of the cluster's DNS (src/cluster/dns-facts.ts reads it). */
-export interface DnsClusterFacts {
-  /** Every Service of the DNS namespace (normally kube-system); the chain picks the nameserver's by ClusterIP. */
-  services: Visible<DnsServiceFact[]>;
-  /** Namespace the Services, pods and Deployments were read from. */
-  namespace: string;
-  /** EndpointSlice endpoints by Service name (kubernetes.io/service-name). */
-  endpoints: Visible<Record<string, DnsEndpointFact[]>>;
-  /** Every pod of the DNS namespace. */
-  pods: Visible<DnsPodFact[]>;
-  deployments: Visible<DnsDeploymentFact[]>;
-}
-
-/** One lookup the chain probe made. */
-export interface DnsQuery {
-  name: string;
-  protocol: 'UDP' | 'TCP';
-  /** The nameserver asked; `resolv` = the pod's own (resolv.conf). */
-  server: string;
-  via: 'resolv' | 'service' | 'pod';
-  /** For `via: pod`: "namespace/name" and node of that CoreDNS pod. */
-  pod?: string;
-  podNode?: string;
-  outcome: Outcome;
-}
-
 export interface DnsChainEvidence {
   /** The pod whose resolution is in question: its namespace and labels (what policies select), and node. */
-  source: { namespace: string; labels: Labels; node?: string; probe?: string; description?: string };
+  source: DnsChainSource;
   /** The probe pod's resolv.conf; a string when it could not be read (why). */
   resolv: ResolvConf | string | undefined;
   queries: DnsQuery[];
@@ -103,39 +47,6 @@ export interface DnsChainEvidence {
   snapshot: ClusterSnapshot;
   /** The names asked beyond the canary (the failing cells' names). */
   names?: string[];
-}
-
-export type LinkId = 'resolv' | 'lookup' | 'service' | 'coredns' | 'direct' | 'policy';
-export type LinkStatus = 'ok' | 'broken' | 'not-visible' | 'not-checked' | 'warning';
-
-export interface DnsLink {
-  id: LinkId;
-  title: string;
-  status: LinkStatus;
-  /** What was seen, one line each. */
-  evidence: string[];
-}
-
-export interface DnsVerdict {
-  /** The broken link, or undefined when the chain is healthy (or nothing could be decided). */
-  link?: LinkId;
-  /** One sentence: what is broken and the evidence. */
-  text: string;
-  owner?: Owner;
-  /** Why that owner (the responsibility matrix's words). */
-  why?: string;
-  next?: string;
-  /** `healthy`: every lookup answered; `undecided`: lookups fail and the evidence names no link. */
-  status: 'broken' | 'healthy' | 'undecided';
-}
-
-export interface DnsChain {
-  /** Marks a run finding that comes from the chain (src/diagnose/diagnose-run.ts drops its generic DNS finding then). */
-  kind: 'dns-chain';
-  source: DnsChainEvidence['source'];
-  nameserver?: string;
-  links: DnsLink[];
-  verdict: DnsVerdict;
 }
 
 const link = (id: LinkId, title: string, status: LinkStatus, evidence: string[]): DnsLink => ({ id, title, status, evidence });

@@ -4,14 +4,15 @@
  * names (start-up: the offline commands and --help must not pay for the policy engine, YAML or the cluster client).
  */
 export const COMMANDS = {
-  analyze: { command: 'analyze', describe: 'Pod-to-pod reachability matrix computed from manifests (no cluster needed)' },
-  explain: { command: 'explain', describe: 'Explain, naming policies and rules, whether one flow is allowed (from manifests)' },
+  analyze: { command: 'analyze', describe: 'Pod-to-pod reachability matrix the policies imply, from manifests or the live cluster' },
+  explain: { command: 'explain', describe: 'Explain, naming policies and rules, whether one flow is allowed (from manifests or the live cluster)' },
   lint: { command: 'lint', describe: 'Check NetworkPolicies in manifests against the platform rules (exit 1 on errors, or per --fail-on)' },
   validate: { command: 'validate <scenario>', describe: 'Check a scenario file (or built-in scenario name) and the manifests it names' },
   check: { command: 'check <scenario>', describe: "Check the scenario's intent against the policies in its manifests, without a cluster (exit 1 on a contradiction)" },
   cleanup: { command: 'cleanup', describe: 'Delete netcheck probe pods left behind by runs that were killed' },
   snapshot: { command: 'snapshot <scenario>', describe: 'Probe every cell and record what the network did, for `netcheck diff` (CNI migrations)' },
   diff: { command: 'diff <before> [after]', describe: 'What changed between two snapshots, classified against the intent (or, with --predict, what enforcement will change)' },
+  dns: { command: 'dns <namespace>', describe: 'Walk the DNS chain from a pod of NAMESPACE (resolv.conf, UDP/TCP lookups, kube-dns, CoreDNS, policies): which link is broken, who fixes it' },
   run: { command: 'run <scenario>', describe: 'Probe the cluster and compare with the scenario (file, directory, or built-in name)' },
 } as const;
 

@@ -31,5 +31,6 @@ export const commandsInHelpOrder: Array<AnyCommand | LazyCommand> = [
   runCommand,
   lazy(COMMANDS.snapshot, async () => (await import('./snapshot.js')).snapshotCommand),
   lazy(COMMANDS.diff, async () => (await import('./diff.js')).diffCommand),
+  lazy(COMMANDS.dns, async () => (await import('./dns.js')).dnsCommand),
   scenarioShorthandCommand,
 ];
