@@ -5,7 +5,8 @@
  */
 import type { ClusterClient, Inventory, WorkloadKind } from '../cluster/types.js';
 import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
-import { diagnoseRun, type TargetKinds } from '../diagnose/diagnose-run.js';
+import { diagnoseCells, type TargetKinds } from '../diagnose/diagnose-run.js';
+import { buildRunContext, scenarioArgument } from '../diagnose/run-context.js';
 import { ClusterError, ExitCode, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
 import type { AgentPlan } from '../model/outcome.js';
 import type { CellVerdict, ClusterFacts, RunResult } from '../model/verdict.js';
@@ -21,7 +22,7 @@ import {
   type ProbePodSpec,
   type ProbePodState,
 } from '../probe/lifecycle.js';
-import { buildProbePod, newRunId, probePodName } from '../probe/pod-spec.js';
+import { buildProbePod, DEFAULT_PROBE_IMAGE, newRunId, probePodName } from '../probe/pod-spec.js';
 import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
 import { judgeResults, type RunnerOutcome } from './judge-results.js';
 import { DEFAULT_SETTLE_MS, listenerKey, planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
@@ -31,6 +32,7 @@ import {
   describeNamespaceRefusals,
   describeUnavailable,
   describeVisibility,
+  findHiddenNamedPorts,
   findMissingNamespaces,
   unavailableCells,
   unavailableFailure,
@@ -118,6 +120,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const engine = createPolicyEngine(snapshot);
     // A source or listener whose namespace or `as:` workload is missing (or forbidden) fails its own cells only.
     const unavailable = findMissingNamespaces(scenario, snapshot);
+    findHiddenNamedPorts(scenario, snapshot.notVisible, unavailable);
     const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal, unavailable, snapshot.namespaces.map((n) => n.name));
     const runnable = withoutUnavailable(scenario, unavailable);
     const notRunnable = unavailableFailure(unavailable);
@@ -221,9 +224,16 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     );
     // Per-node runs compare nodes: what fails only from one node is that node's data plane.
     // A policy verdict resting on what these rights could not see is `unknown`, not a guess.
-    const cells = attributeNodeFaults([...markNotVisible(judged, scenario, snapshot, snapshot.notVisible), ...unavailableCells(scenario, unavailable)]);
+    const attributed = attributeNodeFaults([...markNotVisible(judged, scenario, snapshot, snapshot.notVisible), ...unavailableCells(scenario, unavailable)]);
     const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
-    const diagnosed = diagnoseRun(cells, kinds);
+    // The inventory puts cells on their real cause (a Service that does not exist, a broken node) before the findings.
+    const diagnosis = buildRunContext(scenario, snapshot, {
+      scenarioArg: scenarioArgument(scenario),
+      perNode: deps.perNode === true,
+      image: deps.image ?? DEFAULT_PROBE_IMAGE,
+      ...(snapshot.namespacesListed === true ? { namespacesListed: true } : {}),
+    });
+    const { cells, findings: diagnosed } = diagnoseCells(attributed, kinds, diagnosis);
     const result: RunResult = {
       runId,
       scenario: scenario.name,

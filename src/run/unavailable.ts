@@ -4,8 +4,8 @@
  * (file:line, "did you mean"), and the rest of the run goes on. Pure: the scenario and what the cluster said in.
  */
 import { describeNamespaceFailure } from '../cluster/api-errors.js';
-import { describeNotVisible } from '../cluster/inventory.js';
-import type { Inventory } from '../cluster/types.js';
+import { commandToSee, describeNotVisible } from '../cluster/inventory.js';
+import type { Inventory, NotVisible } from '../cluster/types.js';
 import { ClusterError, formatLocation, NetcheckError, ProbeError, type SourceLocation } from '../model/errors.js';
 import type { CellVerdict } from '../model/verdict.js';
 import { findNearestName } from '../scenario/nearest-name.js';
@@ -45,6 +45,22 @@ export function findMissingNamespaces(scenario: Scenario, inventory: Pick<Invent
     if (t.kind === 'listener' && missing(t.namespace)) result.targets.set(t.name, namespaceNotFound(t.namespace, t.location, known));
   }
   return result;
+}
+
+/**
+ * Service targets with a named port (`port: metrics`) in a namespace whose Services these rights cannot list: the
+ * port number cannot be known, and "service not found" would be a guess. Adds them to `unavailable`.
+ */
+export function findHiddenNamedPorts(scenario: Scenario, notVisible: readonly NotVisible[] | undefined, unavailable: Unavailable): void {
+  for (const t of scenario.targets) {
+    if (t.kind !== 'service' || typeof t.port !== 'string' || unavailable.targets.has(t.name)) continue;
+    const hidden = notVisible?.find((n) => n.resource === 'services' && n.namespaces?.includes(t.namespace));
+    if (hidden === undefined) continue;
+    unavailable.targets.set(
+      t.name,
+      `port "${t.port}" of service ${t.namespace}/${t.service} cannot be resolved (${where(t.location)}): ${describeNotVisible({ ...hidden, what: `services in ${t.namespace}`, command: commandToSee('services', [t.namespace]) })}; or give the port number`,
+    );
+  }
 }
 
 /** Why an `as:` lookup failed, as a cell reason; undefined for a failure that is not the source's alone. */

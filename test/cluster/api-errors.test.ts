@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorFromStatus, type ApiStatus, type RequestSubject } from '../../src/cluster/api-errors.js';
+import { describeNamespaceFailure, errorFromStatus, isNamespaceScoped, type ApiStatus, type RequestSubject } from '../../src/cluster/api-errors.js';
 import { ExitCode } from '../../src/model/errors.js';
 
 const identity = { server: 'https://10.0.0.1:6443', context: 'prod' };
@@ -93,5 +93,25 @@ describe('errorFromStatus: one line that names what is missing', () => {
     expect(error.message).not.toContain('\n');
     expect(error.exitCode).toBe(ExitCode.Infrastructure);
     if (c.hint) expect(error.hint).toMatch(c.hint);
+  });
+});
+
+describe('namespace-scoped failures: they fail the cells of that namespace, not the run', () => {
+  const status403 = { message: 'pods is forbidden: User "ci" cannot create resource "pods" in API group "" in the namespace "seldon-system"' };
+  it('a 403 in a namespace names the verb, the resource and what to grant there', () => {
+    const error = errorFromStatus(403, status403, { verb: 'create', resource: 'pods', namespace: 'seldon-system' }, identity);
+    expect(isNamespaceScoped(error)).toBe(true);
+    expect(describeNamespaceFailure(error)).toBe('cannot create pods in seldon-system: RBAC forbids `create pods` — grant deploy/rbac/role.yaml in seldon-system (or deploy/rbac/clusterrole.yaml)');
+  });
+  it('a missing namespace says so, with a suggestion when given', () => {
+    const error = errorFromStatus(404, { details: { kind: 'namespaces', name: 'financial-mll' } }, { verb: 'create', resource: 'pods', namespace: 'financial-mll' }, identity);
+    expect(isNamespaceScoped(error)).toBe(true);
+    expect(describeNamespaceFailure(error, { didYouMean: 'financial-ml' })).toBe('namespace financial-mll not found; did you mean financial-ml?');
+  });
+  it('cluster-wide refusals, admission and an unreachable API server are not namespace-scoped', () => {
+    expect(isNamespaceScoped(errorFromStatus(403, { message: 'nodes is forbidden' }, { verb: 'list', resource: 'nodes' }, identity))).toBe(false);
+    expect(isNamespaceScoped(errorFromStatus(403, { message: 'pods "p" is forbidden: violates PodSecurity "restricted:latest"' }, createPods, identity))).toBe(false);
+    expect(isNamespaceScoped(errorFromStatus(401, undefined, createPods, identity))).toBe(false);
+    expect(isNamespaceScoped(new Error('x'))).toBe(false);
   });
 });

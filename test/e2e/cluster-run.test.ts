@@ -420,7 +420,9 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     }
   });
 
-  it('an `as:` workload that does not exist: exit 2 naming the file and line, and the reports are still written', async () => {
+  // Contract (issue 9 item 5): a scenario naming what the cluster lacks fails those cells, not the run; the exit code
+  // says a check could not run (3), not bad input (2): a deleted workload and a typo look the same from here.
+  it('an `as:` workload that does not exist: its cells are not run, naming the file and line; exit 3, and the reports are still written', async () => {
     const scenario = writeScenario('missing-workload.yaml', {
       sources: { serving: { namespace: 'financial-ml', as: 'deployment/no-such-predictor' } },
       targets: { 'cluster-dns': { dns: 'kube-dns.kube-system.svc.cluster.local' } },
@@ -429,10 +431,10 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     const json = join(dir, 'missing-workload.json');
     const junit = join(dir, 'missing-workload.xml');
     const run = await runCli(['run', scenario, '--budget', '30s', '--no-progress', '-o', `json=${json}`, '-o', `junit=${junit}`]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/missing-workload\.yaml:\d+:\d+: source serving: .*no-such-predictor/);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/1 source could not run: serving \(deployment\/no-such-predictor not found in namespace financial-ml \(missing-workload\.yaml:\d+/);
     const { cells } = report(json);
-    expect(cells).toEqual([expect.objectContaining({ source: 'serving', target: 'cluster-dns', classification: 'probe', reason: expect.stringMatching(/no-such-predictor/) })]);
+    expect(cells).toEqual([expect.objectContaining({ source: 'serving', target: 'cluster-dns', classification: 'probe', reason: expect.stringMatching(/no-such-predictor not found in namespace financial-ml \(missing-workload\.yaml:\d+/) })]);
     expect(readFileSync(junit, 'utf8')).toMatch(/<error\b/);
     await noPodsLeft();
   });
