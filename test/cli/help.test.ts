@@ -7,12 +7,14 @@ const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'bin', 'main.js');
 
 const cases: Array<{ command: string; flags: string[]; examples: boolean }> = [
-  { command: 'run', flags: ['--kubeconfig', '--context', '--output', '--timeout', '--budget', '--retries', '--per-node', '--image', '--image-pull-secret', '--progress'], examples: true },
+  { command: 'run', flags: ['--kubeconfig', '--context', '--output', '--timeout', '--budget', '--retries', '--per-node', '--image', '--image-pull-secret', '--progress', '--from', '--to', '--failures-only', '--show-known'], examples: true },
+  { command: 'probe', flags: ['--from', '--to', '--expect', '--http', '--protocol', '--kubeconfig', '--context', '--output', '--failures-only'], examples: true },
+  { command: 'snapshot', flags: ['--from', '--to', '--output', '--against'], examples: true },
   { command: 'analyze', flags: ['--manifests', '--port', '--protocol', '--output'], examples: true },
   { command: 'explain', flags: ['--manifests', '--from', '--to', '--port', '--protocol'], examples: true },
   { command: 'lint', flags: ['--manifests', '--output'], examples: true },
   { command: 'validate', flags: [], examples: true },
-  { command: 'cleanup', flags: ['--all-namespaces', '--namespace', '--kubeconfig', '--context'], examples: true },
+  { command: 'cleanup', flags: ['--all-namespaces', '--namespace', '--kubeconfig', '--context', '--run'], examples: true },
 ];
 
 describe('--help', () => {

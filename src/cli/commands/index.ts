@@ -29,6 +29,7 @@ export const commandsInHelpOrder: Array<AnyCommand | LazyCommand> = [
   lazy(COMMANDS.check, async () => (await import('./check.js')).checkCommand),
   lazy(COMMANDS.cleanup, async () => (await import('./cleanup.js')).cleanupCommand),
   runCommand,
+  lazy(COMMANDS.probe, async () => (await import('./probe.js')).probeCommand),
   lazy(COMMANDS.snapshot, async () => (await import('./snapshot.js')).snapshotCommand),
   lazy(COMMANDS.diff, async () => (await import('./diff.js')).diffCommand),
   lazy(COMMANDS.dns, async () => (await import('./dns.js')).dnsCommand),

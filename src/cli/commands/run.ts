@@ -104,7 +104,7 @@ function parseRetries(value: string): number {
   return Number(value);
 }
 
-function buildRunOptions<T>(yargs: Argv<T>) {
+export function buildRunOptions<T>(yargs: Argv<T>) {
   return buildProbeOptions(yargs)
     .option('output', {
       alias: 'o',
@@ -162,11 +162,10 @@ export function buildProbeOptions<T>(yargs: Argv<T>) {
 export interface RunConclusion {
   outputs: OutputSpec[];
   conclude: (result: RunResult, infrastructureFailures: number, run: { perNode: boolean }) => Promise<ExitCode>;
-  /** A scenario built by the caller (`netcheck probe`), instead of loading argv.scenario. */
-  scenario?: Scenario;
 }
 
-export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<ExitCode> {
+/** `built`: a scenario the caller made (`netcheck probe`), instead of loading argv.scenario. */
+export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: Scenario): Promise<ExitCode> {
   const { checkOutputFiles, loadScenario, parseOutputs, writeReports } = await loadRunInputs();
   // `run` itself: the reports -o asks for, and the exit code contract.
   const conclusion: RunConclusion = given ?? {
@@ -181,7 +180,7 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion): Promise<
   const budgetMs = duration('budget', argv.budget);
   const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
   await checkOutputFiles(outputs);
-  const scenario = given?.scenario ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
+  const scenario = built ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
   const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
   const { connectCluster, createProgressReporter, runScenario, stoppedRunResult } = await loadClusterCode();
   let client: Awaited<ReturnType<typeof connectCluster>>;
