@@ -1,4 +1,5 @@
 /** Verdicts: intent × policy × observed, per (source, target) cell. Renderers and diagnosis read these. */
+import type { DnsChain } from './dns-chain.js';
 import type { Attempt, Outcome } from './outcome.js';
 
 export type PolicyView = 'allow' | 'deny' | 'unknown';
@@ -18,6 +19,8 @@ export interface CellVerdict {
   source: string;
   target: string;
   expect: 'allow' | 'deny';
+  /** The scenario's outcome-level expectation (`connected`, `refused`, `blocked`, `nxdomain`), when it gave one; `expect` is what it maps to. */
+  expectOutcome?: 'connected' | 'refused' | 'blocked' | 'nxdomain';
   /** What the live NetworkPolicies say (via src/policy), or 'unknown'. */
   policy: PolicyView;
   /** The engine's explanation, one line per direction. */
@@ -48,6 +51,11 @@ export interface CellVerdict {
   classification: Classification;
   /** One line: why it passed or failed. */
   reason: string;
+  /**
+   * A `service` target whose name did not resolve is tried once more against the Service's ClusterIP, so the
+   * cell (still a `dns` fault) also says whether the network path is open.
+   */
+  clusterIPRetry?: { address: string; port: number; outcome: Outcome; path: ObservedPath };
   /** The scenario's documented reason for a known gap. */
   known?: string;
   /** Extra diagnosis findings (src/diagnose), most relevant first. */
@@ -79,6 +87,11 @@ export interface RunResult {
   findingCells?: RunFinding[];
   /** What the cluster looked like when the run read it, for snapshots and diffs (absent when the run stopped before). */
   facts?: ClusterFacts;
+  /**
+   * The DNS chain walked after the verdicts, one per source whose DNS cells failed (src/run/dns-chain.ts); absent
+   * when no DNS cell failed. Each chain's verdict is also a finding (kind 'dns-chain').
+   */
+  dnsChains?: DnsChain[];
 }
 
 /**
@@ -108,4 +121,6 @@ export interface RunFinding {
   owner?: 'platform team' | 'application team';
   /** The command to run next (kubectl or netcheck), when there is one. */
   next?: string;
+  /** 'dns-chain': the verdict of a walked DNS chain (RunResult.dnsChains); it replaces the generic "DNS looks down" finding. */
+  kind?: 'dns-chain';
 }

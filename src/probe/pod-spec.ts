@@ -33,8 +33,8 @@ export interface ProbePodInput {
   /** Args for `node` (from agentRunArgs / agentListenArgs). */
   args: string[];
   role: ProbeRole;
-  /** Listener ports, declared as container ports so named-port policies resolve. */
-  ports?: Array<{ port: number; protocol: 'TCP' | 'UDP' }>;
+  /** Listener ports, declared as container ports (with their names, when given) so named-port policies resolve. */
+  ports?: Array<{ port: number; protocol: 'TCP' | 'UDP'; name?: string }>;
   /** For the expiry annotation; default now. */
   now?: Date;
 }
@@ -104,7 +104,7 @@ export function buildProbePod(input: ProbePodInput): PodManifest {
   if (input.nodeName !== undefined) manifest.spec.nodeName = input.nodeName;
   if (input.imagePullSecrets?.length) manifest.spec.imagePullSecrets = input.imagePullSecrets.map((name) => ({ name }));
   if (input.ports?.length) {
-    manifest.spec.containers[0]!.ports = input.ports.map((p) => ({ containerPort: p.port, protocol: p.protocol }));
+    manifest.spec.containers[0]!.ports = input.ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), containerPort: p.port, protocol: p.protocol }));
     // A non-root listener with no capabilities cannot bind below 1024. This sysctl is namespaced and in
     // Kubernetes' safe set (1.22+), so PodSecurity restricted admits it — unlike NET_BIND_SERVICE on a non-root user.
     if (input.ports.some((p) => p.port < 1024)) {

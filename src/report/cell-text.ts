@@ -1,27 +1,49 @@
 /** Shared wording for renderers: how a cell, an outcome and a row are named. Pure. */
 import type { CellVerdict, RunResult } from '../model/verdict.js';
 
-/** Observed, in the table's one-letter alphabet: A open, D blocked, N name did not resolve, P probe did not run. */
-export function observedLetter(cell: CellVerdict): 'A' | 'D' | 'N' | 'P' {
-  if (cell.classification === 'probe') return 'P';
-  if (cell.classification === 'dns') return 'N';
+/**
+ * The table's legend for expectedLetter/observedLetter: every letter either can print is here, and nothing else.
+ * Renderers print it as is.
+ */
+export const CELL_LEGEND =
+  'cell = expected·observed: A allow/open, D deny/blocked, N name did not resolve (nxdomain), ? refused by an unknown party, P probe did not run';
+
+/** Expected, in the same alphabet: A allow (and `connected`), D deny (and `refused`/`blocked`), N `nxdomain`. */
+export function expectedLetter(cell: CellVerdict): 'A' | 'D' | 'N' {
+  if (cell.expectOutcome === 'nxdomain') return 'N';
+  return cell.expect === 'allow' ? 'A' : 'D';
+}
+
+/**
+ * Observed, in the table's one-letter alphabet: A open, D blocked, N name did not resolve, ? a refusal nobody can
+ * attribute, P probe did not run. Read from the verdict's path where it has one, so the letter says what the
+ * verdict read: a DNS answer to a `dns` target is an open path (A), the same answer for a `service` name is N.
+ */
+export function observedLetter(cell: CellVerdict): 'A' | 'D' | 'N' | 'P' | '?' {
+  if (cell.classification === 'probe' || cell.outcome.kind === 'error') return 'P';
+  if (cell.outcome.kind.startsWith('dns-')) {
+    // An answer (or silence) for a `dns` target is that target's path, unless the verdict read it as a name that
+    // did not resolve; for every other target a DNS outcome means nothing was tested.
+    if (cell.classification === 'dns' || cell.expectOutcome === 'nxdomain') return 'N';
+    return cell.path === 'open' ? 'A' : cell.path === 'blocked' ? 'D' : 'N';
+  }
+  if (cell.path === 'open') return 'A';
+  if (cell.path === 'blocked') return 'D';
   switch (cell.outcome.kind) {
     case 'connected':
     case 'http':
     case 'resolved':
-    case 'dns-nxdomain':
-    case 'dns-servfail':
-    case 'dns-refused':
       return 'A';
     case 'timeout':
     case 'unreachable':
-    case 'dns-timeout':
-    // A rejection, by the data plane or for want of a listener: never an open path. When the verdict cannot
-    // tell which (a target with no known endpoints), the cell fails as `unknown` and its reason says so.
-    case 'refused':
       return 'D';
-    case 'error':
-      return 'P';
+    // A rejection the verdict could not attribute (a target with no known endpoints: nothing listening, or a
+    // rejecting data plane): never an open path, and not known to be blocked either. Results without a path
+    // (written before verdicts recorded it) read it as blocked, as they always did.
+    case 'refused':
+      return cell.path === 'unknown' ? '?' : 'D';
+    default:
+      return 'N';
   }
 }
 

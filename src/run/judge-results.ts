@@ -36,7 +36,7 @@ export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[
 
   return plan.checks.map((planned) => {
     const { cell, source, target } = planned;
-    const { observed, node, probe, sourceIp } = observe(planned, plan.pods, byPod, results);
+    const { observed, node, probe, sourceIp, fallback } = observe(planned, plan.pods, byPod, results);
     const sourceLabels = source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {};
     const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, target, { ...assess, ...(sourceIp !== undefined ? { sourceIp } : {}) });
     const verdict = judgeCell({
@@ -46,7 +46,8 @@ export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[
       observed,
       ...(node !== undefined ? { node } : {}),
       ...(probe !== undefined ? { probe } : {}),
-      ...(policy.service?.readyEndpoints !== undefined ? { readyEndpoints: policy.service.readyEndpoints } : {}),
+      ...(policy.service?.readyEndpoints !== undefined ? { readyEndpoints: policy.service.readyEndpoints, service: `${policy.service.namespace}/${policy.service.name}` } : {}),
+      ...(fallback !== undefined && planned.check?.port !== undefined ? { clusterIPRetry: { address: fallback.target, port: planned.check.port, outcome: fallback.outcome } } : {}),
     });
     // The node the plan pinned the check to is part of the check; `node` is wherever its probe ran.
     if (planned.node !== undefined) verdict.pinnedNode = planned.node;
@@ -63,7 +64,7 @@ function observe(
   pods: ProbePodPlan[],
   byPod: ReadonlyMap<string, ProbePodResult>,
   results: RunResults,
-): { observed: Observation; node: string | undefined; probe: string | undefined; sourceIp: string | undefined } {
+): { observed: Observation; node: string | undefined; probe: string | undefined; sourceIp: string | undefined; fallback: AgentCheckResult['fallback'] } {
   let node = planned.node;
   let probe: string | undefined;
   let sourceIp: string | undefined;
@@ -90,12 +91,14 @@ function observe(
     }
   }
   let observed: Observation;
+  let fallback: AgentCheckResult['fallback'];
   if (planned.skipped !== undefined) observed = { kind: 'not-run', reason: planned.skipped };
   else if (agentResults) {
     const r = agentResults.find((x) => x.id === planned.id);
     observed = r ? { kind: 'observed', outcome: r.outcome, attempts: r.attempts } : { kind: 'not-run', reason: 'the agent did not report this check' };
+    fallback = r?.fallback;
   } else observed = { kind: 'not-run', reason: missing ?? 'the check did not run' };
-  return { observed, node, probe, sourceIp };
+  return { observed, node, probe, sourceIp, fallback };
 }
 
 interface CellFacts {

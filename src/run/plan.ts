@@ -82,7 +82,8 @@ export interface ListenerPodPlan {
   /** Pinned here (nodeName): a per-node run has one listener per node, so every node pair is tested. */
   node?: string;
   targets: string[];
-  listen: Array<{ port: number; protocol: 'TCP' | 'UDP' }>;
+  /** `name`: the containerPort's name (a listener target's `port: {name, number}`), so named-port policies resolve. */
+  listen: Array<{ port: number; protocol: 'TCP' | 'UDP'; name?: string }>;
 }
 
 export const RUNNER = 'runner';
@@ -151,8 +152,15 @@ export function planListeners(scenario: Scenario, perNode?: readonly string[]): 
         byKey.set(key, pod);
       }
       pod.targets.push(target.name);
-      if (!pod.listen.some((l) => l.port === target.port && l.protocol === target.protocol)) {
-        pod.listen.push({ port: target.port, protocol: target.protocol });
+      const same = pod.listen.find((l) => l.port === target.port && l.protocol === target.protocol);
+      if (same && target.portName !== undefined && same.name !== undefined && same.name !== target.portName) {
+        throw new ScenarioError(target.location, `target ${target.name}: port ${target.port} is named "${same.name}" by another listener target in the same pod; one port has one name`);
+      }
+      if (same && target.portName !== undefined) same.name = target.portName;
+      else if (!same) pod.listen.push({ port: target.port, protocol: target.protocol, ...(target.portName !== undefined ? { name: target.portName } : {}) });
+      const clash = pod.listen.find((l) => l.name !== undefined && l.name === target.portName && (l.port !== target.port || l.protocol !== target.protocol));
+      if (clash) {
+        throw new ScenarioError(target.location, `target ${target.name}: port name "${target.portName}" is already port ${clash.port} of another listener target in the same pod; use another name`);
       }
     }
   }
@@ -296,8 +304,19 @@ function planCheck(
       if (typeof port === 'string') return { ...planned, skipped: port };
       const kind = transportKind(target.protocol, target.http !== undefined);
       if (!kind) return { ...planned, skipped: `${target.protocol} checks are not supported` };
-      // By name, as applications do: the agent applies the pod's search list, so "<svc>.<ns>" resolves in-cluster.
-      planned.check = { ...base, kind, target: `${target.service}.${target.namespace}`, port };
+      const service = options.services.find((s) => s.namespace === target.namespace && s.name === target.service);
+      if (target.via === 'clusterIP') {
+        // No DNS: the Service's own address, as the inventory read it.
+        if (!service) return { ...planned, skipped: `target ${target.name}: via clusterIP, but service ${target.namespace}/${target.service} does not exist` };
+        if (service.clusterIP === undefined) {
+          return { ...planned, skipped: `target ${target.name}: via clusterIP, but service ${target.namespace}/${target.service} is headless (clusterIP: None): it has no ClusterIP to probe; remove \`via: clusterIP\`` };
+        }
+        planned.check = { ...base, kind, target: service.clusterIP, port };
+      } else {
+        // By name, as applications do: the agent applies the pod's search list, so "<svc>.<ns>" resolves in-cluster.
+        // When the name does not resolve, the agent tries the ClusterIP once: the cell still learns whether the path is open.
+        planned.check = { ...base, kind, target: `${target.service}.${target.namespace}`, port, ...(service?.clusterIP !== undefined ? { fallback: service.clusterIP } : {}) };
+      }
       if (target.http && kind === 'http') planned.check.http = { ...target.http };
       return planned;
     }

@@ -45,11 +45,22 @@ export function probeEndpoint(namespace: string, labels: Labels, node: string | 
   return { kind: 'pod', pod };
 }
 
-/** Documentation address (RFC 5737): only ever an input to the pure engine, never a packet destination. */
+/**
+ * Documentation address (RFC 5737): the engine needs some address for a runner whose address is not known. It
+ * only ever decides a cell whose verdict holds for every address (no policy isolates the destination, or none could
+ * admit an address); every other such cell is `unknown`, and no explanation names it.
+ */
 const PLACEHOLDER_RUNNER_IP = '203.0.113.1';
 
+/** The policy column's reason when a runner cell depends on an address nobody gave. */
+export const RUNNER_ADDRESS_UNKNOWN =
+  'the runner\'s address as the cluster sees it is not known: give --runner-address or `address:` on the runner source';
+
 export interface AssessOptions {
-  /** Address the runner's traffic carries when it reaches pods (after any SNAT), when known. */
+  /**
+   * Address the runner's traffic carries when it reaches pods (after any SNAT), when known: `--runner-address`,
+   * else the runner source's `address:`. netcheck does not detect it (see docs/architecture.md).
+   */
   runnerAddress?: string;
   /** The probe pod's own IP, once it ran: ipBlock peers match a pod by its address. */
   sourceIp?: string;
@@ -64,11 +75,28 @@ export function assessCellPolicy(
   target: Target,
   options: AssessOptions = {},
 ): PolicyAssessment {
+  const assessment = assessWith(engine, snapshot, source, sourceLabels, node, target, options);
+  if (source.kind !== 'runner' || (options.runnerAddress ?? source.address) !== undefined) return assessment;
+  // A verdict that holds for any address may still have been worded with the stand-in one: never show it.
+  const scrub = (line: string) => line.split(PLACEHOLDER_RUNNER_IP).join("the runner (address not known)");
+  return { ...assessment, explanation: assessment.explanation.map(scrub) };
+}
+
+function assessWith(
+  engine: FlowEvaluator,
+  snapshot: ClusterSnapshot,
+  source: Source,
+  sourceLabels: Labels,
+  node: string | undefined,
+  target: Target,
+  options: AssessOptions,
+): PolicyAssessment {
+  const runnerAddress = source.kind === 'runner' ? (options.runnerAddress ?? source.address) : undefined;
   const from: Endpoint =
     source.kind === 'runner'
-      ? { kind: 'address', ip: options.runnerAddress ?? PLACEHOLDER_RUNNER_IP }
+      ? { kind: 'address', ip: runnerAddress ?? PLACEHOLDER_RUNNER_IP }
       : probeEndpoint(source.namespace, sourceLabels, node ?? source.node, undefined, options.sourceIp);
-  const runnerUnknown = source.kind === 'runner' && options.runnerAddress === undefined;
+  const runnerUnknown = source.kind === 'runner' && runnerAddress === undefined;
 
   switch (target.kind) {
     case 'dns': {
@@ -91,7 +119,7 @@ export function assessCellPolicy(
         namespace: target.namespace,
         name: 'netcheck-listener',
         labels: target.labels,
-        ports: [{ containerPort: target.port, protocol }],
+        ports: [{ containerPort: target.port, protocol, ...(target.portName !== undefined ? { name: target.portName } : {}) }],
       };
       return assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod: listener }, target.port, protocol)], runnerUnknown, []);
     }
@@ -183,7 +211,7 @@ function towardService(
  * address — which only an ipBlock (or an open `from`) can admit. Where the source's node is not known yet (before
  * the probe ran), a node that is neither: judged as an address no ipBlock names.
  */
-function fromNodeAddress(
+export function fromNodeAddress(
   engine: FlowEvaluator,
   snapshot: ClusterSnapshot,
   flow: FlowVerdict,
@@ -234,9 +262,9 @@ function assessKubernetesFlows(flows: FlowVerdict[], runnerUnknown: boolean, not
     return { view: 'unknown', explanation, flows };
   }
   if (runnerUnknown && first.ingress.reason !== 'not-isolated' && !(addressIndependentDenial && flows.every((f) => !f.allowed))) {
-    // Ingress to an isolated pod from outside depends on the source address after SNAT, which we do not know.
-    explanation.push('the runner\'s address as the pod sees it (after SNAT) is unknown, so ipBlock rules cannot be decided');
-    return { view: 'unknown', explanation, flows };
+    // Ingress to an isolated pod from outside depends on the source address after SNAT, which we do not know: the
+    // engine's lines for the stand-in address (its near misses name it) would be reasoning from an invented address.
+    return { view: 'unknown', explanation: [RUNNER_ADDRESS_UNKNOWN, `ingress: isolated by ${first.ingress.isolatedBy.join(', ') || 'a policy'}, whose rules decide by the source address`, ...notes], flows: [] };
   }
   return { view: allowed === flows.length ? 'allow' : 'deny', explanation, flows };
 }

@@ -17,6 +17,18 @@
  *   so nothing was tested — never "blocked".
  * - An HTTP check with `expectStatus` passes `allow` only on that status; another status means the path is
  *   open but the application answered differently: classified `unknown` (not a network fault).
+ * - A Service known to have no ready endpoints (a `service`, a LoadBalancer `address`, cluster DNS): kube-proxy
+ *   rejects the connection before any policy or pod sees it. So a `deny` cell observed blocked proves nothing about
+ *   the policy: `unknown`, never "refused, as expected"; an `allow` cell observed blocked is `data-plane` ("no ready
+ *   endpoints") unless the policies deny it too, and an HTTP answer with another status came from something that is
+ *   not a backend (a load balancer answering for an empty pool): `data-plane`, not an "application answer".
+ * - Outcome-level expectations (`connected`, `refused`, `blocked`, `nxdomain`) are judged as the allow/deny they map
+ *   to, then the outcome itself: `refused` passes only on a refusal, `blocked` only on a timeout or unreachable (a
+ *   path blocked the other way is `data-plane`: the enforcer drops where a reject was expected, or the reverse);
+ *   `nxdomain` passes only on NXDOMAIN (a name that resolves is a `dns` fault). A refusal from a target with no known
+ *   endpoints meets `refused` (the scenario asserts the refusal, not who made it).
+ * - A `service` target whose name did not resolve carries the agent's one attempt at the ClusterIP
+ *   (`clusterIPRetry`); the cell stays a `dns` fault and its reason says whether the path itself is open.
  * - Known gaps: a cell with `known` that fails as a network mismatch (policy-gap / data-plane / unknown) is
  *   `known-gap`: pass=false, but it does not fail the run. If it fails for another reason (DNS, probe) that is
  *   reported as such — it is not the documented gap. If a known cell PASSES, the scenario is stale: it is
@@ -28,7 +40,7 @@ import { ExitCode } from '../model/errors.js';
 import type { Attempt, Outcome } from '../model/outcome.js';
 import { describeOutcome, isOpen } from '../model/outcome.js';
 import type { CellVerdict, Classification, PolicyView, RunSummary } from '../model/verdict.js';
-import type { Target } from '../scenario/types.js';
+import type { OutcomeExpectation, Target } from '../scenario/types.js';
 
 export type Observation =
   | { kind: 'observed'; outcome: Outcome; attempts: Attempt[] }
@@ -36,7 +48,7 @@ export type Observation =
   | { kind: 'not-run'; reason: string };
 
 export interface JudgeInput {
-  cell: { source: string; target: string; expect: 'allow' | 'deny'; known?: string };
+  cell: { source: string; target: string; expect: 'allow' | 'deny'; outcome?: OutcomeExpectation; known?: string };
   target: Target;
   policy: { view: PolicyView; explanation: string[] };
   observed: Observation;
@@ -48,6 +60,10 @@ export interface JudgeInput {
    * known count lets a refusal be read as blocked.
    */
   readyEndpoints?: number;
+  /** The Service `readyEndpoints` counts ("namespace/name"), to name it in reasons. */
+  service?: string;
+  /** The agent's one attempt at the Service's ClusterIP after the name did not resolve (a `service` target). */
+  clusterIPRetry?: { address: string; port: number; outcome: Outcome };
 }
 
 /** `ambiguous`: a refusal from a target netcheck does not know to be served (nothing listens, or a REJECT). */
@@ -95,6 +111,7 @@ export function judgeCell(input: JudgeInput): CellVerdict {
     source: cell.source,
     target: cell.target,
     expect: cell.expect,
+    ...(cell.outcome !== undefined ? { expectOutcome: cell.outcome } : {}),
     policy: policy.view,
     policyExplanation: policy.explanation,
     ...(input.node !== undefined ? { node: input.node } : {}),
@@ -118,8 +135,16 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   const seen = describeOutcome(outcome, { addresses: true }) + rejectionNote(target, outcome, served);
   const flipFlop = flipFlopNote(target, attempts, served);
   const read = observedPath(target, outcome, served);
-  const raw = classify(input, outcome, seen, read);
-  const withAttempts = { ...base, outcome, attempts, path: read === 'open' || read === 'blocked' ? read : ('unknown' as const) };
+  const raw = byOutcome(input, outcome, seen, read) ?? classify(input, outcome, seen, read);
+  const retry = clusterIPRetry(input, served);
+  const withAttempts = {
+    ...base,
+    outcome,
+    attempts,
+    path: read === 'open' || read === 'blocked' ? read : ('unknown' as const),
+    ...(retry ? { clusterIPRetry: retry.record } : {}),
+  };
+  if (retry && raw.classification === 'dns') raw.reason += `; ${retry.text}`;
 
   if (cell.known !== undefined) {
     const policyStillContradicts = policy.view !== 'unknown' && (policy.view === 'allow') !== (cell.expect === 'allow');
@@ -149,6 +174,65 @@ export function judgeCell(input: JudgeInput): CellVerdict {
   return { ...withAttempts, pass: raw.classification === 'pass', classification: raw.classification, reason: raw.reason + flipFlop };
 }
 
+/** What the ClusterIP attempt after a failed lookup showed: the verdict's record of it, and a clause for the reason. */
+function clusterIPRetry(input: JudgeInput, served: Served): { record: NonNullable<CellVerdict['clusterIPRetry']>; text: string } | undefined {
+  const retry = input.clusterIPRetry;
+  if (!retry) return undefined;
+  const read = observedPath(input.target, retry.outcome, served);
+  const path = read === 'open' || read === 'blocked' ? read : ('unknown' as const);
+  const at = `${retry.address.includes(':') ? `[${retry.address}]` : retry.address}:${retry.port}`;
+  const what =
+    path === 'open'
+      ? 'the path is open (only the name is broken)'
+      : path === 'blocked'
+        ? 'the path is blocked too'
+        : `it is not known whether the path is open (${describeOutcome(retry.outcome)}${retry.outcome.kind === 'refused' ? ': nothing listens, or the data plane rejected it' : ''})`;
+  const seen = path === 'unknown' ? '' : ` (${describeOutcome(retry.outcome)})`;
+  return { record: { ...retry, path }, text: `via ClusterIP ${at} ${what}${seen}` };
+}
+
+/**
+ * The outcome-level part of an outcome expectation, where it decides the cell on its own; undefined: the cell is
+ * judged as the allow/deny it maps to (classify), then refined here by refineOutcome.
+ */
+function byOutcome(input: JudgeInput, outcome: Outcome, seen: string, path: Path): { classification: Classification; reason: string } | undefined {
+  const expected = input.cell.outcome;
+  if (expected === undefined) return undefined;
+  const raw = () => classify(input, outcome, seen, path);
+  switch (expected) {
+    case 'connected':
+      return undefined;
+    case 'nxdomain':
+      if (outcome.kind === 'dns-nxdomain') return { classification: 'pass', reason: `${seen}, as expected (nxdomain)` };
+      if (path === 'open') {
+        return { classification: 'dns', reason: `expected nxdomain, observed ${seen}: the name exists` };
+      }
+      return undefined;
+    case 'refused':
+    case 'blocked': {
+      const judged = raw();
+      const refused = outcome.kind === 'refused';
+      if (expected === 'refused' && refused && path === 'ambiguous') {
+        return { classification: 'pass', reason: `${seen}, as expected (refused; nothing listening or a rejecting data plane, netcheck cannot tell which)` };
+      }
+      if (judged.classification !== 'pass') return judged;
+      if (expected === 'refused' && !refused) {
+        return {
+          classification: 'data-plane',
+          reason: `expected refused, observed ${seen}: the path is blocked, but the packets are dropped, not rejected (the enforcer drops denied flows, or something else on the path drops them)`,
+        };
+      }
+      if (expected === 'blocked' && refused) {
+        return {
+          classification: 'data-plane',
+          reason: `expected blocked (a timeout or unreachable), observed ${seen}: the path is blocked, but rejected rather than dropped (a rejecting enforcer such as kube-router, or nothing listens)`,
+        };
+      }
+      return { classification: 'pass', reason: `${seen}, as expected (${expected})` };
+    }
+  }
+}
+
 function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path): { classification: Classification; reason: string } {
   const { cell, target, policy } = input;
   switch (path) {
@@ -167,6 +251,14 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
     case 'blocked':
       break;
   }
+  const noEndpoints = input.readyEndpoints === 0 && target.kind !== 'listener';
+  const serviceName = input.service ?? (target.kind === 'service' ? `${target.namespace}/${target.service}` : 'the service');
+  if (noEndpoints && path === 'blocked' && cell.expect === 'deny') {
+    return {
+      classification: 'unknown',
+      reason: `service ${serviceName} has no ready endpoints: ${outcome.kind === 'refused' ? 'a refusal from kube-proxy' : `${seen}`} proves nothing about the policy (the check could not test it)`,
+    };
+  }
 
   if (target.kind === 'dns' && cell.expect === 'allow' && outcome.kind !== 'resolved') {
     if (path === 'open') {
@@ -184,7 +276,19 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
   const observedOpen = path === 'open';
   const intentOpen = cell.expect === 'allow';
 
+  if (noEndpoints && intentOpen && !observedOpen && policy.view !== 'deny') {
+    return {
+      classification: 'data-plane',
+      reason: `expected allow, observed ${seen}: service ${serviceName} has no ready endpoints${outcome.kind === 'refused' ? ' (kube-proxy rejected the connection)' : ''}`,
+    };
+  }
   if (observedOpen === intentOpen) {
+    if (intentOpen && wantedStatus !== undefined && noEndpoints && !(outcome.kind === 'http' && outcome.status === wantedStatus)) {
+      return {
+        classification: 'data-plane',
+        reason: `expected http:${wantedStatus}, observed ${seen}, and service ${serviceName} has no ready endpoints: the answer is not a backend's (a load balancer or proxy answered for an empty pool)`,
+      };
+    }
     if (intentOpen && wantedStatus !== undefined && !(outcome.kind === 'http' && outcome.status === wantedStatus)) {
       return {
         classification: 'unknown',
@@ -209,12 +313,6 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
     };
   }
   // Policy agrees with intent; the data plane did something else.
-  if (!observedOpen && input.readyEndpoints === 0) {
-    return {
-      classification: 'data-plane',
-      reason: `expected allow, observed ${seen}: policies allow it, but the service has no ready endpoints`,
-    };
-  }
   const why = observedOpen
     ? 'the data plane lets it through (the CNI does not enforce this policy)'
     : outcome.kind === 'refused'

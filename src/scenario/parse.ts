@@ -3,11 +3,11 @@
  * key or value, with a "did you mean" for typos. The format (apiVersion netcheck.io/v1alpha1):
  *
  *   metadata: { name, description }      manifests: [dir|file...]       defaults: { timeout: 2s, retries: 1 }
- *   sources:  <name>: { namespace, labels?, as?: kind/name, node? } | { runner: true }
- *   targets:  <name>: { dns, protocol? } | { service, namespace, port, protocol?, http? }
- *                   | { namespace, labels?, port, protocol?, node? }  (a listener netcheck deploys, optionally on one node)
+ *   sources:  <name>: { namespace, labels?, as?: kind/name, node? } | { runner: true, address? }
+ *   targets:  <name>: { dns, protocol? } | { service, namespace, port, protocol?, http?, via?: clusterIP }
+ *                   | { namespace, labels?, port: N | {name, number}, protocol?, node? }  (a listener netcheck deploys)
  *                   | { address, port, protocol?, http? }
- *   matrix:   <source>: { allow: [target...], deny: [target...] }
+ *   matrix:   <source>: { allow|deny|connected|refused|blocked|nxdomain: [target...] }
  *   known:    - { from: <source>, to: <target>, reason }        (explained, expected failures)
  */
 import path from 'node:path';
@@ -15,11 +15,12 @@ import { isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } fr
 import { ScenarioError, type SourceLocation } from '../model/errors.js';
 import type { Labels, Protocol } from '../policy/types.js';
 import { findNearestName, formatSuggestion } from './nearest-name.js';
-import type { ExpectedCell, Expectation, HttpCheck, Scenario, ScenarioDefaults, Source, Target } from './types.js';
+import { intentOf, type ExpectedCell, type Expectation, type HttpCheck, type OutcomeExpectation, type Scenario, type ScenarioDefaults, type Source, type Target } from './types.js';
 import {
   checkAddress,
   checkDnsLabel,
   checkDnsSubdomain,
+  checkIp,
   checkLabelKey,
   checkLabelValue,
   checkPortName,
@@ -51,10 +52,14 @@ const MAX_RETRIES = 10;
 const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'manifests', 'defaults', 'sources', 'targets', 'matrix', 'known'];
 const METADATA_KEYS = ['name', 'description'];
 const DEFAULTS_KEYS = ['timeout', 'retries'];
-const SOURCE_KEYS = ['namespace', 'labels', 'as', 'node', 'runner'];
-const TARGET_KEYS = ['dns', 'service', 'address', 'namespace', 'labels', 'port', 'protocol', 'http', 'node'];
+const SOURCE_KEYS = ['namespace', 'labels', 'as', 'node', 'runner', 'address'];
+const TARGET_KEYS = ['dns', 'service', 'address', 'namespace', 'labels', 'port', 'protocol', 'http', 'node', 'via'];
 const HTTP_KEYS = ['path', 'expectStatus'];
-const MATRIX_KEYS = ['allow', 'deny'];
+const LISTENER_PORT_KEYS = ['name', 'number'];
+/** allow/deny, and the outcome-level expectations (OutcomeExpectation) that map to them. */
+const OUTCOME_KEYS: readonly OutcomeExpectation[] = ['connected', 'refused', 'blocked', 'nxdomain'];
+const MATRIX_KEYS = ['allow', 'deny', ...OUTCOME_KEYS];
+const VIA_VALUES = ['clusterIP'];
 const KNOWN_KEYS = ['from', 'to', 'reason'];
 /** Workload kinds a source may clone labels from (`as: deployment/name`): those src/cluster can read. */
 export const CLONABLE_KINDS = ['deployment', 'statefulset', 'daemonset', 'replicaset', 'job', 'pod'];
@@ -293,11 +298,19 @@ function readSource(r: Reader, errors: ScenarioError[], field: Field): Source | 
     if (!(runner.value !== null && isScalar(runner.value) && runner.value.value === true)) {
       throw new ScenarioError(locate(r, runner.value ?? runner.key), `${what}: \`runner\` must be \`true\` (the machine netcheck runs on)`);
     }
-    const other = fields.find((f) => f.name !== 'runner');
+    const other = fields.find((f) => f.name !== 'runner' && f.name !== 'address');
     if (other) throw new ScenarioError(locate(r, other.key), `${what}: \`runner\` cannot be combined with \`${other.name}\` (the runner is outside the cluster)`);
-    return { kind: 'runner', name, location };
+    const addressField = findField(fields, 'address');
+    if (!addressField) return { kind: 'runner', name, location };
+    const address = readString(r, addressField, `${what}: \`address\``);
+    failIf(r, addressField.value, checkIp(address), `${what}: \`address\`: `);
+    return { kind: 'runner', name, address, location };
   }
 
+  const addressField = findField(fields, 'address');
+  if (addressField) {
+    throw new ScenarioError(locate(r, addressField.key), `${what}: \`address\` belongs to the runner (\`runner: true\`); a pod source's address is its probe pod's`);
+  }
   const namespaceField = requireField(fields, 'namespace', location, what, ' (or `runner: true`)');
   const namespace = readString(r, namespaceField, `${what}: \`namespace\``);
   failIf(r, namespaceField.value, checkDnsLabel(namespace), `${what}: namespace `);
@@ -371,6 +384,7 @@ function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | 
         labels: 'takes no labels',
         http: 'takes no http check',
         node: 'takes no node (only a listener netcheck deploys can be pinned to one)',
+        via: 'takes no `via` (only a service target can be probed by its ClusterIP)',
       });
       const dnsField = findField(fields, 'dns') as Field;
       const host = readString(r, dnsField, `${what}: \`dns\``);
@@ -387,13 +401,15 @@ function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | 
       const port = readPort(r, fields, what, location, true);
       const protocol = readProtocol(r, fields, what, ['TCP', 'UDP', 'SCTP'], 'TCP');
       const http = readHttp(r, fields, what, protocol);
-      return { kind: 'service', name, service, namespace, port, protocol, ...(http ? { http } : {}), location };
+      const via = readVia(r, fields, what);
+      return { kind: 'service', name, service, namespace, port, protocol, ...(http ? { http } : {}), ...(via ? { via } : {}), location };
     }
     case 'address': {
       rejectKeys(r, fields, what, 'an address target', {
         namespace: 'takes no namespace',
         labels: 'takes no labels',
         node: 'takes no node',
+        via: 'takes no `via` (it is an address already)',
       });
       const addressField = findField(fields, 'address') as Field;
       const address = readString(r, addressField, `${what}: \`address\``);
@@ -404,15 +420,18 @@ function readTarget(r: Reader, errors: ScenarioError[], field: Field): Target | 
       return { kind: 'address', name, address, port, protocol, ...(http ? { http } : {}), location };
     }
     case 'namespace': {
-      rejectKeys(r, fields, what, 'a listener target', { http: 'takes no http check (netcheck\'s listener accepts connections only)' });
+      rejectKeys(r, fields, what, 'a listener target', {
+        http: 'takes no http check (netcheck\'s listener accepts connections only)',
+        via: 'takes no `via` (netcheck probes its listener by pod IP)',
+      });
       const namespace = readNamespace(r, fields, what, location);
       const labelsField = findField(fields, 'labels');
       const labels = labelsField ? readLabels(r, labelsField, what) : {};
-      const port = readPort(r, fields, what, location, false) as number;
+      const { port, portName } = readListenerPort(r, fields, what, location);
       const protocol = readProtocol(r, fields, what, ['TCP', 'UDP', 'SCTP'], 'TCP');
       const nodeField = findField(fields, 'node');
       const node = nodeField ? readString(r, nodeField, `${what}: \`node\``) : undefined;
-      return { kind: 'listener', name, namespace, labels, port, protocol, ...(node === undefined ? {} : { node }), location };
+      return { kind: 'listener', name, namespace, labels, port, ...(portName === undefined ? {} : { portName }), protocol, ...(node === undefined ? {} : { node }), location };
     }
     default:
       throw new ScenarioError(location, `${what} needs one of \`dns\`, \`service\`, \`address\`, or \`namespace\` + \`port\` (a listener netcheck deploys)`);
@@ -445,6 +464,43 @@ function readPort(r: Reader, fields: Field[], what: string, at: SourceLocation, 
     return value;
   }
   throw new ScenarioError(where, `${what}: port must be a number 1-65535${allowName ? ' or a port name' : ''}`);
+}
+
+/**
+ * A listener's port: a number, or `{ name, number }` so the listener pod declares a named containerPort and
+ * policies that name the port (`port: http`) are tested against it. A name alone cannot be: netcheck picks no number.
+ */
+function readListenerPort(r: Reader, fields: Field[], what: string, at: SourceLocation): { port: number; portName?: string } {
+  const field = requireField(fields, 'port', at, what);
+  if (field.value === null || isScalar(field.value)) {
+    const value = field.value !== null && isScalar(field.value) ? field.value.value : undefined;
+    if (typeof value === 'string' && !/^\d+$/.test(value) && checkPortName(value) === undefined) {
+      throw new ScenarioError(locate(r, field.value ?? field.key), `${what}: a listener port needs a number; to name it write \`port: { name: ${value}, number: 8080 }\``);
+    }
+    return { port: readPort(r, fields, what, at, false) as number };
+  }
+  const port = readMap(r, field.value, `${what}: \`port\``, field.key);
+  checkKeys(r, port, LISTENER_PORT_KEYS, `in ${what} \`port\``);
+  const portAt = locate(r, field.value);
+  const numberField = requireField(port, 'number', portAt, `${what}: \`port\``);
+  const number = numberField.value !== null && isScalar(numberField.value) ? numberField.value.value : undefined;
+  const reason = typeof number === 'number' ? checkPortNumber(number) : 'must be a number 1-65535';
+  if (reason) throw new ScenarioError(locate(r, numberField.value ?? numberField.key), `${what}: bad \`port.number\`: ${reason}`);
+  const nameField = requireField(port, 'name', portAt, `${what}: \`port\``);
+  const portName = readString(r, nameField, `${what}: \`port.name\``);
+  failIf(r, nameField.value, checkPortName(portName), `${what}: bad \`port.name\`: `);
+  return { port: number as number, portName };
+}
+
+/** `via: clusterIP` on a service target. */
+function readVia(r: Reader, fields: Field[], what: string): 'clusterIP' | undefined {
+  const field = findField(fields, 'via');
+  if (!field) return undefined;
+  const value = readString(r, field, `${what}: \`via\``);
+  if (!VIA_VALUES.includes(value)) {
+    throw new ScenarioError(locate(r, field.value), `${what}: unsupported \`via: ${value}\`${formatSuggestion(value, VIA_VALUES)} (only \`clusterIP\`: probe the Service's ClusterIP, no DNS)`);
+  }
+  return 'clusterIP';
 }
 
 function readProtocol(r: Reader, fields: Field[], what: string, allowed: string[], fallback: Protocol): Protocol {
@@ -502,9 +558,9 @@ function readMatrix(r: Reader, errors: ScenarioError[], field: Field, sources: E
       const what = `matrix.${row.name}`;
       const lists = readMap(r, row.value, `\`${what}\``, row.key);
       if (!checkEachKey(r, errors, lists, MATRIX_KEYS, `in \`${what}\``)) return;
-      const seen = new Map<string, Expectation>();
+      const seen = new Map<string, string>();
       for (const list of lists) {
-        const expect = list.name as Expectation;
+        const expect = list.name as Expectation | OutcomeExpectation;
         if (list.value === null || !isSeq(list.value)) {
           throw new ScenarioError(locate(r, list.value ?? list.key), `\`${what}.${expect}\` must be a list of target names`);
         }
@@ -536,11 +592,11 @@ function readMatrixEntry(
   item: YamlNode,
   list: Field,
   what: string,
-  expect: Expectation,
+  expect: Expectation | OutcomeExpectation,
   source: Source,
   targets: Entries<Target>,
   targetNames: string[],
-  seen: Map<string, Expectation>,
+  seen: Map<string, string>,
 ): ExpectedCell | undefined {
   const node = resolve(r, item);
   const at = locate(r, node ?? list.key);
@@ -553,12 +609,22 @@ function readMatrixEntry(
   if (!target) throw new ScenarioError(at, `${what}.${expect}: unknown target \`${targetName}\`${formatSuggestion(targetName, targetNames)}`);
   const before = seen.get(targetName);
   if (before === expect) throw new ScenarioError(at, `${what}.${expect}: target \`${targetName}\` is listed twice`);
-  if (before !== undefined) throw new ScenarioError(at, `${what}: target \`${targetName}\` is both allowed and denied`);
+  if (before !== undefined) {
+    const both = new Set([before, expect]).has('allow') && new Set([before, expect]).has('deny') ? 'both allowed and denied' : `listed under both \`${before}\` and \`${expect}\``;
+    throw new ScenarioError(at, `${what}: target \`${targetName}\` is ${both}`);
+  }
   if (source.kind === 'runner' && (target.kind === 'service' || target.kind === 'listener')) {
     throw new ScenarioError(at, `${what}.${expect}: the runner \`${source.name}\` is outside the cluster; it can reach \`address\` and \`dns\` targets, not the ${target.kind} \`${targetName}\``);
   }
+  if (expect === 'nxdomain' && target.kind !== 'dns' && target.kind !== 'service') {
+    throw new ScenarioError(at, `${what}.nxdomain: the ${target.kind} target \`${targetName}\` is not looked up by name; \`nxdomain\` fits a dns or service target`);
+  }
+  if (expect === 'nxdomain' && target.kind === 'service' && target.via === 'clusterIP') {
+    throw new ScenarioError(at, `${what}.nxdomain: target \`${targetName}\` is probed by ClusterIP (\`via: clusterIP\`), not by name, so it cannot be nxdomain`);
+  }
   seen.set(targetName, expect);
-  return { source: source.name, target: targetName, expect, location: at };
+  if (expect === 'allow' || expect === 'deny') return { source: source.name, target: targetName, expect, location: at };
+  return { source: source.name, target: targetName, expect: intentOf(expect), outcome: expect, location: at };
 }
 
 function readKnown(r: Reader, errors: ScenarioError[], field: Field, sources: Entries<Source>, targets: Entries<Target>, matrix: Matrix): void {

@@ -7,6 +7,19 @@ import type { Labels, Protocol } from '../policy/types.js';
 
 export type Expectation = 'allow' | 'deny';
 
+/**
+ * An expectation at the level of the outcome (`matrix.<source>.refused: [...]`): stricter than allow/deny.
+ * `connected` ⇒ allow; `refused` (the connection was rejected) and `blocked` (timeout or unreachable: dropped) ⇒
+ * deny; `nxdomain` (the name does not exist; DNS answered) ⇒ allow, for the lookup's path. The policy column and the
+ * exit code read the allow/deny it maps to; the verdict also checks the outcome.
+ */
+export type OutcomeExpectation = 'connected' | 'refused' | 'blocked' | 'nxdomain';
+
+/** The allow/deny an outcome-level expectation stands for (see OutcomeExpectation). */
+export function intentOf(expectation: OutcomeExpectation): Expectation {
+  return expectation === 'refused' || expectation === 'blocked' ? 'deny' : 'allow';
+}
+
 export interface ScenarioDefaults {
   /** Per-check connect/DNS timeout. */
   timeoutMs: number;
@@ -26,7 +39,16 @@ export type Source =
       node?: string;
       location: SourceLocation;
     }
-  | { kind: 'runner'; name: string; location: SourceLocation };
+  | {
+      kind: 'runner';
+      name: string;
+      /**
+       * The address the runner's traffic carries when it reaches pods (after any SNAT), from `address:`; decides
+       * ipBlock rules. `--runner-address` overrides it. Absent: cells that depend on it are `unknown`.
+       */
+      address?: string;
+      location: SourceLocation;
+    };
 
 export interface HttpCheck {
   path: string;
@@ -44,6 +66,8 @@ export type Target =
       port: number | string;
       protocol: Protocol;
       http?: HttpCheck;
+      /** `clusterIP`: probe the Service's ClusterIP and port directly, no DNS (tests the network path alone). */
+      via?: 'clusterIP';
       location: SourceLocation;
     }
   | {
@@ -53,6 +77,8 @@ export type Target =
       namespace: string;
       labels: Labels;
       port: number;
+      /** The listener pod declares its containerPort with this name (`port: {name, number}`), so `port: NAME` policies resolve. */
+      portName?: string;
       protocol: Protocol;
       /**
        * The node the listener runs on. Without it, a `--per-node` run deploys one listener per node, so every
@@ -75,6 +101,8 @@ export interface ExpectedCell {
   source: string;
   target: string;
   expect: Expectation;
+  /** An outcome-level expectation (`connected`, `refused`, `blocked`, `nxdomain`); `expect` is what it maps to. */
+  outcome?: OutcomeExpectation;
   /**
    * A known, explained failure (e.g. a contradiction in the platform's own policies).
    * The cell is reported as `known-gap` instead of failing the run; if it unexpectedly passes, that is reported too.

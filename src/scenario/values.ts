@@ -51,6 +51,13 @@ export function checkCidr(text: string): string | undefined {
   return undefined;
 }
 
+/** One IPv4 or IPv6 address (the runner's address): no host name, no range. */
+export function checkIp(text: string): string | undefined {
+  if (isIPv4(text) || isIPv6(text)) return undefined;
+  if (text.includes('/')) return `\`${text}\` is a CIDR; give one IP address`;
+  return `\`${text}\` is not an IP address`;
+}
+
 /** An address target: one IPv4/IPv6 address or a DNS host name (RFC 1123), never a range. */
 export function checkAddress(text: string): string | undefined {
   if (text.includes('/')) {

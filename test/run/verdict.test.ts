@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../src/model/outcome.js';
 import type { Classification, PolicyView } from '../../src/model/verdict.js';
 import { judgeCell, runExitCode, summarizeCells } from '../../src/run/verdict.js';
-import type { Target } from '../../src/scenario/types.js';
+import { intentOf, type OutcomeExpectation, type Target } from '../../src/scenario/types.js';
 import { targets } from './scenario-builder.js';
 
 const svc = targets.service('mlflow', 'mlflow', 'financial-ml', 5000);
@@ -10,6 +10,7 @@ const dnsT = targets.dns('dns');
 const web = targets.service('web', 'web', 'financial-ml', 80, { path: '/', expectStatus: 200 });
 const ext = targets.address('ext', '198.51.100.7', 443);
 const listener = targets.listener('other', 'other-ns', 8080);
+const webLb = targets.address('web-lb', '192.168.1.209', 80, { path: '/', expectStatus: 200 });
 
 interface Row {
   name: string;
@@ -34,7 +35,16 @@ const rows: Row[] = [
   { name: 'allow by policy, no endpoints', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'timeout' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints/ },
   // kube-proxy REJECTs connections to a Service without endpoints: the refusal is the node's, not a backend's.
   { name: 'allow by policy, no endpoints, refused by kube-proxy', target: svc, expect: 'allow', policy: 'allow', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints/ },
-  { name: 'deny, no endpoints, refused by kube-proxy: nothing reached', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'pass', pass: true, reason: /refused, as expected/ },
+  // Issue 9 item 4: a deny check against a Service without endpoints proves nothing about the policy.
+  { name: 'deny, no endpoints, refused by kube-proxy: the check could not test the policy', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'unknown', pass: false, reason: /^service financial-ml\/mlflow has no ready endpoints: a refusal from kube-proxy proves nothing about the policy/ },
+  { name: 'deny, no endpoints, timeout: not a pass either', target: svc, expect: 'deny', policy: 'deny', outcome: { kind: 'timeout' }, readyEndpoints: 0, classification: 'unknown', pass: false, reason: /has no ready endpoints: timeout proves nothing about the policy/ },
+  { name: 'allow, no endpoints, policy unknown: still the missing endpoints', target: svc, expect: 'allow', policy: 'unknown', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints \(kube-proxy rejected the connection\)/ },
+  { name: 'allow, no endpoints, policy denies too: the policy first', target: svc, expect: 'allow', policy: 'deny', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'policy-gap', pass: false, reason: /policies say deny/ },
+  // Issue 9 item 9: a LoadBalancer address mapped to its Service is judged by that Service's endpoints.
+  { name: 'LoadBalancer address without endpoints, allow, refused', target: ext, expect: 'allow', policy: 'allow', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints/ },
+  { name: 'LoadBalancer address without endpoints, allow, policy unknown (runner)', target: ext, expect: 'allow', policy: 'unknown', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /no ready endpoints/ },
+  { name: 'LoadBalancer address without endpoints, deny, refused', target: ext, expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'unknown', pass: false, reason: /no ready endpoints: a refusal from kube-proxy proves nothing/ },
+  { name: 'http answer from an empty pool is not an application answer', target: webLb, expect: 'allow', policy: 'allow', outcome: { kind: 'http', status: 503 }, readyEndpoints: 0, classification: 'data-plane', pass: false, reason: /expected http:200, observed http:503, and service .* has no ready endpoints: the answer is not a backend's/ },
   // A refusal is a rejection: kube-router/OVN-Kubernetes REJECT denied flows exactly like a port nothing listens on.
   // Blocked when netcheck knows the target is served; otherwise netcheck cannot tell, and says so.
   { name: 'refused by a listener, deny: a rejecting CNI enforced it', target: listener, expect: 'deny', policy: 'deny', outcome: { kind: 'refused' }, classification: 'pass', pass: true, reason: /^refused \(rejected: the data plane refused it, or nothing listens on port 8080 in the listener pod\), as expected \(deny\)$/ },
@@ -175,5 +185,96 @@ describe('runExitCode: whose problem a red run is', () => {
   it('1 for a policy regression, whatever else went wrong', () => {
     expect(regression.classification).toBe('policy-gap');
     expect(code([pass, dataPlane, notRun, regression], 2)).toBe(1);
+  });
+});
+
+describe('outcome-level expectations (connected, refused, blocked, nxdomain)', () => {
+  interface OutcomeRow {
+    name: string;
+    target: Target;
+    expected: OutcomeExpectation;
+    policy: PolicyView;
+    outcome: Outcome;
+    readyEndpoints?: number;
+    classification: Classification;
+    reason: RegExp;
+  }
+  const outcomeRows: OutcomeRow[] = [
+    { name: 'connected on a connection', target: svc, expected: 'connected', policy: 'allow', outcome: { kind: 'connected' }, classification: 'pass', reason: /^connected, as expected \(allow\)$/ },
+    { name: 'connected on a timeout is judged as allow', target: svc, expected: 'connected', policy: 'deny', outcome: { kind: 'timeout' }, classification: 'policy-gap', reason: /expected allow, observed timeout/ },
+    { name: 'refused on a refusal from a listener', target: listener, expected: 'refused', policy: 'deny', outcome: { kind: 'refused' }, classification: 'pass', reason: /as expected \(refused\)$/ },
+    { name: 'refused on a timeout: blocked, but dropped', target: listener, expected: 'refused', policy: 'deny', outcome: { kind: 'timeout' }, classification: 'data-plane', reason: /^expected refused, observed timeout: the path is blocked, but the packets are dropped, not rejected/ },
+    { name: 'refused on a connection is a deny that leaked', target: listener, expected: 'refused', policy: 'deny', outcome: { kind: 'connected' }, classification: 'data-plane', reason: /does not enforce/ },
+    { name: 'refused on a refusal nobody can attribute still meets the assertion', target: ext, expected: 'refused', policy: 'unknown', outcome: { kind: 'refused' }, classification: 'pass', reason: /as expected \(refused; nothing listening or a rejecting data plane/ },
+    { name: 'refused against a Service without endpoints proves nothing', target: svc, expected: 'refused', policy: 'deny', outcome: { kind: 'refused' }, readyEndpoints: 0, classification: 'unknown', reason: /no ready endpoints: a refusal from kube-proxy proves nothing/ },
+    { name: 'blocked on a timeout', target: svc, expected: 'blocked', policy: 'deny', outcome: { kind: 'timeout' }, classification: 'pass', reason: /^timeout, as expected \(blocked\)$/ },
+    { name: 'blocked on unreachable', target: svc, expected: 'blocked', policy: 'deny', outcome: { kind: 'unreachable', code: 'EHOSTUNREACH' }, classification: 'pass', reason: /as expected \(blocked\)$/ },
+    { name: 'blocked on a refusal from a listener: rejected, not dropped', target: listener, expected: 'blocked', policy: 'deny', outcome: { kind: 'refused' }, classification: 'data-plane', reason: /^expected blocked \(a timeout or unreachable\), observed refused .*rejected rather than dropped/ },
+    { name: 'blocked on an unattributable refusal stays unknown', target: ext, expected: 'blocked', policy: 'unknown', outcome: { kind: 'refused' }, classification: 'unknown', reason: /either nothing listens/ },
+    { name: 'nxdomain on NXDOMAIN for a dns target', target: dnsT, expected: 'nxdomain', policy: 'allow', outcome: { kind: 'dns-nxdomain' }, classification: 'pass', reason: /^dns-nxdomain, as expected \(nxdomain\)$/ },
+    { name: 'nxdomain on NXDOMAIN for a service name', target: svc, expected: 'nxdomain', policy: 'unknown', outcome: { kind: 'dns-nxdomain' }, classification: 'pass', reason: /as expected \(nxdomain\)/ },
+    { name: 'nxdomain on a name that resolves', target: dnsT, expected: 'nxdomain', policy: 'allow', outcome: { kind: 'resolved', addresses: ['10.96.0.1'] }, classification: 'dns', reason: /^expected nxdomain, observed resolved 10\.96\.0\.1: the name exists$/ },
+    { name: 'nxdomain on a service that answers', target: svc, expected: 'nxdomain', policy: 'allow', outcome: { kind: 'connected' }, classification: 'dns', reason: /the name exists/ },
+    { name: 'nxdomain on a lookup that timed out is a DNS fault, not a pass', target: svc, expected: 'nxdomain', policy: 'allow', outcome: { kind: 'dns-timeout' }, classification: 'dns', reason: /did not resolve/ },
+  ];
+  it.each(outcomeRows)('$name', (row) => {
+    const v = judgeCell({
+      cell: { source: 's', target: row.target.name, expect: intentOf(row.expected), outcome: row.expected },
+      target: row.target,
+      policy: { view: row.policy, explanation: ['egress: admitted by X'] },
+      observed: { kind: 'observed', outcome: row.outcome, attempts: [{ outcome: row.outcome, ms: 5 }] },
+      ...(row.readyEndpoints !== undefined ? { readyEndpoints: row.readyEndpoints } : {}),
+    });
+    expect(v.classification).toBe(row.classification);
+    expect(v.pass).toBe(row.classification === 'pass');
+    expect(v.reason).toMatch(row.reason);
+    expect(v.expectOutcome).toBe(row.expected);
+    expect(v.expect).toBe(row.expected === 'refused' || row.expected === 'blocked' ? 'deny' : 'allow');
+  });
+
+  it('maps to allow/deny for the policy column and the exit code', () => {
+    expect((['connected', 'refused', 'blocked', 'nxdomain'] as const).map(intentOf)).toEqual(['allow', 'deny', 'deny', 'allow']);
+  });
+});
+
+describe('ClusterIP retry after a name that did not resolve', () => {
+  const judgeRetry = (retry: Outcome, readyEndpoints?: number) =>
+    judgeCell({
+      cell: { source: 's', target: 'mlflow', expect: 'allow' },
+      target: svc,
+      policy: { view: 'allow', explanation: [] },
+      observed: { kind: 'observed', outcome: { kind: 'dns-timeout' }, attempts: [{ outcome: { kind: 'dns-timeout' }, ms: 2000 }] },
+      clusterIPRetry: { address: '10.96.12.34', port: 5000, outcome: retry },
+      ...(readyEndpoints !== undefined ? { readyEndpoints } : {}),
+    });
+
+  it('the cell stays a dns fault and says the path is open', () => {
+    const v = judgeRetry({ kind: 'connected' });
+    expect(v.classification).toBe('dns');
+    expect(v.reason).toMatch(/did not resolve \(dns-timeout\): a DNS fault, not a policy verdict; via ClusterIP 10\.96\.12\.34:5000 the path is open \(only the name is broken\) \(connected\)$/);
+    expect(v.clusterIPRetry).toEqual({ address: '10.96.12.34', port: 5000, outcome: { kind: 'connected' }, path: 'open' });
+  });
+  it('says the path is blocked too', () => {
+    const v = judgeRetry({ kind: 'timeout' });
+    expect(v.reason).toMatch(/via ClusterIP 10\.96\.12\.34:5000 the path is blocked too \(timeout\)$/);
+    expect(v.clusterIPRetry?.path).toBe('blocked');
+  });
+  it('a refusal with endpoints unknown is not called open or blocked', () => {
+    const v = judgeRetry({ kind: 'refused' });
+    expect(v.clusterIPRetry?.path).toBe('unknown');
+    expect(v.reason).toMatch(/it is not known whether the path is open \(refused: nothing listens, or the data plane rejected it\)$/);
+  });
+  it('a refusal from a Service with endpoints is blocked', () => {
+    expect(judgeRetry({ kind: 'refused' }, 2).clusterIPRetry?.path).toBe('blocked');
+  });
+  it('no retry, no field', () => {
+    const v = judgeCell({
+      cell: { source: 's', target: 'mlflow', expect: 'allow' },
+      target: svc,
+      policy: { view: 'allow', explanation: [] },
+      observed: { kind: 'observed', outcome: { kind: 'dns-timeout' }, attempts: [] },
+    });
+    expect(v.clusterIPRetry).toBeUndefined();
+    expect(v.reason).not.toContain('ClusterIP');
   });
 });
