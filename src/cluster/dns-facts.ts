@@ -1,6 +1,6 @@
 /**
  * What the API shows of the cluster's DNS, for the DNS chain (src/diagnose/dns-chain.ts): the Services,
- * EndpointSlices, pods and Deployments of the DNS namespace (kube-system). Each read that is forbidden (a
+ * EndpointSlices and pods of the DNS namespace (kube-system), and its Deployment coredns. Each read that is forbidden (a
  * namespace-scoped Role) becomes "not visible" with its reason, never an error: the chain then says whom to ask.
  */
 import { ClusterError } from '../model/errors.js';
@@ -41,7 +41,17 @@ export async function readDnsFacts(transport: Transport, namespace = 'kube-syste
     list<RawService>(transport, 'services', `/api/v1/namespaces/${ns}/services`, namespace, signal),
     list<RawSlice>(transport, 'endpointslices', `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, namespace, signal),
     list<unknown>(transport, 'pods', `/api/v1/namespaces/${ns}/pods`, namespace, signal),
-    list<RawDeployment>(transport, 'deployments', `/apis/apps/v1/namespaces/${ns}/deployments`, namespace, signal),
+    // `get` the one Deployment kubeadm and most distributions name coredns: RBAC grants get on deployments, not list.
+    transport
+      .json<RawDeployment>({ verb: 'get', resource: 'deployments', namespace, name: 'coredns', method: 'GET', path: `/apis/apps/v1/namespaces/${ns}/deployments/coredns`, signal })
+      .then(
+        (d): Visible<RawDeployment[]> => [d],
+        (error: unknown): Visible<RawDeployment[]> => {
+          if (error instanceof ClusterError && error.reason === 'NotFound') return [];
+          if (error instanceof ClusterError && error.reason === 'Forbidden') return { notVisible: `forbidden: get deployments in ${namespace}` };
+          throw error;
+        },
+      ),
   ]);
   const endpoints: Visible<Record<string, DnsEndpointFact[]>> = Array.isArray(slices)
     ? slices.reduce<Record<string, DnsEndpointFact[]>>((byService, slice) => {

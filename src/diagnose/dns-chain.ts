@@ -385,3 +385,36 @@ function formatLabels(labels: Labels | undefined): string {
 function sameLabels(a: Labels, b: Labels): boolean {
   return formatLabels(a) === formatLabels(b);
 }
+
+/** The run finding of a walked chain: its verdict, owner and next command, about the cells that sent it walking. */
+export function dnsChainFinding(chain: DnsChain, cells: ReadonlyArray<{ source: string; target: string; node?: string }>): {
+  kind: 'dns-chain';
+  text: string;
+  cells: Array<{ source: string; target: string; node?: string }>;
+  owner?: Owner;
+  next?: string;
+} {
+  const who = chain.source.description ?? chain.source.namespace;
+  const where = `${who}${chain.source.node ? ` on ${chain.source.node}` : ''}`;
+  const v = chain.verdict;
+  const head = v.status === 'broken' ? `DNS chain from ${where}: broken at ${v.link}` : v.status === 'healthy' ? `DNS chain from ${where}: no broken link` : `DNS chain from ${where}: undecided`;
+  return {
+    kind: 'dns-chain',
+    text: `${head} — ${v.text}`,
+    cells: cells.map((c) => ({ source: c.source, target: c.target, ...(c.node !== undefined ? { node: c.node } : {}) })),
+    ...(v.owner ? { owner: v.owner } : {}),
+    ...(v.next ? { next: v.next } : {}),
+  };
+}
+
+/**
+ * A run's findings once its DNS chains are walked: the chains' findings first, and the generic DNS findings of
+ * src/diagnose/diagnose-run.ts ("cluster DNS looks down …", which the chain now explains link by link) dropped.
+ */
+export function withDnsChainFindings<F extends { text: string; kind?: string }>(findings: readonly F[], chainFindings: readonly F[]): F[] {
+  if (chainFindings.length === 0) return [...findings];
+  return [...chainFindings, ...findings.filter((f) => f.kind !== 'dns-chain' && !GENERIC_DNS_FINDING.test(f.text))];
+}
+
+/** The run-level DNS finding the chain replaces. */
+export const GENERIC_DNS_FINDING = /^cluster DNS looks down/;

@@ -12,6 +12,8 @@ export function renderJson(result: RunResult): string {
     findings: result.findings ?? [],
     // Added after `findings` (kept as plain strings for existing readers): which cells each finding is about.
     findingCells: result.findingCells ?? [],
+    // The DNS chain walked after the verdicts (src/model/dns-chain.ts), when a DNS cell failed.
+    ...(result.dnsChains !== undefined ? { dnsChains: result.dnsChains } : {}),
     cells: result.cells.map((c) => ({
       source: c.source,
       target: c.target,

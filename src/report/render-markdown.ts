@@ -5,6 +5,8 @@
  */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
+import { renderDnsChainMarkdown } from './render-dns-chain.js';
+import { findingAction } from './finding-action.js';
 import { caseResult, failingCells, statusMark } from './cell-text.js';
 
 /** What the reader asked to see; see TableView in render-table.ts. */
@@ -32,8 +34,14 @@ export function renderMarkdown(result: RunResult, view: MarkdownView = {}): stri
   const findings = result.findings ?? [];
   if (findings.length > 0) {
     out.push('', '### Findings', '');
-    for (const f of findings) out.push(`- ${md(f)}`);
+    for (const f of findings) {
+      // Who fixes it and the command to run next, on the finding's own bullet (a code span keeps the command copyable).
+      const { owner, next } = findingAction(result, f);
+      const action = [...(owner !== undefined ? [`owner: ${md(owner)}`] : []), ...(next !== undefined ? [`next: \`${next.replaceAll('`', "'")}\``] : [])];
+      out.push(`- ${md(f)}${action.length > 0 ? `<br>${action.join(' · ')}` : ''}`);
+    }
   }
+  if (result.dnsChains && result.dnsChains.length > 0) out.push('', renderDnsChainMarkdown(result.dnsChains, '####').trimEnd());
   if (mismatches.length > 0) {
     out.push('', '### Failures', '');
     out.push(...cellTable(mismatches, true));

@@ -5,7 +5,9 @@
  */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
-import { axes, columnLabel, failingCells, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
+import { renderDnsChainText } from './render-dns-chain.js';
+import { findingActionLine } from './finding-action.js';
+import { axes, CELL_LEGEND, columnLabel, expectedLetter, failingCells, isPerNode, observedLetter, rowLabel, statusMark, verdictHeadline } from './cell-text.js';
 
 const WIDTH = 100;
 const CELL = 5;
@@ -43,7 +45,7 @@ export function renderTable(result: RunResult, width = WIDTH, view: TableView = 
     for (const row of rows) {
       const cells = block.map((target) => {
         const c = byKey.get(`${row}\u0000${target}`);
-        return pad(c ? `${c.expect === 'allow' ? 'A' : 'D'}${observedLetter(c)}${statusMark(c)}` : '·', CELL);
+        return pad(c ? `${expectedLetter(c)}${observedLetter(c)}${statusMark(c)}` : '·', CELL);
       });
       out.push(`${pad(truncate(row, labelWidth), labelWidth)} ${cells.join('').trimEnd()}`);
     }
@@ -52,7 +54,7 @@ export function renderTable(result: RunResult, width = WIDTH, view: TableView = 
   out.push(...wrap(`targets: ${columns.map((t, i) => `${i + 1} ${t}`).join(' · ')}`, width, '  '));
   out.push(
     ...wrap(
-      `cell = expected·observed: A allow/open, D deny/blocked, N name did not resolve, P probe did not run; ✓ pass, ✗ fail, ~ known gap${failuresOnly ? '; · not failing' : ''}`,
+      `${CELL_LEGEND}; ✓ pass, ✗ fail, ~ known gap${failuresOnly ? '; · not failing' : ''}`,
       width,
       '  ',
     ),
@@ -76,8 +78,13 @@ export function renderTable(result: RunResult, width = WIDTH, view: TableView = 
   if (result.findings && result.findings.length > 0) {
     out.push('');
     out.push('Findings:');
-    for (const f of result.findings) out.push(...wrap(`- ${f}`, width, '    ', '  '));
+    for (const f of result.findings) {
+      out.push(...wrap(`- ${f}`, width, '    ', '  '));
+      const action = findingActionLine(result, f);
+      if (action !== undefined) out.push(...wrap(action, width, '    ', '    '));
+    }
   }
+  if (result.dnsChains && result.dnsChains.length > 0) out.push('', ...renderDnsChainText(result.dnsChains, width).trimEnd().split('\n'));
   if (result.cluster.unknown.length > 0) {
     out.push('');
     out.push(...wrap(`Not readable (policy may be unknown): ${result.cluster.unknown.join(', ')}`, width, '  '));

@@ -6,7 +6,7 @@
  * caller's run id: the caller deletes them with the run's (deleteRunPods in its `finally`).
  */
 import type { ClusterClient, Inventory } from '../cluster/types.js';
-import { CANARY_NAME, COREDNS_LABELS, isNotVisible, walkDnsChain, type DnsChain, type DnsQuery } from '../diagnose/dns-chain.js';
+import { CANARY_NAME, COREDNS_LABELS, dnsChainFinding, isNotVisible, walkDnsChain, type DnsChain, type DnsQuery } from '../diagnose/dns-chain.js';
 import type { DnsClusterFacts, DnsPodFact } from '../model/dns-chain.js';
 import { NetcheckError } from '../model/errors.js';
 import type { AgentCheck, AgentCheckResult, AgentPlan } from '../model/outcome.js';
@@ -15,7 +15,9 @@ import type { Labels } from '../policy/types.js';
 import { agentRunArgs } from '../probe/agent.js';
 import { runProbePods, BudgetExceededError, type ProbePodResult, type ProbePodSpec } from '../probe/lifecycle.js';
 import { buildProbePod } from '../probe/pod-spec.js';
-import { DEFAULT_SETTLE_MS } from './plan.js';
+import type { CellVerdict, RunFinding } from '../model/verdict.js';
+import type { Scenario } from '../scenario/types.js';
+import { DEFAULT_SETTLE_MS, resolveSourceLabels } from './plan.js';
 
 export interface DnsChainRequest {
   namespace: string;
@@ -178,4 +180,102 @@ export async function runDnsChains(client: ClusterClient, requests: DnsChainRequ
   }
   for (const r of results) if (r.kind === 'failed') options.onFailure?.(r.error);
   return planned.map((p) => chainFromResults(p.request, results.find((r) => r.key === p.spec.key), p.meta, facts, snapshot));
+}
+
+/** At most this many chain probe pods after a run: one per (namespace, labels, node) of a failed DNS cell. */
+export const MAX_DNS_CHAINS = 6;
+
+/**
+ * Which sources a run walks the chain for (pure): every pod source with a failed DNS cell — a name that did not
+ * resolve, or a `dns` target expected to resolve that failed — grouped by namespace, labels and the node its probe
+ * ran on; each with the names it failed on. The runner resolves on this machine: no chain for it.
+ */
+export function dnsChainRequests(
+  cells: readonly CellVerdict[],
+  scenario: Scenario,
+  workloadLabels: Readonly<Record<string, Labels>>,
+  targetKinds: Readonly<Record<string, string>>,
+): Array<{ request: DnsChainRequest; cells: CellVerdict[] }> {
+  const groups = new Map<string, { request: DnsChainRequest; cells: CellVerdict[]; sources: Set<string> }>();
+  for (const c of cells) {
+    if (c.pass || c.classification === 'probe') continue;
+    if (!(c.classification === 'dns' || (targetKinds[c.target] === 'dns' && c.expect === 'allow'))) continue;
+    const source = scenario.sources.find((s) => s.name === c.source);
+    if (source?.kind !== 'pod') continue;
+    let labels: Labels;
+    try {
+      labels = resolveSourceLabels(source, workloadLabels);
+    } catch {
+      continue; // its workload was not found: the cell says so already
+    }
+    const node = c.node ?? c.pinnedNode;
+    const key = JSON.stringify([source.namespace, Object.entries(labels).sort(), node ?? '']);
+    const group = groups.get(key) ?? { request: { namespace: source.namespace, labels, ...(node !== undefined ? { node } : {}), names: [] }, cells: [], sources: new Set<string>() };
+    group.cells.push(c);
+    group.sources.add(source.name);
+    const target = scenario.targets.find((t) => t.name === c.target);
+    const name = target?.kind === 'dns' ? target.host : target?.kind === 'service' ? `${target.service}.${target.namespace}` : undefined;
+    if (name !== undefined && !group.request.names!.includes(name)) group.request.names!.push(name);
+    groups.set(key, group);
+  }
+  return [...groups.values()].slice(0, MAX_DNS_CHAINS).map(({ request, cells: affected, sources }) => ({
+    request: { ...request, description: [...sources].sort().join(', '), names: request.names!.slice(0, 4) },
+    cells: affected,
+  }));
+}
+
+export interface AfterRunInput {
+  client: ClusterClient;
+  runId: string;
+  cells: readonly CellVerdict[];
+  scenario: Scenario;
+  workloadLabels: Readonly<Record<string, Labels>>;
+  targetKinds: Readonly<Record<string, string>>;
+  snapshot: Inventory;
+  signal: AbortSignal;
+  /** The run's deadline; the chain gets at least CHAIN_MIN_MS beyond now even when the run spent its budget. */
+  deadline: number;
+  timeoutMs: number;
+  settleMs?: number;
+  image?: string;
+  imagePullSecret?: string;
+  /** Namespaces the run deletes its pods from: the chain's are added. */
+  namespaces: Set<string>;
+}
+
+const CHAIN_MIN_MS = 30_000;
+
+/**
+ * After a run's verdicts: walk the chain for each source whose DNS cells failed. Returns the chains and one
+ * finding each (kind 'dns-chain'); a chain that cannot be walked (the API failed) becomes one finding saying so,
+ * never a failed run. A stop the user asked for (the signal) still propagates.
+ */
+export async function walkDnsChainsAfterRun(input: AfterRunInput): Promise<{ chains: DnsChain[]; findings: RunFinding[] }> {
+  const wanted = dnsChainRequests(input.cells, input.scenario, input.workloadLabels, input.targetKinds);
+  if (wanted.length === 0) return { chains: [], findings: [] };
+  try {
+    const chains = await runDnsChains(
+      input.client,
+      wanted.map((w) => w.request),
+      {
+        runId: input.runId,
+        signal: input.signal,
+        deadline: Math.max(input.deadline, Date.now() + CHAIN_MIN_MS),
+        timeoutMs: Math.min(input.timeoutMs, 5_000),
+        snapshot: input.snapshot,
+        ...(input.settleMs !== undefined ? { settleMs: input.settleMs } : {}),
+        ...(input.image !== undefined ? { image: input.image } : {}),
+        ...(input.imagePullSecret !== undefined ? { imagePullSecret: input.imagePullSecret } : {}),
+        onNamespace: (ns) => input.namespaces.add(ns),
+      },
+    );
+    return { chains, findings: chains.map((chain, i) => dnsChainFinding(chain, wanted[i]!.cells)) };
+  } catch (error) {
+    if (input.signal.aborted || !(error instanceof NetcheckError)) throw error;
+    const cells = wanted.flatMap((w) => w.cells);
+    return {
+      chains: [],
+      findings: [{ kind: 'dns-chain', text: `the DNS chain could not be walked: ${error.message}`, cells: cells.map((c) => ({ source: c.source, target: c.target, ...(c.node !== undefined ? { node: c.node } : {}) })) }],
+    };
+  }
 }

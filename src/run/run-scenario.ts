@@ -3,9 +3,12 @@
  * runner in parallel → verdicts → diagnosis. Everything it creates carries the run id and is deleted in
  * `finally` (also when `signal` aborts: SIGINT/SIGTERM).
  */
+import { isNamespaceScoped } from '../cluster/api-errors.js';
 import type { ClusterClient, Inventory, WorkloadKind } from '../cluster/types.js';
 import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
 import { diagnoseCells, type TargetKinds } from '../diagnose/diagnose-run.js';
+import { withDnsChainFindings } from '../diagnose/dns-chain.js';
+import { walkDnsChainsAfterRun } from './dns-chain.js';
 import { buildRunContext, scenarioArgument } from '../diagnose/run-context.js';
 import { ClusterError, ExitCode, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
 import type { AgentPlan } from '../model/outcome.js';
@@ -108,6 +111,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
   const retries = deps.retries ?? scenario.defaults.retries;
   const failures: NetcheckError[] = [];
   const namespaces = new Set<string>();
+  /** The pods this run asked for, so a namespace where listing is refused can still be cleaned by name. */
+  const podNames: Array<{ namespace: string; name: string }> = [];
   // Filled in as the run learns them, so a run stopped half-way still reports what it knew.
   const cluster: RunResult['cluster'] = { server: deps.client.server, context: deps.client.context, nodes: [], unknown: [] };
 
@@ -123,8 +128,6 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     findHiddenNamedPorts(scenario, snapshot.notVisible, unavailable);
     const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal, unavailable, snapshot.namespaces.map((n) => n.name));
     const runnable = withoutUnavailable(scenario, unavailable);
-    const notRunnable = unavailableFailure(unavailable);
-    if (notRunnable) failures.push(notRunnable);
 
     const probeNodes = deps.perNode ? selectProbeNodes(snapshot.nodes, deps.nodeSelection) : undefined;
     if (probeNodes && probeNodes.nodes.length === 0 && probeNodes.skipped.length > 0) {
@@ -183,13 +186,16 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     };
 
     for (const l of listenerPlans) namespaces.add(l.namespace);
+    for (const l of listenerSpecs) podNames.push({ namespace: l.manifest.metadata.namespace, name: l.manifest.metadata.name });
     const listenerResults = await settleRunFailure(
       listenerSpecs.length === 0 ? Promise.resolve([]) : startListeners(deps.client, listenerSpecs, { signal: deps.signal, deadline, onProgress: progress('listener') }),
       failures,
     );
     const listenerIPs = mapListenerIPs(listenerPlans, listenerResults, failures);
 
-    const plan = planRun(runnable, { ...planOptions, listenerIPs });
+    // A listener target none of whose pods could start (its namespace refused or gone) is unavailable, with that reason.
+    for (const [target, why] of failedListenerTargets(listenerPlans, listenerResults)) unavailable.targets.set(target, why);
+    const plan = planRun(withoutUnavailable(scenario, unavailable), { ...planOptions, listenerIPs });
     const specs: ProbePodSpec[] = plan.pods
       .filter((p) => p.plan.checks.length > 0)
       .map((p) => ({
@@ -207,6 +213,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
         }),
       }));
     for (const s of specs) namespaces.add(s.manifest.metadata.namespace);
+    for (const s of specs) podNames.push({ namespace: s.manifest.metadata.namespace, name: s.manifest.metadata.name });
 
     const runnerPlan = plan.runner;
     const [podResults, runnerResults] = await Promise.all([
@@ -215,6 +222,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       runnerPlan ? runRunner(runnerPlan, deps, failures) : Promise.resolve(undefined),
     ]);
 
+    const notRunnable = unavailableFailure(unavailable);
+    if (notRunnable) failures.push(notRunnable);
     const pendingReason = failures.find((f) => f instanceof BudgetExceededError || f instanceof ClusterError)?.message;
     for (const r of podResults) if (r.kind === 'failed') failures.push(r.error);
     const judged = judgeResults(
@@ -233,7 +242,13 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       image: deps.image ?? DEFAULT_PROBE_IMAGE,
       ...(snapshot.namespacesListed === true ? { namespacesListed: true } : {}),
     });
-    const { cells, findings: diagnosed } = diagnoseCells(attributed, kinds, diagnosis);
+    const { cells, findings: cellFindings } = diagnoseCells(attributed, kinds, diagnosis);
+    // A failed DNS cell sends a short second round of probe pods down the DNS chain; its verdicts replace the generic DNS finding.
+    const chained = await walkDnsChainsAfterRun({
+      client: deps.client, runId, cells, scenario, workloadLabels, targetKinds: kinds, snapshot, signal: deps.signal, deadline, timeoutMs,
+      namespaces, ...(deps.settleMs !== undefined ? { settleMs: deps.settleMs } : {}), ...imageOptionsForChain(deps),
+    });
+    const diagnosed = withDnsChainFindings(cellFindings, chained.findings);
     const result: RunResult = {
       runId,
       scenario: scenario.name,
@@ -251,6 +266,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
         ...describeVisibility(snapshot, { perNode: deps.perNode === true }),
       ],
       findingCells: diagnosed,
+      ...(chained.chains.length > 0 ? { dnsChains: chained.chains } : {}),
     };
     return { result, failures };
   } catch (caught) {
@@ -260,12 +276,12 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const result = stoppedRunResult(scenario, error, { runId, startedAt, finishedAt: now(), cluster });
     return { result, failures: [...failures, error], stoppedBy: error };
   } finally {
-    // Where no pod could be created (RBAC, no such namespace) there is nothing to delete, and listing may be refused too.
+    // Where RBAC refused part of the work (or the namespace is gone), listing may be refused too: delete by name.
     const refused = new Set(failures.flatMap((f) => {
       const cause = f instanceof ProbeError ? f.cause : undefined;
-      return cause instanceof ClusterError && cause.namespace !== undefined && (cause.reason === 'NamespaceNotFound' || (cause.reason === 'Forbidden' && cause.verb === 'create')) ? [cause.namespace] : [];
+      return cause instanceof ClusterError && cause.namespace !== undefined && isNamespaceScoped(cause) ? [cause.namespace] : [];
     }));
-    await cleanup(deps.client, runId, [...namespaces].filter((ns) => !refused.has(ns)), deps.onCleanupFailed);
+    await cleanup(deps.client, runId, [...namespaces].filter((ns) => !refused.has(ns)), deps.onCleanupFailed, podNames.filter((p) => refused.has(p.namespace)));
   }
 }
 
@@ -297,12 +313,28 @@ function imageOptions(deps: RunDeps): { image?: string; imagePullSecrets?: strin
   };
 }
 
+function imageOptionsForChain(deps: RunDeps): { image?: string; imagePullSecret?: string } {
+  return { ...(deps.image !== undefined ? { image: deps.image } : {}), ...(deps.imagePullSecret !== undefined ? { imagePullSecret: deps.imagePullSecret } : {}) };
+}
+
 /** Deleting must run even when the run was aborted, so it gets its own short deadline, not the run's signal. */
-async function cleanup(client: ClusterClient, runId: string, namespaces: string[], onFailed?: (message: string) => void): Promise<void> {
-  if (namespaces.length === 0) return;
+async function cleanup(
+  client: ClusterClient,
+  runId: string,
+  namespaces: string[],
+  onFailed?: (message: string) => void,
+  byName: Array<{ namespace: string; name: string }> = [],
+): Promise<void> {
+  if (namespaces.length === 0 && byName.length === 0) return;
   const signal = AbortSignal.timeout(15_000);
   // Namespace by namespace: one refused namespace must not leave the pods of the others behind.
-  const settled = await Promise.allSettled(namespaces.map((ns) => deleteRunPods(client, runId, { namespaces: [ns], signal })));
+  const settled = await Promise.allSettled([
+    ...namespaces.map((ns) => deleteRunPods(client, runId, { namespaces: [ns], signal })),
+    // A pod whose create RBAC refused does not exist; a refused delete there concerns no pod of ours.
+    ...byName.map((p) => client.deletePod(p.namespace, p.name, signal).catch((error: unknown) => {
+      if (!isNamespaceScoped(error)) throw error;
+    })),
+  ]);
   const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (errors.length > 0) {
     // The pods' activeDeadlineSeconds and `netcheck cleanup` still remove them; do not hide the run's own outcome.
@@ -390,6 +422,19 @@ export function stoppedRunResult(
     summary: summarizeCells(cells),
     findings: [`the run stopped before probing: ${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`],
   };
+}
+
+/** Listener targets whose every pod failed for a namespace-scoped reason (RBAC, no such namespace), with it. */
+function failedListenerTargets(plans: ListenerPodPlan[], results: ListenerResult[]): Map<string, string> {
+  const failed = new Map<string, string>();
+  const started = new Set<string>();
+  for (const r of results) {
+    const targets = plans.find((p) => p.key === r.key)?.targets ?? [];
+    if (r.kind === 'ready') targets.forEach((t) => started.add(t));
+    else if (r.error.cause instanceof ClusterError && isNamespaceScoped(r.error.cause)) targets.forEach((t) => failed.set(t, r.error.message));
+  }
+  for (const t of started) failed.delete(t);
+  return failed;
 }
 
 function mapListenerIPs(plans: ListenerPodPlan[], results: ListenerResult[], failures: NetcheckError[]): Record<string, string> {
