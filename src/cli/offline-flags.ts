@@ -1,18 +1,86 @@
 /**
  * Flags shared by the offline commands (analyze, explain, lint): --manifests, --port, --protocol, -o,
  * and loading the manifests into a snapshot. Bad values become one-line UsageErrors (exit 2).
+ * analyze and explain also read the live cluster instead (--kubeconfig/--context): withPolicySource.
  */
 import { isAbsolute, relative } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../model/errors.js';
 import { snapshotFromManifestFiles, type ManifestSnapshot } from '../policy/manifests.js';
 import type { PortQuery } from '../policy/ports.js';
-import type { Protocol } from '../policy/types.js';
+import type { ClusterSnapshot, Protocol } from '../policy/types.js';
 import { readInputFiles } from '../scenario/files.js';
 import { loadScenario } from '../scenario/load.js';
 
 export interface ManifestArgs {
   manifests: string[];
+}
+
+/** --manifests, or the live cluster (--kubeconfig/--context): exactly one of the two. */
+export interface PolicySourceArgs {
+  manifests?: string[];
+  kubeconfig?: string;
+  context?: string;
+}
+
+export function withPolicySource<T>(yargs: Argv<T>): Argv<T & PolicySourceArgs> {
+  return yargs
+    .option('manifests', {
+      alias: 'f',
+      type: 'string',
+      array: true,
+      describe: 'manifest files or directories (YAML/JSON, read recursively); or read the live cluster with --kubeconfig/--context',
+    })
+    .option('kubeconfig', { type: 'string', describe: 'read the live cluster with this kubeconfig (instead of --manifests)' })
+    .option('context', { type: 'string', describe: 'read the live cluster through this kubeconfig context (instead of --manifests)' });
+}
+
+/** What analyze and explain judge: a snapshot, where it came from, and what could not be read. */
+export interface PolicySource {
+  snapshot: ClusterSnapshot;
+  /** Manifest documents skipped, by kind (manifests only). */
+  skipped: Record<string, number>;
+  /** "manifests" or "cluster <context>": for the output's first note. */
+  origin: 'manifests' | 'cluster';
+  context?: string;
+  /** What the cluster's rights did not let netcheck read, with what was assumed instead (cluster only). */
+  notReadable: string[];
+}
+
+/**
+ * The snapshot analyze/explain judge: the manifests, or the live cluster's policies, pods, namespaces and
+ * services (the run's inventory). Both, or neither, is a one-line usage error. The cluster code is loaded only
+ * when the cluster is asked for (it costs start-up time the offline commands do not pay).
+ */
+export async function loadPolicySource(argv: PolicySourceArgs, command: string, namespaces: string[] = []): Promise<PolicySource> {
+  const live = argv.kubeconfig !== undefined || argv.context !== undefined;
+  const liveFlags = [argv.kubeconfig !== undefined ? '--kubeconfig' : '', argv.context !== undefined ? '--context' : ''].filter(Boolean).join('/');
+  if (live && argv.manifests !== undefined) {
+    throw new UsageError(`--manifests and ${liveFlags}: give one: --manifests to read files, or ${liveFlags} to read the live cluster`);
+  }
+  if (!live) {
+    if (argv.manifests === undefined) throw new UsageError(`${command} needs --manifests PATH, or --kubeconfig/--context to read the live cluster`);
+    const { snapshot, skipped } = await loadManifests(argv.manifests);
+    return { snapshot, skipped, origin: 'manifests', notReadable: [] };
+  }
+  const { connectCluster } = await import('../cluster/client.js');
+  const client = await connectCluster({
+    ...(argv.kubeconfig !== undefined ? { kubeconfig: argv.kubeconfig } : {}),
+    ...(argv.context !== undefined ? { context: argv.context } : {}),
+  });
+  // With namespace-scoped rights only the context's namespace is listed; the ones the command names are read too.
+  const inventory = await client.inventory(namespaces.length > 0 ? { alsoNamespaces: namespaces } : {});
+  return { snapshot: inventory, skipped: {}, origin: 'cluster', context: client.context, notReadable: inventory.unknown.map(assumedFor) };
+}
+
+/** An inventory `unknown` entry, with what the verdicts assume in its place. */
+function assumedFor(what: string): string {
+  if (what.startsWith('namespace labels') || what.startsWith('labels of namespace')) {
+    return `${what}: namespaces are judged with only their kubernetes.io/metadata.name label`;
+  }
+  if (what.startsWith('nodes')) return `${what}: node addresses are unknown`;
+  if (what.startsWith('endpointslices')) return `${what}: a Service's endpoints are its selector's pods, ready or not`;
+  return `${what}: judged as if there were none`;
 }
 
 export function withManifests<T>(yargs: Argv<T>): Argv<T & ManifestArgs> {

@@ -12,7 +12,8 @@ import type { PortQuery } from './ports.js';
 import type { Endpoint, PodInfo, Protocol, ServiceInfo } from './types.js';
 
 export type ResolvedEndpoint =
-  | { kind: 'pod'; pod: PodInfo }
+  /** `replicas`: the pods of the workload NS/NAME named, when that is how the pod was found (the first is judged). */
+  | { kind: 'pod'; pod: PodInfo; replicas?: PodInfo[] }
   | { kind: 'service'; ip: string; service: ServiceInfo; via: 'clusterIP' | 'loadBalancer' }
   | { kind: 'address'; ip: string }
   | { kind: 'unknown'; suggestions: string[] };
@@ -41,10 +42,36 @@ export function resolveEndpoint(engine: PolicyEngine, text: string): ResolvedEnd
   }
   const slash = trimmed.indexOf('/');
   if (slash > 0) {
-    const pod = engine.findPod(trimmed.slice(0, slash), trimmed.slice(slash + 1));
+    const namespace = trimmed.slice(0, slash);
+    const name = trimmed.slice(slash + 1);
+    const pod = engine.findPod(namespace, name);
     if (pod) return { kind: 'pod', pod };
+    const replicas = workloadPods(engine, namespace, name);
+    if (replicas[0]) return { kind: 'pod', pod: replicas[0], replicas };
   }
   return { kind: 'unknown', suggestions: suggestPods(engine, trimmed) };
+}
+
+/**
+ * The live pods of workload `name` (a cluster names them after it: Deployment NAME-<hash>-<id>, DaemonSet, Job or
+ * ReplicaSet NAME-<id>, StatefulSet NAME-<ordinal>), or the manifests' pod standing for `kind/name`. `name` may be
+ * `kind/name` (deployment/web). Sorted by name, so the pod judged is the same from run to run.
+ */
+export function workloadPods(engine: PolicyEngine, namespace: string, name: string): PodInfo[] {
+  const kindSlash = name.indexOf('/');
+  const bare = kindSlash >= 0 ? name.slice(kindSlash + 1) : name;
+  const escaped = bare.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const generated = new RegExp(`^${escaped}-(?:(?:[a-z0-9]{6,10}-)?[a-z0-9]{5}|\\d+)$`);
+  return engine.snapshot.pods
+    .filter((p) => p.namespace === namespace && (p.owner !== undefined ? p.owner === name || (kindSlash < 0 && p.owner.endsWith(`/${bare}`)) : generated.test(p.name)))
+    .sort((a, b) => compareStrings(a.name, b.name));
+}
+
+/** "http 8080/TCP, metrics 9090/TCP, 5000/TCP": the ports a pod declares, for error messages. */
+export function formatDeclaredPorts(pods: readonly PodInfo[]): string {
+  const seen = new Set<string>();
+  for (const pod of pods) for (const p of pod.ports) seen.add(`${p.name ? `${p.name} ` : ''}${p.containerPort}/${p.protocol}`);
+  return [...seen].join(', ');
 }
 
 export interface ServiceHop {

@@ -52,7 +52,10 @@ function netcheck(args: string[]): { code: number | null; stdout: string; stderr
 
 const cases: Array<{ args: string[]; stderr: RegExp }> = [
   // missing required flags and positionals
-  { args: ['analyze'], stderr: /^netcheck: analyze needs --manifests PATH$/m },
+  { args: ['analyze'], stderr: /^netcheck: analyze needs --manifests PATH, or --kubeconfig\/--context to read the live cluster$/m },
+  { args: ['explain', '--from', 'a/b', '--to', 'c/d', '--port', '80'], stderr: /^netcheck: explain needs --manifests PATH, or --kubeconfig\/--context to read the live cluster$/m },
+  { args: ['analyze', '--manifests', M, '--kubeconfig', '/nonexistent'], stderr: /^netcheck: --manifests and --kubeconfig: give one: --manifests to read files, or --kubeconfig to read the live cluster$/m },
+  { args: ['explain', '-f', M, '--context', 'x', '--from', 'a/b', '--to', 'c/d', '--port', '80'], stderr: /^netcheck: --manifests and --context: give one: --manifests to read files, or --context to read the live cluster$/m },
   { args: ['lint'], stderr: /^netcheck: lint needs --manifests PATH$/m },
   { args: ['explain', '--manifests', M], stderr: /^netcheck: explain needs --from NAMESPACE\/POD, --to NAMESPACE\/POD\|IP and --port NUMBER\|NAME$/m },
   { args: ['explain', '--manifests', M, '--from', 'a/b', '--to', 'c/d'], stderr: /^netcheck: explain needs --port NUMBER\|NAME$/m },
@@ -84,7 +87,9 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   { args: ['analyze', '--manifests', M, '-o', 'xml'], stderr: /^netcheck: -o xml: unknown output format; use table or json$/m },
   { args: ['analyze', '--manifests', M, '-o'], stderr: /^netcheck: -o: needs a value$/m },
   { args: ['explain', '--manifests', M, '--from', 'financial-ml/financial-predictor', '--to', 'mlflow/mlflow', '--port', '0'], stderr: /^netcheck: --port 0: port numbers run from 1 to 65535$/m },
-  { args: ['explain', '--manifests', M, '--from', 'financial-predictor', '--to', 'mlflow/mlflow', '--port', '80'], stderr: /^netcheck: --from financial-predictor: no such pod in the manifests \(give NAMESPACE\/POD\); did you mean financial-ml\/financial-predictor/m },
+  { args: ['explain', '--manifests', M, '--from', 'financial-predictor', '--to', 'mlflow/mlflow', '--port', '80'], stderr: /^netcheck: --from financial-predictor: no such pod or workload in the manifests \(give NAMESPACE\/POD, NAMESPACE\/WORKLOAD or an IP address\); did you mean financial-ml\/financial-predictor/m },
+  { args: ['explain', '--manifests', M, '--from', 'financial-mlops-pytorch/training-controller', '--to', 'financial-ml/financial-predictor', '--port', 'htp'], stderr: /^netcheck: no port htp on financial-ml\/financial-predictor \(its pods declare: http 8080\/TCP\); did you mean http$/m },
+  { args: ['explain', '--manifests', M, '--from', '203.0.113.5', '--to', '192.168.1.209', '--port', 'htp'], stderr: /^netcheck: no port htp on service financial-ml\/seldon-mesh \(it declares: http 80\/TCP\); did you mean http$/m },
   { args: ['lint', '--manifests', M, '-o', 'junit'], stderr: /^netcheck: -o junit: name the file, e\.g\. -o junit=lint\.xml$/m },
   { args: ['lint', '--manifests', M, '-o', 'xml'], stderr: /^netcheck: -o xml: unknown format "xml"\n  hint: formats: table, json, junit, sarif$/m },
   { args: ['run', 'financial-ml', '-o', 'xml'], stderr: /^netcheck: -o xml: unknown format "xml"$/m },
