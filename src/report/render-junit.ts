@@ -9,6 +9,7 @@
 import { escapeXmlAttr, escapeXmlText } from './xml-text.js';
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
+import { findingActionLine } from './finding-action.js';
 import { caseResult, cellName, runFindingsAbout, type CaseResult } from './cell-text.js';
 
 export function renderJunit(result: RunResult): string {
@@ -29,7 +30,10 @@ export function renderJunit(result: RunResult): string {
   out.push('    </properties>');
   for (const c of result.cells) out.push(...testcase(result, c));
   const findings = result.findings ?? [];
-  if (findings.length > 0) out.push(`    <system-out>${text(findings.map((f) => `finding: ${f}`).join('\n'))}</system-out>`);
+  if (findings.length > 0) {
+    const lines = findings.map((f) => `finding: ${f}${((a) => (a !== undefined ? ` (${a})` : ''))(findingActionLine(result, f))}`);
+    out.push(`    <system-out>${text(lines.join('\n'))}</system-out>`);
+  }
   out.push('  </testsuite>');
   out.push('</testsuites>');
   return out.join('\n') + '\n';
