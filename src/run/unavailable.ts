@@ -104,30 +104,37 @@ export function unavailableCells(scenario: Scenario, unavailable: Unavailable): 
 /** Run findings: "2 sources could not run: a (why); b (why)", the same for targets. */
 export function describeUnavailable(unavailable: Unavailable): string[] {
   const line = (what: string, entries: Map<string, string>): string[] =>
-    entries.size === 0 ? [] : [`${entries.size} ${what}${entries.size === 1 ? '' : 's'} could not run: ${[...entries].map(([name, why]) => `${name} (${why})`).join('; ')}`];
+    entries.size === 0 ? [] : [`${entries.size} ${what}${entries.size === 1 ? '' : 's'} could not run: ${[...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, why]) => `${name} (${why})`).join('; ')}`];
   return [...line('source', unavailable.sources), ...line('target', unavailable.targets)];
 }
 
 /** One infrastructure failure for the whole group, so the exit code says a check could not run (3). */
 export function unavailableFailure(unavailable: Unavailable): NetcheckError | undefined {
   const lines = describeUnavailable(unavailable);
-  return lines.length === 0 ? undefined : new ClusterError(lines.join('; '), { reason: 'ScenarioNotOnCluster' }, { hint: 'fix the names in the scenario, or create what it names; the other cells ran' });
+  return lines.length === 0 ? undefined : new ClusterError(lines.join('; '), { reason: 'ScenarioNotOnCluster' }, { hint: 'each reason says what to fix (a name in the scenario, a namespace, a grant); the other cells ran' });
 }
 
 /**
- * Pods refused in some namespaces (RBAC, or no such namespace), grouped by namespace and missing verb:
- * "RBAC forbids `create pods` in seldon-system (2 pods): grant deploy/rbac/role.yaml there ...".
+ * Pods refused in some namespaces (RBAC, or no such namespace), one line per namespace naming every verb refused:
+ * "2 pods could not run in default: RBAC forbids `create pods`, `list pods` — grant deploy/rbac/role.yaml in default ...".
  */
 export function describeNamespaceRefusals(failures: readonly NetcheckError[]): string[] {
-  const groups = new Map<string, number>();
+  const groups = new Map<string, { pods: number; verbs: Set<string>; missing: boolean }>();
   for (const f of failures) {
     const cause = f instanceof ProbeError ? f.cause : undefined;
     if (!(cause instanceof ClusterError) || cause.namespace === undefined) continue;
     if (cause.reason !== 'Forbidden' && cause.reason !== 'NamespaceNotFound') continue;
-    const line = describeNamespaceFailure(cause);
-    groups.set(line, (groups.get(line) ?? 0) + 1);
+    const group = groups.get(cause.namespace) ?? { pods: 0, verbs: new Set<string>(), missing: false };
+    group.pods++;
+    if (cause.reason === 'NamespaceNotFound') group.missing = true;
+    else if (cause.verb !== undefined && cause.resource !== undefined) group.verbs.add(`\`${cause.verb} ${cause.resource}\``);
+    groups.set(cause.namespace, group);
   }
-  return [...groups].map(([line, pods]) => `${pods} pod${pods === 1 ? '' : 's'} could not run: ${line}; the cells of other namespaces ran`);
+  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ns, g]) => {
+    const pods = `${g.pods} pod${g.pods === 1 ? '' : 's'} could not run in ${ns}`;
+    if (g.missing) return `${pods}: namespace ${ns} not found; the cells of other namespaces ran`;
+    return `${pods}: RBAC forbids ${[...g.verbs].sort().join(', ')} — grant deploy/rbac/role.yaml in ${ns} (or deploy/rbac/clusterrole.yaml); the cells of other namespaces ran`;
+  });
 }
 
 /** "not visible with these rights: … — ask the platform team to run `…`", one per thing not visible. */

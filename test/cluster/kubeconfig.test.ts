@@ -90,3 +90,21 @@ describe('resolveKubeconfig: bad input is a usage error that says what exists', 
     if (c.hint) expect((error as UsageError).hint).toMatch(c.hint);
   });
 });
+
+describe('resolveKubeconfig: in a pod', () => {
+  // A Role-only in-cluster Job must read the inventory of its ServiceAccount's namespace, not "default".
+  it('the namespace is the ServiceAccount\'s (serviceaccount/namespace), the server the Service env', () => {
+    const account = join(dir, 'serviceaccount');
+    mkdirSync(account, { recursive: true });
+    writeFileSync(join(account, 'token'), 'tok');
+    writeFileSync(join(account, 'ca.crt'), '');
+    writeFileSync(join(account, 'namespace'), 'netcheck\n');
+    const resolved = resolveKubeconfig({ env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, home: emptyHome, serviceAccountDir: account });
+    expect({ context: resolved.context, server: resolved.server, namespace: resolved.namespace, source: resolved.source }).toEqual({
+      context: 'in-cluster',
+      server: 'https://10.96.0.1:443',
+      namespace: 'netcheck',
+      source: 'in-cluster service account',
+    });
+  });
+});

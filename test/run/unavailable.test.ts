@@ -107,11 +107,13 @@ describe('`as:` lookups', () => {
 describe('RBAC refusals per namespace', () => {
   it('pods refused in a namespace are grouped by namespace and verb; other failures are not', () => {
     const refusal = (ns: string, verb = 'create'): ProbeError => new ProbeError(`probe pod ${ns}/p could not run`, { reason: 'Forbidden' }, { cause: forbidden(verb, 'pods', ns) });
-    const lines = describeNamespaceRefusals([refusal('seldon-system'), refusal('seldon-system'), refusal('default'), new ProbeError('image', { reason: 'ErrImagePull' })]);
+    const lines = describeNamespaceRefusals([refusal('seldon-system'), refusal('seldon-system'), refusal('default'), refusal('default', 'list'), new ProbeError('image', { reason: 'ErrImagePull' })]);
     expect(lines).toEqual([
-      '2 pods could not run: cannot create pods in seldon-system: RBAC forbids `create pods` — grant deploy/rbac/role.yaml in seldon-system (or deploy/rbac/clusterrole.yaml); the cells of other namespaces ran',
-      '1 pod could not run: cannot create pods in default: RBAC forbids `create pods` — grant deploy/rbac/role.yaml in default (or deploy/rbac/clusterrole.yaml); the cells of other namespaces ran',
+      '2 pods could not run in default: RBAC forbids `create pods`, `list pods` — grant deploy/rbac/role.yaml in default (or deploy/rbac/clusterrole.yaml); the cells of other namespaces ran',
+      '2 pods could not run in seldon-system: RBAC forbids `create pods` — grant deploy/rbac/role.yaml in seldon-system (or deploy/rbac/clusterrole.yaml); the cells of other namespaces ran',
     ]);
+    const gone = new ProbeError('probe pod x/p could not run', { reason: 'NamespaceNotFound' }, { cause: errorFromStatus(404, { details: { kind: 'namespaces', name: 'x' } }, { verb: 'create', resource: 'pods', namespace: 'x' }, identity) });
+    expect(describeNamespaceRefusals([gone])).toEqual(['1 pod could not run in x: namespace x not found; the cells of other namespaces ran']);
   });
 });
 
