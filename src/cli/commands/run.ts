@@ -14,7 +14,7 @@ import { listBuiltinScenarios } from '../../scenario/builtins.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
 import { selectScenario } from '../../scenario/select.js';
 import type { Scenario } from '../../scenario/types.js';
-import { parseDurationMs } from '../../scenario/values.js';
+import { checkIp, parseDurationMs } from '../../scenario/values.js';
 import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand, formatError } from '../command.js';
 import { keepingHint } from '../flag-check.js';
@@ -60,6 +60,7 @@ export interface RunArgs {
   imagePullSecret?: string;
   progress?: boolean;
   append?: boolean;
+  runnerAddress?: string;
   from?: string[];
   to?: string[];
   failuresOnly?: boolean;
@@ -152,6 +153,11 @@ export function buildProbeOptions<T>(yargs: Argv<T>) {
     .option('include-cordoned', { type: 'boolean', describe: 'with --per-node: probe cordoned nodes too (a drained node mid-migration; pods bound by nodeName run there)' })
     .option('image', { type: 'string', describe: `probe image: any image with \`node\` 18+ (default: ${DEFAULT_PROBE_IMAGE})` })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
+    .option('runner-address', {
+      type: 'string',
+      nargs: 1,
+      describe: "the address the runner's traffic carries when it reaches the cluster (after any SNAT); decides ipBlock rules for runner cells (overrides the scenario's runner `address:`; without either, those cells are unknown)",
+    })
     .option('progress', { type: 'boolean', default: true, describe: 'show per-pod progress on stderr (--no-progress to hide)' });
 }
 
@@ -179,6 +185,10 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);
   const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
+  const runnerAddressProblem = argv.runnerAddress === undefined ? undefined : checkIp(argv.runnerAddress);
+  if (runnerAddressProblem !== undefined) {
+    throw new UsageError(`--runner-address ${argv.runnerAddress}: ${runnerAddressProblem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
+  }
   await checkOutputFiles(outputs);
   const scenario = built ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
   const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
@@ -229,6 +239,7 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
       ...(perNode ? { perNode: true, nodeSelection } : {}),
       ...(argv.image !== undefined ? { image: argv.image } : {}),
       ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
+      ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
