@@ -336,7 +336,9 @@ function decide(input: DecideInput): DnsVerdict {
     const goodNodes = [...new Set(direct.filter((q) => answered(q.outcome)).map((q) => q.podNode ?? '?'))].filter((n) => !badNodes.includes(n)).sort();
     const seen = `queries to the CoreDNS pod(s) on ${badNodes.join(', ')} fail${from} (${directFailed.map((q) => `${q.protocol} ${q.server}: ${describeOutcome(q.outcome)}`).join(', ')})`;
     if (goodNodes.length > 0) {
-      return broken('direct', `${seen} while those on ${goodNodes.join(', ')} answer and the policies admit DNS: the data plane on ${badNodes.join(', ')} drops DNS`, owned('cni'), `netcheck dns ${evidence.source.namespace} --node ${goodNodes[0]}`);
+      // Next: the same chain from the broken node itself, where its own CoreDNS pod fails too while the others answer.
+      const next = badNodes[0] !== '?' && badNodes[0] !== evidence.source.node ? `netcheck dns ${evidence.source.namespace} --node ${badNodes[0]}` : `kubectl get pods -A -o wide --field-selector spec.nodeName=${badNodes[0]}`;
+      return broken('direct', `${seen} while those on ${goodNodes.join(', ')} answer and the policies admit DNS: the data plane on ${badNodes.join(', ')} drops DNS`, owned('cni'), next);
     }
     const where = [...new Set([...(evidence.source.node ? [evidence.source.node] : []), ...badNodes])].join(' or ');
     return broken(

@@ -149,7 +149,7 @@ describe('walkDnsChain: one verdict per broken link', () => {
     expect(chain.verdict.link).toBe('direct');
     expect(chain.verdict.owner).toBe('platform team');
     expect(chain.verdict.text).toMatch(/queries to the CoreDNS pod\(s\) on node-b fail from node-a .* while those on node-a answer and the policies admit DNS: the data plane on node-b drops DNS/);
-    expect(chain.verdict.next).toBe('netcheck dns financial-ml --node node-a');
+    expect(chain.verdict.next).toBe('netcheck dns financial-ml --node node-b');
   });
 
   it('every pod answers directly but the Service path fails: the lookup link (kube-proxy)', () => {
