@@ -20,6 +20,8 @@
  *   that never answers looks like a dropped packet. Port 53 gets a real DNS query so DNS servers answer.
  * - Retries: when `expect` disagrees with the outcome (OPEN/BLOCKED below), the check runs again, up to
  *   plan.retries times, attempts >= 1 s apart; every attempt is reported. plan.settleMs delays the first.
+ * - fallback: a tcp/http/udp check may carry an IP (the Service's ClusterIP); when the name did not resolve, the
+ *   check runs once against it and the result carries `fallback: {target, outcome, ms}` (the outcome stays dns-*).
  */
 const dgram = require('node:dgram');
 const dns = require('node:dns');
