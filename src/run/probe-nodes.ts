@@ -6,7 +6,7 @@
  * probes it; by default it is skipped (the operator asked for no new pods there). `names` and `selector` narrow
  * the set to the nodes a migration step is about.
  */
-import { UsageError } from '../model/errors.js';
+import { ClusterError, UsageError } from '../model/errors.js';
 import type { Labels, NodeInfo } from '../policy/types.js';
 import { findNearestName } from '../scenario/nearest-name.js';
 
@@ -30,7 +30,21 @@ export interface NodeSelection {
   includeCordoned?: boolean;
 }
 
-export function selectProbeNodes(nodes: readonly NodeInfo[], selection: NodeSelection = {}): ProbeNodes {
+/**
+ * `hidden`: nodes could not be read with these rights (why, e.g. "forbidden: list nodes"). Then names given with
+ * `--nodes` are trusted as given (a wrong one leaves its probe pods pending until the budget), a selector cannot be
+ * matched (an error saying so), and without either no node is chosen: the run says it could not pin.
+ */
+export function selectProbeNodes(nodes: readonly NodeInfo[], selection: NodeSelection = {}, hidden?: string): ProbeNodes {
+  if (hidden !== undefined) {
+    if (selection.selector !== undefined) {
+      const text = Object.entries(selection.selector).map(([k, v]) => `${k}=${v}`).join(',');
+      throw new ClusterError(`--node-selector ${text}: nodes are not visible with these rights (${hidden}), so no node can be matched`, { resource: 'nodes', verb: 'list', reason: 'Forbidden' }, {
+        hint: 'name the nodes with --nodes, or ask the platform team to run `kubectl get nodes --show-labels` (or grant `list nodes`: deploy/rbac/clusterrole.yaml)',
+      });
+    }
+    return { nodes: [...new Set(selection.names ?? [])].sort(), skipped: [] };
+  }
   const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (selection.names !== undefined) {
     const known = sorted.map((n) => n.name);

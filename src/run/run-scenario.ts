@@ -129,7 +129,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal, unavailable, snapshot.namespaces.map((n) => n.name));
     const runnable = withoutUnavailable(scenario, unavailable);
 
-    const probeNodes = deps.perNode ? selectProbeNodes(snapshot.nodes, deps.nodeSelection) : undefined;
+    const nodesHidden = snapshot.notVisible?.find((n) => n.resource === 'nodes')?.why;
+    const probeNodes = deps.perNode ? selectProbeNodes(snapshot.nodes, deps.nodeSelection, nodesHidden) : undefined;
     if (probeNodes && probeNodes.nodes.length === 0 && probeNodes.skipped.length > 0) {
       throw new ClusterError(`--per-node: no node can run a probe pod: ${describeSkippedNodes(probeNodes.skipped).join('')}`, { reason: 'NoUsableNode' }, {
         hint: 'probe cordoned nodes with --include-cordoned, uncordon one (kubectl uncordon), or run without --per-node',
@@ -263,7 +264,7 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
         ...describeNamespaceRefusals(failures),
         ...describeSkippedNodes(probeNodes?.skipped ?? []),
         ...diagnosed.map((f) => f.text),
-        ...describeVisibility(snapshot, { perNode: deps.perNode === true }),
+        ...describeVisibility(snapshot, { perNode: deps.perNode === true, ...(perNode !== undefined ? { pinnedTo: perNode } : {}) }),
       ],
       findingCells: diagnosed,
       ...(chained.chains.length > 0 ? { dnsChains: chained.chains } : {}),

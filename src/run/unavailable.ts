@@ -138,10 +138,12 @@ export function describeNamespaceRefusals(failures: readonly NetcheckError[]): s
 }
 
 /** "not visible with these rights: … — ask the platform team to run `…`", one per thing not visible. */
-export function describeVisibility(inventory: Pick<Inventory, 'notVisible'>, options: { perNode?: boolean } = {}): string[] {
+export function describeVisibility(inventory: Pick<Inventory, 'notVisible'>, options: { perNode?: boolean; pinnedTo?: readonly string[] } = {}): string[] {
   const lines = (inventory.notVisible ?? []).map(describeNotVisible);
   const nodes = inventory.notVisible?.find((n) => n.resource === 'nodes');
-  if (options.perNode && nodes !== undefined) {
+  if (options.perNode && nodes !== undefined && (options.pinnedTo?.length ?? 0) > 0) {
+    lines.unshift(`--per-node: nodes are not visible with these rights (${nodes.why}): probe pods were pinned to ${options.pinnedTo!.join(', ')} as given with --nodes, unchecked (a node that does not exist or is not Ready leaves its probe pods pending)`);
+  } else if (options.perNode && nodes !== undefined) {
     lines.unshift(`--per-node: nodes are not visible with these rights (${nodes.why}), so probe pods were NOT pinned to nodes: each ran wherever the scheduler put it — ask the platform team to run \`${nodes.command}\`, or grant \`list nodes\` (deploy/rbac/clusterrole.yaml)`);
   }
   return lines;

@@ -64,9 +64,13 @@ export function markNotVisible(cells: CellVerdict[], scenario: Scenario, snapsho
   return cells.map((verdict) => {
     const target = targets.get(verdict.target);
     const cell = scenario.cells.find((c) => c.source === verdict.source && c.target === verdict.target);
-    if (verdict.policy === 'unknown' || target === undefined || cell === undefined || verdict.attempts.length === 0) return verdict;
+    if (target === undefined || cell === undefined) return verdict;
     const hidden = hiddenFor(sources.get(verdict.source), target, snapshot, notVisible);
     if (hidden.length === 0) return verdict;
+    // Already unknown (e.g. "kube-dns is not in the snapshot"): say first that it is hidden, not absent.
+    if (verdict.policy === 'unknown' || verdict.attempts.length === 0) {
+      return { ...verdict, policyExplanation: [...hidden.map(describeNotVisible), ...(verdict.policyExplanation ?? [])] };
+    }
     const service =
       target.kind === 'service' ? snapshot.services.find((s) => s.namespace === target.namespace && s.name === target.service) : target.kind === 'dns' ? snapshot.services.find((s) => s.namespace === 'kube-system' && s.name === 'kube-dns') : undefined;
     const rejudged = judgeCell({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeSchedulingOf } from '../../src/cluster/inventory.js';
 import { nodeFromObject } from '../../src/policy/from-objects.js';
+import { ClusterError, ExitCode } from '../../src/model/errors.js';
 import type { NodeInfo } from '../../src/policy/types.js';
 import { describeSkippedNodes, selectProbeNodes } from '../../src/run/probe-nodes.js';
 
@@ -56,5 +57,26 @@ describe('selectProbeNodes: choosing the nodes a migration step is about', () =>
   it('--node-selector picks by labels (the migration label), and says so when nothing matches', () => {
     expect(selectProbeNodes(nodes, { selector: { 'projectcalico.org/node-network-during-migration': 'calico' }, includeCordoned: true }).nodes).toEqual(['node-b', 'node-c']);
     expect(() => selectProbeNodes(nodes, { selector: { 'projectcalico.org/node-network-during-migration': 'flannel' } })).toThrow(/^--node-selector projectcalico\.org\/node-network-during-migration=flannel: no node carries these labels/);
+  });
+});
+
+describe('selectProbeNodes: nodes not visible with these rights (a Role-only run)', () => {
+  const hidden = 'forbidden: list nodes';
+  it('without --nodes nothing is pinned (the run says so); --nodes is trusted as given', () => {
+    expect(selectProbeNodes([], {}, hidden)).toEqual({ nodes: [], skipped: [] });
+    expect(selectProbeNodes([], { names: ['node-b', 'node-a'] }, hidden)).toEqual({ nodes: ['node-a', 'node-b'], skipped: [] });
+    // Visible nodes: the same names are checked, a missing one is an error.
+    expect(() => selectProbeNodes([], { names: ['node-a'] })).toThrow(/the cluster has no node node-a/);
+  });
+  it('--node-selector cannot be matched: an infrastructure error naming what is not visible', () => {
+    let error: unknown;
+    try {
+      selectProbeNodes([], { selector: { 'projectcalico.org/migrated': 'true' } }, hidden);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ClusterError);
+    expect((error as ClusterError).message).toBe('--node-selector projectcalico.org/migrated=true: nodes are not visible with these rights (forbidden: list nodes), so no node can be matched');
+    expect((error as ClusterError).exitCode).toBe(ExitCode.Infrastructure);
   });
 });

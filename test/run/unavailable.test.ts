@@ -127,6 +127,7 @@ describe('not visible with these rights', () => {
       'not visible with these rights: namespace labels (forbidden: list namespaces) — ask the platform team to run `kubectl get namespaces --show-labels`',
     ]);
     expect(describeVisibility({ notVisible: [hiddenNodes] }, { perNode: true })[0]).toMatch(/^--per-node: nodes are not visible with these rights \(forbidden: list nodes\), so probe pods were NOT pinned to nodes/);
+    expect(describeVisibility({ notVisible: [hiddenNodes] }, { perNode: true, pinnedTo: ['node-a'] })[0]).toMatch(/^--per-node: nodes are not visible with these rights \(forbidden: list nodes\): probe pods were pinned to node-a as given with --nodes, unchecked/);
     expect(describeVisibility({ notVisible: [hiddenNodes] })).toHaveLength(1);
     expect(describeVisibility({})).toEqual([]);
   });
@@ -153,6 +154,11 @@ describe('not visible with these rights', () => {
     expect(again!.classification).toBe('unknown');
     expect(again!.policyExplanation?.[0]).toBe('not visible with these rights: networkpolicies in kube-system (forbidden: list networkpolicies) — ask the platform team to run `kubectl describe networkpolicy -n kube-system`');
     expect(again!.policyExplanation).toContain('from what was visible: egress: denied by x');
+    // Already unknown: the hidden thing is named first, the verdict is unchanged.
+    const absent = { ...failed, policy: 'unknown' as const, policyExplanation: ['service kube-system/x is not in the snapshot'], classification: 'unknown' as const };
+    const [named] = markNotVisible([absent], sc, snapshot, [hiddenPolicies]);
+    expect(named!.policyExplanation).toEqual([expect.stringMatching(/^not visible with these rights: networkpolicies in kube-system/), 'service kube-system/x is not in the snapshot']);
+    expect(named!.classification).toBe('unknown');
     // Nothing hidden that it needs: unchanged.
     expect(markNotVisible([failed], sc, snapshot, [])[0]).toBe(failed);
     expect(markNotVisible([failed], sc, snapshot, [hiddenNodes])[0]).toBe(failed);
