@@ -21,6 +21,7 @@ export interface PolicySourceArgs {
   manifests?: string[];
   kubeconfig?: string;
   context?: string;
+  namespace?: string[];
 }
 
 export function withPolicySource<T>(yargs: Argv<T>): Argv<T & PolicySourceArgs> {
@@ -32,7 +33,12 @@ export function withPolicySource<T>(yargs: Argv<T>): Argv<T & PolicySourceArgs> 
       describe: 'manifest files or directories (YAML/JSON, read recursively); or read the live cluster with --kubeconfig/--context',
     })
     .option('kubeconfig', { type: 'string', describe: 'read the live cluster with this kubeconfig (instead of --manifests)' })
-    .option('context', { type: 'string', describe: 'read the live cluster through this kubeconfig context (instead of --manifests)' });
+    .option('context', { type: 'string', describe: 'read the live cluster through this kubeconfig context (instead of --manifests)' })
+    .option('namespace', {
+      type: 'string',
+      array: true,
+      describe: 'live cluster with namespace-scoped rights: also read these namespaces (the context\'s is always read)',
+    });
 }
 
 /** What analyze and explain judge: a snapshot, where it came from, and what could not be read. */
@@ -58,6 +64,7 @@ export async function loadPolicySource(argv: PolicySourceArgs, command: string, 
   if (live && argv.manifests !== undefined) {
     throw new UsageError(`--manifests and ${liveFlags}: give one: --manifests to read files, or ${liveFlags} to read the live cluster`);
   }
+  if (!live && argv.namespace !== undefined) throw new UsageError('--namespace: reads the live cluster; give it with --kubeconfig or --context');
   if (!live) {
     if (argv.manifests === undefined) throw new UsageError(`${command} needs --manifests PATH, or --kubeconfig/--context to read the live cluster`);
     const { snapshot, skipped } = await loadManifests(argv.manifests);
@@ -69,7 +76,8 @@ export async function loadPolicySource(argv: PolicySourceArgs, command: string, 
     ...(argv.context !== undefined ? { context: argv.context } : {}),
   });
   // With namespace-scoped rights only the context's namespace is listed; the ones the command names are read too.
-  const inventory = await client.inventory(namespaces.length > 0 ? { alsoNamespaces: namespaces } : {});
+  const wanted = [...namespaces, ...(argv.namespace ?? [])];
+  const inventory = await client.inventory(wanted.length > 0 ? { alsoNamespaces: wanted } : {});
   return { snapshot: inventory, skipped: {}, origin: 'cluster', context: client.context, notReadable: inventory.unknown.map(assumedFor) };
 }
 

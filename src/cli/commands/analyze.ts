@@ -40,7 +40,8 @@ export const analyzeCommand = defineCommand<AnalyzeArgs>({
       .example('$0 analyze --manifests k8s/', 'every pod pair on every port its destination declares')
       .example('$0 analyze -f k8s/ --port 8080 -o json', 'one JSON document with a cell (and its explanation) per pod pair')
       .example('$0 analyze -f k8s/ --port 53 --protocol UDP', 'who can reach DNS')
-      .example('$0 analyze --context prod --port 8080', "the live cluster's pods and policies (what could not be read is listed)"),
+      .example('$0 analyze --context prod --port 8080', "the live cluster's pods and policies (what could not be read is listed)")
+      .example('$0 analyze --kubeconfig team.kubeconfig --namespace financial-ml', 'with a namespace-scoped Role: the namespaces it may read'),
   run: async (argv) => {
     const output = parseOutput(argv.output);
     const port = parsePortFlag(argv.port);
@@ -48,7 +49,11 @@ export const analyzeCommand = defineCommand<AnalyzeArgs>({
     const { snapshot, skipped, origin, context, notReadable } = await loadPolicySource(argv, 'analyze');
     if (typeof port === 'string') checkPortNameDeclared(snapshot, port, origin === 'manifests' ? 'in the manifests' : `in cluster ${context ?? ''}`.trimEnd());
     const analysis = analyzeSnapshot(snapshot, { port, protocol, explain: output === 'json' });
-    process.stdout.write(output === 'json' ? renderAnalysisJson(analysis, skipped) : renderAnalysisTable(analysis, skipped));
+    if (origin === 'cluster' && analysis.pods.length === 0 && output === 'table') {
+      // The matrix renderer speaks of manifests; a cluster read with namespace-scoped rights may simply show no pods.
+      const read = [...new Set(snapshot.namespaces.map((n) => n.name))].join(', ');
+      process.stdout.write(`no pods readable in cluster ${context ?? ''}${read ? ` (namespaces read: ${read})` : ''}: nothing to analyze; with namespace-scoped rights name the namespaces with --namespace\n`);
+    } else process.stdout.write(output === 'json' ? renderAnalysisJson(analysis, skipped) : renderAnalysisTable(analysis, skipped));
     // Rights that hid part of the cluster: said after the matrix (stderr, so -o json stays one document).
     if (notReadable.length > 0) {
       process.stderr.write(`netcheck: not readable in cluster ${context ?? ''} with these rights (the matrix may be wrong there):\n${notReadable.map((n) => `  - ${n}\n`).join('')}`);
