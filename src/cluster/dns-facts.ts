@@ -67,6 +67,8 @@ export async function readDnsFacts(transport: Transport, namespace = 'kube-syste
         return byService;
       }, {})
     : slices;
+  // A pod being deleted (CoreDNS scaled down) is leaving the Service: it is no CoreDNS pod to count on or ask.
+  const livePods: Visible<unknown[]> = Array.isArray(pods) ? pods.filter((raw) => !podStateFromObject(raw).deleting) : pods;
   return {
     namespace,
     services: map(services, (s): DnsServiceFact => ({
@@ -76,7 +78,7 @@ export async function readDnsFacts(transport: Transport, namespace = 'kube-syste
       ...(s.spec?.selector ? { selector: s.spec.selector } : {}),
     })),
     endpoints,
-    pods: map(pods, (raw): DnsPodFact => {
+    pods: map(livePods, (raw): DnsPodFact => {
       const p = podStateFromObject(raw);
       return { namespace: p.namespace, name: p.name, labels: p.labels, ready: p.ready, phase: p.phase, ...(p.podIP ? { ip: p.podIP } : {}), ...(p.nodeName ? { node: p.nodeName } : {}) };
     }),

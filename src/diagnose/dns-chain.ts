@@ -238,7 +238,8 @@ function evaluatePolicies(evidence: DnsChainEvidence, target: PodInfo, assumed: 
       nearMisses: side.nearMisses,
     };
   }
-  const status: LinkStatus = denied.length === 0 ? 'ok' : 'broken';
+  // A denial that rests on labels these rights cannot see is not a finding: the link says what to ask for.
+  const status: LinkStatus = denied.length === 0 ? 'ok' : namespaceUnknown ? 'not-visible' : 'broken';
   return { link: link('policy', `policies for port 53 from ${source.namespace}`, status, evidenceLines), udp, tcp, ...(blocking ? { blocking } : {}), namespaceUnknown };
 }
 

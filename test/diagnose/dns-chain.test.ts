@@ -142,6 +142,7 @@ describe('walkDnsChain: one verdict per broken link', () => {
     expect(chain.verdict.text).not.toMatch(/has no label/);
     expect(chain.verdict.text).toMatch(/denied by financial-ml\/financial-ml-baseline/);
     expect(chain.links.find((l) => l.id === 'policy')!.evidence.join('\n')).toMatch(/not visible with these rights.*kubectl get namespace kube-system --show-labels/);
+    expect(chain.links.find((l) => l.id === 'policy')!.status).toBe('not-visible');
   });
 
   it('a node whose data plane drops DNS: the pods on that node time out, the others answer', () => {

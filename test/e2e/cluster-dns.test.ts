@@ -173,6 +173,30 @@ describe.skipIf(skip !== undefined)('the DNS chain on the real cluster', { timeo
     }
   });
 
+  it('with deploy/rbac/role.yaml only (a real ServiceAccount token): the kube-system links say whom to ask, the verdict does not guess', async () => {
+    const role = join(import.meta.dirname, '..', '..', 'deploy', 'rbac', 'role.yaml');
+    await kubectl('apply', '-f', role);
+    await kubectl('create', 'namespace', 'netcheck').catch(() => undefined);
+    await kubectl('-n', 'netcheck', 'create', 'serviceaccount', 'netcheck').catch(() => undefined);
+    try {
+      const token = (await kubectl('-n', 'netcheck', 'create', 'token', 'netcheck', '--duration=1h')).trim();
+      const kubeconfig = await c.kubeconfigFor('netcheck-dns-role-only', { token });
+      const run = await runBuiltCli(c, ['dns', 'financial-ml', '--timeout', '1s', '-o', 'json', '--kubeconfig', kubeconfig, '--image', c.probeImage]);
+      const chain = (JSON.parse(run.stdout) as { chains: DnsChain[] }).chains[0]!;
+      const coredns = chain.links.find((l) => l.id === 'coredns')!;
+      expect(coredns.status).toBe('not-visible');
+      expect(coredns.evidence[0]).toMatch(/not visible with these rights \(forbidden: list pods in kube-system\): ask the platform team to run `kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide`/);
+      expect(chain.links.find((l) => l.id === 'service')!.status).toBe('not-visible');
+      // The lookups themselves run with namespace rights: they answer, so DNS works, whatever could not be seen.
+      expect(chain.links.find((l) => l.id === 'lookup')!.status).toBe('ok');
+      expect(chain.verdict.status).toBe('healthy');
+      expect(run.code, run.stderr).toBe(0);
+    } finally {
+      await kubectl('delete', '-f', role, '--ignore-not-found');
+      await kubectl('delete', 'namespace', 'netcheck', '--ignore-not-found', '--wait=false');
+    }
+  });
+
   it("a node whose data plane drops DNS: broken at direct, that node named, and the chain from that node shows it too", async () => {
     // One CoreDNS pod per node, so the direct queries can tell the nodes apart.
     await kubectl('-n', 'kube-system', 'patch', 'deployment', 'coredns', '-p', JSON.stringify({
