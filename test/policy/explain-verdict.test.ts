@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPolicyEngine, explainVerdict } from '../../src/policy/engine.js';
 import { address, at, ns, pod, policy, snapshot } from './builders.js';
+import { assessCellPolicy } from '../../src/run/policy-view.js';
+import { podSource, targets } from '../run/scenario-builder.js';
 
 const client = pod('app/client', { app: 'client' }, { ip: '10.0.0.1' });
 const server = pod('data/server', { app: 'server' }, { ip: '10.0.1.1', ports: [{ containerPort: 9000, protocol: 'TCP', name: 'api' }] });
@@ -82,5 +84,26 @@ describe('explainVerdict', () => {
     expect(lines([fromNet], address('203.0.113.200'))[0]).toBe(
       'ingress: denied, isolated by data/from-net and no rule admits TCP/9000; near miss: data/from-net ingress[0]: ipBlock 203.0.113.0/24 except 203.0.113.128/25: 203.0.113.200 is in the excepted 203.0.113.128/25',
     );
+  });
+});
+
+describe("run's policy column quotes the side that decided (issue 9 item 11)", () => {
+  // verdict.ts and check-intent.ts quote explanation[0] alone as a cell's reason.
+  // A listener declares its port by number: the rule names it by number too.
+  const byNumber = policy('data/from-app', { ...allowIngress, ingress: [{ from: [{ namespaceSelector: { matchLabels: { name: 'app' } } }], ports: [{ protocol: 'TCP', port: 9000 }] }] });
+  const snap = snapshot({ namespaces, pods: [client], policies: [byNumber] });
+  const engine = createPolicyEngine(snap);
+
+  it('a flow only the destination isolates: the first line is the ingress rule that admitted it', () => {
+    const a = assessCellPolicy(engine, snap, podSource('client', 'app'), { app: 'client' }, undefined, targets.listener('server', 'data', 9000, { app: 'server' }));
+    expect(a.view).toBe('allow');
+    expect(a.explanation[0]).toBe('ingress: allowed by data/from-app ingress[0] (from namespaceSelector name=app) port 9000/TCP');
+    expect(a.explanation[1]).toBe('egress: allowed, no policy isolates this side');
+  });
+
+  it('isolated on both sides: both rules on the first line', () => {
+    const both = snapshot({ namespaces, pods: [client], policies: [allowEgress, byNumber] });
+    const a = assessCellPolicy(createPolicyEngine(both), both, podSource('client', 'app'), { app: 'client' }, undefined, targets.listener('server', 'data', 9000, { app: 'server' }));
+    expect(a.explanation[0]).toMatch(/^egress: allowed by app\/allow-egress egress\[1\] .*; ingress: allowed by data\/from-app ingress\[0\] /);
   });
 });
