@@ -20,8 +20,6 @@
  *   that never answers looks like a dropped packet. Port 53 gets a real DNS query so DNS servers answer.
  * - Retries: when `expect` disagrees with the outcome (OPEN/BLOCKED below), the check runs again, up to
  *   plan.retries times, attempts >= 1 s apart; every attempt is reported. plan.settleMs delays the first.
- * - fallback: a tcp/http/udp check may carry an IP (the Service's ClusterIP); when the name did not resolve, the
- *   check runs once against it and the result carries `fallback: {target, outcome, ms}` (the outcome stays dns-*).
  */
 const dgram = require('node:dgram');
 const dns = require('node:dns');
@@ -338,16 +336,11 @@ async function runCheck(check, retries) {
     if (i < retries && ms < RETRY_SPACING_MS) await sleep(RETRY_SPACING_MS - ms);
   }
   const outcome = attempts[attempts.length - 1].outcome;
-  // The name did not resolve: one attempt at the Service's ClusterIP says whether the path itself is open.
+  // Name did not resolve: one try at check.fallback (the ClusterIP) says if the path is open.
   if (check.fallback && check.kind !== 'dns' && outcome.kind.startsWith('dns-')) {
-    const start = Date.now();
-    let fallback;
-    try {
-      fallback = (await attemptCheck({ ...check, target: check.fallback })).outcome;
-    } catch (err) {
-      fallback = { kind: 'error', message: String((err && err.message) || err) };
-    }
-    return { id: check.id, outcome, attempts, fallback: { target: check.fallback, outcome: fallback, ms: Date.now() - start } };
+    const t = Date.now();
+    const f = await attemptCheck({ ...check, target: check.fallback }).catch((e) => ({ outcome: { kind: 'error', message: String(e && e.message) } }));
+    return { id: check.id, outcome, attempts, fallback: { target: check.fallback, outcome: f.outcome, ms: Date.now() - t } };
   }
   return { id: check.id, outcome, attempts };
 }

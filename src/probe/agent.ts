@@ -113,6 +113,12 @@ function resolvConfOf(value: unknown): ResolvConf | undefined {
   return { nameservers: value.nameservers, search: value.search, ndots: value.ndots, options: strings(value.options) ? value.options : [] };
 }
 
+/** The one attempt at a check's `fallback` address (the Service's ClusterIP), when well formed. */
+function fallbackOf(value: unknown): AgentCheckResult['fallback'] {
+  if (!isRecord(value) || typeof value.target !== 'string' || !isOutcome(value.outcome) || typeof value.ms !== 'number') return undefined;
+  return { target: value.target, outcome: value.outcome, ms: value.ms };
+}
+
 function describeLine(line: string): string {
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
@@ -143,7 +149,8 @@ export function parseAgentOutput(stdout: string): AgentOutput {
       problems.push(`line ${index + 1}: agent error: ${value.error}`);
     } else if (isCheckResult(value)) {
       const resolv = resolvConfOf(value.resolv);
-      results.push({ id: value.id, outcome: value.outcome, attempts: value.attempts, ...(resolv ? { resolv } : {}) });
+      const fallback = fallbackOf(value.fallback);
+      results.push({ id: value.id, outcome: value.outcome, attempts: value.attempts, ...(resolv ? { resolv } : {}), ...(fallback ? { fallback } : {}) });
     } else {
       problems.push(`line ${index + 1}: not an agent result: ${describeLine(line)}`);
     }

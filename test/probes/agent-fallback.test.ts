@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentCheck, AgentCheckResult } from '../../src/model/outcome.js';
-import { locateAgent } from '../../src/probe/agent.js';
+import { runAgentLocally } from '../../src/probe/agent.js';
 import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from './agent-netns.js';
 
 describe.skipIf(!canBuildNetns)('agent: fallback after a name that did not resolve (netns)', () => {
@@ -17,14 +17,9 @@ describe.skipIf(!canBuildNetns)('agent: fallback after a name that did not resol
     await lab?.teardown();
   });
 
-  async function runChecks(checks: AgentCheck[]): Promise<AgentCheckResult[]> {
-    const { code, stdout } = await lab.runNode([locateAgent(), 'run', JSON.stringify({ checks, retries: 0 })]);
-    expect(code).toBe(0);
-    return stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{"id"'))
-      .map((l) => JSON.parse(l) as AgentCheckResult);
-  }
+  // Through runAgentLocally, so the parser that reads a probe pod's log keeps the fallback too.
+  const runChecks = (checks: AgentCheck[]): Promise<AgentCheckResult[]> =>
+    runAgentLocally({ checks, retries: 0 }, { signal: AbortSignal.timeout(20_000), netns: lab.clientNs });
 
   it('nxdomain, then the fallback: open, blocked, or not tried when the name resolved', async () => {
     const results = await runChecks([
