@@ -18,7 +18,8 @@
  * - An HTTP check with `expectStatus` passes `allow` only on that status; another status means the path is
  *   open but the application answered differently: classified `unknown` (not a network fault).
  * - A Service known to have no ready endpoints (a `service`, a LoadBalancer `address`, cluster DNS): kube-proxy
- *   rejects the connection before any policy or pod sees it. So a `deny` cell observed blocked proves nothing about
+ *   stops the connection (REJECT for a ClusterIP; a LoadBalancer IP timed out or was unreachable on the real
+ *   cluster) before any policy or pod sees it. So a `deny` cell observed blocked proves nothing about
  *   the policy: `unknown`, never "refused, as expected"; an `allow` cell observed blocked is `data-plane` ("no ready
  *   endpoints") unless the policies deny it too, and an HTTP answer with another status came from something that is
  *   not a backend (a load balancer answering for an empty pool): `data-plane`, not an "application answer".
