@@ -44,7 +44,7 @@ export function diagnoseRun(cells: readonly CellVerdict[], targetKinds: TargetKi
 export function diagnoseCells(judged: readonly CellVerdict[], targetKinds: TargetKinds, context: RunContext): { cells: CellVerdict[]; findings: RunFinding[] } {
   const { cells } = attributeBrokenNode(attributeMissingServices(judged, context), context);
   const findings = diagnoseRun(cells, targetKinds, context);
-  return { cells: shortenImagePullReasons(cells, context), findings };
+  return { cells: shortenImagePullReasons(cells), findings };
 }
 
 /** One finding per Service (or namespace) that target cells name and the inventory shows does not exist. */

@@ -23,12 +23,12 @@ function pullDetail(reason: string): string {
 }
 
 /** Each image-pull cell's reason cut to one short line; the registry's error is said once, in the finding. */
-export function shortenImagePullReasons(cells: readonly CellVerdict[], context: Pick<RunContext, 'image'>): CellVerdict[] {
+export function shortenImagePullReasons(cells: readonly CellVerdict[]): CellVerdict[] {
   return cells.map((c) => {
     if (!isImagePullCell(c)) return c;
     const why = PULL_REASON.exec(c.reason)?.[1] as string;
     const pod = /probe pod (\S+) could not start/.exec(c.reason)?.[1];
-    return { ...c, reason: `probe did not run: ${pod ? `pod ${pod} could not pull` : 'could not pull'} the probe image ${context.image} (${why}); see the run's findings` };
+    return { ...c, reason: `probe did not run: ${pod ? `pod ${pod}` : 'its pod'} could not pull its image (${why}): see the findings` };
   });
 }
 

@@ -183,7 +183,7 @@ describe('image pull failures (item 8)', () => {
       fail({ source, target, node, outcome: { kind: 'error', message: 'not run' } as CellVerdict['outcome'], classification: 'probe', reason: `probe did not run: probe pod financial-ml/netcheck-r-p0 could not start: ${registry}` });
     const cells = [stopped('serving', 'mlflow', 'node-a'), stopped('serving', 'scheduler', 'node-a'), stopped('seldon', 'mlflow', 'node-b')];
     const { cells: out, findings } = diagnoseCells(cells, kinds, { ...context(), image: 'reg.example/x:1' });
-    expect(out[0]!.reason).toBe('probe did not run: pod financial-ml/netcheck-r-p0 could not pull the probe image reg.example/x:1 (ErrImagePull); see the run\'s findings');
+    expect(out[0]!.reason).toBe('probe did not run: pod financial-ml/netcheck-r-p0 could not pull its image (ErrImagePull): see the findings');
     expect(findings).toEqual([
       {
         text:
