@@ -118,7 +118,7 @@ async function measure(cluster: RunningCluster, client: ClusterClient, label: st
     const probeDone = lines.filter((l) => /^✔ /.test(l.line) && !/listener|runner/.test(l.line)).map((l) => l.at);
     if (probeDone.length > 0) doneToExit.push(wall - Math.max(...probeDone));
     const listener = lines.find((l) => /^✔ listener/.test(l.line));
-    const runStart = lines.find((l) => /^netcheck: run /.test(l.line));
+    const runStart = lines.find((l) => /^netcheck run id /.test(l.line));
     if (listener && runStart) listenerDone.push(listener.at - runStart.at);
   }
   console.log(

@@ -103,7 +103,7 @@ describe('netcheck cleanup', () => {
   it('--run with a malformed id is bad input (exit 2), before any cluster call', async () => {
     const result = await netcheck('cleanup', '--kubeconfig', '/nonexistent/kubeconfig', '--run', 'Not_A/Run');
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^netcheck: --run Not_A\/Run: not a netcheck run id .*\n  hint: the id is on the "netcheck: run ID" line/);
+    expect(result.stderr).toMatch(/^netcheck: --run Not_A\/Run: not a netcheck run id .*\n  hint: the id is on the "netcheck run id ID" line/);
   });
 
   const failures: Array<{ flags: string[]; forbidListPods: boolean; code: number; stderr: RegExp }> = [

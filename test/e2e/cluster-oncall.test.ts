@@ -59,7 +59,7 @@ describe.skipIf(skip !== undefined)('on-call commands on the real cluster', { ti
     expect(more).toEqual([]);
     expect(cell).toMatchObject({ source: 'financial-ml', target: 'seldon-scheduler.seldon-system:9005', expect: 'allow', pass: true, policy: 'allow', outcome: { kind: 'connected' } });
     expect(run.stdout).toMatch(/^netcheck run probe · run [a-z0-9]+ · 1 cells: 1 passed, 0 failed\ncluster: context \S+ · https:\/\//);
-    const started = /^netcheck: run ([a-z0-9]+) \(if it is killed, delete its pods with: netcheck cleanup --run \1 --kubeconfig (\S+)\)$/m.exec(run.stderr);
+    const started = /^netcheck run id ([a-z0-9]+) \(if it is killed, delete its pods with: netcheck cleanup --run \1 --kubeconfig (\S+)\)$/m.exec(run.stderr);
     expect(started?.[2]).toBe(c.kubeconfigPath);
     expect(await netcheckPods(client)).toEqual([]);
   });
@@ -136,7 +136,7 @@ describe.skipIf(skip !== undefined)('on-call commands on the real cluster', { ti
       const done = runCli(['run', scenario, '--budget', '120s', '--no-progress'], {
         onStderr: (stderr, p) => {
           pid = p;
-          runId ??= /^netcheck: run ([a-z0-9]+) /m.exec(stderr)?.[1];
+          runId ??= /^netcheck run id ([a-z0-9]+) /m.exec(stderr)?.[1];
         },
       });
       return { done, id: () => runId, pid: () => pid };

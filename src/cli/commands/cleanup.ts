@@ -51,7 +51,7 @@ export const cleanupCommand = defineCommand<CleanupArgs>({
     const runId = argv.run === undefined ? undefined : parseRunId(argv.run);
     if (argv.run !== undefined && runId === undefined) {
       throw new UsageError(`--run ${argv.run}: not a netcheck run id (lowercase letters and digits, e.g. mgk2x1a3f0)`, {
-        hint: 'the id is on the "netcheck: run ID" line a run prints on stderr when it starts, and in every pod name netcheck-ID-p0',
+        hint: 'the id is on the "netcheck run id ID" line a run prints on stderr when it starts, and in every pod name netcheck-ID-p0',
       });
     }
     const client = await connectCluster({ kubeconfig: argv.kubeconfig, context: argv.context });

@@ -220,9 +220,10 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
   const onTerm = onSignal('SIGTERM');
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
-  // Printed before any pod exists, so a run killed with -9 leaves the way to delete its pods at once.
+  // Printed before any pod exists, so a run killed with -9 leaves the way to delete its pods at once. Not
+  // "netcheck: …", which is how errors and warnings start.
   const runId = newRunId();
-  process.stderr.write(`netcheck: run ${runId} (if it is killed, delete its pods with: ${cleanupCommandFor(runId, argv)})\n`);
+  process.stderr.write(`netcheck run id ${runId} (if it is killed, delete its pods with: ${cleanupCommandFor(runId, argv)})\n`);
   const progress = argv.progress === false ? undefined : createProgressReporter(process.stderr);
   // Written once progress has stopped: a line in the middle of a live task list would be overdrawn.
   const cleanupWarnings: string[] = [];
