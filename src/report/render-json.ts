@@ -18,11 +18,17 @@ export function renderJson(result: RunResult): string {
       source: c.source,
       target: c.target,
       expect: c.expect,
+      // The scenario's outcome-level expectation (connected/refused/blocked/nxdomain), when it gave one.
+      ...(c.expectOutcome !== undefined ? { expectOutcome: c.expectOutcome } : {}),
       policy: c.policy,
       outcome: c.outcome,
       pass: c.pass,
       classification: c.classification,
       reason: c.reason,
+      // What the observation says about the path (open/blocked/unknown), as the verdict read it.
+      ...(c.path !== undefined ? { path: c.path } : {}),
+      // The ClusterIP attempt after a name that did not resolve.
+      ...(c.clusterIPRetry !== undefined ? { clusterIPRetry: c.clusterIPRetry } : {}),
       node: c.node ?? null,
       pinnedNode: c.pinnedNode ?? null,
       targetNode: c.targetNode ?? null,

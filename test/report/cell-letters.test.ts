@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../src/model/outcome.js';
 import type { PolicyView } from '../../src/model/verdict.js';
 import { CELL_LEGEND, expectedLetter, observedLetter } from '../../src/report/cell-text.js';
+import { renderJson } from '../../src/report/render-json.js';
 import { renderTable } from '../../src/report/render-table.js';
 import { judgeCell } from '../../src/run/verdict.js';
 import { intentOf, type OutcomeExpectation, type Target } from '../../src/scenario/types.js';
@@ -66,5 +67,22 @@ describe('table letters', () => {
     expect(text).toContain('D?✗');
     expect(text).toContain('DN✗');
     expect(text).toContain('? refused by an unknown party');
+  });
+});
+
+describe('the JSON report carries what the letters are read from', () => {
+  it('expectOutcome, path and the ClusterIP retry', () => {
+    const retried = judgeCell({
+      cell: { source: 'a', target: 'predictor', expect: 'allow' },
+      target: svc,
+      policy: { view: 'allow', explanation: [] },
+      observed: { kind: 'observed', outcome: { kind: 'dns-timeout' }, attempts: [] },
+      clusterIPRetry: { address: '10.96.0.9', port: 8080, outcome: { kind: 'connected' } },
+    });
+    const refused = judged(listener, 'refused', 'deny', { kind: 'refused' });
+    const cells = (JSON.parse(renderJson(runResult([retried, { ...refused, target: 'other' }]))) as { cells: Array<Record<string, unknown>> }).cells;
+    expect(cells[0]).toMatchObject({ path: 'unknown', clusterIPRetry: { address: '10.96.0.9', port: 8080, outcome: { kind: 'connected' }, path: 'open' } });
+    expect(cells[0]).not.toHaveProperty('expectOutcome');
+    expect(cells[1]).toMatchObject({ expect: 'deny', expectOutcome: 'refused', path: 'blocked' });
   });
 });
