@@ -27,12 +27,15 @@ function nodeOf(cluster: RunningCluster, name: string) {
 }
 
 /**
- * Adds DROP rules (match specs without `-j`) at the top of raw PREROUTING in `node`'s namespace. The generic
- * form: a DNS-only fault is `[['-s', podCIDR, '-p', 'udp', '--dport', '53']]`, and so on.
+ * Adds DROP rules (match specs without `-j`) at the top of raw PREROUTING in `node`'s namespace, after RETURN rules
+ * for `exempt` specs (checked first). The generic form: a DNS-only fault is
+ * `[['-s', podCIDR, '-p', 'udp', '--dport', '53']]`, and so on.
  */
-export async function dropInNode(cluster: RunningCluster, node: string, matches: string[][]): Promise<NodeFault> {
+export async function dropInNode(cluster: RunningCluster, node: string, matches: string[][], exempt: string[][] = []): Promise<NodeFault> {
   nodeOf(cluster, node);
-  const rules = matches.map((m) => [...m, '-m', 'comment', '--comment', COMMENT, '-j', 'DROP']);
+  const tagged = (m: string[], target: string): string[] => [...m, '-m', 'comment', '--comment', COMMENT, '-j', target];
+  // Inserted at position 1 one by one: the last inserted is checked first, so DROPs go in before the RETURNs.
+  const rules = [...matches.map((m) => tagged(m, 'DROP')), ...exempt.map((m) => tagged(m, 'RETURN'))];
   const added: string[][] = [];
   const restore = async (): Promise<void> => {
     for (const rule of added.splice(0).reverse()) {
@@ -52,16 +55,22 @@ export async function dropInNode(cluster: RunningCluster, node: string, matches:
 }
 
 /**
- * The node's pod data plane drops everything: packets from its pods (except to the node's own bridge address,
- * so the kubelet's probes still get their answers and its pods stay Ready) and packets to its pods from anywhere
- * else. Pods on it can reach nothing, nothing reaches them — including a CoreDNS pod on it.
+ * The node's pod data plane drops everything: packets from its pods and packets to its pods from anywhere else —
+ * except between its pods and the node itself (its bridge address and its own address), so the kubelet's
+ * readiness and liveness probes still get their answers and its pods stay Ready and are not restarted. Pods on it
+ * can reach nothing else, nothing else reaches them — including a CoreDNS pod on it.
  */
 export function breakNodeDataPlane(cluster: RunningCluster, node: string): Promise<NodeFault> {
-  const { podCIDR, gateway } = nodeOf(cluster, node);
-  return dropInNode(cluster, node, [
-    ['-s', podCIDR, '!', '-d', gateway],
-    ['-d', podCIDR, '!', '-s', gateway],
-  ]);
+  const { podCIDR, gateway, ip } = nodeOf(cluster, node);
+  return dropInNode(
+    cluster,
+    node,
+    [['-s', podCIDR], ['-d', podCIDR]],
+    [
+      ['-s', podCIDR, '-d', gateway],
+      ['-s', podCIDR, '-d', ip],
+    ],
+  );
 }
 
 /** Rules a fault left in a node (a crashed test): their specs as iptables-save prints them. */

@@ -57,7 +57,12 @@ describe.skipIf(skip !== undefined)('diagnoses on the real cluster (issue 9 item
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the node hosting CoreDNS drops its pods\' traffic: the node is named (it hosts CoreDNS), DNS is not blamed, in cells or findings; without --per-node the rerun is next', async () => {
+  /** After a fault: CoreDNS Ready again, so the next test starts from a healthy cluster. */
+  const waitCoreDnsReady = async (): Promise<void> => {
+    await kubectl('-n', 'kube-system', 'wait', '--for=condition=Ready', 'pod', '-l', 'k8s-app=kube-dns', '--timeout=180s');
+  };
+
+  it('the node hosting CoreDNS drops its pods\' traffic, no --per-node: the node is named (it hosts CoreDNS), DNS is not blamed in cells or findings, the rerun with --per-node is next', async () => {
     const broken = await coreDnsNode();
     const fault = await breakNodeDataPlane(c, broken);
     try {
@@ -72,6 +77,29 @@ describe.skipIf(skip !== undefined)('diagnoses on the real cluster (issue 9 item
       expect(run.stdout).toContain('owner: platform team · next: netcheck run financial-ml --per-node');
       // No cell is left blaming DNS for a lookup that timed out.
       expect(r.cells.filter((cell) => cell.classification === 'dns' && cell.outcome.kind === 'dns-timeout').map((cell) => `${cell.source} → ${cell.target}`)).toEqual([]);
+    } finally {
+      await fault.restore();
+    }
+    expect(await leftoverFaultRules(c, broken)).toEqual([]);
+    await waitCoreDnsReady();
+    expect(await netcheckPodsLeft(client)).toEqual([]);
+  });
+
+  it('the other node drops its pods\' traffic: with and without --per-node its lookups are the node\'s, not DNS (other nodes resolve through the same CoreDNS)', async () => {
+    const dns = await coreDnsNode();
+    const broken = c.nodes.map((n) => n.name).find((n) => n !== dns) as string;
+    const fault = await breakNodeDataPlane(c, broken);
+    try {
+      const json = join(dir, 'broken-other.json');
+      await runCli(['run', 'financial-ml', '--budget', '120s', '--timeout', '2s', '--retries', '0', '--no-progress', '-o', `json=${json}`]);
+      const r = report(json);
+      noDnsDown(r);
+      const node = r.findingCells.filter((f) => f.text.startsWith('data plane broken on node'));
+      expect(node.map((f) => f.text.split(':')[0]), r.findings.join('\n')).toEqual([`data plane broken on node ${broken}`]);
+      expect(node[0]!.next).toBe('netcheck run financial-ml --per-node');
+      for (const cell of r.cells.filter((x) => x.node === broken && x.outcome.kind === 'dns-timeout' && !x.pass && x.classification !== 'known-gap')) {
+        expect({ cell: `${cell.source} → ${cell.target}`, classification: cell.classification }).toEqual({ cell: `${cell.source} → ${cell.target}`, classification: 'data-plane' });
+      }
 
       const perNodeJson = join(dir, 'broken-per-node.json');
       await runCli(['run', 'financial-ml', '--per-node', '--budget', '180s', '--timeout', '2s', '--retries', '0', '--no-progress', '-o', `json=${perNodeJson}`]);
@@ -79,12 +107,14 @@ describe.skipIf(skip !== undefined)('diagnoses on the real cluster (issue 9 item
       noDnsDown(p);
       const perNode = p.findingCells.filter((f) => f.text.startsWith('data plane broken on node'));
       expect(perNode.map((f) => f.text.split(':')[0]), p.findings.join('\n')).toEqual([`data plane broken on node ${broken}`]);
+      expect(perNode[0]!.owner).toBe('platform team');
       expect(perNode[0]!.next).toContain(`kubectl describe node ${broken}`);
-      expect(p.cells.filter((cell) => cell.classification === 'dns' && cell.outcome.kind === 'dns-timeout')).toEqual([]);
+      expect(p.cells.filter((cell) => cell.classification === 'dns' && cell.outcome.kind === 'dns-timeout').map((cell) => `${cell.source} → ${cell.target} @${cell.node}`)).toEqual([]);
     } finally {
       await fault.restore();
     }
     expect(await leftoverFaultRules(c, broken)).toEqual([]);
+    await waitCoreDnsReady();
     expect(await netcheckPodsLeft(client)).toEqual([]);
   });
 

@@ -284,7 +284,7 @@ describe.skipIf(!built)('netcheck run under faults in the lab', { timeout: 240_0
         expect(c.reason).not.toContain('rpc error');
       }
       // The registry's words appear once on screen, in the finding.
-      expect(run.stdout.split('failed to resolve reference').length - 1).toBeLessThanOrEqual(1);
+      expect(run.stdout.split('failed to resolve reference').length - 1, run.stdout).toBeLessThanOrEqual(1);
       expect(await podsLeft()).toEqual([]);
     } finally {
       await lab.setFaults({ imagePullFailure: [] });
