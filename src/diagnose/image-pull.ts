@@ -28,7 +28,11 @@ export function shortenImagePullReasons(cells: readonly CellVerdict[]): CellVerd
     if (!isImagePullCell(c)) return c;
     const why = PULL_REASON.exec(c.reason)?.[1] as string;
     const pod = /probe pod (\S+) could not start/.exec(c.reason)?.[1];
-    return { ...c, reason: `probe did not run: ${pod ? `pod ${pod}` : 'its pod'} could not pull its image (${why}): see the findings` };
+    const short = `${pod ? `pod ${pod}` : 'its pod'} could not pull its image (${why})`;
+    // The observation repeats the registry's text too: the table prints it per cell.
+    const outcome = c.outcome.kind === 'error' ? { ...c.outcome, message: short } : c.outcome;
+    const attempts = c.attempts.map((a) => (a.outcome.kind === 'error' && PULL_REASON.test(a.outcome.message) ? { ...a, outcome: { ...a.outcome, message: short } } : a));
+    return { ...c, outcome, attempts, reason: `probe did not run: ${short}: see the findings` };
   });
 }
 

@@ -184,6 +184,7 @@ describe('image pull failures (item 8)', () => {
     const cells = [stopped('serving', 'mlflow', 'node-a'), stopped('serving', 'scheduler', 'node-a'), stopped('seldon', 'mlflow', 'node-b')];
     const { cells: out, findings } = diagnoseCells(cells, kinds, { ...context(), image: 'reg.example/x:1' });
     expect(out[0]!.reason).toBe('probe did not run: pod financial-ml/netcheck-r-p0 could not pull its image (ErrImagePull): see the findings');
+    expect(out[0]!.outcome).toEqual({ kind: 'error', message: 'pod financial-ml/netcheck-r-p0 could not pull its image (ErrImagePull)' });
     expect(findings).toEqual([
       {
         text:
