@@ -135,7 +135,8 @@ export function chainFromResults(
     ...(request.names ? { names: request.names } : {}),
   });
   if (result?.kind === 'failed' && chain.verdict.status === 'undecided') {
-    chain.verdict = { ...chain.verdict, text: `the chain's probe pod could not run: ${result.error.message}` };
+    // The reason only: the run's own findings already quote the full error (an image pull's registry text) once.
+    chain.verdict = { ...chain.verdict, text: `the chain's probe pod ${result.namespace}/${result.name} could not run (${result.error.reason})` };
   }
   return chain;
 }

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { CANARY_NAME } from '../../src/diagnose/dns-chain.js';
 import type { DnsClusterFacts } from '../../src/model/dns-chain.js';
 import { chainFromResults, corednsTargets, dnsChainRequests, planDnsChain } from '../../src/run/dns-chain.js';
-import { cell, podSource, runnerSource, scenario, targets, verdict } from './scenario-builder.js';
+import { cell, podSource, runResult, runnerSource, scenario, targets, verdict } from './scenario-builder.js';
+import { renderTable } from '../../src/report/render-table.js';
+import { renderMarkdown } from '../../src/report/render-markdown.js';
+import { renderJson } from '../../src/report/render-json.js';
 import { renderDnsChainMarkdown, renderDnsChainText } from '../../src/report/render-dns-chain.js';
 import type { Inventory } from '../../src/cluster/types.js';
 
@@ -84,6 +87,14 @@ describe('planDnsChain and chainFromResults', () => {
     expect(text).toMatch(/Verdict: /);
     const md = renderDnsChainMarkdown([chain]);
     expect(md).toMatch(/\| 2 \| lookups through 10\.96\.0\.10 \| \*\*broken\*\* \|/);
+
+    // A run's reports carry the chain: the table and Markdown print it, the JSON has it.
+    const result = runResult([verdict({ source: 's', target: 'dns', pass: false, classification: 'dns', outcome: { kind: 'dns-timeout' } })], { dnsChains: [chain] });
+    const table = renderTable(result);
+    expect(table).toMatch(/\nDNS chain for \(financial-ml\) on node-b/);
+    for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    expect(renderMarkdown(result)).toMatch(/#### DNS chain for \(financial-ml\) on node-b/);
+    expect((JSON.parse(renderJson(result)) as { dnsChains: unknown[] }).dnsChains).toHaveLength(1);
   });
 
   it('a probe pod that could not run: the chain is undecided and says why', () => {
@@ -97,6 +108,6 @@ describe('planDnsChain and chainFromResults', () => {
       snapshot,
     );
     expect(chain.verdict.status).toBe('undecided');
-    expect(chain.verdict.text).toMatch(/could not run: probe pod financial-ml\/p could not start: ErrImagePull/);
+    expect(chain.verdict.text).toBe("the chain's probe pod financial-ml/p could not run (ErrImagePull)");
   });
 });
