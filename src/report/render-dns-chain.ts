@@ -28,15 +28,30 @@ function verdictLines(chain: DnsChain): string[] {
   ];
 }
 
-/** Plain text, one block per chain. */
-export function renderDnsChainText(chains: readonly DnsChain[]): string {
+/** Word-wrap to `width` (a word longer than the line stays whole); continuation lines get `indent`. */
+function wrap(text: string, width: number, first: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(' ')) {
+    const candidate = line.trim() === '' ? line + word : `${line} ${word}`;
+    if (candidate.length > width && line.trim() !== '') {
+      lines.push(line);
+      line = indent + word;
+    } else line = candidate;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** Plain text, one block per chain, wrapped to `width` columns. */
+export function renderDnsChainText(chains: readonly DnsChain[], width = 100): string {
   const blocks = chains.map((chain) => {
-    const lines = [`DNS chain for ${sourceTitle(chain)}${chain.source.probe ? ` — probe ${chain.source.probe}` : ''}`];
+    const lines = wrap(`DNS chain for ${sourceTitle(chain)}${chain.source.probe ? ` — probe ${chain.source.probe}` : ''}`, width, '', '  ');
     chain.links.forEach((link, i) => {
-      lines.push(`  ${i + 1}. ${link.title}: ${MARK[link.status]}`);
-      for (const e of link.evidence) lines.push(`       ${e}`);
+      lines.push(...wrap(`${i + 1}. ${link.title}: ${MARK[link.status]}`, width, '  ', '     '));
+      for (const e of link.evidence) lines.push(...wrap(e, width, '       ', '         '));
     });
-    lines.push(...verdictLines(chain));
+    for (const [i, v] of verdictLines(chain).entries()) lines.push(...wrap(v.trim(), width, i === 0 ? '' : '  ', '    '));
     return lines.join('\n');
   });
   return `${blocks.join('\n\n')}\n`;
