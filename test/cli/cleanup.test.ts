@@ -74,7 +74,8 @@ describe('netcheck cleanup', () => {
     }
   });
 
-  it('--run ID deletes that run\'s pods now, live or not, in every namespace, and leaves other runs alone', async () => {
+  // Three CLI runs through tsx: a loaded machine takes most of a minute.
+  it('--run ID deletes that run\'s pods now, live or not, in every namespace, and leaves other runs alone', { timeout: 150_000 }, async () => {
     const create = (runId: string, namespace: string, name: string) =>
       client.createPod(buildProbePod({ runId, namespace, name, labels: {}, deadlineSeconds: 600, args: ['-e', 'setTimeout(() => {}, 600000)'], role: 'probe' }));
     await create('killedrun1', 'team-a', 'netcheck-killedrun1-p0');
