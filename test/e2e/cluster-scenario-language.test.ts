@@ -23,8 +23,11 @@ import { built, MANIFESTS, netcheckPodsLeft, runBuiltCli, type CliRun } from './
 const skip = !built ? 'dist is not built' : clusterSkipReason();
 if (skip !== undefined) console.warn(`e2e scenario language: skipped — ${skip}`);
 
-/** An address in the kit's LoadBalancer range that no seeded Service uses. */
+/** Addresses in the kit's LoadBalancer range that no seeded Service uses. */
 const GONE_LB_IP = '192.168.1.230';
+const WEB_LB_IP = '192.168.1.231';
+/** The kit's node network: kube-proxy masquerades the runner's traffic to a LoadBalancer to a node's address. */
+const NODE_NETWORK = '172.30.0.0/16';
 
 /** The namespaces, workloads-to-be and policies this file adds to the seeded platform (removed afterwards). */
 const OBJECTS = [
@@ -58,6 +61,19 @@ const OBJECTS = [
         { name: 'b', port: 8081, targetPort: 8081, protocol: 'TCP' },
       ],
     },
+  },
+  // The listener behind a LoadBalancer, for the runner; its ingress from outside is decided by an ipBlock.
+  {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'h3-web-lb', namespace: 'h3-b' },
+    spec: { type: 'LoadBalancer', loadBalancerIP: WEB_LB_IP, selector: { app: 'h3-web' }, ports: [{ port: 8080, targetPort: 8080, protocol: 'TCP' }] },
+  },
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'web-from-nodes', namespace: 'h3-b' },
+    spec: { podSelector: { matchLabels: { app: 'h3-web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: NODE_NETWORK } }] }] },
   },
   // The listener admits only its named port `http`, from h3-a and h3-nodns.
   {
@@ -98,6 +114,7 @@ const TARGETS = {
   blackhole: { address: '203.0.113.10', port: 80 },
   'gone-lb': { address: GONE_LB_IP, port: 8080 },
   'gone-lb-b': { address: GONE_LB_IP, port: 8081 },
+  'web-lb': { address: WEB_LB_IP, port: 8080 },
 };
 
 const SOURCES = {
@@ -138,10 +155,12 @@ describe.skipIf(skip !== undefined)('the scenario language on the real cluster',
     dir = mkdtempSync(join(tmpdir(), 'netcheck-e2e-language-'));
     await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: OBJECTS }));
     // The kit's LoadBalancer controller writes the address into the Service's status, as MetalLB would.
-    for (let i = 0; i < 60; i++) {
-      const ip = await kubectl(['get', 'svc', '-n', 'h3-b', 'h3-gone', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
-      if (ip === GONE_LB_IP) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const [name, want] of [['h3-gone', GONE_LB_IP], ['h3-web-lb', WEB_LB_IP]] as const) {
+      for (let i = 0; i < 60; i++) {
+        const ip = await kubectl(['get', 'svc', '-n', 'h3-b', name, '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
+        if (ip === want) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     }
   }, 120_000);
   afterAll(async () => {
@@ -219,6 +238,36 @@ describe.skipIf(skip !== undefined)('the scenario language on the real cluster',
     expect(headless.reason).toContain('target headless: via clusterIP, but service h3-b/h3-headless is headless (clusterIP: None)');
     // unknown (item 4) is a mismatch: exit 1 before the probe (3) and environment (4) failures.
     expect(run.code, summary).toBe(1);
+    expect(await netcheckPodsLeft(client)).toEqual([]);
+  });
+
+  it("the runner's address: unknown without it (never the stand-in), decided by --runner-address, the flag over the scenario's address:", async () => {
+    const scenario = writeScenario('runner', { ci: { connected: ['web-lb'] } });
+    const withAddress = join(dir, 'runner-address.yaml');
+    const parsed = JSON.parse(readFileSync(scenario, 'utf8')) as { sources: Record<string, Record<string, unknown>> };
+    parsed.sources.ci = { runner: true, address: '198.51.100.7' };
+    writeFileSync(withAddress, JSON.stringify(parsed, null, 2));
+    const cellOf = async (file: string, extra: string[]): Promise<{ cell: CellVerdict; code: number | null }> => {
+      const json = join(dir, `runner-${extra.length}-${file === scenario ? 'plain' : 'address'}.json`);
+      const run = await runCli(['run', file, '--budget', '90s', '--no-progress', '-o', `json=${json}`, ...extra]);
+      return { cell: find(cellsOf(json), 'ci', 'web-lb'), code: run.code };
+    };
+
+    // No address: the ipBlock on the node network decides, so the policy column cannot; the packets still flowed.
+    const unknown = await cellOf(scenario, []);
+    expect(unknown.cell).toMatchObject({ policy: 'unknown', pass: true, probe: 'runner', outcome: { kind: 'connected' } });
+    expect(unknown.cell.policyExplanation?.[0]).toBe('the runner\'s address as the cluster sees it is not known: give --runner-address or `address:` on the runner source');
+    expect(JSON.stringify(unknown.cell)).not.toContain('203.0.113.1');
+    expect(unknown.code).toBe(0);
+    // A node's address (kube-proxy masquerades the runner's traffic to it): admitted by the ipBlock.
+    const node = await cellOf(scenario, ['--runner-address', '172.30.0.10']);
+    expect(node.cell).toMatchObject({ policy: 'allow', pass: true, classification: 'pass' });
+    // The scenario's address: outside the ipBlock, so the policy column says deny (the observation disagrees).
+    const scenarioAddress = await cellOf(withAddress, []);
+    expect(scenarioAddress.cell.policy).toBe('deny');
+    expect(scenarioAddress.cell.policyExplanation?.join('\n')).toContain('198.51.100.7 is outside 172.30.0.0/16');
+    // The flag wins over the scenario's address.
+    expect((await cellOf(withAddress, ['--runner-address', '172.30.0.11'])).cell.policy).toBe('allow');
     expect(await netcheckPodsLeft(client)).toEqual([]);
   });
 });
