@@ -43,7 +43,8 @@ function escape(text: string): string {
  */
 export function attributeMissingServices(cells: readonly CellVerdict[], context: RunContext): CellVerdict[] {
   return cells.map((c) => {
-    if (c.pass || c.outcome.kind !== 'dns-nxdomain') return c;
+    // NXDOMAIN; or SERVFAIL, when the search list ends at a server outside the cluster that cannot be reached.
+    if (c.pass || !answeredLookup(c)) return c;
     const service = context.targets[c.target]?.service;
     const missing = service ? missingService(service, context) : undefined;
     if (missing === undefined) return c;
@@ -51,15 +52,19 @@ export function attributeMissingServices(cells: readonly CellVerdict[], context:
     return {
       ...rest,
       classification: 'dns',
-      reason: `${missing}: its name cannot resolve (DNS answered NXDOMAIN; DNS itself works)`,
+      reason: `${missing}: its name cannot resolve (DNS answered ${c.outcome.kind === 'dns-nxdomain' ? 'NXDOMAIN' : 'SERVFAIL'}; DNS itself works)`,
       findings: [`${missing} — fix the scenario's target, or deploy the Service`],
     };
   });
 }
 
+function answeredLookup(c: CellVerdict): boolean {
+  return c.outcome.kind === 'dns-nxdomain' || c.outcome.kind === 'dns-servfail';
+}
+
 /** True when a cell's reason was set by attributeMissingServices. */
 export function isMissingServiceCell(c: CellVerdict): boolean {
-  return c.outcome.kind === 'dns-nxdomain' && /^(service \S+ does not exist|namespace \S+ does not exist)/.test(c.reason);
+  return answeredLookup(c) && /^(service \S+ does not exist|namespace \S+ does not exist)/.test(c.reason);
 }
 
 /** The nodes one cell's traffic went through: the probe's node, the destination pods' nodes, CoreDNS's for a lookup. */
@@ -171,7 +176,18 @@ export function findBrokenNode(cells: readonly CellVerdict[], context: RunContex
       candidates.set(n, entry);
     }
   }
-  const fitting = [...candidates.entries()].filter(([, e]) => e.connection || e.lookups);
+  // CoreDNS Ready by the kubelet (kube-dns has ready endpoints), every pod of it on one node, and lookups from a node
+  // shown to work get no answer: that node's data plane, not CoreDNS.
+  const coreDnsNodes = unique(dnsPods(context).map((p) => p.node));
+  const dnsService = context.snapshot.services.find((sv) => sv.namespace === DNS_NAMESPACE && sv.name === 'kube-dns');
+  const dnsHost = coreDnsNodes.length === 1 && (dnsService?.readyEndpoints ?? 0) > 0 ? coreDnsNodes[0] : undefined;
+  const unreachableDns =
+    dnsHost !== undefined &&
+    silent.some((c) => {
+      const nodes = nodesOfCell(c, context);
+      return nodes.dns.length > 0 && nodes.source !== undefined && nodes.source !== dnsHost && working.has(nodes.source);
+    });
+  const fitting = [...candidates.entries()].filter(([n, e]) => e.connection || e.lookups || (unreachableDns && n === dnsHost));
   if (fitting.length !== 1 || working.size === 0) return undefined;
   const [node, entry] = fitting[0] as [string, { cells: CellVerdict[] }];
   const coreDns = dnsPods(context);

@@ -61,7 +61,7 @@ function findMissingServices(cells: readonly CellVerdict[], context: RunContext)
   return [...byWhat.entries()].map(([what, { namespace, cells: affected }]) => {
     const namespaceMissing = what.startsWith('namespace ');
     return finding(
-      `${what}: ${count(affected)} name it (${targetsOf(affected)}); its name cannot resolve — DNS answered (NXDOMAIN), DNS is not the fault`,
+      `${what}: ${count(affected)} name it (${targetsOf(affected)}); its name cannot resolve — DNS answered, DNS is not the fault`,
       affected,
       'workload',
       namespaceMissing ? 'kubectl get namespaces' : `kubectl get services -n ${namespace}`,

@@ -83,6 +83,12 @@ describe('a Service that does not exist (item 1)', () => {
     expect(findings.map((f) => f.text).join('\n')).not.toMatch(/DNS looks down/);
   });
 
+  it('SERVFAIL (the search list ends at an upstream the cluster cannot reach) for a missing Service: the same', () => {
+    const servfail = fail({ source: 'serving', target: 'nosuch', outcome: { kind: 'dns-servfail' }, classification: 'dns', reason: 'x' });
+    const [out] = attributeMissingServices([servfail], context());
+    expect(out!.reason).toBe('service financial-ml/nosuch does not exist: its name cannot resolve (DNS answered SERVFAIL; DNS itself works)');
+  });
+
   it('a timeout for a missing Service is left alone (DNS did not answer)', () => {
     const timeout = lookupTimeout('serving', 'nosuch', 'node-a');
     expect(attributeMissingServices([timeout], context())).toEqual([timeout]);
@@ -152,6 +158,22 @@ describe('a broken node (items 2 and 13)', () => {
     const { findings } = diagnoseCells(cells, kinds, context());
     expect(findings.map((f) => f.text)).toEqual([expect.stringMatching(/^cluster DNS looks down or unreachable: 3 of 3/)]);
     expect(findings[0]).toMatchObject({ owner: 'platform team', next: 'kubectl get pods,endpointslices -n kube-system -l k8s-app=kube-dns -o wide' });
+  });
+
+  it('CoreDNS Ready (kube-dns has ready endpoints) all on one node, lookups from a working node time out: that node', () => {
+    const withReady = (ready: number | undefined): ClusterSnapshot => {
+      const s = placed();
+      return { ...s, services: s.services.map((sv) => (sv.name === 'kube-dns' ? { ...sv, ...(ready !== undefined ? { readyEndpoints: ready } : {}) } : sv)) };
+    };
+    const cells = [
+      lookupTimeout('serving', 'cluster-dns', 'node-a'),
+      lookupTimeout('seldon', 'cluster-dns', 'node-b'),
+      verdict({ source: 'serving', target: 'scheduler', node: 'node-a', outcome: { kind: 'connected' } }),
+    ];
+    expect(findBrokenNode(cells, context(withReady(1)))).toMatchObject({ node: 'node-b', hostsAllDns: true });
+    // No ready endpoint, or not known: CoreDNS itself may be down.
+    expect(findBrokenNode(cells, context(withReady(0)))).toBeUndefined();
+    expect(findBrokenNode(cells, context(withReady(undefined)))).toBeUndefined();
   });
 
   it('no node is proven to work: nothing is blamed on a node', () => {
