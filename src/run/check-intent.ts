@@ -3,8 +3,8 @@
  * manifests, with the per-cell policy view `run` uses (policy-view.ts) and the probe labels `run` would give
  * each source (plan.ts). Pure: scenario and snapshot in, result out.
  *
- * Nothing is guessed: the runner's address as pods see it is not known without a cluster (so ingress ipBlock
- * rules cannot be decided for it), and what lies beyond an external address is not policy's to say. Such cells
+ * Nothing is guessed: the runner's address as pods see it is known only from the runner source's `address:` (else
+ * ingress ipBlock rules cannot be decided for it), and what lies beyond an external address is not policy's to say. Such cells
  * are `undecided` and do not fail the check; `run` decides them on the real network.
  */
 import { formatLocation } from '../model/errors.js';
@@ -14,7 +14,7 @@ import type { ClusterSnapshot, Labels } from '../policy/types.js';
 import { workloadOf } from '../scenario/check-manifests.js';
 import type { Scenario } from '../scenario/types.js';
 import { resolveSourceLabels, workloadKey } from './plan.js';
-import { assessCellPolicy } from './policy-view.js';
+import { assessCellPolicy, RUNNER_ADDRESS_UNKNOWN } from './policy-view.js';
 
 /** The labels of every `as:` workload, read from the snapshot the way `run` reads them from the cluster. */
 function readWorkloadLabels(scenario: Scenario, snapshot: ClusterSnapshot): Record<string, Labels> {
@@ -45,7 +45,8 @@ export function checkIntent(scenario: Scenario, snapshot: ClusterSnapshot, file:
       contradicts: `intent ${cell.expect}, but the policies ${view} it: ${decisive}`,
       'known-gap': `known gap, still produced by the policies (${view}): ${cell.known ?? ''}`,
       'stale-known': `stale \`known:\` entry${cell.knownLocation ? ` at ${formatLocation(cell.knownLocation)}` : ''}: the policies now ${view} it, as intended; remove the entry`,
-      undecided: `policy cannot decide this offline: ${explanation[explanation.length - 1] ?? 'no explanation'}`,
+      // The missing runner address is the reason when it is one; otherwise the last note says why.
+      undecided: `policy cannot decide this offline: ${explanation.includes(RUNNER_ADDRESS_UNKNOWN) ? RUNNER_ADDRESS_UNKNOWN : (explanation[explanation.length - 1] ?? 'no explanation')}`,
     };
     return {
       source: cell.source,

@@ -160,7 +160,7 @@ describe('netcheck check', () => {
     expect(stdout).toContain('Undecided offline (netcheck run decides them) (2):');
     expect(stdout).toContain('? web → outside: intent allow, policy unknown');
     expect(stdout).toContain('? ci → web-lb: intent allow, policy unknown');
-    expect(stdout).toContain("the runner's address as the pod sees it (after SNAT) is unknown");
+    expect(stdout).toContain("the runner's address as the cluster sees it is not known: give --runner-address or `address:` on the runner source");
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('PASS 2 cells: 0 agree, 0 contradict, 0 known gaps, 2 undecided offline');
   }, 60_000);
 
