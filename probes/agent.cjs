@@ -28,7 +28,6 @@ const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 
-// `resolv` reports the pod's parsed /etc/resolv.conf (the DNS chain's first link); its target is the file.
 const KINDS = ['dns', 'tcp', 'http', 'udp', 'resolv'];
 
 let resolvConf;
@@ -167,7 +166,6 @@ function queryTcp(name, server, ms) {
   });
 }
 
-/** `server`: ask this nameserver instead of resolv.conf's (search and ndots still apply): the DNS chain's direct queries. */
 async function resolveName(name, protocol, ms, server) {
   if (net.isIP(name)) return { addresses: [name] };
   const conf = server ? { ...readResolvConf(), nameservers: [server] } : readResolvConf();
@@ -267,13 +265,11 @@ function probeUdp(address, port, ms) {
 
 async function attemptCheck(check) {
   if (check.kind === 'resolv') {
-    const conf = readResolvConf();
-    const resolv = { nameservers: conf.nameservers, search: conf.search, ndots: conf.ndots, options: conf.options };
-    if (!conf.found) return { outcome: { kind: 'error', message: '/etc/resolv.conf is missing or empty' }, resolv };
-    return { outcome: { kind: 'resolved', addresses: conf.nameservers }, resolv };
+    const { found, ...resolv } = readResolvConf();
+    return { outcome: found ? { kind: 'resolved', addresses: resolv.nameservers } : { kind: 'error', message: 'no /etc/resolv.conf' }, resolv };
   }
   const named = !net.isIP(check.target);
-  const resolved = await resolveName(check.target, check.kind === 'dns' ? check.protocol : 'UDP', check.timeoutMs, check.kind === 'dns' ? check.server : undefined);
+  const resolved = await resolveName(check.target, check.kind === 'dns' ? check.protocol : 'UDP', check.timeoutMs, check.server);
   if (!resolved.addresses) return { outcome: dnsOutcome(resolved, check.kind) };
   const address = resolved.addresses[0];
   const withAddress = (outcome) => (named ? { outcome, address } : { outcome });
@@ -306,7 +302,7 @@ function checkProblem(check) {
   if (check.protocol !== undefined && check.protocol !== 'TCP' && check.protocol !== 'UDP') return 'protocol must be TCP or UDP';
   if (check.expect !== undefined && check.expect !== 'allow' && check.expect !== 'deny') return 'expect must be allow or deny';
   if (check.fallback !== undefined && (typeof check.fallback !== 'string' || !net.isIP(check.fallback))) return 'fallback must be an IP address';
-  if (check.server !== undefined && (check.kind !== 'dns' || typeof check.server !== 'string' || !net.isIP(check.server))) return 'server must be an IP address, on a dns check';
+  if (check.server !== undefined && (check.kind !== 'dns' || !net.isIP(String(check.server)))) return 'server: an IP, dns checks only';
   if (check.http !== undefined && (typeof check.http !== 'object' || check.http === null || typeof check.http.path !== 'string' || !check.http.path.startsWith('/'))) return 'http.path must start with /';
   return undefined;
 }

@@ -56,7 +56,7 @@ describe.skipIf(!canBuildNetns)('agent: the DNS chain checks (netns, dnsmasq)', 
       { id: 'tcp-with-server', kind: 'tcp', target: lab.serverIp, port: 53, server: lab.serverIp, timeoutMs: 500 },
       { id: 'named-server', kind: 'dns', target: 'web', server: 'dns.example', timeoutMs: 500 },
     ]);
-    expect(results.get('tcp-with-server')!.outcome).toEqual({ kind: 'error', message: 'bad check: server must be an IP address, on a dns check' });
-    expect(results.get('named-server')!.outcome).toEqual({ kind: 'error', message: 'bad check: server must be an IP address, on a dns check' });
+    expect(results.get('tcp-with-server')!.outcome).toEqual({ kind: 'error', message: 'bad check: server: an IP, dns checks only' });
+    expect(results.get('named-server')!.outcome).toEqual({ kind: 'error', message: 'bad check: server: an IP, dns checks only' });
   });
 });
