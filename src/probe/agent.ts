@@ -34,10 +34,36 @@ export function locateAgent(from?: string): string {
   });
 }
 
-/** The agent's source, read once. */
+/**
+ * The agent's source as it travels in every probe pod's container args, read once: without its comment lines and
+ * blank lines (the comments say why for readers of probes/agent.cjs; in a pod spec they are only bytes).
+ */
 export function agentSource(): string {
-  cachedSource ??= readFileSync(locateAgent(), 'utf8');
+  cachedSource ??= compactAgentSource(readFileSync(locateAgent(), 'utf8'));
   return cachedSource;
+}
+
+/**
+ * Drops lines that are wholly a comment (`// …`, or a block comment starting its line) and blank lines. Only
+ * whole lines: the agent has no multi-line string, so a line starting a comment is never inside one.
+ */
+export function compactAgentSource(source: string): string {
+  const kept: string[] = [];
+  let inBlock = false;
+  for (const line of source.split('\n')) {
+    const trimmed = line.trim();
+    if (inBlock) {
+      if (trimmed.includes('*/')) inBlock = false;
+      continue;
+    }
+    if (trimmed.startsWith('/*')) {
+      inBlock = !trimmed.includes('*/', 2);
+      continue;
+    }
+    if (trimmed === '' || trimmed.startsWith('//')) continue;
+    kept.push(line);
+  }
+  return kept.join('\n') + '\n';
 }
 
 /** Args for a container with `command: ['node']` that runs the plan and exits. */

@@ -10,6 +10,7 @@ import {
   agentListenArgs,
   agentRunArgs,
   agentSource,
+  compactAgentSource,
   locateAgent,
   parseAgentOutput,
   runAgentLocally,
@@ -19,10 +20,30 @@ import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from '../prob
 const run = promisify(execFile);
 
 describe('agentSource and container args', () => {
-  it('reads probes/agent.cjs once', () => {
+  it('reads probes/agent.cjs once, without its comment and blank lines', () => {
     expect(locateAgent()).toMatch(/\/probes\/agent\.cjs$/);
-    expect(agentSource()).toBe(readFileSync(locateAgent(), 'utf8'));
+    const file = readFileSync(locateAgent(), 'utf8');
+    expect(agentSource()).toBe(compactAgentSource(file));
     expect(agentSource()).toBe(agentSource());
+    const lines = agentSource().split('\n');
+    expect(lines.filter((l) => /^\s*(\/\/|\/\*|\*)/.test(l))).toEqual([]);
+    // Every code line survives, in order.
+    const code = file.split('\n').filter((l) => l.trim() !== '' && !/^\s*(\/\/|\/\*|\*)/.test(l));
+    expect(lines.filter((l) => l !== '')).toEqual(code);
+  });
+
+  it('compacting keeps code that merely contains comment markers, and drops one-line and multi-line block comments', () => {
+    const source = ['/**', ' * why', ' */', "const url = 'http://x'; // trailing", '  /* one line */', '', 'const a = 2 /* inline */ * 3;', '// end'].join('\n');
+    expect(compactAgentSource(source)).toBe("const url = 'http://x'; // trailing\nconst a = 2 /* inline */ * 3;\n");
+  });
+
+  it('the compacted agent is valid JavaScript that runs a plan like the file does', async () => {
+    const plan = JSON.stringify({ checks: [{ id: 'r', kind: 'resolv', target: '', timeoutMs: 500 }], retries: 0 });
+    const fromArgs = await run(process.execPath, ['-e', agentSource(), 'run', plan]);
+    const fromFile = await run(process.execPath, [locateAgent(), 'run', plan]);
+    const strip = (out: string) => out.replace(/"ms":\d+/g, '"ms":0');
+    expect(strip(fromArgs.stdout)).toBe(strip(fromFile.stdout));
+    expect(fromArgs.stdout).toMatch(/\{"done":true/);
   });
 
   it('fits in container args (one argv string is capped at 128 KiB; we keep it under 20 KB)', () => {
