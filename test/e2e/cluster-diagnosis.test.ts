@@ -72,7 +72,7 @@ describe.skipIf(skip !== undefined)('diagnoses on the real cluster (issue 9 item
       noDnsDown(r);
       // The node is named — by the run's own finding when some check shows another node working, else by the DNS
       // chain's direct queries to the CoreDNS pod (src/diagnose/dns-chain.ts) — and every finding says who and what next.
-      const naming = r.findingCells.filter((f) => f.text.startsWith(`data plane broken on node ${broken}`) || f.text.includes(`the data plane on node ${broken} drops DNS`));
+      const naming = r.findingCells.filter((f) => f.text.startsWith(`data plane broken on node ${broken}`) || f.text.includes(`the data plane on ${broken} drops DNS`));
       expect(naming.length, r.findings.join('\n')).toBeGreaterThan(0);
       for (const f of naming) expect(f.owner).toBe('platform team');
       const node = r.findingCells.find((f) => f.text.startsWith(`data plane broken on node ${broken}`));
