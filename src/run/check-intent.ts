@@ -28,7 +28,8 @@ function readWorkloadLabels(scenario: Scenario, snapshot: ClusterSnapshot): Reco
   return labels;
 }
 
-export function checkIntent(scenario: Scenario, snapshot: ClusterSnapshot, file: string = scenario.file): IntentCheckResult {
+/** `runnerAddress`: the address the cluster sees the runner as (check's --runner-address), over the scenario's `address:`. */
+export function checkIntent(scenario: Scenario, snapshot: ClusterSnapshot, file: string = scenario.file, options: { runnerAddress?: string } = {}): IntentCheckResult {
   const engine = createPolicyEngine(snapshot);
   const workloadLabels = readWorkloadLabels(scenario, snapshot);
   const cells = scenario.cells.map((cell): IntentCell => {
@@ -36,7 +37,7 @@ export function checkIntent(scenario: Scenario, snapshot: ClusterSnapshot, file:
     const target = scenario.targets.find((t) => t.name === cell.target);
     if (!source || !target) throw new Error(`scenario cell ${cell.source} -> ${cell.target} names no source or target`);
     const labels = source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {};
-    const { view, explanation } = assessCellPolicy(engine, snapshot, source, labels, undefined, target);
+    const { view, explanation } = assessCellPolicy(engine, snapshot, source, labels, undefined, target, options.runnerAddress !== undefined ? { runnerAddress: options.runnerAddress } : {});
     const known = cell.known !== undefined;
     const status: IntentStatus = view === 'unknown' ? 'undecided' : view === cell.expect ? (known ? 'stale-known' : 'agrees') : known ? 'known-gap' : 'contradicts';
     const decisive = explanation[0] ?? '';

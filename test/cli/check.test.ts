@@ -164,6 +164,20 @@ describe('netcheck check', () => {
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('PASS 2 cells: 0 agree, 0 contradict, 0 known gaps, 2 undecided offline');
   }, 60_000);
 
+  it('--runner-address decides the runner\'s cells offline: inside the ipBlock the known gap no longer reproduces, outside it does; a bad address is exit 2 naming the flag', async () => {
+    const inside = await netcheck(['check', 'undecided.yaml', '--runner-address', '198.51.100.7'], dir);
+    expect(inside.code).toBe(1);
+    expect(inside.stdout).not.toContain("the runner's address as the cluster sees it is not known");
+    expect(inside.stdout).toContain("✗ ci → web-lb: intent allow, policy allow");
+    expect(inside.stdout).toContain("why: stale `known:` entry");
+    const outside = await netcheck(['check', 'undecided.yaml', '--runner-address', '203.0.113.9'], dir);
+    expect(outside.code).toBe(0);
+    expect(outside.stdout).toContain('~ ci → web-lb: intent allow, policy deny');
+    const bad = await netcheck(['check', 'undecided.yaml', '--runner-address', 'nope'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toBe('netcheck: --runner-address nope: `nope` is not an IP address');
+  }, 60_000);
+
   it.each([
     { name: 'a scenario without manifests', args: ['check', 'no-manifests.yaml'], stderr: 'netcheck: no-manifests.yaml: the scenario names no `manifests:`, so there are no policies to check it against\n' },
     { name: 'a junit report on stdout', args: ['check', 'financial-ml', '-o', 'junit'], stderr: 'netcheck: -o junit: name the file, e.g. -o junit=netcheck.xml\n' },

@@ -10,6 +10,7 @@ import { renderIntentJson, renderIntentJunit, renderIntentMarkdown, renderIntent
 import { checkIntent } from '../../run/check-intent.js';
 import { checkScenarioAgainstSnapshot } from '../../scenario/check-manifests.js';
 import { loadScenario, readScenarioManifests } from '../../scenario/load.js';
+import { checkIp } from '../../scenario/values.js';
 import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand } from '../command.js';
 import { checkOutputFiles, parseOutputs, REPORT_FORMATS, writeOutputs } from '../reports.js';
@@ -18,6 +19,7 @@ interface CheckArgs {
   scenario: string;
   output?: string[];
   append?: boolean;
+  runnerAddress?: string;
 }
 
 export const checkCommand = defineCommand<CheckArgs>({
@@ -34,6 +36,11 @@ export const checkCommand = defineCommand<CheckArgs>({
         describe: 'report: table | json | markdown [=FILE], junit=FILE; repeatable, at most one on stdout (default: table)',
       })
       .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it ($GITHUB_STEP_SUMMARY is always appended to)' })
+      .option('runner-address', {
+        type: 'string',
+        nargs: 1,
+        describe: "the address the runner's traffic carries when it reaches the cluster; decides ipBlock rules for runner cells (overrides the scenario's runner `address:`)",
+      })
       .example('$0 check financial-ml', 'every cell of the built-in scenario against its manifests\' policies')
       .example('$0 check scenario.yaml -o table -o junit=intent.xml', 'CI, before deploying: JUnit for the pull request; exit 1 on a contradiction')
       .epilogue(
@@ -42,6 +49,10 @@ export const checkCommand = defineCommand<CheckArgs>({
       ),
   run: async (argv) => {
     const outputs = parseOutputs(argv.output, { formats: REPORT_FORMATS, append: argv.append === true });
+    const addressProblem = argv.runnerAddress === undefined ? undefined : checkIp(argv.runnerAddress);
+    if (addressProblem !== undefined) {
+      throw new UsageError(`--runner-address ${argv.runnerAddress}: ${addressProblem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
+    }
     await checkOutputFiles(outputs);
     const scenario = await loadScenario(argv.scenario);
     if (scenario.manifests.length === 0) {
@@ -52,7 +63,7 @@ export const checkCommand = defineCommand<CheckArgs>({
     const { snapshot } = await readScenarioManifests(scenario);
     checkScenarioAgainstSnapshot(scenario, snapshot);
     const shown = scenario.cells[0]?.location.file ?? scenario.file;
-    const result = checkIntent(scenario, snapshot, shown);
+    const result = checkIntent(scenario, snapshot, shown, argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {});
     await writeOutputs(outputs, {
       table: () => renderIntentTable(result),
       json: () => renderIntentJson(result),
