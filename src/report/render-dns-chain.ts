@@ -3,6 +3,7 @@
  * command). Plain text for terminals (`netcheck dns`, and after a run's table), Markdown for CI summaries. Pure.
  */
 import type { DnsChain, LinkStatus } from '../model/dns-chain.js';
+import { wrap } from './wrap-text.js';
 
 const MARK: Record<LinkStatus, string> = {
   ok: 'ok',
@@ -28,30 +29,15 @@ function verdictLines(chain: DnsChain): string[] {
   ];
 }
 
-/** Word-wrap to `width` (a word longer than the line stays whole); continuation lines get `indent`. */
-function wrap(text: string, width: number, first: string, indent: string): string[] {
-  const lines: string[] = [];
-  let line = first;
-  for (const word of text.split(' ')) {
-    const candidate = line.trim() === '' ? line + word : `${line} ${word}`;
-    if (candidate.length > width && line.trim() !== '') {
-      lines.push(line);
-      line = indent + word;
-    } else line = candidate;
-  }
-  lines.push(line);
-  return lines;
-}
-
 /** Plain text, one block per chain, wrapped to `width` columns. */
 export function renderDnsChainText(chains: readonly DnsChain[], width = 100): string {
   const blocks = chains.map((chain) => {
-    const lines = wrap(`DNS chain for ${sourceTitle(chain)}${chain.source.probe ? ` — probe ${chain.source.probe}` : ''}`, width, '', '  ');
+    const lines = wrap(`DNS chain for ${sourceTitle(chain)}${chain.source.probe ? ` — probe ${chain.source.probe}` : ''}`, width, '  ', '');
     chain.links.forEach((link, i) => {
-      lines.push(...wrap(`${i + 1}. ${link.title}: ${MARK[link.status]}`, width, '  ', '     '));
-      for (const e of link.evidence) lines.push(...wrap(e, width, '       ', '         '));
+      lines.push(...wrap(`${i + 1}. ${link.title}: ${MARK[link.status]}`, width, '     ', '  '));
+      for (const e of link.evidence) lines.push(...wrap(e, width, '         ', '       '));
     });
-    for (const [i, v] of verdictLines(chain).entries()) lines.push(...wrap(v.trim(), width, i === 0 ? '' : '  ', '    '));
+    for (const [i, v] of verdictLines(chain).entries()) lines.push(...wrap(v.trim(), width, '    ', i === 0 ? '' : '  '));
     return lines.join('\n');
   });
   return `${blocks.join('\n\n')}\n`;

@@ -4,6 +4,7 @@
  * wide matrix is split into blocks of columns.
  */
 import { describeOutcome } from '../model/outcome.js';
+import { wrap } from './wrap-text.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
 import { renderDnsChainText } from './render-dns-chain.js';
 import { findingActionLine } from './finding-action.js';
@@ -120,21 +121,4 @@ function pad(s: string, n: number): string {
 
 function truncate(s: string, n: number): string {
   return s.length <= n ? s : s.slice(0, n - 1) + '…';
-}
-
-/** Word-wrap to `width`; continuation lines get `indent`, the first line `first`. */
-function wrap(text: string, width: number, indent: string, first = ''): string[] {
-  const lines: string[] = [];
-  let line = first;
-  for (const word of text.split(' ')) {
-    const candidate = line.trim() === '' ? line + word : `${line} ${word}`;
-    if (candidate.length > width && line.trim() !== '') {
-      lines.push(line);
-      line = indent + word;
-    } else {
-      line = candidate;
-    }
-  }
-  lines.push(line);
-  return lines;
 }
