@@ -1,20 +1,10 @@
 /** `netcheck probe`'s one-cell scenario (src/scenario/ad-hoc.ts): every --from / --to form and every error. */
 import { describe, expect, it } from 'vitest';
-import { ExitCode, UsageError } from '../../src/model/errors.js';
+import { usageError } from './thrown.js';
 import { buildAdHocScenario, parseAdHocSource, parseAdHocTarget } from '../../src/scenario/ad-hoc.js';
 
 const AT = { file: 'netcheck probe' };
 
-function usageError(f: () => unknown): UsageError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).exitCode).toBe(ExitCode.BadInput);
-    return error as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('--from', () => {
   it.each([

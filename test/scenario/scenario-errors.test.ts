@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../src/model/errors.js';
+import { parseError, withLines as withBaseLines } from './thrown.js';
 import { parseScenario, ScenarioErrorList } from '../../src/scenario/parse.js';
 
 /** A small valid scenario; each case swaps one line (1-based) so the expected line:column stays readable. */
@@ -23,20 +23,7 @@ const BASE = [
   '  - { from: serving, to: sched, reason: "a documented gap" }',
 ];
 
-function withLines(changes: Record<number, string>): string {
-  return BASE.map((line, i) => changes[i + 1] ?? line).join('\n') + '\n';
-}
-
-function parseError(text: string): string {
-  try {
-    parseScenario(text, 'demo.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ScenarioError);
-    expect((error as ScenarioError).exitCode).toBe(2);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ScenarioError');
-}
+const withLines = (changes: Record<number, string>): string => withBaseLines(BASE, changes);
 
 describe('parseScenario errors name file:line:column and the offending key', () => {
   const cases: Array<{ name: string; changes: Record<number, string>; message: string }> = [

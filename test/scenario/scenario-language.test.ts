@@ -3,7 +3,7 @@
  * runner's `address:`. Each field parses to the model, and each mistake is one error with file:line:column.
  */
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../src/model/errors.js';
+import { parseError, withLines as withBaseLines } from './thrown.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 
 const BASE = [
@@ -24,20 +24,7 @@ const BASE = [
   '  ci: { deny: [lb] }',
 ];
 
-function withLines(changes: Record<number, string>): string {
-  return BASE.map((line, i) => changes[i + 1] ?? line).join('\n') + '\n';
-}
-
-function parseError(text: string): string {
-  try {
-    parseScenario(text, 'demo.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ScenarioError);
-    expect((error as ScenarioError).exitCode).toBe(2);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ScenarioError');
-}
+const withLines = (changes: Record<number, string>): string => withBaseLines(BASE, changes);
 
 describe('scenario language: what parses', () => {
   const scenario = parseScenario(withLines({}), 'demo.yaml');

@@ -1,6 +1,6 @@
 /** `--from` / `--to`: narrowing the built-in financial-ml scenario (src/scenario/select.ts). */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, UsageError } from '../../src/model/errors.js';
+import { usageError } from './thrown.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { selectScenario, splitFocusList } from '../../src/scenario/select.js';
 import type { Scenario } from '../../src/scenario/types.js';
@@ -11,16 +11,6 @@ beforeAll(async () => {
 });
 
 const pairs = (s: Scenario) => s.cells.map((c) => `${c.source}>${c.target}`);
-function usageError(f: () => unknown): UsageError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).exitCode).toBe(ExitCode.BadInput);
-    return error as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('selectScenario', () => {
   it('without --from/--to is the scenario itself', () => {
