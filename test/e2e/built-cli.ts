@@ -92,3 +92,13 @@ export function junitSchemaErrors(file: string): string {
     return String((error as { stderr?: Buffer }).stderr ?? error);
   }
 }
+
+/** Polls until `check` returns a value (not undefined; a throw counts as not yet); gives up after `tries` polls. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tries: number, everyMs = 500): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(`${what}: not reached after ${tries} polls`);
+}

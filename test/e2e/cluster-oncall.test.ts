@@ -14,21 +14,12 @@ import type { CellVerdict } from '../../src/model/verdict.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
 import { runCommand } from '../cluster-kit/run-command.js';
-import { built, MANIFESTS, netcheckPods, runBuiltCli, type CliRun } from './built-cli.js';
+import { built, MANIFESTS, netcheckPods, runBuiltCli, waitFor, type CliRun } from './built-cli.js';
 
 const skip = !built ? 'dist is not built' : clusterSkipReason();
 if (skip !== undefined) console.warn(`e2e on-call: skipped — ${skip}`);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tries: number, everyMs = 500): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(everyMs);
-  }
-  throw new Error(`${what}: not reached after ${tries} polls`);
-}
 
 describe.skipIf(skip !== undefined)('on-call commands on the real cluster', { timeout: 240_000 }, () => {
   const cluster = useCluster({ manifests: [MANIFESTS] });

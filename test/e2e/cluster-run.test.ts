@@ -19,7 +19,7 @@ import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js
 import type { RunningCluster } from '../cluster-kit/cluster.js';
 import { buildNetcheckImage } from '../cluster-kit/images.js';
 import { runCommand } from '../cluster-kit/run-command.js';
-import { built, isBalancedXml, junitSchemaErrors, MANIFESTS, netcheckPods as netcheckPodsOf, netcheckPodsLeft, runBuiltCli, unescapeXml, type CliRun } from './built-cli.js';
+import { built, isBalancedXml, junitSchemaErrors, MANIFESTS, netcheckPods as netcheckPodsOf, netcheckPodsLeft, runBuiltCli, unescapeXml, waitFor, type CliRun } from './built-cli.js';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
 
@@ -35,17 +35,7 @@ interface Report {
 const skip = !built ? 'dist is not built' : clusterSkipReason();
 if (skip !== undefined) console.warn(`e2e real cluster: skipped — ${skip}`);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until `check` returns a value (not undefined); gives up after `tries` polls. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tries: number, everyMs = 500): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(everyMs);
-  }
-  throw new Error(`${what}: not reached after ${tries} polls`);
-}
 
 // Each test is a whole netcheck run (pods, settle, checks, cleanup) on a 2-core machine that may be running other
 // clusters for other test files at the same time: generous per-test time, never asserted on.
