@@ -12,7 +12,7 @@
 import { UsageError } from '../model/errors.js';
 import type { Protocol } from '../policy/types.js';
 import { CLONABLE_KINDS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './parse.js';
-import type { Expectation, Scenario, Source, Target } from './types.js';
+import { intentOf, type ExpectedCell, type Scenario, type Source, type Target } from './types.js';
 import { checkAddress, checkDnsLabel, checkDnsSubdomain, checkPortName, checkPortNumber } from './values.js';
 
 export interface AdHocProbe {
@@ -133,18 +133,28 @@ function parseHttpPath(path: string): { path: string } {
   return { path };
 }
 
-function parseExpect(value: string | undefined): Expectation {
-  if (value === undefined) return 'allow';
+const EXPECTATIONS = ['allow', 'deny', 'connected', 'refused', 'blocked', 'nxdomain'] as const;
+
+/** `--expect`: allow/deny, or an outcome level as the scenario's matrix takes it (OutcomeExpectation). */
+function parseExpect(value: string | undefined, target: Target): Pick<ExpectedCell, 'expect' | 'outcome'> {
+  if (value === undefined) return { expect: 'allow' };
   const v = value.trim().toLowerCase();
-  if (v === 'allow' || v === 'deny') return v;
-  throw new UsageError(`--expect ${value}: allow or deny`, { hint: 'e.g. --expect deny (the flow must be blocked)' });
+  const known = EXPECTATIONS.find((e) => e === v);
+  if (known === undefined) {
+    throw new UsageError(`--expect ${value}: one of ${EXPECTATIONS.join(', ')}`, { hint: 'e.g. --expect deny (the flow must be blocked), --expect refused (rejected, not dropped)' });
+  }
+  if (known === 'allow' || known === 'deny') return { expect: known };
+  if (known === 'nxdomain' && target.kind !== 'dns' && target.kind !== 'service') {
+    throw new UsageError(`--expect nxdomain: the target is an address, not looked up by name`, { hint: 'give a name: --to dns:NAME or SERVICE.NAMESPACE:PORT' });
+  }
+  return { expect: intentOf(known), outcome: known };
 }
 
 /** The one-cell scenario `netcheck probe` runs: source `from` (as given) × target `to` (as given). */
 export function buildAdHocScenario(input: AdHocProbe): Scenario {
   const source = parseAdHocSource(input.from);
   const target = parseAdHocTarget(input.to, input);
-  const expect = parseExpect(input.expect);
+  const expectation = parseExpect(input.expect, target);
   return {
     name: 'probe',
     description: `netcheck probe --from ${input.from} --to ${input.to}`,
@@ -153,6 +163,6 @@ export function buildAdHocScenario(input: AdHocProbe): Scenario {
     defaults: { timeoutMs: DEFAULT_TIMEOUT_MS, retries: DEFAULT_RETRIES },
     sources: [source],
     targets: [target],
-    cells: [{ source: source.name, target: target.name, expect, location: AT }],
+    cells: [{ source: source.name, target: target.name, ...expectation, location: AT }],
   };
 }

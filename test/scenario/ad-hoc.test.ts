@@ -95,6 +95,18 @@ describe('buildAdHocScenario', () => {
 
   it('--expect deny; anything else is exit 2', () => {
     expect(buildAdHocScenario({ from: 'default', to: 'financial-ml/financial-predictor:8080', expect: 'DENY' }).cells[0]?.expect).toBe('deny');
-    expect(usageError(() => buildAdHocScenario({ from: 'default', to: 'x.y:1', expect: 'blocked-ish' })).message).toBe('--expect blocked-ish: allow or deny');
+    expect(usageError(() => buildAdHocScenario({ from: 'default', to: 'x.y:1', expect: 'blocked-ish' })).message).toBe(
+      '--expect blocked-ish: one of allow, deny, connected, refused, blocked, nxdomain',
+    );
+  });
+
+  it('--expect at outcome level maps to its intent and keeps the outcome, as the scenario matrix does; nxdomain needs a name', () => {
+    const cell = (expectation: string, to = 'financial-ml/financial-predictor:8080') => buildAdHocScenario({ from: 'default', to, expect: expectation }).cells[0];
+    expect(cell('refused')).toMatchObject({ expect: 'deny', outcome: 'refused' });
+    expect(cell('blocked')).toMatchObject({ expect: 'deny', outcome: 'blocked' });
+    expect(cell('connected')).toMatchObject({ expect: 'allow', outcome: 'connected' });
+    expect(cell('nxdomain', 'dns:nosuch.financial-ml.svc.cluster.local')).toMatchObject({ expect: 'allow', outcome: 'nxdomain' });
+    expect(cell('deny')).not.toHaveProperty('outcome');
+    expect(usageError(() => cell('nxdomain', '192.168.1.208:5000')).message).toBe('--expect nxdomain: the target is an address, not looked up by name');
   });
 });

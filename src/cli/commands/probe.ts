@@ -35,7 +35,7 @@ export const probeCommand = defineCommand<ProbeArgs>({
           demandOption: 'name the target: --to SERVICE.NAMESPACE:PORT, NAMESPACE/SERVICE:PORT, IP:PORT or dns:NAME',
           describe: 'SERVICE.NAMESPACE[.svc.cluster.local]:PORT or NAMESPACE/SERVICE:PORT (PORT a number or the Service port\'s name), IP:PORT or HOST.DOMAIN.TLD:PORT (an address), or dns:NAME (a lookup)',
         })
-        .option('expect', { type: 'string', nargs: 1, describe: 'allow (default): the flow must get through; deny: it must be blocked' })
+        .option('expect', { type: 'string', nargs: 1, describe: 'allow (default): the flow must get through; deny: it must be blocked; or exactly: connected, refused (rejected), blocked (dropped: timeout/unreachable), nxdomain' })
         .option('http', { type: 'string', nargs: 1, describe: 'an HTTP GET of this path instead of a TCP connect (any status counts as connected)' })
         .option('protocol', { type: 'string', nargs: 1, describe: 'TCP (default), UDP or SCTP; for dns:NAME, UDP (default) or TCP' }),
     )
