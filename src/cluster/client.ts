@@ -239,6 +239,30 @@ class ApiClusterClient implements ClusterClient {
     });
   }
 
+  async followPodLog(namespace: string, name: string, signal: AbortSignal, onText: (text: string) => void): Promise<void> {
+    const res = await this.transport.stream({
+      verb: 'get',
+      resource: 'pods/log',
+      namespace,
+      name,
+      method: 'GET',
+      path: `${podsPath(namespace)}/${encodeURIComponent(name)}/log`,
+      query: { follow: true },
+      signal,
+    });
+    // Aborting the signal destroys the request (and so this socket): the loop below ends with the abort reason.
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res) onText(decoder.decode(chunk as Buffer, { stream: true }));
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw error;
+    } finally {
+      res.destroy();
+    }
+    signal.throwIfAborted();
+  }
+
   async listEvents(namespace: string, involvedObjectName: string, signal?: AbortSignal): Promise<ClusterEvent[]> {
     const list = await this.transport.json<{ items?: unknown[] }>({
       verb: 'list',

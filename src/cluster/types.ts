@@ -193,6 +193,12 @@ export interface ClusterClient {
     onChange: (event: PodEvent) => void,
   ): Promise<void>;
   readPodLog(namespace: string, name: string, signal?: AbortSignal): Promise<string>;
+  /**
+   * Follow a running container's log (`follow=true`): `onText` gets each chunk as it arrives. Resolves when the
+   * server ends the stream (the container stopped, or the API closed it); rejects with a ClusterError when the
+   * server refuses, or with the signal's reason once aborted. Optional: without it, the log is read at the end.
+   */
+  followPodLog?(namespace: string, name: string, signal: AbortSignal, onText: (text: string) => void): Promise<void>;
   /** The API server's clock as of its last response (undefined before any, or when unknown). */
   serverNow?(): Date | undefined;
   listEvents(namespace: string, involvedObjectName: string, signal?: AbortSignal): Promise<ClusterEvent[]>;

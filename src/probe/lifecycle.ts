@@ -95,6 +95,8 @@ interface Tracker<T> {
   lastEventPoll: number;
   createdAt?: number;
   runningAt?: number;
+  /** Stops this probe's log follow (aborted when the probe settles; the run's stop aborts it too). */
+  follow?: AbortController;
 }
 
 /**
@@ -187,6 +189,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       settledAt: Date.now(),
     };
     tracker.result = result;
+    tracker.follow?.abort(new Error('settled'));
     options.onProgress?.(tracker.spec, result.kind === 'failed' ? 'failed' : 'done', result.kind === 'failed' ? result.error.reason : undefined);
     if ([...trackers.values()].every((t) => t.result !== undefined)) finish();
   };
@@ -239,6 +242,43 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     settle(tracker, failed(tracker.spec, pod.nodeName, 'run', why, detail, undefined, hint) as T);
   };
 
+  /**
+   * Follow a running probe's log and settle it as soon as the agent's final line arrives: the phase change comes
+   * seconds later (node exiting, then the kubelet noticing). Best effort: a follow that is refused, cut or ends
+   * without the final line changes nothing — the phase path (finishProbe) still reads the log and decides.
+   */
+  const followProbe = (tracker: Tracker<T>, pod: PodState): void => {
+    if (!client.followPodLog || tracker.follow) return;
+    const follow = new AbortController();
+    tracker.follow = follow;
+    let text = '';
+    let scanned = 0;
+    const onText = (chunk: string): void => {
+      if (tracker.result !== undefined || tracker.finishing || stop.signal.aborted) return;
+      text += chunk;
+      // Parse complete lines only, and only when a new one arrived; a partial line is the agent still writing.
+      const end = text.lastIndexOf('\n') + 1;
+      if (end <= scanned) return;
+      scanned = end;
+      const output = parseAgentOutput(text.slice(0, end));
+      if (!output.done) return;
+      const ip = tracker.ip ?? pod.podIP;
+      const node = tracker.node ?? pod.nodeName;
+      settle(tracker, {
+        ...identity(tracker.spec, node),
+        kind: 'done',
+        ...(ip !== undefined ? { ip } : {}),
+        results: output.results,
+        complete: true,
+        problems: output.problems,
+      } as T);
+    };
+    client
+      .followPodLog(pod.namespace, pod.name, AbortSignal.any([stop.signal, follow.signal]), onText)
+      // Refused (403 on pods/log), cut, or the pod went away: the phase path reads the log and decides, as without a follow.
+      .catch(() => undefined);
+  };
+
   const onPod = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodState): void => {
     const tracker = trackers.get(`${pod.namespace}/${pod.name}`);
     if (!tracker || tracker.result !== undefined || tracker.finishing || stop.signal.aborted) return;
@@ -258,6 +298,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       tracker.running = true;
       tracker.runningAt = Date.now();
       options.onProgress?.(tracker.spec, 'running');
+      if (goal === 'complete') followProbe(tracker, pod);
     }
     if (goal === 'ready') {
       if (pod.ready && pod.podIP) {

@@ -244,6 +244,69 @@ describe('runProbePods', () => {
       await deleteRunPods(client, runId, { namespaces: ['team-b'] });
     }
   });
+
+  // The real client, with the signal of every log follow it is asked for kept aside (to check each was stopped).
+  const recordingFollows = (): { client: ClusterClient; follows: AbortSignal[] } => {
+    const follows: AbortSignal[] = [];
+    const recording = Object.create(client) as ClusterClient;
+    recording.followPodLog = (namespace, name, signal, onText) => {
+      follows.push(signal);
+      return client.followPodLog!(namespace, name, signal, onText);
+    };
+    return { client: recording, follows };
+  };
+  const resultLine = JSON.stringify({ id: 'c1', outcome: { kind: 'connected' }, attempts: [{ outcome: { kind: 'connected' }, ms: 3 }] });
+
+  it("settles a probe when the agent's final line arrives on the followed log, before the pod's phase changes", async () => {
+    const runId = newRun();
+    const { client: recording, follows } = recordingFollows();
+    // The agent prints its results and final line, then lingers: only the log can say it is done.
+    const args = ['-e', `console.log(${JSON.stringify(resultLine)}); console.log('{"done":true}'); setTimeout(() => {}, 60000)`];
+    try {
+      const started = Date.now();
+      const [result] = await runProbePods(recording, [spec(runId, 0, { namespace: 'team-b', args })], within(90));
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(result?.kind).toBe('done');
+      if (result?.kind === 'done') {
+        expect(result.complete).toBe(true);
+        expect(result.results.map((r) => [r.id, r.outcome.kind])).toEqual([['c1', 'connected']]);
+        expect(result.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      }
+      const pod = await client.getPod('team-b', probePodName(runId, 'probe', 0));
+      expect(pod?.phase).toBe('Running');
+      // The follow is stopped once the probe settled: no socket left open to keep the process alive.
+      expect(follows).toHaveLength(1);
+      expect(follows[0]!.aborted).toBe(true);
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
+
+  it('a followed log that ends without the final line falls back to the pod phase, as without a follow', async () => {
+    const runId = newRun();
+    const { client: recording, follows } = recordingFollows();
+    const pods = [
+      // Exits 0 after one result and no final line: done, but not complete.
+      spec(runId, 0, { namespace: 'team-b', args: ['-e', `console.log(${JSON.stringify(resultLine)}); setTimeout(() => {}, 1500)`] }),
+      // Crashes after one result: the phase (Failed) decides.
+      spec(runId, 1, { namespace: 'team-b', args: ['-e', `console.log(${JSON.stringify(resultLine)}); setTimeout(() => process.exit(3), 1500)`] }),
+    ];
+    try {
+      const [quiet, crashed] = await runProbePods(recording, pods, within(90));
+      expect(quiet?.kind).toBe('done');
+      if (quiet?.kind === 'done') {
+        expect(quiet.complete).toBe(false);
+        expect(quiet.results.map((r) => r.id)).toEqual(['c1']);
+      }
+      expect(crashed?.kind).toBe('failed');
+      if (crashed?.kind === 'failed') expect(crashed.error.reason).toBe('AgentFailed');
+      // Both were followed while they ran (the 1.5 s linger leaves the watch time to see them Running).
+      expect(follows).toHaveLength(2);
+      expect(follows.every((s) => s.aborted)).toBe(true);
+    } finally {
+      await deleteRunPods(client, runId, { namespaces: ['team-b'] });
+    }
+  });
 });
 
 describe('startListeners', () => {
