@@ -309,7 +309,17 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
       // A lookup is rejected by kube-proxy (no endpoints): `refused` for a dns target, dns-refused when a service
       // name is resolved first; either way a DNS fault.
       for (const cell of dnsDependent) expect(`${cell.source} → ${cell.target} ${cell.outcome.kind} ${cell.classification}`).toMatch(/ (refused|dns-\S+) dns$/);
-      for (const cell of cells) expect(cell.reason ?? '').not.toMatch(/blocked/i);
+      // The cell's own observation is a DNS fault, never "blocked"; the ClusterIP attempt after the failed lookup
+      // (its own clause) does say whether the path itself is open or blocked.
+      for (const cell of cells) expect((cell.reason ?? '').split('; via ClusterIP')[0], `${cell.source} → ${cell.target}: ${cell.reason}`).not.toMatch(/blocked/i);
+      const retried = cells.filter((cell) => cell.clusterIPRetry !== undefined);
+      expect(retried.length, 'service targets are retried by ClusterIP').toBeGreaterThan(0);
+      for (const cell of retried) {
+        const retry = cell.clusterIPRetry!;
+        // Nothing is wrong with the network: the ClusterIP path is what the policies say (a REJECTed denial may read unknown).
+        const want = cell.policy === 'allow' ? ['open'] : ['blocked', 'unknown'];
+        expect(want, `${cell.source} → ${cell.target} policy ${cell.policy}, via ClusterIP ${retry.outcome.kind}: ${cell.reason}`).toContain(retry.path);
+      }
       expect(findings.join('\n')).toMatch(/DNS/);
     } finally {
       await kubectl('-n', 'kube-system', 'scale', 'deployment/coredns', '--replicas=1');
