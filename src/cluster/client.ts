@@ -228,28 +228,11 @@ class ApiClusterClient implements ClusterClient {
   }
 
   async readPodLog(namespace: string, name: string, signal?: AbortSignal): Promise<string> {
-    return this.transport.text({
-      verb: 'get',
-      resource: 'pods/log',
-      namespace,
-      name,
-      method: 'GET',
-      path: `${podsPath(namespace)}/${encodeURIComponent(name)}/log`,
-      signal,
-    });
+    return this.transport.text({ ...podLogRequest(namespace, name), signal });
   }
 
   async followPodLog(namespace: string, name: string, signal: AbortSignal, onText: (text: string) => void): Promise<void> {
-    const res = await this.transport.stream({
-      verb: 'get',
-      resource: 'pods/log',
-      namespace,
-      name,
-      method: 'GET',
-      path: `${podsPath(namespace)}/${encodeURIComponent(name)}/log`,
-      query: { follow: true },
-      signal,
-    });
+    const res = await this.transport.stream({ ...podLogRequest(namespace, name), query: { follow: true }, signal });
     // Aborting the signal destroys the request (and so this socket): the loop below ends with the abort reason.
     const decoder = new TextDecoder();
     try {
@@ -276,4 +259,9 @@ class ApiClusterClient implements ClusterClient {
     // Filter again: not every server honours field selectors on events.
     return (list.items ?? []).map(eventFromObject).filter((e) => e.objectName === involvedObjectName);
   }
+}
+
+/** The request for a pod's log (`get pods/log`), read whole or followed. */
+function podLogRequest(namespace: string, name: string) {
+  return { verb: 'get', resource: 'pods/log', namespace, name, method: 'GET', path: `${podsPath(namespace)}/${encodeURIComponent(name)}/log` } as const;
 }
