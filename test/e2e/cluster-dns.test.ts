@@ -5,7 +5,7 @@
  * fault. `netcheck dns financial-ml` and the automatic walk of `netcheck run financial-ml` (its JSON has the chain).
  * Every fault is restored in `finally`.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,7 @@ describe.skipIf(skip !== undefined)('the DNS chain on the real cluster', { timeo
   afterAll(async () => {
     // Whatever a failed test left: CoreDNS back to one replica.
     await kubectl('-n', 'kube-system', 'scale', 'deployment/coredns', '--replicas=1').catch(() => undefined);
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('a healthy cluster: no broken link, exit 0, every link ok or checked', async () => {
