@@ -142,13 +142,16 @@ function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): RunFind
   const sources = new Set(failed.map((c) => c.source));
   if (failed.length < 2 || failed.length * 2 < needsDns.length) return [];
   return [
-    finding(
-      `cluster DNS looks down or unreachable: ${failed.length} of ${needsDns.length} checks that need a name failed to resolve, ` +
-        `from ${sources.size} source(s) (${[...sources].sort().join(', ')}) — check the kube-dns pods and that egress to kube-system port 53 is admitted`,
-      failed,
-      'dns',
-      'kubectl get pods,endpointslices -n kube-system -l k8s-app=kube-dns -o wide',
-    ),
+    {
+      ...finding(
+        `cluster DNS looks down or unreachable: ${failed.length} of ${needsDns.length} checks that need a name failed to resolve, ` +
+          `from ${sources.size} source(s) (${[...sources].sort().join(', ')}) — check the kube-dns pods and that egress to kube-system port 53 is admitted`,
+        failed,
+        'dns',
+        'kubectl get pods,endpointslices -n kube-system -l k8s-app=kube-dns -o wide',
+      ),
+      kind: 'dns-down',
+    },
   ];
 }
 

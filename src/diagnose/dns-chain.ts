@@ -26,8 +26,10 @@ import { createPolicyEngine } from '../policy/engine.js';
 import { matchesSelector } from '../policy/selectors.js';
 import type { ClusterSnapshot, FlowVerdict, Labels, NetworkPolicy, PodInfo } from '../policy/types.js';
 export * from '../model/dns-chain.js';
+import type { CellVerdict, RunFinding } from '../model/verdict.js';
+import { cellRef } from './finding.js';
 import { findMissingNamespaceLabels } from './diagnose-cell.js';
-import { policyResponsibility, responsibilityFor, type FaultArea, type Owner } from './ownership.js';
+import { policyResponsibility, responsibilityFor, type FaultArea } from './ownership.js';
 
 /** The name every cluster resolves (the API server's Service), asked by every chain. */
 export const CANARY_NAME = 'kubernetes.default.svc.cluster.local';
@@ -390,13 +392,7 @@ function sameLabels(a: Labels, b: Labels): boolean {
 }
 
 /** The run finding of a walked chain: its verdict, owner and next command, about the cells that sent it walking. */
-export function dnsChainFinding(chain: DnsChain, cells: ReadonlyArray<{ source: string; target: string; node?: string }>): {
-  kind: 'dns-chain';
-  text: string;
-  cells: Array<{ source: string; target: string; node?: string }>;
-  owner?: Owner;
-  next?: string;
-} {
+export function dnsChainFinding(chain: DnsChain, cells: ReadonlyArray<Pick<CellVerdict, 'source' | 'target' | 'node'>>): RunFinding {
   const who = chain.source.description ?? chain.source.namespace;
   const where = `${who}${chain.source.node ? ` on ${chain.source.node}` : ''}`;
   const v = chain.verdict;
@@ -404,20 +400,17 @@ export function dnsChainFinding(chain: DnsChain, cells: ReadonlyArray<{ source: 
   return {
     kind: 'dns-chain',
     text: `${head} — ${v.text}`,
-    cells: cells.map((c) => ({ source: c.source, target: c.target, ...(c.node !== undefined ? { node: c.node } : {}) })),
+    cells: cells.map(cellRef),
     ...(v.owner ? { owner: v.owner } : {}),
     ...(v.next ? { next: v.next } : {}),
   };
 }
 
 /**
- * A run's findings once its DNS chains are walked: the chains' findings first, and the generic DNS findings of
+ * A run's findings once its DNS chains are walked: the chains' findings first, and the generic 'dns-down' finding of
  * src/diagnose/diagnose-run.ts ("cluster DNS looks down …", which the chain now explains link by link) dropped.
  */
-export function withDnsChainFindings<F extends { text: string; kind?: string }>(findings: readonly F[], chainFindings: readonly F[]): F[] {
+export function withDnsChainFindings(findings: readonly RunFinding[], chainFindings: readonly RunFinding[]): RunFinding[] {
   if (chainFindings.length === 0) return [...findings];
-  return [...chainFindings, ...findings.filter((f) => f.kind !== 'dns-chain' && !GENERIC_DNS_FINDING.test(f.text))];
+  return [...chainFindings, ...findings.filter((f) => f.kind !== 'dns-chain' && f.kind !== 'dns-down')];
 }
-
-/** The run-level DNS finding the chain replaces. */
-export const GENERIC_DNS_FINDING = /^cluster DNS looks down/;

@@ -12,6 +12,6 @@ export function count(cells: readonly unknown[]): string {
   return `${cells.length} cell${cells.length === 1 ? '' : 's'}`;
 }
 
-export function cellRef(c: CellVerdict): CellRef {
+export function cellRef(c: Pick<CellVerdict, 'source' | 'target' | 'node'>): CellRef {
   return { source: c.source, target: c.target, ...(c.node !== undefined ? { node: c.node } : {}) };
 }

@@ -121,6 +121,9 @@ export interface RunFinding {
   owner?: 'platform team' | 'application team';
   /** The command to run next (kubectl or netcheck), when there is one. */
   next?: string;
-  /** 'dns-chain': the verdict of a walked DNS chain (RunResult.dnsChains); it replaces the generic "DNS looks down" finding. */
-  kind?: 'dns-chain';
+  /**
+   * 'dns-chain': the verdict of a walked DNS chain (RunResult.dnsChains); it replaces the 'dns-down' finding (the
+   * generic "cluster DNS looks down", which the chain explains link by link).
+   */
+  kind?: 'dns-chain' | 'dns-down';
 }
