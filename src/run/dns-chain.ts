@@ -7,6 +7,7 @@
  */
 import type { ClusterClient, Inventory } from '../cluster/types.js';
 import { CANARY_NAME, COREDNS_LABELS, dnsChainFinding, isNotVisible, walkDnsChain, type DnsChain, type DnsQuery } from '../diagnose/dns-chain.js';
+import { cellRef } from '../diagnose/finding.js';
 import type { DnsClusterFacts, DnsPodFact } from '../model/dns-chain.js';
 import { NetcheckError } from '../model/errors.js';
 import type { AgentCheck, AgentCheckResult, AgentPlan } from '../model/outcome.js';
@@ -276,7 +277,7 @@ export async function walkDnsChainsAfterRun(input: AfterRunInput): Promise<{ cha
     const cells = wanted.flatMap((w) => w.cells);
     return {
       chains: [],
-      findings: [{ kind: 'dns-chain', text: `the DNS chain could not be walked: ${error.message}`, cells: cells.map((c) => ({ source: c.source, target: c.target, ...(c.node !== undefined ? { node: c.node } : {}) })) }],
+      findings: [{ kind: 'dns-chain', text: `the DNS chain could not be walked: ${error.message}`, cells: cells.map(cellRef) }],
     };
   }
 }
