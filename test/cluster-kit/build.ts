@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CommandError, runCommand } from './run-command.js';
 
@@ -36,7 +36,7 @@ export interface Components {
   coredns: string;
   kubeRouter: string;
   pause: string;
-  /** `<cache root>/<key>`: the binaries are in bin/, and artefacts derived from them may live beside it. */
+  /** Where artefacts derived from the binaries (the images) are kept, keyed by those binaries. */
   cacheDir: string;
   versions: Versions;
 }
@@ -104,31 +104,38 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
   const progress = options.onProgress ?? (() => undefined);
   const toolchain = await readToolchain();
   const recipes = await planRecipes();
-  const cacheDir = join(cacheRoot(), cacheKey(toolchain, recipes));
-  const binDir = join(cacheDir, 'bin');
+  // One cache entry per component, keyed by what decides its bytes: adding or bumping one component (a CNI, say)
+  // rebuilds that one, never the 30-minute Kubernetes build beside it.
+  const binaries = new Map(recipes.map((recipe) => [recipe.name, join(cacheRoot(), `${recipe.name}-${cacheKey(toolchain, recipe)}`, recipe.name)]));
+  const path = (name: Recipe['name']): string => binaries.get(name) as string;
   const components: Components = {
-    kube: join(binDir, 'kube'),
-    coredns: join(binDir, 'coredns'),
-    kubeRouter: join(binDir, 'kube-router'),
-    pause: join(binDir, 'pause'),
-    cacheDir,
+    kube: path('kube'),
+    coredns: path('coredns'),
+    kubeRouter: path('kube-router'),
+    pause: path('pause'),
+    // Images are derived from the binaries they carry; their directory is keyed by those binaries' entries.
+    cacheDir: join(cacheRoot(), `derived-${sha256(JSON.stringify([...binaries.values()])).slice(0, 16)}`),
     versions: { ...VERSIONS, go: toolchain.go },
   };
 
   // A binary only ever appears under its final name complete (see buildOne), so existing means done.
-  const missing = recipes.filter((recipe) => !existsSync(join(binDir, recipe.name)));
+  const missing = recipes.filter((recipe) => !existsSync(path(recipe.name)));
   if (missing.length === 0) {
-    progress(`build: components cached in ${binDir}`);
+    progress(`build: components cached in ${cacheRoot()}`);
     return components;
   }
 
   await checkPins();
-  await mkdir(binDir, { recursive: true });
-  await removeAbandonedPartials(binDir);
   const started = performance.now();
-  for (const recipe of missing) await buildOne(recipe, binDir, toolchain, progress); // sequential: go build already uses every core
-  const { stdout } = await runCommand(['du', '-sh', cacheDir]);
-  progress(`build: ${missing.map((r) => r.name).join(', ')} built in ${secondsSince(started)} s; ${cacheDir} takes ${stdout.split('\t')[0]}`);
+  for (const recipe of missing) {
+    // sequential: go build already uses every core
+    const dir = dirname(path(recipe.name));
+    await mkdir(dir, { recursive: true });
+    await removeAbandonedPartials(dir);
+    await buildOne(recipe, dir, toolchain, progress);
+  }
+  const { stdout } = await runCommand(['du', '-sh', cacheRoot()]);
+  progress(`build: ${missing.map((r) => r.name).join(', ')} built in ${secondsSince(started)} s; ${cacheRoot()} takes ${stdout.split('\t')[0]}`);
   return components;
 }
 
@@ -214,9 +221,8 @@ async function readToolchain(): Promise<Toolchain> {
   return { go, goos, goarch, gcc: gcc.stdout.trim(), libc: libc.stdout.trim() };
 }
 
-function cacheKey(toolchain: Toolchain, recipes: Recipe[]): string {
-  const material = { versions: VERSIONS, toolchain, recipes: recipes.map(({ name, version, inputs }) => ({ name, version, inputs })) };
-  return sha256(JSON.stringify(material)).slice(0, 16);
+function cacheKey(toolchain: Toolchain, { name, version, inputs }: Recipe): string {
+  return sha256(JSON.stringify({ toolchain, name, version, inputs })).slice(0, 16);
 }
 
 async function checkPins(): Promise<void> {
