@@ -79,11 +79,13 @@ function main() {
     delegate.ipMasq ??= env.FLANNEL_IPMASQ !== 'true';
     if (env.FLANNEL_MTU) delegate.mtu ??= Number(env.FLANNEL_MTU);
     if (delegate.type === 'bridge') delegate.isGateway ??= true;
-    delegate.ipam = {
-      type: 'host-local',
-      ranges: [[{ subnet: networkOf(env.FLANNEL_SUBNET) }]],
-      routes: env.FLANNEL_NETWORK.split(',').map((dst) => ({ dst })),
-    };
+    // The network config's own `ipam` is the base (upstream's getDelegateIPAM): its type (host-local by default),
+    // its routes before flannel's network, anything else (dataDir) kept; ranges are flannel's subnet only.
+    const ipam = { ...(conf.ipam ?? {}) };
+    ipam.type ??= 'host-local';
+    ipam.ranges = [[{ subnet: networkOf(env.FLANNEL_SUBNET) }]];
+    ipam.routes = [...(ipam.routes ?? []), ...env.FLANNEL_NETWORK.split(',').map((dst) => ({ dst }))];
+    delegate.ipam = ipam;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(kept, JSON.stringify(delegate), { mode: 0o600 });
     const status = runDelegate(delegate);
