@@ -14,7 +14,8 @@
  * owner died (kill -9) is swept at the next start.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -120,7 +121,7 @@ export async function sweepStaleClusters(): Promise<string[]> {
     }
     await killCgroup(cgroupOf(id));
     await deleteNetwork(namespaces.filter((n) => n.startsWith(`${NETNS_PREFIX}-${id}-`)));
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     swept.push(id);
   }
   // Namespaces whose directory is already gone (a crash between the two).
@@ -210,7 +211,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       for (const s of relay?.sockets ?? []) s.destroy();
       await deleteNetwork(net.namespaces);
       if (!netnsDirWasMounted) await releaseNetnsDir();
-      rmSync(dir, { recursive: true, force: true });
+      // Not rmSync: the directory holds containerd's snapshots, and a blocked event loop cannot even absorb the
+      // repeated signals of a group stop (src/cli/stop-signals.ts).
+      await rm(dir, { recursive: true, force: true });
     })());
 
   type Where = { netns?: string; mountNamespaceOf?: number; privateMounts?: string[]; env?: Record<string, string> };
