@@ -491,7 +491,7 @@ resolver.resolve4(name).then((a) => console.log(JSON.stringify(a)), (e) => conso
 
 /**
  * kube-router programs policies asynchronously; a cluster is usable for enforcement tests once every enforcing
- * node shows every pod a policy selects there, with each such policy (readiness.ts, unprogrammedPods).
+ * node shows every pod there, each with the policies selecting it (readiness.ts, unprogrammedPods).
  */
 async function waitForPolicySync(kc: k8s.KubeConfig, nodes: NodeNetwork[]): Promise<void> {
   let missing: string[] = [];

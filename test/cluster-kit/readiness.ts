@@ -8,11 +8,11 @@
  *   route is in place, kube-proxy on the node it leads to has the address's rule for each port, and a connection
  *   gets an answer from the cluster, not a routing error (connected, or refused by kube-proxy or the enforcer; a
  *   policy that drops it times out, which is an answer too);
- * - kube-router, on every enforcing node, has programmed every pod a NetworkPolicy selects there: the pod's jump
- *   rule, with its current IP, into its firewall chain, and that chain runs through every policy selecting it
- *   (kube-router/pkg/controllers/netpol/pod.go: "rule to jump traffic destined to|from POD name:N namespace: NS",
- *   "run through nw policy NAME"). kube-router rewrites all of this in one full sync, so a chain that shows every
- *   selected pod with every policy comes from a sync that saw them all.
+ * - kube-router, on every enforcing node, has programmed every pod there: the pod's jump rule, with its current
+ *   IP, into its firewall chain, and that chain runs through every policy selecting it (kube-router's
+ *   pkg/controllers/netpol/pod.go: "rule to jump traffic destined to|from POD name:N namespace: NS", "run through
+ *   nw policy NAME"). kube-router rewrites all of it, ipsets included, in one full sync, so rules that show every
+ *   pod with its policies come from a sync that saw them all.
  *
  * Each check returns what is still missing (empty: done), so a timeout says exactly what never appeared.
  */
@@ -116,27 +116,31 @@ function selectorQuery(selector: k8s.V1LabelSelector | undefined): string {
   return parts.join(',');
 }
 
-/** Every pod a NetworkPolicy selects on one of `nodes` that kube-router has not programmed there (with each policy). */
+/**
+ * Every pod on one of `nodes` that kube-router has not programmed there: v2.1 gives every pod (hostNetwork pods
+ * aside) a firewall chain — through the policies selecting it, or through its default chains — so a pod without
+ * one, or without one of its policies, is a pod the last full sync did not see.
+ */
 export async function unprogrammedPods(kc: k8s.KubeConfig, nodes: NodeNetwork[]): Promise<string[]> {
   if (nodes.length === 0) return [];
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const networking = kc.makeApiClient(k8s.NetworkingV1Api);
-  const policies = (await networking.listNetworkPolicyForAllNamespaces()).items;
-  // pod key → what kube-router must show for it: its IP, node, and the names of the policies selecting it.
-  const expected = new Map<string, { name: string; namespace: string; ip: string; hostIP: string; policies: Set<string> }>();
-  for (const policy of policies) {
-    const namespace = policy.metadata!.namespace!;
-    const pods = (await core.listNamespacedPod({ namespace, labelSelector: selectorQuery(policy.spec?.podSelector) })).items;
-    for (const pod of pods) {
-      const ip = pod.status?.podIP;
-      const phase = pod.status?.phase;
-      if (ip === undefined || pod.spec?.hostNetwork === true || phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp !== undefined) continue;
-      const key = `${namespace}/${pod.metadata!.name}`;
-      const entry = expected.get(key) ?? { name: pod.metadata!.name!, namespace, ip, hostIP: pod.status?.hostIP ?? '', policies: new Set<string>() };
-      entry.policies.add(policy.metadata!.name!);
-      expected.set(key, entry);
-    }
+  const live = (pod: k8s.V1Pod): boolean =>
+    pod.status?.podIP !== undefined && pod.spec?.hostNetwork !== true && pod.metadata?.deletionTimestamp === undefined && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+  const key = (pod: k8s.V1Pod): string => `${pod.metadata!.namespace}/${pod.metadata!.name}`;
+  // pod → the names of the policies selecting it (the API server evaluates each podSelector).
+  const selecting = new Map<string, Set<string>>();
+  for (const policy of (await networking.listNetworkPolicyForAllNamespaces()).items) {
+    const pods = (await core.listNamespacedPod({ namespace: policy.metadata!.namespace!, labelSelector: selectorQuery(policy.spec?.podSelector) })).items;
+    for (const pod of pods.filter(live)) selecting.set(key(pod), (selecting.get(key(pod)) ?? new Set()).add(policy.metadata!.name!));
   }
+  const expected = (await core.listPodForAllNamespaces()).items.filter(live).map((pod) => ({
+    name: pod.metadata!.name!,
+    namespace: pod.metadata!.namespace!,
+    ip: pod.status!.podIP!,
+    hostIP: pod.status?.hostIP ?? '',
+    policies: selecting.get(key(pod)) ?? new Set<string>(),
+  }));
   const missing: string[] = [];
   for (const node of nodes) {
     const rules = await iptablesSave(node.netns, 'filter');
@@ -144,7 +148,7 @@ export async function unprogrammedPods(kc: k8s.KubeConfig, nodes: NodeNetwork[])
       missing.push(`${node.name}: kube-router's chains`);
       continue;
     }
-    for (const pod of [...expected.values()].filter((p) => p.hostIP === node.ip)) {
+    for (const pod of expected.filter((p) => p.hostIP === node.ip)) {
       const jump = rules.find((l) => l.includes(` POD name:${pod.name} namespace: ${pod.namespace} to chain `) && (l.includes(`-d ${pod.ip}/32 `) || l.includes(`-s ${pod.ip}/32 `)));
       const chain = jump === undefined ? undefined : / -j (KUBE-POD-FW-\S+)/.exec(jump)?.[1];
       if (chain === undefined) {
