@@ -335,12 +335,12 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
       const json = join(dir, 'no-endpoints.json');
       const run = await runCli(['run', 'financial-ml', '--budget', '60s', '--no-progress', '--timeout', '1s', '--retries', '0', '-o', `json=${json}`]);
       const { cells } = report(json);
-      expect(cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap' && cell.target !== 'seldon-scheduler')).toEqual([]);
       expect(run.code).toBe(4);
       const toScheduler = cells.filter((cell) => cell.target === 'seldon-scheduler' && cell.expect === 'allow');
       expect(toScheduler.length).toBeGreaterThan(0);
       for (const cell of toScheduler) {
-        expect(cell.classification).toBe('data-plane');
+        // With the cell's outcome: under load one came back `dns` (its lookup timed out at --timeout 1s).
+        expect(cell.classification, `${cell.source}: ${JSON.stringify(cell.outcome)} ${cell.reason}`).toBe('data-plane');
         expect(cell.reason).toMatch(/no ready endpoints/);
       }
       expect(cells.filter((cell) => cell.target !== 'seldon-scheduler' && !cell.pass && cell.classification !== 'known-gap')).toEqual([]);
