@@ -1,9 +1,19 @@
 /**
- * The package as users get it: `npm pack`, then `npm install -g` of the tarball into a temporary prefix (from
- * npm's cache, which `npm ci` filled), then `netcheck` and `kubectl netcheck` from that prefix's bin/, run from a
- * directory outside the repository so nothing can lean on the repo's layout. Needs the build (dist/).
+ * The package as users get it: `npm pack`, then `npm install -g` of the tarball into a temporary prefix, then
+ * `netcheck` and `kubectl netcheck` from that prefix's bin/, run from a directory outside the repository so nothing
+ * can lean on the repo's layout. Needs the build (dist/).
+ *
+ * What npm does here, and why nothing has a fixed timeout of its own: `npm ci` cached the dependencies' tarballs
+ * but not their registry metadata, and an install of a tarball resolves its ~100 dependencies from that metadata
+ * (the package ships no lockfile): the first run on a machine fetches it from the registry, later ones take it from
+ * the cache (--prefer-offline). Then it unpacks ~100 packages. No lifecycle script runs (no dependency of the
+ * package has one; prepack only checks dist/), --no-audit skips the audit request. Measured with the machine at
+ * load 20 on 2 cores: 13 s with the metadata cached, 21 s fetching it — and a CI runner busier still, or a slow
+ * registry, takes longer. So every npm runs asynchronously, bounded by the hook's timeout alone: a slow install
+ * is slow, not an ETIMEDOUT (a spawnSync with its own 120 s timeout killed it on a loaded runner, and blocked
+ * this vitest worker meanwhile).
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -24,24 +34,38 @@ const env: Record<string, string> = {
   npm_config_update_notifier: 'false',
 };
 
-function exec(command: string, args: string[], cwd = work): SpawnSyncReturns<string> {
-  const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 120_000 });
-  if (r.error) throw r.error;
-  return r;
+interface Exec {
+  status: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-beforeAll(() => {
+/** Runs a command to its end without blocking this worker (a spawnSync would freeze vitest while npm works). */
+function exec(command: string, args: string[], cwd = work, childEnv: NodeJS.ProcessEnv = env): Promise<Exec> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
   if (!existsSync(join(root, 'dist', 'bin', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   mkdirSync(home);
   mkdirSync(work);
-  const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const pack = await exec('npm', ['pack', '--json', '--pack-destination', tmp], root, process.env);
   expect(pack.status, pack.stderr).toBe(0);
   const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   packed = info!.files.map((f) => f.path);
-  // The user's npm cache (HOME is a fresh directory here, for kubectl), so the install needs no network.
-  const cache = spawnSync('npm', ['config', 'get', 'cache'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  // The user's npm cache (HOME is a fresh directory here, for kubectl): the tarballs `npm ci` fetched, and the
+  // registry metadata an earlier run of this test fetched.
+  const cache = (await exec('npm', ['config', 'get', 'cache'], root, process.env)).stdout.trim();
   Object.assign(env, { npm_config_cache: cache });
-  const install = exec('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(tmp, info!.filename)]);
+  const install = await exec('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(tmp, info!.filename)]);
   expect(install.status, install.stderr).toBe(0);
 }, 300_000);
 
@@ -60,21 +84,21 @@ describe('npm pack', () => {
 });
 
 describe('npm install -g of the tarball', () => {
-  it('netcheck --version', () => {
-    const r = exec('netcheck', ['--version']);
+  it('netcheck --version', async () => {
+    const r = await exec('netcheck', ['--version']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('0.1.0');
   });
 
-  it("netcheck analyze --manifests the installed package's financial-ml manifests", () => {
-    const r = exec('netcheck', ['analyze', '--manifests', join(installed, 'scenarios', 'financial-ml', 'manifests')]);
+  it("netcheck analyze --manifests the installed package's financial-ml manifests", async () => {
+    const r = await exec('netcheck', ['analyze', '--manifests', join(installed, 'scenarios', 'financial-ml', 'manifests')]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/financial-ml: .*financial-predictor/);
     expect(r.stdout).toMatch(/7 pods, 77 cells, \d+ allowed\./);
   });
 
-  it('netcheck validate financial-ml finds the built-in scenario and its manifests in the installed package', () => {
-    const r = exec('netcheck', ['validate', 'financial-ml']);
+  it('netcheck validate financial-ml finds the built-in scenario and its manifests in the installed package', async () => {
+    const r = await exec('netcheck', ['validate', 'financial-ml']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^financial-ml: valid — 5 sources, 12 targets, 32 cells .* matches the manifests \(7 workloads, 7 services\)$/m);
   });
@@ -87,8 +111,8 @@ describe('npm install -g of the tarball', () => {
     expect(locateAgent(chunks)).toBe(join(installed, 'probes', 'agent.cjs'));
   });
 
-  it('kubectl netcheck --help: kubectl finds the kubectl-netcheck plugin on PATH', () => {
-    const r = exec('/usr/bin/kubectl', ['netcheck', '--help']);
+  it('kubectl netcheck --help: kubectl finds the kubectl-netcheck plugin on PATH', async () => {
+    const r = await exec('/usr/bin/kubectl', ['netcheck', '--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Does the network behave the way your NetworkPolicies say it should/);
     expect(r.stdout).toMatch(/^ {2}netcheck analyze /m);

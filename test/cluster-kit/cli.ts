@@ -3,7 +3,8 @@
  * [--manifests DIR...]`: builds the pinned
  * components if no cached build exists, starts a real cluster, prints `kubeconfig: <path>`,
  * `outside-host: <netns>`, `probe-image: <ref>` and `ready` (tooling waits for these lines, keep them exactly
- * so), then stays up until SIGINT/SIGTERM, `npm run cluster -- down`, or the death of its parent.
+ * so), then stays up until SIGINT/SIGTERM, `npm run cluster -- down`, or the death of its parent; the teardown
+ * then finishes whatever signals follow (`npm run cluster` runs as `node --import tsx`, without tsx's relay).
  * `npm run cluster -- build` only builds (progress, cold time, disk); `down` stops every cluster on the machine
  * (or `--dir` one) by signalling its owner.
  */
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { listenForStop } from '../../src/cli/stop-signals.js';
 import { buildComponents } from './build.js';
 import { startCluster, type Enforcement } from './cluster.js';
 import { CNI_NAMES, type CniName } from './cni.js';
@@ -27,16 +29,17 @@ function parseEnforce(value: string): Enforcement {
 }
 
 async function up(argv: { nodes: number; cni: CniName; enforce: string | undefined; manifests: string[] }): Promise<void> {
-  // Handlers go in before anything starts, so a signal during start-up still ends in a full teardown.
-  let requestStop!: (why: string) => void;
-  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
-  process.once('SIGINT', () => requestStop('SIGINT'));
-  process.once('SIGTERM', () => requestStop('SIGTERM'));
+  // Handlers go in before anything starts, so a signal during start-up still ends in a full teardown; every signal
+  // after the first is absorbed (src/cli/stop-signals.ts says where the repeats come from).
+  const stop = listenForStop({
+    onStop: (why) => log(`stopping (${why})`),
+    onRepeat: (signal) => log(`${signal} again: still tearing down (a kill -9 now would leave the rest to the next start's sweep)`),
+  });
   const parent = process.ppid;
-  const orphanWatch = setInterval(() => process.ppid !== parent && requestStop('parent exited'), 1_000);
+  const orphanWatch = setInterval(() => process.ppid !== parent && stop.request('parent exited'), 1_000);
   const enforce = argv.enforce === undefined ? undefined : parseEnforce(argv.enforce);
   const starting = startCluster({ nodes: argv.nodes, cni: argv.cni, enforce, manifests: argv.manifests, onProgress: log });
-  const first = await Promise.race([starting.then(() => undefined), stopRequested]);
+  const first = await Promise.race([starting.then(() => undefined), stop.requested]);
   const cluster = await starting.catch((err: Error) => {
     clearInterval(orphanWatch);
     throw err;
@@ -48,9 +51,8 @@ async function up(argv: { nodes: number; cni: CniName; enforce: string | undefin
     process.stdout.write('ready\n');
     writeSession(cluster.dir, { kubeconfig: cluster.kubeconfigPath, outsideHost: cluster.outsideHost, probeImage: cluster.probeImage });
   }
-  const why = await stopRequested;
+  await stop.requested;
   clearInterval(orphanWatch);
-  log(`stopping (${why})`);
   await cluster.stop();
   log('removed');
 }

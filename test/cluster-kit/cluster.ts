@@ -15,7 +15,8 @@
  * owner died (kill -9) is swept at the next start.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +48,7 @@ import { readManifests } from './manifests.js';
 import { CONTROL_PLANE_IP, createNetwork, deleteNetwork, netnsDirMounted, releaseNetnsDir, DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, planNetwork, type ClusterNetwork, type NodeNetwork } from './network.js';
 import { createPki, renderKubeconfig } from './pki.js';
 import { createCgroup, isProcessAlive, killCgroup, readStartTime, startComponent, type ComponentProcess } from './processes.js';
+import { missingServiceRules, silentLoadBalancers, unprogrammedPods } from './readiness.js';
 import { runCommand } from './run-command.js';
 import { applyOrder, objectKey, planSeed } from './seed.js';
 
@@ -131,7 +133,7 @@ export async function sweepStaleClusters(): Promise<string[]> {
     }
     await killCgroup(cgroupOf(id));
     await deleteNetwork(namespaces.filter((n) => n.startsWith(`${NETNS_PREFIX}-${id}-`)));
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     swept.push(id);
   }
   // Namespaces whose directory is already gone (a crash between the two).
@@ -226,7 +228,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       for (const s of relay?.sockets ?? []) s.destroy();
       await deleteNetwork(net.namespaces);
       if (!netnsDirWasMounted) await releaseNetnsDir();
-      rmSync(dir, { recursive: true, force: true });
+      // Not rmSync: the directory holds containerd's snapshots, and a blocked event loop cannot even absorb the
+      // repeated signals of a group stop (src/cli/stop-signals.ts).
+      await rm(dir, { recursive: true, force: true });
     })());
 
   type Where = { netns?: string; mountNamespaceOf?: number; privateMounts?: string[]; env?: Record<string, string> };
@@ -404,7 +408,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       }
     }
 
-    progress('waiting: nodes Ready, CoreDNS answering, workloads Ready');
+    progress('waiting: nodes and workloads Ready, CoreDNS answering from every node, kube-proxy rules, LoadBalancers answering');
     await waitForReady({ kc, net, processes });
 
     const kubeconfigPath = admin;
@@ -427,7 +431,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
           if (target.has(node.name) && !kubeRouters.has(node.name)) startKubeRouter(node);
           if (!target.has(node.name) && kubeRouters.has(node.name)) await stopKubeRouter(node);
         }
-        await waitForPolicySync(net.nodes.filter((n) => target.has(n.name)), running);
+        await waitForPolicySync(kc, net.nodes.filter((n) => target.has(n.name)));
       },
       async stopApiServer() {
         await apiServer?.stop();
@@ -452,7 +456,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       },
       stop,
     };
-    await waitForPolicySync(net.nodes.filter((n) => initialEnforcement.has(n.name)), running);
+    await waitForPolicySync(kc, net.nodes.filter((n) => initialEnforcement.has(n.name)));
     return running;
   } catch (err) {
     const logs = processes.filter((p) => p.child.exitCode !== null).map((p) => `${p.name} exited: ${p.tail(3)}`);
@@ -490,16 +494,26 @@ async function waitForReady({ kc, net, processes }: { kc: k8s.KubeConfig; net: C
     STATE_TIMEOUT_MS,
     dead,
   );
-  const node = net.nodes[0] as NodeNetwork;
-  await waitUntil(
-    `CoreDNS answering at ${DNS_SERVICE_IP}`,
-    async () => {
-      const { stdout } = await runCommand(['nsenter', `--net=/run/netns/${node.netns}`, process.execPath, '-e', DNS_QUERY, DNS_SERVICE_IP, 'kubernetes.default.svc.cluster.local']);
-      return stdout.includes(KUBERNETES_SERVICE_IP) ? true : undefined;
-    },
-    STATE_TIMEOUT_MS,
-    dead,
-  );
+  // From every node: a pod's query goes through its own node's kube-proxy rules.
+  for (const node of net.nodes) {
+    await waitUntil(
+      `CoreDNS answering at ${DNS_SERVICE_IP} from ${node.name}`,
+      async () => {
+        const { stdout } = await runCommand(['nsenter', `--net=/run/netns/${node.netns}`, process.execPath, '-e', DNS_QUERY, DNS_SERVICE_IP, 'kubernetes.default.svc.cluster.local']);
+        return stdout.includes(KUBERNETES_SERVICE_IP) ? true : undefined;
+      },
+      STATE_TIMEOUT_MS,
+      dead,
+    );
+  }
+  // readiness.ts: what Ready pods do not prove. Each keeps what is still missing for the timeout's message.
+  for (const [what, check] of [
+    ['kube-proxy: every ready endpoint programmed on every node', () => missingServiceRules(kc, net)],
+    ['every LoadBalancer address answering from the outside host', () => silentLoadBalancers(kc, net)],
+  ] as const) {
+    let missing: string[] = [];
+    await waitUntil(what, async () => ((missing = await check()).length === 0 ? true : undefined), STATE_TIMEOUT_MS, () => `still missing: ${missing.join('; ')} ${dead()}`.trim());
+  }
 }
 
 /** One A query from a node's namespace (kube-proxy DNATs the Service IP there as for any pod). */
@@ -513,15 +527,11 @@ resolver.resolve4(name).then((a) => console.log(JSON.stringify(a)), (e) => conso
 
 /**
  * kube-router programs policies asynchronously; a cluster is usable for enforcement tests once every enforcing
- * node has finished a full sync after the last change.
+ * node shows every pod there, each with the policies selecting it (readiness.ts, unprogrammedPods).
  */
-async function waitForPolicySync(nodes: NodeNetwork[], cluster: RunningCluster): Promise<void> {
-  for (const node of nodes) {
-    await waitUntil(`${node.name} kube-router policy chains`, async () => {
-      const { stdout } = await runCommand(cluster.nodeArgv(node.name, ['iptables-save', '-t', 'filter']));
-      return stdout.includes(':KUBE-ROUTER-FORWARD') ? true : undefined;
-    }, 60_000);
-  }
+async function waitForPolicySync(kc: k8s.KubeConfig, nodes: NodeNetwork[]): Promise<void> {
+  let missing: string[] = [];
+  await waitUntil('kube-router: every policy-selected pod programmed', async () => ((missing = await unprogrammedPods(kc, nodes)).length === 0 ? true : undefined), STATE_TIMEOUT_MS, () => `still missing: ${missing.join('; ')}`);
 }
 
 const KUBE_ROUTER_CHAIN = /^(KUBE-ROUTER-|KUBE-POD-FW-|KUBE-NWPLCY-)/;

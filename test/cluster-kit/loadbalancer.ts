@@ -17,7 +17,7 @@ export interface LoadBalancerController {
 }
 
 /** The addresses a LoadBalancer Service asks for (none: it stays pending, as with MetalLB and no pool). */
-function requestedAddresses(service: k8s.V1Service): string[] {
+export function requestedAddresses(service: k8s.V1Service): string[] {
   const annotations = service.metadata?.annotations ?? {};
   for (const key of METALLB_ANNOTATIONS) {
     const value = annotations[key];

@@ -11,6 +11,7 @@ import { ExitCode, NetcheckError, UsageError } from '../../model/errors.js';
 import { parseDurationMs } from '../../scenario/values.js';
 import { defineCommand, formatError } from '../command.js';
 import { COMMANDS } from './catalog.js';
+import { listenForStop } from '../stop-signals.js';
 
 interface DnsArgs {
   namespace: string;
@@ -101,16 +102,14 @@ export const dnsCommand = defineCommand<DnsArgs>({
       ...(argv.kubeconfig !== undefined ? { kubeconfig: argv.kubeconfig } : {}),
       ...(argv.context !== undefined ? { context: argv.context } : {}),
     });
-    const controller = new AbortController();
-    const onSignal = (): void => controller.abort(new Error('interrupted'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // Every signal after the first is absorbed: the chain's probe pod must be deleted whatever arrives meanwhile.
+    const stop = listenForStop({ onRepeat: (signal) => void process.stderr.write(`netcheck: ${signal} again: still deleting the probe pod\n`) });
     const runId = newRunId();
     process.stderr.write(`netcheck: dns chain ${runId}\n`);
     const namespaces = new Set<string>();
     const failures: NetcheckError[] = [];
     try {
-      const labels = as ? await client.getWorkloadLabels(argv.namespace, as.kind, as.name, controller.signal) : (labelsFlag ?? {});
+      const labels = as ? await client.getWorkloadLabels(argv.namespace, as.kind, as.name, stop.signal) : (labelsFlag ?? {});
       const chains = await runDnsChains(
         client,
         [{
@@ -122,7 +121,7 @@ export const dnsCommand = defineCommand<DnsArgs>({
         }],
         {
           runId,
-          signal: controller.signal,
+          signal: stop.signal,
           deadline: Date.now() + budgetMs,
           timeoutMs,
           ...(argv.image !== undefined ? { image: argv.image } : {}),
@@ -139,8 +138,7 @@ export const dnsCommand = defineCommand<DnsArgs>({
       for (const f of failures) process.stderr.write(formatError(f));
       return dnsExitCode(chains);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
       if (namespaces.size > 0) {
         await deleteRunPods(client, runId, { namespaces: [...namespaces], signal: AbortSignal.timeout(15_000) }).catch((error: unknown) => {
           process.stderr.write(`netcheck: warning: could not delete the probe pod of ${runId} (${error instanceof Error ? error.message : String(error)}): netcheck cleanup --run ${runId}\n`);

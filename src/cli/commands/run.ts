@@ -19,6 +19,7 @@ import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
 import { defineCommand, formatError } from '../command.js';
 import { keepingHint } from '../flag-check.js';
 import type { OutputSpec } from '../reports.js';
+import { listenForStop } from '../stop-signals.js';
 
 /**
  * The code that talks to a cluster (@kubernetes/client-node, listr2) loads when a run starts, not with the CLI:
@@ -209,17 +210,11 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
     throw error;
   }
 
-  const controller = new AbortController();
-  let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
-  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => () => {
-    stoppedBy = signal;
-    process.stderr.write(`netcheck: ${signal}: deleting this run's pods…\n`);
-    controller.abort(new Error(signal));
-  };
-  const onInt = onSignal('SIGINT');
-  const onTerm = onSignal('SIGTERM');
-  process.once('SIGINT', onInt);
-  process.once('SIGTERM', onTerm);
+  // Every signal after the first is absorbed: the run's pods must be deleted whatever arrives meanwhile.
+  const stop = listenForStop({
+    onStop: (why) => void process.stderr.write(`netcheck: ${why}: deleting this run's pods…\n`),
+    onRepeat: (signal) => void process.stderr.write(`netcheck: ${signal} again: still deleting this run's pods\n`),
+  });
   // Printed before any pod exists, so a run killed with -9 leaves the way to delete its pods at once. Not
   // "netcheck: …", which is how errors and warnings start.
   const runId = newRunId();
@@ -233,7 +228,7 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
       client,
       runId,
       budgetMs,
-      signal: controller.signal,
+      signal: stop.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
       ...(settleMs !== undefined ? { settleMs } : {}),
@@ -244,21 +239,20 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
-    await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : undefined);
+    await progress?.stop(stop.stoppedBy ? `stopped by ${stop.stoppedBy}` : undefined);
     // A run stopped before it probed has nothing to show a person but the error line; files and machine formats
     // still get every cell, marked as not run.
     await writeReports(run.stoppedBy !== undefined ? withoutStdoutTable(outputs) : outputs, run.result, snapshotContext, view);
-    if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+    if (stop.stoppedBy !== undefined) return stop.stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     for (const f of run.failures) process.stderr.write(formatError(f));
     return run.stoppedBy?.exitCode ?? (await conclusion.conclude(run.result, run.failures.length, { perNode }));
   } catch (error) {
-    await progress?.stop(stoppedBy ? `stopped by ${stoppedBy}` : 'not finished');
-    if (stoppedBy !== undefined) return stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
+    await progress?.stop(stop.stoppedBy ? `stopped by ${stop.stoppedBy}` : 'not finished');
+    if (stop.stoppedBy !== undefined) return stop.stoppedBy === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated;
     throw error;
   } finally {
     for (const w of cleanupWarnings) process.stderr.write(`netcheck: warning: ${w}\n`);
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    stop.dispose();
   }
 }
 
