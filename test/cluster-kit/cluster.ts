@@ -14,19 +14,24 @@
  * owner died (kill -9) is swept at the next start.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { coreDnsObjects, kubeRouterRbac } from './addons.js';
-import { buildComponents, type Components } from './build.js';
+import { buildComponents, calicoUnavailable, CALICO_RELEASE, type Components } from './build.js';
+import { buildCalicoImages, calicoImageRefs, editCalicoManifest, readCalicoManifest } from './calico.js';
 import {
   API_PORT,
   apiServerArgs,
   cniConfig,
   containerdConfig,
+  HOST_CNI_PLUGINS,
+  NODE_CNI_BIN_DIR,
+  NODE_CNI_CONF_DIR,
+  nodeHostPath,
   controllerManagerArgs,
   etcdArgs,
   kubeletArgs,
@@ -54,8 +59,16 @@ const STATE_TIMEOUT_MS = 180_000;
 /** Which nodes run kube-router's policy controller: all (Calico), none (Flannel), or some (a migration halfway). */
 export type Enforcement = 'all' | 'none' | string[];
 
+/**
+ * The pod network: kube-router (Debian's bridge CNI, pod CIDRs routed in the fabric, kube-router's policy
+ * controller per `enforce`), flannel (VXLAN, no policies) or calico (VXLAN, felix enforcing on every node).
+ */
+export type Cni = 'kube-router' | 'flannel' | 'calico';
+
 export interface ClusterOptions {
   nodes?: number;
+  /** Default kube-router. */
+  cni?: Cni;
   enforce?: Enforcement;
   manifests?: string[];
   /** Prebuilt components (default: buildComponents(), cached). */
@@ -179,7 +192,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const swept = await sweepStaleClusters();
   if (swept.length > 0) progress(`swept ${swept.length} cluster(s) left by a killed run: ${swept.join(', ')}`);
 
+  const cni = options.cni ?? 'kube-router';
+  if (cni === 'flannel') throw new Error('--cni flannel: not in this build yet (branch flannel)');
+  if (cni === 'calico' && calicoUnavailable() !== undefined) throw new Error(`--cni calico: ${calicoUnavailable()}`);
+  if (cni !== 'kube-router' && options.enforce !== undefined) throw new Error(`--enforce is kube-router's; ${cni} decides enforcement itself`);
   const components = options.components ?? (await buildComponents({ onProgress: progress }));
+  const calico = components.calico;
+  if (cni === 'calico' && calico === undefined) throw new Error('--cni calico: the components were built without Calico');
   const id = randomBytes(3).toString('hex');
   const dir = join(tmpdir(), `${DIR_PREFIX}${id}`);
   // The directory appears under its swept name only with its owner marker inside, so a sweep running
@@ -247,7 +266,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   try {
     createCgroup(`${cgroup}/system`);
     progress(`network: ${net.namespaces.length} namespaces (${net.namespaces.join(', ')})`);
-    await createNetwork(net);
+    await createNetwork(net, { podRoutes: cni === 'kube-router' });
 
     const pkiDir = join(dir, 'pki');
     const pki = await createPki(pkiDir, {
@@ -302,8 +321,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     const coreDnsImage = corednsImage(components.versions.coredns);
     await apply(coreDnsObjects(coreDnsImage));
 
-    progress('images: node, listener, coredns, pause');
-    const images = await buildImages(join(components.cacheDir, 'images'), { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns });
+    progress(`images: node, listener, coredns, pause${cni === 'calico' ? ', calico-node, calico-cni, calico-kube-controllers' : ''}`);
+    const imageDir = join(components.cacheDir, 'images');
+    const images = await buildImages(imageDir, { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns });
+    if (cni === 'calico') {
+      images.push(...(await buildCalicoImages(imageDir, calico!, CALICO_RELEASE)));
+      // Before any node joins: calico-node's pods start as soon as the kubelets register.
+      progress(`calico: upstream's manifest (CRDs, RBAC, calico-node DaemonSet, calico-kube-controllers), ${CALICO_RELEASE}`);
+      await apply(editCalicoManifest(readCalicoManifest(calico!), { images: calicoImageRefs(CALICO_RELEASE) }));
+    }
 
     const proxyKubeconfig = await pki.kubeconfig('kube-proxy', { user: 'system:kube-proxy' }, inCluster);
     const routerKubeconfig = await pki.kubeconfig('kube-router', { user: 'kube-router' }, inCluster);
@@ -322,15 +348,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       if (unknown.length > 0) throw new Error(`--enforce: no node ${unknown.join(', ')} (nodes: ${net.nodes.map((n) => n.name).join(', ')})`);
       return new Set(enforce);
     };
-    const initialEnforcement = wanted(options.enforce ?? 'all');
+    const initialEnforcement = cni === 'kube-router' ? wanted(options.enforce ?? 'all') : new Set<string>();
 
     for (const node of net.nodes) {
       progress(`${node.name}: containerd, kubelet, kube-proxy${initialEnforcement.has(node.name) ? ', kube-router' : ''} (${node.ip}, pods ${node.podCIDR})`);
       const nodeDir = join(dir, node.name);
-      for (const sub of ['run', 'var-lib', 'var-log', 'cni', 'containerd', 'kubelet']) mkdirSync(join(nodeDir, sub), { recursive: true });
+      for (const sub of ['run', 'var-lib', 'var-log', 'containerd', 'kubelet']) mkdirSync(join(nodeDir, sub), { recursive: true });
       const socket = join(nodeDir, 'containerd.sock');
-      writeFileSync(join(nodeDir, 'containerd.toml'), containerdConfig(join(nodeDir, 'containerd'), socket, join(nodeDir, 'cni')));
-      writeFileSync(join(nodeDir, 'cni', '10-netcheck.conflist'), cniConfig(node, join(nodeDir, 'var-lib', 'cni', 'networks')));
+      writeFileSync(join(nodeDir, 'containerd.toml'), containerdConfig(join(nodeDir, 'containerd'), socket));
+      // The distribution's CNI plugins, as a node's package installs them (loopback for containerd itself,
+      // portmap and bandwidth for the CNIs' conflists); a CNI's installer adds its own beside them.
+      const binDir = nodeHostPath(nodeDir, NODE_CNI_BIN_DIR);
+      mkdirSync(binDir, { recursive: true });
+      mkdirSync(nodeHostPath(nodeDir, NODE_CNI_CONF_DIR), { recursive: true });
+      for (const plugin of readdirSync(HOST_CNI_PLUGINS)) symlinkSync(join(HOST_CNI_PLUGINS, plugin), join(binDir, plugin));
+      if (cni === 'kube-router') writeFileSync(join(nodeHostPath(nodeDir, NODE_CNI_CONF_DIR), '10-netcheck.conflist'), cniConfig(node, join(nodeDir, 'var-lib', 'cni', 'networks')));
       writeFileSync(join(nodeDir, 'resolv.conf'), '');
       // containerd and the kubelet share a private mount namespace whose /run, /var/lib and /var/log are the
       // node's own directories: the paths they insist on (pod network namespaces under /run/netns, runc's state,
@@ -386,6 +418,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       outsideHostArgv: (argv) => ['nsenter', `--net=/run/netns/${net.outsideHost}`, ...argv],
       nodeArgv: (node, argv) => ['nsenter', `--net=/run/netns/${net.nodes.find((n) => n.name === node)?.netns ?? node}`, ...argv],
       async setEnforcement(enforce) {
+        if (cni !== 'kube-router') throw new Error(`setEnforcement: the ${cni} cluster's enforcement is its CNI's, not kube-router's`);
         const target = wanted(enforce);
         for (const node of net.nodes) {
           if (target.has(node.name) && !kubeRouters.has(node.name)) startKubeRouter(node);
