@@ -1,6 +1,6 @@
 /**
- * `npm run cluster -- up [--nodes N] [--cni kube-router|flannel|calico] [--enforce all|none|node-a,...] [--manifests DIR...]`:
- * components if no cached build exists, starts a real cluster, prints `kubeconfig: <path>`,
+ * `npm run cluster -- up [--nodes N] [--cni kube-router|flannel|calico] [--enforce all|none|node-a,...]
+ * [--manifests DIR...]`: builds the pinned components if no cached build exists, starts a real cluster, prints `kubeconfig: <path>`,
  * `outside-host: <netns>`, `probe-image: <ref>` and `ready` (tooling waits for these lines, keep them exactly
  * so), then stays up until SIGINT/SIGTERM, `npm run cluster -- down`, or the death of its parent.
  * `npm run cluster -- build` only builds (progress, cold time, disk); `down` stops every cluster on the machine
