@@ -12,10 +12,12 @@
  *                 calico-node-start.sh). VXLAN backend: no BIRD, no BGP.
  *   kube-controllers  the node controller (IPAM garbage collection), as upstream enables it.
  *
- * The IP pool is CLUSTER_CIDR with VXLAN Always, so pod traffic between nodes crosses the underlay only inside
- * VXLAN (port 4789, VNI 4096); natOutgoing (calico-node's default for the pool it creates) masquerades pod
- * traffic to addresses outside the pool, which is how pods reach the API server in the control-plane namespace,
- * a host that is not a node. Denied packets are DROPPED by felix (no REJECT): a denied probe times out.
+ * IP pools (calicoIpPools): one per node, its pod CIDR, selected by node name, VXLAN Always, natOutgoing. So
+ * pod traffic between nodes crosses the underlay only inside VXLAN (port 4789, VNI 4096), pods on node-a get
+ * 10.244.1.x as with every other CNI of the kit (the conformance fixture's ipBlock rules and faults.ts rely on
+ * it), and pod traffic to addresses outside the pools is masqueraded: that is how pods reach the API server
+ * in the control-plane namespace, a host that is not a node. Denied packets are DROPPED by felix (no REJECT):
+ * a denied probe times out.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +26,7 @@ import type { CalicoBinaries } from './build.js';
 import { NODE_CNI_BIN_DIR, NODE_CNI_CONF_DIR } from './configs.js';
 import { buildHostImage, hostToolEntries, type ImageArchive, type LayerEntry } from './images.js';
 import { readManifests } from './manifests.js';
-import { CLUSTER_CIDR } from './network.js';
+import type { NodeNetwork } from './network.js';
 
 /** The manifest a VXLAN-only Calico installation applies (calico.yaml is the BGP one). */
 export const CALICO_MANIFEST = 'manifests/calico-vxlan.yaml';
@@ -154,11 +156,11 @@ const UPSTREAM_IMAGE = /^docker\.io\/calico\/(node|cni|kube-controllers):/;
  *     reads it for modprobe.
  *   - the CNI bin and conf hostPaths are the node's own CNI directories (configs.ts NODE_CNI_*), and
  *     install-cni is told the conf dir (CNI_NET_DIR), which it writes into the conflist's kubeconfig path.
- *   - calico-node: CALICO_IPV4POOL_CIDR is the cluster CIDR (upstream leaves it commented out, so calico-node
- *     would create 192.168.0.0/16); CALICO_IPV4POOL_VXLAN is Always instead of CrossSubnet (the nodes share one
- *     subnet, so CrossSubnet would route pods over the underlay unencapsulated); FELIX_IPTABLESBACKEND=NFT, the
- *     backend kube-proxy uses here (felix's auto-detection looks for existing rules and may pick legacy on a
- *     fresh node).
+ *   - calico-node: NO_DEFAULT_POOLS, because calicoIpPools are applied instead of the one pool calico-node
+ *     would create from CALICO_IPV4POOL_CIDR (commented out upstream: 192.168.0.0/16) and CALICO_IPV4POOL_VXLAN
+ *     (CrossSubnet upstream, which would route these same-subnet nodes' pods unencapsulated);
+ *     FELIX_IPTABLESBACKEND=NFT, the backend kube-proxy uses here (felix's auto-detection goes by the rules it
+ *     finds and may pick legacy on a fresh node).
  */
 export function editCalicoManifest(objects: Obj[], { images }: CalicoManifestOptions): Obj[] {
   const out = structuredClone(objects);
@@ -177,8 +179,7 @@ export function editCalicoManifest(objects: Obj[], { images }: CalicoManifestOpt
       c.volumeMounts = (c.volumeMounts ?? []).filter((m: Obj) => !dropped.has(m.name));
       if (c.name === 'install-cni') setEnv(c, 'CNI_NET_DIR', NODE_CNI_CONF_DIR);
       if (c.name === 'calico-node') {
-        setEnv(c, 'CALICO_IPV4POOL_CIDR', CLUSTER_CIDR);
-        setEnv(c, 'CALICO_IPV4POOL_VXLAN', 'Always');
+        setEnv(c, 'NO_DEFAULT_POOLS', 'true');
         setEnv(c, 'FELIX_IPTABLESBACKEND', 'NFT');
       }
     }
@@ -200,4 +201,30 @@ function setEnv(container: Obj, name: string, value: string): void {
   } else {
     env.push({ name, value });
   }
+}
+
+/**
+ * One IP pool per node, its pod CIDR, as Calico documents assigning addresses by topology (an IPPool's
+ * nodeSelector): the cluster's addressing stays what the kit plans for every CNI, and what a Flannel → Calico
+ * migration keeps (its controller turns each node's Flannel subnet into a Calico block). Written as the
+ * crd.projectcalico.org/v1 objects the Kubernetes datastore stores, every field given, since no Calico API
+ * server is there to default them; calico-node's own default pool (natOutgoing true) is the model.
+ */
+export function calicoIpPools(nodes: NodeNetwork[]): Obj[] {
+  return nodes.map((node) => ({
+    apiVersion: 'crd.projectcalico.org/v1',
+    kind: 'IPPool',
+    metadata: { name: `${node.name}-ipv4` },
+    spec: {
+      cidr: node.podCIDR,
+      blockSize: 26,
+      ipipMode: 'Never',
+      vxlanMode: 'Always',
+      natOutgoing: true,
+      disabled: false,
+      disableBGPExport: false,
+      nodeSelector: `kubernetes.io/hostname == "${node.name}"`,
+      allowedUses: ['Workload', 'Tunnel'],
+    },
+  }));
 }

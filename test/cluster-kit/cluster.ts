@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { coreDnsObjects, kubeRouterRbac } from './addons.js';
 import { buildComponents, calicoUnavailable, CALICO_RELEASE, type Components } from './build.js';
-import { buildCalicoImages, calicoImageRefs, editCalicoManifest, readCalicoManifest } from './calico.js';
+import { buildCalicoImages, calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest } from './calico.js';
 import {
   API_PORT,
   apiServerArgs,
@@ -329,6 +329,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       // Before any node joins: calico-node's pods start as soon as the kubelets register.
       progress(`calico: upstream's manifest (CRDs, RBAC, calico-node DaemonSet, calico-kube-controllers), ${CALICO_RELEASE}`);
       await apply(editCalicoManifest(readCalicoManifest(calico!), { images: calicoImageRefs(CALICO_RELEASE) }));
+      await runCommand(['kubectl', '--kubeconfig', admin, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/ippools.crd.projectcalico.org']);
+      await apply(calicoIpPools(net.nodes));
     }
 
     const proxyKubeconfig = await pki.kubeconfig('kube-proxy', { user: 'system:kube-proxy' }, inCluster);
