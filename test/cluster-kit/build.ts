@@ -146,7 +146,7 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
   const progress = options.onProgress ?? (() => undefined);
   const toolchain = await readToolchain();
   const recipes = await planRecipes();
-  const calicoSource = calicoUnavailable() === undefined ? await moduleDir('calico', `github.com/projectcalico/calico@${VERSIONS.calico}`) : undefined;
+  const calicoSource = calicoUnavailable() === undefined ? await calicoModuleDir() : undefined;
   // One cache entry per component, keyed by what decides its bytes: adding or bumping one component (a CNI, say)
   // rebuilds that one, never the 30-minute Kubernetes build beside it.
   const binaries = new Map(recipes.map((recipe) => [recipe.name, join(cacheRoot(), `${recipe.name}-${cacheKey(toolchain, recipe)}`, recipe.name)]));
@@ -277,6 +277,11 @@ async function calicoRecipes(): Promise<Recipe[]> {
     recipes.push({ ...recipe, inputs: { go: recipe.inputs, api } });
   }
   return recipes;
+}
+
+/** The pinned Calico module's source (its manifests, node/filesystem), downloaded into the module cache if needed. */
+export async function calicoModuleDir(): Promise<string> {
+  return moduleDir('calico', `github.com/projectcalico/calico@${VERSIONS.calico}`);
 }
 
 /** Where the module cache holds `module@version` (downloaded through the wrapper's go.sum when missing). */
