@@ -11,6 +11,9 @@
  *   calico-*     Calico's calico-node (felix and friends), CNI plugin, CNI installer, kube-controllers and
  *                check-status, each upstream's own main package (components/calico); only where the
  *                projectcalico/api module the proxy does not serve is provided (calicoUnavailable())
+ *   flanneld, flannel-install-conf
+ *                flannel's daemon (cgo, as upstream builds it on amd64: its udp backend needs it) and the
+ *                install-conf command its DaemonSet's init container runs (components/flannel)
  *
  * `tsx test/cluster-kit/build.ts` builds what is missing, reports progress on stderr and prints the paths as JSON.
  */
@@ -28,6 +31,8 @@ export const VERSIONS = {
   etcd: 'v3.6.5',
   coredns: 'v1.15.0',
   kubeRouter: 'v2.1.0',
+  /** The newest tag the Go module proxy lists. */
+  flannel: 'v0.28.11',
   /**
    * The only version of github.com/projectcalico/calico the module proxy serves: branch release-v3.28 after
    * v3.28.5 (commit a0db560f0520 of 2025-08-13), named after a cni-plugin tag of old. Its go.mod pins k8s.io v0.29.15.
@@ -44,6 +49,9 @@ export interface Components {
   coredns: string;
   kubeRouter: string;
   pause: string;
+  /** flanneld, dynamically linked (cgo): its image carries the libraries it links. */
+  flanneld: string;
+  flannelInstallConf: string;
   /** Absent where Calico cannot be built (calicoUnavailable() says why). */
   calico?: CalicoBinaries;
   /** Where artefacts derived from the binaries (the images) are kept, keyed by those binaries. */
@@ -118,6 +126,7 @@ const PINS: ReadonlyArray<{ wrapper: string; module: string; version: string }> 
   { wrapper: 'coredns', module: 'github.com/coredns/coredns', version: VERSIONS.coredns },
   { wrapper: 'kube-router', module: 'github.com/cloudnativelabs/kube-router/v2', version: VERSIONS.kubeRouter },
   { wrapper: 'calico', module: 'github.com/projectcalico/calico', version: VERSIONS.calico },
+  { wrapper: 'flannel', module: 'github.com/flannel-io/flannel', version: VERSIONS.flannel },
 ];
 
 interface Toolchain {
@@ -130,7 +139,7 @@ interface Toolchain {
 
 interface Recipe {
   /** The binary's file name, and its name in progress lines. */
-  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | CalicoRecipe;
+  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf' | CalicoRecipe;
   version: string;
   /** Besides the toolchain, everything that decides the binary's bytes: what the cache key is made of. */
   inputs: unknown;
@@ -156,6 +165,8 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
     coredns: path('coredns'),
     kubeRouter: path('kube-router'),
     pause: path('pause'),
+    flanneld: path('flanneld'),
+    flannelInstallConf: path('flannel-install-conf'),
     ...(calicoSource === undefined
       ? {}
       : {
@@ -222,6 +233,9 @@ async function planRecipes(): Promise<Recipe[]> {
   const corednsLdflags = ['-s', '-w', `-X github.com/coredns/coredns/coremain.gitTag=${VERSIONS.coredns}`];
   const routerVersionPkg = 'github.com/cloudnativelabs/kube-router/v2/pkg/version';
   const routerLdflags = ['-s', '-w', `-X ${routerVersionPkg}.Version=${VERSIONS.kubeRouter}`, `-X ${routerVersionPkg}.BuildDate=${KUBE_ROUTER_BUILD_DATE}`];
+  // flannel's Makefile also passes -extldflags -static (its image is musl alpine); here the binary stays dynamic
+  // against this machine's glibc and images.ts packs the libraries `ldd` names.
+  const flannelLdflags = ['-s', '-w', `-X github.com/flannel-io/flannel/pkg/version.Version=${VERSIONS.flannel}`];
 
   // Cheapest first, so that a broken wrapper fails in seconds rather than after the long kube build.
   return [
@@ -229,6 +243,8 @@ async function planRecipes(): Promise<Recipe[]> {
     // grpcnotrace as CoreDNS's Makefile builds it: leaves golang.org/x/net/trace out.
     await goRecipe({ name: 'coredns', version: VERSIONS.coredns, ldflags: corednsLdflags, extraFlags: ['-tags', 'grpcnotrace'] }),
     await goRecipe({ name: 'kube-router', version: VERSIONS.kubeRouter, ldflags: routerLdflags }),
+    await goRecipe({ name: 'flannel-install-conf', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel/cmd/install_conf', version: VERSIONS.flannel, ldflags: ['-s', '-w'] }),
+    await goRecipe({ name: 'flanneld', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel', version: VERSIONS.flannel, ldflags: flannelLdflags, cgo: true }),
     ...(calicoUnavailable() === undefined ? await calicoRecipes() : []),
     await goRecipe({ name: 'kube', version: VERSIONS.kubernetes, ldflags: kubeLdflags }),
   ];

@@ -4,8 +4,9 @@
  *
  *   control plane (namespace <prefix>-cp): etcd, kube-apiserver (Node+RBAC authorization, NodeRestriction and
  *     PodSecurity admission), kube-controller-manager, kube-scheduler
- *   nodes (<prefix>-node-a, ...): containerd + runc (Debian's), CNI bridge + host-local (Debian's), kubelet,
- *     kube-proxy (iptables), and kube-router's network-policy controller where policies are enforced
+ *   nodes (<prefix>-node-a, ...): containerd + runc (Debian's), kubelet, kube-proxy (iptables), and the pod
+ *     network chosen by `cni` (cni.ts): Debian's bridge + host-local with kube-router's network-policy controller
+ *     where policies are enforced (the default), or Flannel / Calico as DaemonSets with their VXLAN overlay
  *   addons: CoreDNS as a Deployment behind Service kube-dns; a LoadBalancer controller (loadbalancer.ts)
  *   outside host (<prefix>-outside): the machine netcheck runs on
  *
@@ -21,17 +22,12 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { coreDnsObjects, kubeRouterRbac } from './addons.js';
-import { buildComponents, calicoUnavailable, CALICO_RELEASE, type Components } from './build.js';
-import { buildCalicoImages, calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest } from './calico.js';
+import { buildComponents, type Components } from './build.js';
+import { cniPlugin, type CniName } from './cni.js';
 import {
   API_PORT,
   apiServerArgs,
-  cniConfig,
   containerdConfig,
-  HOST_CNI_PLUGINS,
-  NODE_CNI_BIN_DIR,
-  NODE_CNI_CONF_DIR,
-  nodeHostPath,
   controllerManagerArgs,
   etcdArgs,
   kubeletArgs,
@@ -39,6 +35,10 @@ import {
   kubeProxyArgs,
   kubeProxyConfig,
   kubeRouterArgs,
+  HOST_CNI_PLUGINS,
+  NODE_CNI_BIN_DIR,
+  NODE_CNI_CONF_DIR,
+  nodeHostPath,
   schedulerArgs,
 } from './configs.js';
 import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE, type ImageArchive } from './images.js';
@@ -59,16 +59,10 @@ const STATE_TIMEOUT_MS = 180_000;
 /** Which nodes run kube-router's policy controller: all (Calico), none (Flannel), or some (a migration halfway). */
 export type Enforcement = 'all' | 'none' | string[];
 
-/**
- * The pod network: kube-router (Debian's bridge CNI, pod CIDRs routed in the fabric, kube-router's policy
- * controller per `enforce`), flannel (VXLAN, no policies) or calico (VXLAN, felix enforcing on every node).
- */
-export type Cni = 'kube-router' | 'flannel' | 'calico';
-
 export interface ClusterOptions {
   nodes?: number;
-  /** Default kube-router. */
-  cni?: Cni;
+  /** The pod network (cni.ts); kube-router, the default, is the only one `enforce` applies to. */
+  cni?: CniName;
   enforce?: Enforcement;
   manifests?: string[];
   /** Prebuilt components (default: buildComponents(), cached). */
@@ -86,11 +80,15 @@ export interface RunningCluster {
   readonly nodes: NodeNetwork[];
   readonly network: ClusterNetwork;
   readonly versions: Components['versions'];
+  readonly cni: CniName;
+  /** A node's directory on this machine (its /run, /var/lib, /var/log are nodeHostPath(nodeDir(node), ...)). */
+  nodeDir(node: string): string;
   /** argv that runs `argv` inside the outside host. */
   outsideHostArgv(argv: string[]): string[];
   /** argv that runs `argv` inside a node's network namespace. */
   nodeArgv(node: string, argv: string[]): string[];
-  /** Which nodes enforce NetworkPolicies from now on (kube-router started, or stopped and its rules removed). */
+  /** Which nodes enforce NetworkPolicies from now on (kube-router started, or stopped and its rules removed);
+   * only with the kube-router CNI. */
   setEnforcement(enforce: Enforcement): Promise<void>;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
@@ -188,17 +186,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const progress = options.onProgress ?? (() => undefined);
   const nodeCount = options.nodes ?? 2;
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 8) throw new Error(`--nodes must be 1..8, got ${nodeCount}`);
+  const cniName = options.cni ?? 'kube-router';
+  const cni = cniPlugin(cniName);
+  if (cniName !== 'kube-router' && options.enforce !== undefined) {
+    throw new Error(`--enforce applies to the kube-router CNI only (${cniName} decides enforcement itself)`);
+  }
 
   const swept = await sweepStaleClusters();
   if (swept.length > 0) progress(`swept ${swept.length} cluster(s) left by a killed run: ${swept.join(', ')}`);
 
-  const cni = options.cni ?? 'kube-router';
-  if (cni === 'flannel') throw new Error('--cni flannel: not in this build yet (branch flannel)');
-  if (cni === 'calico' && calicoUnavailable() !== undefined) throw new Error(`--cni calico: ${calicoUnavailable()}`);
-  if (cni !== 'kube-router' && options.enforce !== undefined) throw new Error(`--enforce is kube-router's; ${cni} decides enforcement itself`);
   const components = options.components ?? (await buildComponents({ onProgress: progress }));
-  const calico = components.calico;
-  if (cni === 'calico' && calico === undefined) throw new Error('--cni calico: the components were built without Calico');
   const id = randomBytes(3).toString('hex');
   const dir = join(tmpdir(), `${DIR_PREFIX}${id}`);
   // The directory appears under its swept name only with its owner marker inside, so a sweep running
@@ -266,7 +263,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   try {
     createCgroup(`${cgroup}/system`);
     progress(`network: ${net.namespaces.length} namespaces (${net.namespaces.join(', ')})`);
-    await createNetwork(net, { podRoutes: cni === 'kube-router' });
+    await createNetwork(net, { podRoutes: cni.fabricPodRoutes });
 
     const pkiDir = join(dir, 'pki');
     const pki = await createPki(pkiDir, {
@@ -314,24 +311,31 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     // Objects go in through kubectl, as an operator's would: client-node's typed serializer drops fields whose
     // model names differ from the wire names (a NetworkPolicy rule's `from` is `_from` there), which once
     // turned every seeded ingress rule into "allow from anywhere".
-    const apply = async (list: Record<string, unknown>[]): Promise<void> => {
+    const kubectlApply = async (list: Record<string, unknown>[]): Promise<void> => {
       await runCommand(['kubectl', '--kubeconfig', admin, 'apply', '--server-side', '--field-manager=netcheck-cluster', '--force-conflicts', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list }) });
     };
-    await apply(kubeRouterRbac('kube-router'));
+    // CustomResourceDefinitions first, and Established, as Helm installs a chart's crds/: objects of their kinds
+    // in the same list would otherwise find no REST mapping (Calico's IP pools beside its CRDs).
+    const apply = async (list: Record<string, unknown>[]): Promise<void> => {
+      const crds = list.filter((o) => o.kind === 'CustomResourceDefinition');
+      if (crds.length > 0) {
+        await kubectlApply(crds);
+        const names = crds.map((o) => `crd/${(o.metadata as { name: string }).name}`);
+        await runCommand(['kubectl', '--kubeconfig', admin, 'wait', '--for=condition=Established', `--timeout=${STATE_TIMEOUT_MS / 1000}s`, ...names]);
+      }
+      const rest = list.filter((o) => o.kind !== 'CustomResourceDefinition');
+      if (rest.length > 0) await kubectlApply(rest);
+    };
+    if (cniName === 'kube-router') await apply(kubeRouterRbac('kube-router'));
     const coreDnsImage = corednsImage(components.versions.coredns);
     await apply(coreDnsObjects(coreDnsImage));
 
-    progress(`images: node, listener, coredns, pause${cni === 'calico' ? ', calico-node, calico-cni, calico-kube-controllers' : ''}`);
-    const imageDir = join(components.cacheDir, 'images');
-    const images = await buildImages(imageDir, { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns });
-    if (cni === 'calico') {
-      images.push(...(await buildCalicoImages(imageDir, calico!, CALICO_RELEASE)));
-      // Before any node joins: calico-node's pods start as soon as the kubelets register.
-      progress(`calico: upstream's manifest (CRDs, RBAC, calico-node DaemonSet, calico-kube-controllers), ${CALICO_RELEASE}`);
-      await apply(editCalicoManifest(readCalicoManifest(calico!), { images: calicoImageRefs(CALICO_RELEASE) }));
-      await runCommand(['kubectl', '--kubeconfig', admin, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/ippools.crd.projectcalico.org']);
-      await apply(calicoIpPools(net.nodes));
-    }
+    progress(`images: node, listener, coredns, pause${cniName === 'kube-router' ? '' : `, ${cniName}`}`);
+    const imagesDir = join(components.cacheDir, 'images');
+    const images = [
+      ...(await buildImages(imagesDir, { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns })),
+      ...(await cni.images({ components, imagesDir, network: net })),
+    ];
 
     const proxyKubeconfig = await pki.kubeconfig('kube-proxy', { user: 'system:kube-proxy' }, inCluster);
     const routerKubeconfig = await pki.kubeconfig('kube-router', { user: 'kube-router' }, inCluster);
@@ -350,21 +354,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       if (unknown.length > 0) throw new Error(`--enforce: no node ${unknown.join(', ')} (nodes: ${net.nodes.map((n) => n.name).join(', ')})`);
       return new Set(enforce);
     };
-    const initialEnforcement = cni === 'kube-router' ? wanted(options.enforce ?? 'all') : new Set<string>();
+    const initialEnforcement = wanted(cniName === 'kube-router' ? (options.enforce ?? 'all') : 'none');
 
     for (const node of net.nodes) {
       progress(`${node.name}: containerd, kubelet, kube-proxy${initialEnforcement.has(node.name) ? ', kube-router' : ''} (${node.ip}, pods ${node.podCIDR})`);
       const nodeDir = join(dir, node.name);
       for (const sub of ['run', 'var-lib', 'var-log', 'containerd', 'kubelet']) mkdirSync(join(nodeDir, sub), { recursive: true });
+      const cniConfDir = nodeHostPath(nodeDir, NODE_CNI_CONF_DIR);
+      const cniBinDir = nodeHostPath(nodeDir, NODE_CNI_BIN_DIR);
+      mkdirSync(cniConfDir, { recursive: true });
+      mkdirSync(cniBinDir, { recursive: true });
+      // The node's standard plugins (bridge, host-local, portmap, ...), as a node image ships them in
+      // /opt/cni/bin; a CNI's DaemonSet adds its own beside them.
+      for (const plugin of readdirSync(HOST_CNI_PLUGINS)) symlinkSync(join(HOST_CNI_PLUGINS, plugin), join(cniBinDir, plugin));
       const socket = join(nodeDir, 'containerd.sock');
       writeFileSync(join(nodeDir, 'containerd.toml'), containerdConfig(join(nodeDir, 'containerd'), socket));
-      // The distribution's CNI plugins, as a node's package installs them (loopback for containerd itself,
-      // portmap and bandwidth for the CNIs' conflists); a CNI's installer adds its own beside them.
-      const binDir = nodeHostPath(nodeDir, NODE_CNI_BIN_DIR);
-      mkdirSync(binDir, { recursive: true });
-      mkdirSync(nodeHostPath(nodeDir, NODE_CNI_CONF_DIR), { recursive: true });
-      for (const plugin of readdirSync(HOST_CNI_PLUGINS)) symlinkSync(join(HOST_CNI_PLUGINS, plugin), join(binDir, plugin));
-      if (cni === 'kube-router') writeFileSync(join(nodeHostPath(nodeDir, NODE_CNI_CONF_DIR), '10-netcheck.conflist'), cniConfig(node, join(nodeDir, 'var-lib', 'cni', 'networks')));
+      const kitCniConfig = cni.nodeConfig(node, nodeDir);
+      if (kitCniConfig !== undefined) writeFileSync(kitCniConfig.file, kitCniConfig.content);
       writeFileSync(join(nodeDir, 'resolv.conf'), '');
       // containerd and the kubelet share a private mount namespace whose /run, /var/lib and /var/log are the
       // node's own directories: the paths they insist on (pod network namespaces under /run/netns, runc's state,
@@ -390,6 +396,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       // What the node IPAM controller would write; kube-router reads a node's pod CIDR from here.
       await core.patchNode({ name: node.name, body: { spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
       if (initialEnforcement.has(node.name)) startKubeRouter(node);
+    }
+    const cniObjects = cni.objects({ components, imagesDir, network: net });
+    if (cniObjects.length > 0) {
+      progress(`${cniName}: ${cni.daemonSets.map((d) => `DaemonSet ${d.namespace}/${d.name}`).join(', ')}`);
+      await apply(cniObjects);
     }
     lbController = startLoadBalancerController(kc, net, progress);
 
@@ -417,10 +428,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       nodes: net.nodes,
       network: net,
       versions: components.versions,
+      cni: cniName,
+      nodeDir: (node) => join(dir, node),
       outsideHostArgv: (argv) => ['nsenter', `--net=/run/netns/${net.outsideHost}`, ...argv],
       nodeArgv: (node, argv) => ['nsenter', `--net=/run/netns/${net.nodes.find((n) => n.name === node)?.netns ?? node}`, ...argv],
       async setEnforcement(enforce) {
-        if (cni !== 'kube-router') throw new Error(`setEnforcement: the ${cni} cluster's enforcement is its CNI's, not kube-router's`);
+        if (cniName !== 'kube-router') throw new Error(`setEnforcement: the ${cniName} CNI decides enforcement itself (kube-router only)`);
         const target = wanted(enforce);
         for (const node of net.nodes) {
           if (target.has(node.name) && !kubeRouters.has(node.name)) startKubeRouter(node);
