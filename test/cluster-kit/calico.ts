@@ -87,6 +87,7 @@ export async function buildCalicoImages(outDir: string, binaries: CalicoBinaries
         ...(await hostToolEntries({
           files: NODE_SERVICES.map((s) => ({ path: `/etc/service/available/${s}/run`, source: upstream(`etc/service/available/${s}/run`) })),
         })).map((e): LayerEntry => (e.kind === 'file' ? { ...e, mode: 0o755 } : e)),
+        { kind: 'dir', path: 'tmp', mode: 0o1777 },
       ],
     ],
     cmd: ['start-calico-node'],
@@ -97,13 +98,16 @@ export async function buildCalicoImages(outDir: string, binaries: CalicoBinaries
   const cni = await buildHostImage(outDir, {
     ref: refs.cni,
     layers: [
-      await hostToolEntries({
-        files: [
-          { path: '/opt/cni/bin/install', source: binaries.install },
-          { path: '/opt/cni/bin/calico', source: binaries.cni },
-          { path: '/opt/cni/bin/calico-ipam', source: binaries.cni },
-        ],
-      }),
+      [
+        ...(await hostToolEntries({
+          files: [
+            { path: '/opt/cni/bin/install', source: binaries.install },
+            { path: '/opt/cni/bin/calico', source: binaries.cni },
+          ],
+        })),
+        // Upstream copies the binary; a link is one copy less in the image, and install copies its target.
+        { kind: 'symlink', path: 'opt/cni/bin/calico-ipam', target: 'calico' },
+      ],
     ],
     cmd: ['/opt/cni/bin/install'],
   });
