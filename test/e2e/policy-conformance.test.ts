@@ -91,7 +91,8 @@ const KUBE_ROUTER_DEVIATIONS: readonly Deviation[] = [
  * named port in a rule without peers is matched per destination pod through felix's named-port ipsets
  * (collector → monitor-http on 3000 allowed, collector → reporter-ui denied). Where the spec leaves the choice to
  * the implementation, felix agrees with the engine: ipBlock matches pod IPs (payments → web-http), and traffic
- * from a pod's own node is admitted (kubelet probes; the spec allows it). Denied packets are dropped
+ * from a pod's own node is admitted (kubelet probes; "traffic to and from the node where a Pod is running is always
+ * allowed", says the NetworkPolicy concept page). Denied packets are dropped
  * (IptablesFilterDenyAction, default DROP), not rejected. A felix that starts to deviate fails the run.
  */
 const CALICO_DEVIATIONS: readonly Deviation[] = [];
