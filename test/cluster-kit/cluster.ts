@@ -267,7 +267,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   try {
     createCgroup(`${cgroup}/system`);
     progress(`network: ${net.namespaces.length} namespaces (${net.namespaces.join(', ')})`);
-    await createNetwork(net, { podRoutes: cni.fabricPodRoutes });
+    await createNetwork(net, { podRoutes: cni.fabricPodRoutes, nodeDefaultRoute: cni.nodeDefaultRoute });
 
     const pkiDir = join(dir, 'pki');
     const pki = await createPki(pkiDir, {
@@ -315,8 +315,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     // Objects go in through kubectl, as an operator's would: client-node's typed serializer drops fields whose
     // model names differ from the wire names (a NetworkPolicy rule's `from` is `_from` there), which once
     // turned every seeded ingress rule into "allow from anywhere".
-    const apply = async (list: Record<string, unknown>[]): Promise<void> => {
+    const kubectlApply = async (list: Record<string, unknown>[]): Promise<void> => {
       await runCommand(['kubectl', '--kubeconfig', admin, 'apply', '--server-side', '--field-manager=netcheck-cluster', '--force-conflicts', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list }) });
+    };
+    // CustomResourceDefinitions first, and Established, as Helm installs a chart's crds/: objects of their kinds
+    // in the same list would otherwise find no REST mapping (Calico's IP pools beside its CRDs).
+    const apply = async (list: Record<string, unknown>[]): Promise<void> => {
+      const crds = list.filter((o) => o.kind === 'CustomResourceDefinition');
+      if (crds.length > 0) {
+        await kubectlApply(crds);
+        const names = crds.map((o) => `crd/${(o.metadata as { name: string }).name}`);
+        await runCommand(['kubectl', '--kubeconfig', admin, 'wait', '--for=condition=Established', `--timeout=${STATE_TIMEOUT_MS / 1000}s`, ...names]);
+      }
+      const rest = list.filter((o) => o.kind !== 'CustomResourceDefinition');
+      if (rest.length > 0) await kubectlApply(rest);
     };
     if (cniName === 'kube-router') await apply(kubeRouterRbac('kube-router'));
     const coreDnsImage = corednsImage(components.versions.coredns);
@@ -326,7 +338,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     const imagesDir = join(components.cacheDir, 'images');
     const images = [
       ...(await buildImages(imagesDir, { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns })),
-      ...(await cni.images({ components, imagesDir })),
+      ...(await cni.images({ components, imagesDir, network: net })),
     ];
 
     const proxyKubeconfig = await pki.kubeconfig('kube-proxy', { user: 'system:kube-proxy' }, inCluster);
@@ -389,7 +401,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       await core.patchNode({ name: node.name, body: { spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
       if (initialEnforcement.has(node.name)) startKubeRouter(node);
     }
-    const cniObjects = cni.objects({ components, imagesDir });
+    const cniObjects = cni.objects({ components, imagesDir, network: net });
     if (cniObjects.length > 0) {
       progress(`${cniName}: ${cni.daemonSets.map((d) => `DaemonSet ${d.namespace}/${d.name}`).join(', ')}`);
       await apply(cniObjects);

@@ -8,11 +8,12 @@
  *
  * cluster.ts calls a CNI at these named points, in this order; everything else about a CNI lives in its file.
  */
-import type { Components } from './build.js';
+import { CALICO_RELEASE, calicoUnavailable, type Components } from './build.js';
+import { buildCalicoImages, calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest, CALICO_DAEMONSET, CALICO_NAMESPACE } from './calico.js';
 import { cniConfig, nodeHostPath, NODE_CNI_CONF_DIR } from './configs.js';
 import { buildFlannelImage, flannelImage, flannelObjects, FLANNEL_DAEMONSET, FLANNEL_NAMESPACE } from './flannel.js';
 import type { ImageArchive } from './images.js';
-import type { NodeNetwork } from './network.js';
+import type { ClusterNetwork, NodeNetwork } from './network.js';
 
 export const CNI_NAMES = ['kube-router', 'flannel', 'calico'] as const;
 export type CniName = (typeof CNI_NAMES)[number];
@@ -21,6 +22,7 @@ export interface CniContext {
   components: Components;
   /** Where images derived from the components are written (cached per components). */
   imagesDir: string;
+  network: ClusterNetwork;
 }
 
 export interface CniPlugin {
@@ -30,6 +32,8 @@ export interface CniPlugin {
    * pod traffic between nodes must cross its own tunnels, so no other path may exist.
    */
   readonly fabricPodRoutes: boolean;
+  /** Nodes get a default route (network.ts NetworkOptions.nodeDefaultRoute says why Calico needs one). */
+  readonly nodeDefaultRoute: boolean;
   /** Images its pods run, imported into every node's containerd with the kit's own before the kubelet starts. */
   images(ctx: CniContext): Promise<ImageArchive[]>;
   /**
@@ -46,6 +50,7 @@ export interface CniPlugin {
 const kubeRouter: CniPlugin = {
   name: 'kube-router',
   fabricPodRoutes: true,
+  nodeDefaultRoute: false,
   images: async () => [],
   nodeConfig: (node, nodeDir) => ({
     file: `${nodeHostPath(nodeDir, NODE_CNI_CONF_DIR)}/10-netcheck.conflist`,
@@ -59,15 +64,35 @@ const kubeRouter: CniPlugin = {
 const flannel: CniPlugin = {
   name: 'flannel',
   fabricPodRoutes: false,
+  nodeDefaultRoute: false,
   images: async ({ components, imagesDir }) => [await buildFlannelImage(imagesDir, components)],
   nodeConfig: () => undefined,
   objects: ({ components }) => flannelObjects(flannelImage(components.versions.flannel)),
   daemonSets: [{ namespace: FLANNEL_NAMESPACE, name: FLANNEL_DAEMONSET }],
 };
 
-const plugins: Partial<Record<CniName, CniPlugin>> = { 'kube-router': kubeRouter, flannel };
+const calicoBinaries = (components: Components): NonNullable<Components['calico']> => {
+  if (components.calico === undefined) throw new Error(`cni calico: ${calicoUnavailable() ?? 'the components were built without Calico'}`);
+  return components.calico;
+};
+
+const calico: CniPlugin = {
+  name: 'calico',
+  fabricPodRoutes: false,
+  nodeDefaultRoute: true,
+  images: async ({ components, imagesDir }) => buildCalicoImages(imagesDir, calicoBinaries(components), CALICO_RELEASE),
+  nodeConfig: () => undefined,
+  objects: ({ components, network }) => [
+    ...editCalicoManifest(readCalicoManifest(calicoBinaries(components)), { images: calicoImageRefs(CALICO_RELEASE) }),
+    ...calicoIpPools(network.nodes),
+  ],
+  daemonSets: [{ namespace: CALICO_NAMESPACE, name: CALICO_DAEMONSET }],
+};
+
+const plugins: Partial<Record<CniName, CniPlugin>> = { 'kube-router': kubeRouter, flannel, calico };
 
 export function cniPlugin(name: CniName): CniPlugin {
+  if (name === 'calico' && calicoUnavailable() !== undefined) throw new Error(`cni calico: ${calicoUnavailable()}`);
   const plugin = plugins[name];
   if (plugin === undefined) throw new Error(`cni ${name}: not available in this build of the cluster kit`);
   return plugin;

@@ -80,9 +80,17 @@ export interface NetworkOptions {
    * overlay CNI (Flannel, Calico VXLAN): pod traffic between nodes then exists only inside its tunnels.
    */
   podRoutes: boolean;
+  /**
+   * Give each node a default route (on-link through eth0: the fabric has no router, so what it catches goes
+   * nowhere), as every real host has one. Calico needs it: its pods' gateway is 169.254.1.1, answered by proxy
+   * ARP on the host side of each veth, and Linux answers a proxy ARP only for an address it has a route to
+   * (projectcalico/calico#3270, open; "Calico needs a default gateway on the host in order for proxy_arp to
+   * function", #7866).
+   */
+  nodeDefaultRoute?: boolean;
 }
 
-export async function createNetwork(net: ClusterNetwork, { podRoutes }: NetworkOptions = { podRoutes: true }): Promise<void> {
+export async function createNetwork(net: ClusterNetwork, { podRoutes, nodeDefaultRoute = false }: NetworkOptions = { podRoutes: true }): Promise<void> {
   for (const ns of net.namespaces) await runCommand(['ip', 'netns', 'add', ns]);
   await ipBatch(net.fabric, ['link set lo up', 'link add underlay type bridge', 'link set underlay up']);
   await attach(net, net.controlPlane, 'cp', CONTROL_PLANE_IP);
@@ -100,7 +108,7 @@ export async function createNetwork(net: ClusterNetwork, { podRoutes }: NetworkO
   for (const node of net.nodes) {
     // A node's own traffic to a Service IP (DNS queries, hostNetwork pods) needs a route for the Service range
     // before kube-proxy's OUTPUT DNAT rewrites it to a pod; real nodes have their default route for this.
-    await ipBatch(node.netns, [`route add ${SERVICE_CIDR} dev eth0`]);
+    await ipBatch(node.netns, [`route add ${SERVICE_CIDR} dev eth0`, ...(nodeDefaultRoute ? ['route add default dev eth0'] : [])]);
     await sysctl(node.netns, 'net.ipv4.ip_forward', '1');
     // Pods on one node talk over the CNI bridge; iptables (kube-proxy's DNAT, kube-router's policy chains)
     // must see those bridged packets too.
