@@ -2,7 +2,7 @@
  * From what ran to verdicts: each planned check's observation (the agent's result, or why there is none),
  * the policy column, the verdict and, for a failing cell, the diagnosis. Pure: results, snapshot and engine in.
  */
-import { diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
+import { describeMissingEndpoints, diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
 import type { AgentCheckResult } from '../model/outcome.js';
 import type { CellVerdict } from '../model/verdict.js';
 import type { ClusterSnapshot, Labels } from '../policy/types.js';
@@ -126,6 +126,8 @@ function findingsFor(verdict: CellVerdict, cell: CellFacts, { snapshot, engine, 
       findings.push(...diagnoseCell({ ...verdict, policy: 'deny' }, snapshot, dns.flows, { sourceNamespace: source.namespace, destinationNamespace: 'kube-system' }));
     } else if (dns.view === 'allow') {
       findings.push('policies allow this source to reach cluster DNS: the DNS service itself is down, or its packets are dropped');
+    } else if (dns.service !== undefined && describeMissingEndpoints(dns.service) !== undefined) {
+      findings.push(`cluster DNS: ${describeMissingEndpoints(dns.service)}: no name resolves, whatever the policies say`);
     }
   }
   return [...new Set(findings)];

@@ -110,7 +110,7 @@ describe('walkDnsChain: one verdict per broken link', () => {
       }),
     );
     expect(chain.verdict).toMatchObject({ link: 'service', owner: 'platform team', next: 'kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns' });
-    expect(chain.verdict.text).toBe('Service kube-system/kube-dns has no ready endpoints although 2 CoreDNS pod(s) are ready: its selector k8s-app=kube-dnsx matches none (they carry k8s-app=kube-dns)');
+    expect(chain.verdict.text).toBe('Service kube-system/kube-dns has no endpoints (its selector k8s-app=kube-dnsx matches no pod; CoreDNS pods with labels k8s-app=kube-dns exist: 2 ready)');
     expect(chain.links.find((l) => l.id === 'service')!.status).toBe('broken');
   });
 

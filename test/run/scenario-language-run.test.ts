@@ -133,12 +133,13 @@ describe('a LoadBalancer address whose Service has no ready endpoints (issue 9 i
   const snapshot = withServices();
   const lb = targets.address('gone-lb', '192.168.1.209', 8080);
   const lbHttp = targets.address('gone-web', '192.168.1.209', 8080, { path: '/', expectStatus: 200 });
-  it('an allow cell refused by kube-proxy fails as data-plane, from a pod and from the runner', () => {
+  it('an allow cell refused fails as data-plane, from a pod and from the runner; the policy column is unknown (no pod to judge)', () => {
     const runner: Source = { kind: 'runner', name: 'runner', address: '198.51.100.7', location: at };
     // From a namespace no policy isolates, so the policies allow it and only the endpoints are missing.
     const outsider = podSource('outsider', 'other', { labels: { app: 'outsider' } });
     const { verdicts } = run(snapshot, [outsider, runner], [lb], [cell('outsider', 'gone-lb', 'allow'), cell('runner', 'gone-lb', 'allow')], { '0': { kind: 'refused' }, '1': { kind: 'refused' } });
-    expect(verdicts.map((v) => v.policy)).toEqual(['allow', 'allow']);
+    expect(verdicts.map((v) => v.policy)).toEqual(['unknown', 'unknown']);
+    for (const v of verdicts) expect((v.policyExplanation ?? []).join('\n')).toMatch(/other\/gone selects no pods \(selector app=gone\): it has no endpoints/);
     for (const v of verdicts) {
       expect(v).toMatchObject({ classification: 'data-plane', pass: false });
       expect(v.reason).toMatch(/service other\/gone has no ready endpoints/);
@@ -152,6 +153,6 @@ describe('a LoadBalancer address whose Service has no ready endpoints (issue 9 i
   it('a deny cell proves nothing', () => {
     const { verdicts } = run(snapshot, [serving], [lb], [cell('serving', 'gone-lb', 'deny')], { '0': { kind: 'refused' } });
     expect(verdicts[0]).toMatchObject({ classification: 'unknown', pass: false });
-    expect(verdicts[0]?.reason).toMatch(/^service other\/gone has no ready endpoints: a refusal from kube-proxy proves nothing about the policy/);
+    expect(verdicts[0]?.reason).toMatch(/^service other\/gone has no ready endpoints: a refusal \(the enforcer or kube-proxy rejected it\) proves nothing about the policy/);
   });
 });
