@@ -23,7 +23,7 @@ function withServices(): ClusterSnapshot {
   const snapshot = platformSnapshot();
   for (const s of snapshot.services) if (s.name === 'mlflow') s.clusterIP = '10.96.0.50';
   snapshot.services.push(service('financial-ml', 'headless', { app: 'mlflow' }, 5000));
-  // A LoadBalancer whose backing pods are gone: kube-proxy rejects what reaches it.
+  // A LoadBalancer whose backing pods are gone: no backend is reached (docs/cni.md says who stops it, per CNI).
   snapshot.services.push(service('other', 'gone', { app: 'gone' }, 8080, { type: 'LoadBalancer', loadBalancerIPs: ['192.168.1.209'], readyEndpoints: 0, clusterIP: '10.96.0.60' }));
   return snapshot;
 }
