@@ -101,8 +101,9 @@ describe.skipIf(skip !== undefined)('the DNS chain on the real cluster', { timeo
       const report = JSON.parse(readFileSync(json, 'utf8')) as { dnsChains?: DnsChain[]; findings: string[]; findingCells: RunFinding[] };
       expect(report.dnsChains?.length ?? 0).toBeGreaterThan(0);
       for (const walkedChain of report.dnsChains!) expect(walkedChain.verdict).toMatchObject({ link: 'coredns', owner: 'platform team' });
+      // Every chain found the same broken link: one finding (issue 15), about every cell that sent a chain walking.
       const chainFindings = report.findingCells.filter((f) => f.kind === 'dns-chain');
-      expect(chainFindings.length).toBe(report.dnsChains!.length);
+      expect(chainFindings.length).toBe(1);
       expect(chainFindings[0]).toMatchObject({ owner: 'platform team', next: 'kubectl -n kube-system get deploy coredns' });
       expect(report.findings.some((f) => /^cluster DNS looks down/.test(f))).toBe(false);
     } finally {
