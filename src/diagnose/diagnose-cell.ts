@@ -36,7 +36,9 @@ export function diagnoseCell(
     findings.push(...findMissingNamespaceLabels(snapshot, flows, context));
   }
   const missing = context.service ? describeMissingEndpoints(context.service) : undefined;
-  if (missing !== undefined && verdict.expect === 'allow') findings.push(`${missing}: connections to it cannot succeed whatever the policies say`);
+  if (missing !== undefined && verdict.expect === 'allow') {
+    findings.push(`${missing}: connections to it cannot succeed whatever the policies say`);
+  }
   return dedupe(findings);
 }
 

@@ -307,14 +307,16 @@ function decide(input: DecideInput): DnsVerdict {
       // pod is at fault, whatever the lookups showed (refused by an enforcer, timed out elsewhere).
       return broken(
         'service',
-        `Service ${service.namespace}/${service.name} has no endpoints (its selector ${formatLabels(service.selector)} matches no pod; ` +
+        `Service ${service.namespace}/${service.name} has no endpoints ` +
+          `(its selector ${formatLabels(service.selector)} matches no pod; ` +
           `CoreDNS pods with labels ${formatLabels(COREDNS_LABELS)} exist: ${ready.length} ready)`,
         owned('dns'),
         next,
       );
     }
     const why = service.selector === undefined ? ': it has no selector and no endpoints were added by hand' : '';
-    return broken('service', `Service ${service.namespace}/${service.name} has no ready endpoints${why}`, owned('dns'), next);
+    const text = `Service ${service.namespace}/${service.name} has no ready endpoints${why}`;
+    return broken('service', text, owned('dns'), next);
   }
   // 4. the policies: port 53 denied over UDP and/or TCP
   const block = policy.blocking;
@@ -414,7 +416,9 @@ function whereFrom(sources: readonly DnsChainSource[]): string {
   return `${who.join(', ')}${nodes.length > 0 ? ` on ${nodes.join(', ')}` : ''}`;
 }
 
-function verdictFinding(v: DnsVerdict, where: string, cells: ReadonlyArray<Pick<CellVerdict, 'source' | 'target' | 'node'>>): RunFinding {
+type CellRefs = ReadonlyArray<Pick<CellVerdict, 'source' | 'target' | 'node'>>;
+
+function verdictFinding(v: DnsVerdict, where: string, cells: CellRefs): RunFinding {
   const head = v.status === 'broken' ? `DNS chain from ${where}: broken at ${v.link}` : v.status === 'healthy' ? `DNS chain from ${where}: no broken link` : `DNS chain from ${where}: undecided`;
   return {
     kind: 'dns-chain',
@@ -434,10 +438,7 @@ const CLUSTER_WIDE_LINKS: ReadonlySet<LinkId> = new Set<LinkId>(['service', 'cor
  * naming them all. When every chain found the same cluster-wide link broken, the failed DNS cells of sources no chain
  * was walked for (`unwalked`: beyond MAX_DNS_CHAINS) are that finding's too: the link breaks every lookup.
  */
-export function dnsChainFindings(
-  walked: ReadonlyArray<{ chain: DnsChain; cells: ReadonlyArray<Pick<CellVerdict, 'source' | 'target' | 'node'>> }>,
-  unwalked: ReadonlyArray<Pick<CellVerdict, 'source' | 'target' | 'node'>> = [],
-): RunFinding[] {
+export function dnsChainFindings(walked: ReadonlyArray<{ chain: DnsChain; cells: CellRefs }>, unwalked: CellRefs = []): RunFinding[] {
   const groups = new Map<string, typeof walked[number][]>();
   for (const w of walked) {
     const v = w.chain.verdict;

@@ -250,8 +250,8 @@ const CHAIN_MIN_MS = 30_000;
 
 /**
  * After a run's verdicts: walk the chain for each source whose DNS cells failed. Returns the chains and one
- * finding per distinct verdict (kind 'dns-chain'); a chain that cannot be walked (the API failed) becomes one finding saying so,
- * never a failed run. A stop the user asked for (the signal) still propagates.
+ * finding per distinct verdict (kind 'dns-chain'); a chain that cannot be walked (the API failed) becomes one
+ * finding saying so, never a failed run. A stop the user asked for (the signal) still propagates.
  */
 export async function walkDnsChainsAfterRun(input: AfterRunInput): Promise<{ chains: DnsChain[]; findings: RunFinding[] }> {
   const all = dnsChainRequests(input.cells, input.scenario, input.workloadLabels, input.targetKinds);
@@ -274,7 +274,8 @@ export async function walkDnsChainsAfterRun(input: AfterRunInput): Promise<{ cha
         onNamespace: (ns) => input.namespaces.add(ns),
       },
     );
-    return { chains, findings: dnsChainFindings(chains.map((chain, i) => ({ chain, cells: wanted[i]!.cells })), unwalked) };
+    const walked = chains.map((chain, i) => ({ chain, cells: wanted[i]!.cells }));
+    return { chains, findings: dnsChainFindings(walked, unwalked) };
   } catch (error) {
     if (input.signal.aborted || !(error instanceof NetcheckError)) throw error;
     const cells = wanted.flatMap((w) => w.cells);

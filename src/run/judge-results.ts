@@ -126,8 +126,9 @@ function findingsFor(verdict: CellVerdict, cell: CellFacts, { snapshot, engine, 
       findings.push(...diagnoseCell({ ...verdict, policy: 'deny' }, snapshot, dns.flows, { sourceNamespace: source.namespace, destinationNamespace: 'kube-system' }));
     } else if (dns.view === 'allow') {
       findings.push('policies allow this source to reach cluster DNS: the DNS service itself is down, or its packets are dropped');
-    } else if (dns.service !== undefined && describeMissingEndpoints(dns.service) !== undefined) {
-      findings.push(`cluster DNS: ${describeMissingEndpoints(dns.service)}: no name resolves, whatever the policies say`);
+    } else {
+      const missing = dns.service !== undefined ? describeMissingEndpoints(dns.service) : undefined;
+      if (missing !== undefined) findings.push(`cluster DNS: ${missing}: no name resolves, whatever the policies say`);
     }
   }
   return [...new Set(findings)];

@@ -202,7 +202,8 @@ function towardService(
 /** Why a Service that selects no pod has no policy verdict: the one reason every such cell (DNS or not) gives. */
 export function noEndpointsReason(service: Pick<ServiceInfo, 'namespace' | 'name' | 'selector'>): string {
   const selector = Object.entries(service.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-  return `${service.namespace}/${service.name} selects no pods (selector ${selector}): it has no endpoints, so no pod's policies decide this flow`;
+  const name = `${service.namespace}/${service.name}`;
+  return `${name} selects no pods (selector ${selector}): it has no endpoints, so no pod's policies decide this flow`;
 }
 
 /**

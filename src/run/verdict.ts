@@ -265,11 +265,14 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
   }
   const noEndpoints = input.readyEndpoints === 0 && target.kind !== 'listener';
   const named = input.service ?? (target.kind === 'service' ? `${target.namespace}/${target.service}` : undefined);
-  const service = named !== undefined ? `service ${named}` : target.kind === 'dns' ? 'the cluster DNS Service' : 'the service';
+  const fallback = target.kind === 'dns' ? 'the cluster DNS Service' : 'the service';
+  const service = named !== undefined ? `service ${named}` : fallback;
   if (noEndpoints && path === 'blocked' && cell.expect === 'deny') {
     return {
       classification: 'unknown',
-      reason: `${service} has no ready endpoints: ${outcome.kind === 'refused' ? `a refusal (${REJECTED_NO_ENDPOINTS})` : seen} proves nothing about the policy (the check could not test it)`,
+      reason:
+        `${service} has no ready endpoints: ${outcome.kind === 'refused' ? `a refusal (${REJECTED_NO_ENDPOINTS})` : seen} ` +
+        'proves nothing about the policy (the check could not test it)',
     };
   }
 
@@ -281,7 +284,9 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
       // No CoreDNS pod behind the Service: no lookup can be answered, whatever the policies or the node.
       return {
         classification: 'dns',
-        reason: `no DNS answer for ${target.host} (${seen}${outcome.kind === 'refused' ? `: ${REJECTED_NO_ENDPOINTS}` : ''}): ${service} has no ready endpoints, so no DNS server was reached`,
+        reason:
+          `no DNS answer for ${target.host} (${seen}${outcome.kind === 'refused' ? `: ${REJECTED_NO_ENDPOINTS}` : ''}): ` +
+          `${service} has no ready endpoints, so no DNS server was reached`,
       };
     }
     if (policy.view === 'allow') {
@@ -299,7 +304,9 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
   if (noEndpoints && intentOpen && !observedOpen && policy.view !== 'deny') {
     return {
       classification: 'data-plane',
-      reason: `expected allow, observed ${seen}: ${service} has no ready endpoints${outcome.kind === 'refused' ? ` (refused: ${REJECTED_NO_ENDPOINTS})` : ''}`,
+      reason:
+        `expected allow, observed ${seen}: ${service} has no ready endpoints` +
+        (outcome.kind === 'refused' ? ` (refused: ${REJECTED_NO_ENDPOINTS})` : ''),
     };
   }
   if (observedOpen === intentOpen) {

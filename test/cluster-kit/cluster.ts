@@ -302,7 +302,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     const coreDnsImage = corednsImage(components.versions.coredns);
     // The seed is planned first: where its manifests place CoreDNS is where the cluster's own runs.
     const provided = new Set(coreDnsObjects(coreDnsImage).map((o) => objectKey(o as Record<string, any>)));
-    const seed = options.manifests !== undefined && options.manifests.length > 0 ? planSeed(readManifests(options.manifests), provided) : undefined;
+    const seeded = options.manifests !== undefined && options.manifests.length > 0;
+    const seed = seeded ? planSeed(readManifests(options.manifests!), provided) : undefined;
     await apply(withPlacement(coreDnsObjects(coreDnsImage), seed?.placement ?? {}));
 
     progress('images: node, listener, coredns, pause');

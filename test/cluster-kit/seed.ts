@@ -44,12 +44,14 @@ export interface SeedPlan {
  */
 export const PLACEMENT_FIELDS = ['nodeName', 'nodeSelector', 'affinity', 'tolerations', 'topologySpreadConstraints'] as const;
 export type Placement = Partial<Record<(typeof PLACEMENT_FIELDS)[number], unknown>>;
+type PlacementByKey = Readonly<Record<string, Placement>>;
 
 function placementOf(object: Record<string, any>): Placement | undefined {
   const spec = podSpecOf(object);
   if (spec === undefined) return undefined;
   const placement: Placement = {};
-  for (const field of PLACEMENT_FIELDS) if ((spec as Record<string, unknown>)[field] !== undefined) placement[field] = structuredClone((spec as Record<string, unknown>)[field]);
+  const fields = spec as Record<string, unknown>;
+  for (const field of PLACEMENT_FIELDS) if (fields[field] !== undefined) placement[field] = structuredClone(fields[field]);
   return Object.keys(placement).length > 0 ? placement : undefined;
 }
 
@@ -57,7 +59,7 @@ function placementOf(object: Record<string, any>): Placement | undefined {
  * The cluster's own objects with the manifests' placement written into their pod specs (replacing the cluster's
  * placement field by field); everything else stays the cluster's. Returns copies.
  */
-export function withPlacement<T extends Record<string, any>>(objects: readonly T[], placement: Readonly<Record<string, Placement>>): T[] {
+export function withPlacement<T extends Record<string, any>>(objects: readonly T[], placement: PlacementByKey): T[] {
   return objects.map((object) => {
     const wanted = placement[objectKey(object)];
     const copy = structuredClone(object);
@@ -86,7 +88,8 @@ export function planSeed(manifests: ManifestObject[], provided: ProvidedObjects)
     if (provided.has(objectKey(copy))) {
       const where = placementOf(copy);
       if (where !== undefined) placement[objectKey(copy)] = where;
-      kept.push(`${copy.kind} ${copy.metadata.namespace}/${copy.metadata.name}${where ? ` (placed as the manifests say: ${Object.keys(where).join(', ')})` : ''}`);
+      const placed = where ? ` (placed as the manifests say: ${Object.keys(where).join(', ')})` : '';
+      kept.push(`${copy.kind} ${copy.metadata.namespace}/${copy.metadata.name}${placed}`);
       continue;
     }
     const spec = podSpecOf(copy);
