@@ -9,7 +9,7 @@ import { createPolicyEngine } from '../../src/policy/engine.js';
 import type { ClusterSnapshot } from '../../src/policy/types.js';
 import type { ProbePodResult } from '../../src/probe/lifecycle.js';
 import { buildProbePod } from '../../src/probe/pod-spec.js';
-import { judgeResults } from '../../src/run/judge-results.js';
+import { judgeResults, withListenerPods } from '../../src/run/judge-results.js';
 import { planListeners, planRun } from '../../src/run/plan.js';
 import { assessCellPolicy, RUNNER_ADDRESS_UNKNOWN } from '../../src/run/policy-view.js';
 import type { Source, Target } from '../../src/scenario/types.js';
@@ -126,6 +126,37 @@ describe("the runner's address", () => {
     const a = assessCellPolicy(e, snapshot, runnerSource(), {}, undefined, lb);
     expect(a.view).toBe('deny');
     expect(a.explanation.join('\n')).not.toMatch(/203\.0\.113\.1\b/);
+  });
+});
+
+describe("a Service backed by the run's own listener (the inventory was read before it existed)", () => {
+  // h3-web-lb on the real cluster: a LoadBalancer selecting app=web, whose only pod is netcheck's listener.
+  const snapshot = platformSnapshot();
+  snapshot.policies.push({ name: 'office', namespace: 'other', podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: '172.30.0.0/16' } }] }] });
+  snapshot.services.push(service('other', 'web-lb', { app: 'web' }, 8080, { type: 'LoadBalancer', loadBalancerIPs: ['192.168.1.231'], readyEndpoints: 0 }));
+  const listener = { plan: { namespace: 'other', labels: { app: 'web' }, listen: [{ port: 8080, protocol: 'TCP' as const, name: 'http' }] }, name: 'netcheck-r1-l0', ip: '10.244.2.9', node: 'node-b' };
+  const lb = targets.address('web-lb', '192.168.1.231', 8080);
+  const runner = runnerSource('ci');
+  const judge = (s: ClusterSnapshot, outcome: Outcome) =>
+    run(s, [runner], [lb], [cell('ci', 'web-lb', 'allow')], { '0': outcome }).verdicts[0]!;
+
+  it('before the listener: a Service that selects no pod (unknown, one reason)', () => {
+    expect(assessCellPolicy(createPolicyEngine(snapshot), snapshot, runner, {}, undefined, lb).explanation).toEqual([
+      "192.168.1.231 is the LoadBalancer of other/web-lb: judged toward its endpoint pods on the targetPort (kube-proxy DNATs before policy applies, so an egress ipBlock naming 192.168.1.231 does not match)",
+      "other/web-lb selects no pods (selector app=web): it has no endpoints, so no pod's policies decide this flow",
+    ]);
+  });
+  it('with it: judged toward the listener, which is a ready endpoint', () => {
+    const running = withListenerPods(snapshot, [listener]);
+    expect(running.pods.find((p) => p.name === 'netcheck-r1-l0')).toMatchObject({ ip: '10.244.2.9', node: 'node-b', ports: [{ containerPort: 8080, protocol: 'TCP', name: 'http' }] });
+    expect(running.services.find((s) => s.name === 'web-lb')?.readyEndpoints).toBe(1);
+    const a = assessCellPolicy(createPolicyEngine(running), running, runner, {}, undefined, lb);
+    expect(a.view).toBe('unknown');
+    expect(a.explanation[0]).toBe(RUNNER_ADDRESS_UNKNOWN);
+    const v = judge(running, { kind: 'refused' });
+    // A refusal from a served Service is blocked, not "no ready endpoints".
+    expect(v.reason).not.toMatch(/no ready endpoints/);
+    expect(withListenerPods(snapshot, [])).toBe(snapshot);
   });
 });
 
