@@ -11,8 +11,9 @@
  *   20-40 s when DNS is dropped and serializes on libuv's 4 threads). resolv.conf search/ndots are applied
  *   here: NXDOMAIN/NODATA -> next candidate; timeout, SERVFAIL, REFUSED -> stop and report. A records only.
  * - ECONNREFUSED from the DNS server (ICMP over UDP, RST over TCP; a REJECTing CNI, or no server) is `refused`
- *   for a `dns` check, `dns-refused` when resolving a tcp/http/udp target (a DNS fault, never "blocked"); an
- *   rcode REFUSED answer is `dns-refused`. A TCP DNS connect that times out or is unreachable is `dns-timeout`.
+ *   for a `dns` check, `dns-rejected` when resolving a tcp/http/udp target (a DNS fault, never "blocked"; no DNS
+ *   server answered); an rcode REFUSED answer is `dns-refused` (a server answered). A TCP DNS connect that times
+ *   out or is unreachable is `dns-timeout`.
  * - A name that does not resolve gives the dns-* outcome for tcp/http/udp too, never "blocked". Resolution and
  *   connection each get timeoutMs, so slow DNS never becomes `timeout`.
  * - http: after the TCP handshake the path is open; a server that then stays silent (or resets) is `connected`.
@@ -181,7 +182,7 @@ async function resolveName(name, protocol, ms, server) {
 
 function dnsOutcome(result, checkKind) {
   if (result.fail === 'error') return { kind: 'error', message: `dns: ${result.message}` };
-  if (result.fail === 'rejected') return { kind: checkKind === 'dns' ? 'refused' : 'dns-refused' };
+  if (result.fail === 'rejected') return { kind: checkKind === 'dns' ? 'refused' : 'dns-rejected' };
   return { kind: result.fail };
 }
 

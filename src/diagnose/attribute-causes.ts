@@ -116,9 +116,16 @@ function allNodesOf(n: CellNodes): string[] {
   return unique([n.source, ...n.destinations, ...n.dns]);
 }
 
-/** Did the check get an answer from the far end (proving every node it went through forwards traffic)? */
+/**
+ * Did the check get an answer from the far end (proving every node it went through forwards traffic)? A lookup
+ * rejected at the DNS port (`dns-rejected`) is not one: no DNS server answered, the enforcer or kube-proxy did.
+ */
 function answered(c: CellVerdict): boolean {
-  switch (c.outcome.kind) {
+  return isAnswer(c.outcome);
+}
+
+function isAnswer(outcome: CellVerdict['outcome']): boolean {
+  switch (outcome.kind) {
     case 'connected':
     case 'http':
     case 'resolved':
@@ -154,10 +161,16 @@ export function findBrokenNode(cells: readonly CellVerdict[], context: RunContex
   // Nodes a name lookup was answered from (the probe's node: the lookup left it and came back).
   const resolvedFrom = new Set<string>();
   for (const c of cells) {
-    if (!answered(c)) continue;
-    const nodes = nodesOfCell(c, context);
-    for (const n of allNodesOf(nodes)) working.add(n);
-    if (nodes.dns.length > 0 && nodes.source !== undefined) resolvedFrom.add(nodes.source);
+    if (answered(c)) {
+      const nodes = nodesOfCell(c, context);
+      for (const n of allNodesOf(nodes)) working.add(n);
+      if (nodes.dns.length > 0 && nodes.source !== undefined) resolvedFrom.add(nodes.source);
+    } else if (c.clusterIPRetry !== undefined && isAnswer(c.clusterIPRetry.outcome)) {
+      // The name did not resolve, but the agent's attempt at the ClusterIP got through: its node forwards traffic,
+      // and so do the endpoints' nodes. A lookup that failed from here is not this node's fault.
+      const service = context.targets[c.target]?.service;
+      for (const n of unique([c.node, ...(service ? endpointNodes(service, context) : [])])) working.add(n);
+    }
   }
   // Known gaps and policy gaps time out as the policies or the scenario say: no evidence against a node.
   // Nor does a lookup the policies deny.

@@ -35,12 +35,18 @@ export function diagnoseCell(
   if (verdict.policy === 'deny' || verdict.classification === 'dns') {
     findings.push(...findMissingNamespaceLabels(snapshot, flows, context));
   }
-  const service = context.service;
-  if (service && (service.selectedPods === 0 || service.readyEndpoints === 0) && verdict.expect === 'allow') {
-    const what = service.selectedPods === 0 ? 'its selector matches no pod' : 'none of its endpoints is ready';
-    findings.push(`service ${service.namespace}/${service.name} has no ready endpoints (${what}): connections to it cannot succeed whatever the policies say`);
+  const missing = context.service ? describeMissingEndpoints(context.service) : undefined;
+  if (missing !== undefined && verdict.expect === 'allow') {
+    findings.push(`${missing}: connections to it cannot succeed whatever the policies say`);
   }
   return dedupe(findings);
+}
+
+/** "service NS/NAME has no ready endpoints (why)", when it has none; undefined when it has some or nobody knows. */
+export function describeMissingEndpoints(service: ServiceBackends): string | undefined {
+  if (service.selectedPods !== 0 && service.readyEndpoints !== 0) return undefined;
+  const what = service.selectedPods === 0 ? 'its selector matches no pod' : 'none of its endpoints is ready';
+  return `service ${service.namespace}/${service.name} has no ready endpoints (${what})`;
 }
 
 /**

@@ -301,13 +301,22 @@ function decide(input: DecideInput): DnsVerdict {
   }
   if (service && readyEndpoints !== undefined && readyEndpoints.length === 0) {
     const ready = (wellKnown ?? []).filter((p) => p.ready);
-    const why =
-      selected !== undefined && selected.length === 0 && ready.length > 0
-        ? ` although ${ready.length} CoreDNS pod(s) are ready: its selector ${formatLabels(service.selector)} matches none (they carry ${formatLabels(COREDNS_LABELS)})`
-        : service.selector === undefined
-          ? ': it has no selector and no endpoints were added by hand'
-          : '';
-    return broken('service', `Service ${service.namespace}/${service.name} has no ready endpoints${why}`, owned('dns'), `kubectl -n ${service.namespace} get endpointslices -l kubernetes.io/service-name=${service.name}`);
+    const next = `kubectl -n ${service.namespace} get endpointslices -l kubernetes.io/service-name=${service.name}`;
+    if (selected !== undefined && selected.length === 0 && ready.length > 0 && service.selector !== undefined) {
+      // CoreDNS runs and the Service misses it (a botched selector edit, a relabelled Deployment): no policy, node or
+      // pod is at fault, whatever the lookups showed (refused by an enforcer, timed out elsewhere).
+      return broken(
+        'service',
+        `Service ${service.namespace}/${service.name} has no endpoints ` +
+          `(its selector ${formatLabels(service.selector)} matches no pod; ` +
+          `CoreDNS pods with labels ${formatLabels(COREDNS_LABELS)} exist: ${ready.length} ready)`,
+        owned('dns'),
+        next,
+      );
+    }
+    const why = service.selector === undefined ? ': it has no selector and no endpoints were added by hand' : '';
+    const text = `Service ${service.namespace}/${service.name} has no ready endpoints${why}`;
+    return broken('service', text, owned('dns'), next);
   }
   // 4. the policies: port 53 denied over UDP and/or TCP
   const block = policy.blocking;
@@ -393,9 +402,23 @@ function sameLabels(a: Labels, b: Labels): boolean {
 
 /** The run finding of a walked chain: its verdict, owner and next command, about the cells that sent it walking. */
 export function dnsChainFinding(chain: DnsChain, cells: ReadonlyArray<Pick<CellVerdict, 'source' | 'target' | 'node'>>): RunFinding {
-  const who = chain.source.description ?? chain.source.namespace;
-  const where = `${who}${chain.source.node ? ` on ${chain.source.node}` : ''}`;
-  const v = chain.verdict;
+  return verdictFinding(chain.verdict, whereFrom([chain.source]), cells);
+}
+
+/** "serving, training on node-a, node-b": the sources (and nodes) chains started from. */
+function whereFrom(sources: readonly DnsChainSource[]): string {
+  const who = [...new Set(sources.flatMap((s) => (s.description ?? s.namespace).split(', ')))];
+  const nodes = [...new Set(sources.flatMap((s) => (s.node !== undefined ? [s.node] : [])))];
+  if (sources.length > 1) {
+    who.sort();
+    nodes.sort();
+  }
+  return `${who.join(', ')}${nodes.length > 0 ? ` on ${nodes.join(', ')}` : ''}`;
+}
+
+type CellRefs = ReadonlyArray<Pick<CellVerdict, 'source' | 'target' | 'node'>>;
+
+function verdictFinding(v: DnsVerdict, where: string, cells: CellRefs): RunFinding {
   const head = v.status === 'broken' ? `DNS chain from ${where}: broken at ${v.link}` : v.status === 'healthy' ? `DNS chain from ${where}: no broken link` : `DNS chain from ${where}: undecided`;
   return {
     kind: 'dns-chain',
@@ -404,6 +427,32 @@ export function dnsChainFinding(chain: DnsChain, cells: ReadonlyArray<Pick<CellV
     ...(v.owner ? { owner: v.owner } : {}),
     ...(v.next ? { next: v.next } : {}),
   };
+}
+
+/** Verdicts about the cluster's DNS itself (its Service, its pods): the same whichever pod the chain started from. */
+const CLUSTER_WIDE_LINKS: ReadonlySet<LinkId> = new Set<LinkId>(['service', 'coredns']);
+
+/**
+ * The run findings of its walked chains: one per distinct verdict, so chains from several sources and nodes that
+ * found the same broken link (kube-dns without endpoints, seen from every namespace on every node) are ONE finding
+ * naming them all. When every chain found the same cluster-wide link broken, the failed DNS cells of sources no chain
+ * was walked for (`unwalked`: beyond MAX_DNS_CHAINS) are that finding's too: the link breaks every lookup.
+ */
+export function dnsChainFindings(walked: ReadonlyArray<{ chain: DnsChain; cells: CellRefs }>, unwalked: CellRefs = []): RunFinding[] {
+  const groups = new Map<string, typeof walked[number][]>();
+  for (const w of walked) {
+    const v = w.chain.verdict;
+    const key = JSON.stringify([v.status, v.link, v.text, v.owner, v.next]);
+    groups.set(key, [...(groups.get(key) ?? []), w]);
+  }
+  const findings = [...groups.values()].map((group) =>
+    verdictFinding(group[0]!.chain.verdict, whereFrom(group.map((g) => g.chain.source)), group.flatMap((g) => g.cells)),
+  );
+  const only = findings.length === 1 ? walked[0]?.chain.verdict : undefined;
+  if (only?.status === 'broken' && only.link !== undefined && CLUSTER_WIDE_LINKS.has(only.link) && unwalked.length > 0) {
+    findings[0] = { ...findings[0]!, cells: [...findings[0]!.cells, ...unwalked.map(cellRef)] };
+  }
+  return findings;
 }
 
 /**

@@ -9,7 +9,8 @@
  * Service without endpoints). A socket cannot tell these apart, so only the verdict, which knows whether the
  * target is served, reads it as blocked. `timeout`/`unreachable` mean blocked. A name that does not resolve is a
  * DNS outcome, never "blocked"; a lookup that is itself the check and is rejected at the DNS port is `refused`,
- * an answer with rcode REFUSED is `dns-refused`.
+ * one that only resolves the name to connect to is `dns-rejected` (no DNS server answered: the enforcer or
+ * kube-proxy rejected it, or nothing listens), and an answer with rcode REFUSED is `dns-refused` (a server answered).
  */
 export type Outcome =
   | { kind: 'connected' }
@@ -22,6 +23,7 @@ export type Outcome =
   | { kind: 'dns-timeout' }
   | { kind: 'dns-servfail' }
   | { kind: 'dns-refused' }
+  | { kind: 'dns-rejected' }
   | { kind: 'error'; message: string };
 
 export type OutcomeKind = Outcome['kind'];
@@ -115,6 +117,7 @@ export function isOpen(outcome: Outcome): boolean | undefined {
     case 'dns-timeout':
     case 'dns-servfail':
     case 'dns-refused':
+    case 'dns-rejected':
     case 'error':
     case 'refused':
       return undefined;
@@ -142,6 +145,7 @@ export function describeOutcome(outcome: Outcome, options: { addresses?: boolean
     case 'dns-timeout':
     case 'dns-servfail':
     case 'dns-refused':
+    case 'dns-rejected':
       return outcome.kind;
   }
 }

@@ -86,7 +86,7 @@ export interface AgentOutput {
 
 const OUTCOME_KINDS: ReadonlySet<OutcomeKind> = new Set<OutcomeKind>([
   'connected', 'resolved', 'refused', 'timeout', 'unreachable', 'http',
-  'dns-nxdomain', 'dns-timeout', 'dns-servfail', 'dns-refused', 'error',
+  'dns-nxdomain', 'dns-timeout', 'dns-servfail', 'dns-refused', 'dns-rejected', 'error',
 ]);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -111,6 +111,7 @@ function isOutcome(value: unknown): value is Outcome {
     case 'dns-timeout':
     case 'dns-servfail':
     case 'dns-refused':
+    case 'dns-rejected':
       return true;
   }
 }

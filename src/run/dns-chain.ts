@@ -6,7 +6,7 @@
  * caller's run id: the caller deletes them with the run's (deleteRunPods in its `finally`).
  */
 import type { ClusterClient, Inventory } from '../cluster/types.js';
-import { CANARY_NAME, COREDNS_LABELS, dnsChainFinding, isNotVisible, walkDnsChain, type DnsChain, type DnsQuery } from '../diagnose/dns-chain.js';
+import { CANARY_NAME, COREDNS_LABELS, dnsChainFindings, isNotVisible, walkDnsChain, type DnsChain, type DnsQuery } from '../diagnose/dns-chain.js';
 import { cellRef } from '../diagnose/finding.js';
 import type { DnsClusterFacts, DnsPodFact } from '../model/dns-chain.js';
 import { NetcheckError } from '../model/errors.js';
@@ -188,7 +188,8 @@ export async function runDnsChains(client: ClusterClient, requests: DnsChainRequ
 export const MAX_DNS_CHAINS = 6;
 
 /**
- * Which sources a run walks the chain for (pure): every pod source with a failed DNS cell — a name that did not
+ * Which sources a run may walk the chain for (pure; the run walks the first MAX_DNS_CHAINS): every pod source with a
+ * failed DNS cell — a name that did not
  * resolve, or a `dns` target expected to resolve that failed — grouped by namespace, labels and the node its probe
  * ran on; each with the names it failed on. The runner resolves on this machine: no chain for it.
  */
@@ -220,7 +221,7 @@ export function dnsChainRequests(
     if (name !== undefined && !group.request.names!.includes(name)) group.request.names!.push(name);
     groups.set(key, group);
   }
-  return [...groups.values()].slice(0, MAX_DNS_CHAINS).map(({ request, cells: affected, sources }) => ({
+  return [...groups.values()].map(({ request, cells: affected, sources }) => ({
     request: { ...request, description: [...sources].sort().join(', '), names: request.names!.slice(0, 4) },
     cells: affected,
   }));
@@ -249,11 +250,13 @@ const CHAIN_MIN_MS = 30_000;
 
 /**
  * After a run's verdicts: walk the chain for each source whose DNS cells failed. Returns the chains and one
- * finding each (kind 'dns-chain'); a chain that cannot be walked (the API failed) becomes one finding saying so,
- * never a failed run. A stop the user asked for (the signal) still propagates.
+ * finding per distinct verdict (kind 'dns-chain'); a chain that cannot be walked (the API failed) becomes one
+ * finding saying so, never a failed run. A stop the user asked for (the signal) still propagates.
  */
 export async function walkDnsChainsAfterRun(input: AfterRunInput): Promise<{ chains: DnsChain[]; findings: RunFinding[] }> {
-  const wanted = dnsChainRequests(input.cells, input.scenario, input.workloadLabels, input.targetKinds);
+  const all = dnsChainRequests(input.cells, input.scenario, input.workloadLabels, input.targetKinds);
+  const wanted = all.slice(0, MAX_DNS_CHAINS);
+  const unwalked = all.slice(MAX_DNS_CHAINS).flatMap((w) => w.cells);
   if (wanted.length === 0) return { chains: [], findings: [] };
   try {
     const chains = await runDnsChains(
@@ -271,7 +274,8 @@ export async function walkDnsChainsAfterRun(input: AfterRunInput): Promise<{ cha
         onNamespace: (ns) => input.namespaces.add(ns),
       },
     );
-    return { chains, findings: chains.map((chain, i) => dnsChainFinding(chain, wanted[i]!.cells)) };
+    const walked = chains.map((chain, i) => ({ chain, cells: wanted[i]!.cells }));
+    return { chains, findings: dnsChainFindings(walked, unwalked) };
   } catch (error) {
     if (input.signal.aborted || !(error instanceof NetcheckError)) throw error;
     const cells = wanted.flatMap((w) => w.cells);

@@ -2,13 +2,14 @@
  * From what ran to verdicts: each planned check's observation (the agent's result, or why there is none),
  * the policy column, the verdict and, for a failing cell, the diagnosis. Pure: results, snapshot and engine in.
  */
-import { diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
+import { describeMissingEndpoints, diagnoseCell, type CellContext } from '../diagnose/diagnose-cell.js';
 import type { AgentCheckResult } from '../model/outcome.js';
 import type { CellVerdict } from '../model/verdict.js';
-import type { ClusterSnapshot, Labels } from '../policy/types.js';
+import { matchesSelector } from '../policy/selectors.js';
+import type { ClusterSnapshot, Labels, PodInfo } from '../policy/types.js';
 import type { ProbePodResult } from '../probe/lifecycle.js';
 import type { Source, Target } from '../scenario/types.js';
-import { resolveSourceLabels, RUNNER, type PlannedCheck, type ProbePodPlan } from './plan.js';
+import { resolveSourceLabels, RUNNER, type ListenerPodPlan, type PlannedCheck, type ProbePodPlan } from './plan.js';
 import { assessCellPolicy, type AssessOptions, type FlowEvaluator, type PolicyAssessment } from './policy-view.js';
 import { judgeCell, type Observation } from './verdict.js';
 
@@ -28,6 +29,39 @@ export interface JudgeContext {
   engine: FlowEvaluator;
   workloadLabels: Readonly<Record<string, Labels>>;
   assess: AssessOptions;
+}
+
+/** A listener pod the run started, Ready at `ip`. */
+export interface StartedListener {
+  plan: Pick<ListenerPodPlan, 'namespace' | 'labels' | 'node' | 'listen'>;
+  name: string;
+  ip: string;
+  node?: string;
+}
+
+/**
+ * The inventory as it stands while the checks run: the listener pods the run started (the inventory was read before
+ * they existed) are pods too, and a Service whose selector matches them has them as ready endpoints — they become
+ * Ready and, unlike probe pods, carry no readiness gate. So a cell to such a Service is judged toward the listener,
+ * not reported as a Service that selects no pod.
+ */
+export function withListenerPods<T extends Pick<ClusterSnapshot, 'pods' | 'services'>>(snapshot: T, listeners: readonly StartedListener[]): T {
+  if (listeners.length === 0) return snapshot;
+  const pods: PodInfo[] = listeners.map((l) => ({
+    namespace: l.plan.namespace,
+    name: l.name,
+    labels: l.plan.labels,
+    ip: l.ip,
+    ...((l.node ?? l.plan.node) !== undefined ? { node: (l.node ?? l.plan.node) as string } : {}),
+    ports: l.plan.listen.map((p) => ({ containerPort: p.port, protocol: p.protocol, ...(p.name !== undefined ? { name: p.name } : {}) })),
+  }));
+  const services = snapshot.services.map((svc) => {
+    const selector = svc.selector;
+    if (svc.readyEndpoints === undefined || !selector || Object.keys(selector).length === 0) return svc;
+    const backing = pods.filter((p) => p.namespace === svc.namespace && matchesSelector({ matchLabels: selector }, p.labels)).length;
+    return backing === 0 ? svc : { ...svc, readyEndpoints: svc.readyEndpoints + backing };
+  });
+  return { ...snapshot, pods: [...snapshot.pods, ...pods], services };
 }
 
 export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[] }, results: RunResults, context: JudgeContext): CellVerdict[] {
@@ -126,6 +160,9 @@ function findingsFor(verdict: CellVerdict, cell: CellFacts, { snapshot, engine, 
       findings.push(...diagnoseCell({ ...verdict, policy: 'deny' }, snapshot, dns.flows, { sourceNamespace: source.namespace, destinationNamespace: 'kube-system' }));
     } else if (dns.view === 'allow') {
       findings.push('policies allow this source to reach cluster DNS: the DNS service itself is down, or its packets are dropped');
+    } else {
+      const missing = dns.service !== undefined ? describeMissingEndpoints(dns.service) : undefined;
+      if (missing !== undefined) findings.push(`cluster DNS: ${missing}: no name resolves, whatever the policies say`);
     }
   }
   return [...new Set(findings)];

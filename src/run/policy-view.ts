@@ -3,7 +3,8 @@
  * engine's explanation. Pure: the engine and snapshot are passed in.
  *
  * kube-proxy DNATs traffic to a ClusterIP or LoadBalancer IP to an endpoint pod and its targetPort
- * *before* the CNI applies policy, so a Service/LB cell is judged toward the endpoint pods on the targetPort.
+ * *before* the CNI applies policy, so a Service/LB cell is judged toward the endpoint pods on the targetPort. A
+ * Service (cluster DNS included) whose selector matches no pod has no such pod: its cells are `unknown`, one reason.
  */
 import type { ServiceBackends } from '../diagnose/diagnose-cell.js';
 import type { PolicyView } from '../model/verdict.js';
@@ -174,15 +175,16 @@ function towardService(
   const pods = snapshot.pods.filter((p) => p.namespace === service.namespace && matchesSelector({ matchLabels: selector }, p.labels));
   const selected: ServiceBackends = { namespace: service.namespace, name: service.name, selectedPods: pods.length };
   if (service.readyEndpoints !== undefined) selected.readyEndpoints = service.readyEndpoints;
-  // No pod to judge against: judge toward a pod that would carry the selector's labels, so the policy
-  // column still says what policy would do; the missing endpoints are reported by the verdict/diagnosis.
-  const destinations: PodInfo[] =
-    pods.length > 0 ? pods : [{ namespace: service.namespace, name: `${service.name}-endpoint`, labels: selector, ports: [] }];
-  const flows = destinations.map((pod) => {
+  if (pods.length === 0) {
+    // kube-proxy has no pod to DNAT to, so no pod's policies ever see the flow: nothing for policy to decide. A pod
+    // invented from the selector would be judged by rules no real pod meets (and named in findings as if it existed).
+    return { ...undecided([...notes, noEndpointsReason(service)]), service: selected };
+  }
+  const flows = pods.map((pod) => {
     const flow = engine.evaluateFlow(from, { kind: 'pod', pod }, port.targetPort, protocol);
     return masquerade ? fromNodeAddress(engine, snapshot, flow, pod, masquerade.sourceNode, port, protocol) : flow;
   });
-  const extra = pods.length === 0 ? [`${service.namespace}/${service.name} selects no pods: it has no endpoints`] : [];
+  const extra: string[] = [];
   if (masquerade) {
     extra.push(
       masquerade.sourceNode === undefined
@@ -190,18 +192,18 @@ function towardService(
         : `kube-proxy masquerades a pod's traffic to this LoadBalancer IP to the address of its node ${masquerade.sourceNode} (externalTrafficPolicy: Cluster), so the endpoint's ingress is judged from that node, not the pod`,
     );
   }
-  if (pods.length === 0 && flows.every((f) => f.port === undefined)) {
-    // A named targetPort with no pod to name it: policy allows the flow if both sides admit every port, and
-    // cannot say otherwise (a rule's port list may or may not hold the number the name will have).
-    const anyPort = flows.every((f) => f.egress.allowed && f.ingress.allowed);
-    const note = `named targetPort ${String(port.targetPort)} has no pod to resolve it`;
-    return { ...(anyPort ? { view: 'allow' as const, explanation: [...explainFlow(flows[0]!), ...notes, ...extra, note], flows } : undecided([...explainFlow(flows[0]!), ...notes, ...extra, note])), service: selected };
-  }
   const denialHoldsForAnyAddress = runnerUnknown && flows.every((f) => !ingressCouldAdmitAddresses(snapshot, f.ingress.isolatedBy));
   if (denialHoldsForAnyAddress && flows.every((f) => !f.allowed)) {
     extra.push('no isolating policy has an ipBlock or an open `from`, so no address outside the cluster is admitted, whatever the SNAT');
   }
   return { ...assessFlows(flows, runnerUnknown, [...notes, ...extra], denialHoldsForAnyAddress), service: selected };
+}
+
+/** Why a Service that selects no pod has no policy verdict: the one reason every such cell (DNS or not) gives. */
+export function noEndpointsReason(service: Pick<ServiceInfo, 'namespace' | 'name' | 'selector'>): string {
+  const selector = Object.entries(service.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const name = `${service.namespace}/${service.name}`;
+  return `${name} selects no pods (selector ${selector}): it has no endpoints, so no pod's policies decide this flow`;
 }
 
 /**

@@ -27,7 +27,7 @@ import {
 } from '../probe/lifecycle.js';
 import { buildProbePod, DEFAULT_PROBE_IMAGE, newRunId, probePodName } from '../probe/pod-spec.js';
 import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
-import { judgeResults, type RunnerOutcome } from './judge-results.js';
+import { judgeResults, withListenerPods, type RunnerOutcome, type StartedListener } from './judge-results.js';
 import { DEFAULT_SETTLE_MS, listenerKey, planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
 import { assessCellPolicy } from './policy-view.js';
 import { describeSkippedNodes, selectProbeNodes, type NodeSelection } from './probe-nodes.js';
@@ -227,17 +227,19 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     if (notRunnable) failures.push(notRunnable);
     const pendingReason = failures.find((f) => f instanceof BudgetExceededError || f instanceof ClusterError)?.message;
     for (const r of podResults) if (r.kind === 'failed') failures.push(r.error);
+    // While the checks ran, the listeners were pods (and endpoints of the Services that select them).
+    const running = withListenerPods(snapshot, startedListeners(listenerPlans, listenerResults));
     const judged = judgeResults(
       plan,
       { podResults, runner: runnerResults, ...(pendingReason !== undefined ? { pendingReason } : {}) },
-      { snapshot, engine, workloadLabels, assess },
+      { snapshot: running, engine, workloadLabels, assess },
     );
     // Per-node runs compare nodes: what fails only from one node is that node's data plane.
     // A policy verdict resting on what these rights could not see is `unknown`, not a guess.
     const attributed = attributeNodeFaults([...markNotVisible(judged, scenario, snapshot, snapshot.notVisible), ...unavailableCells(scenario, unavailable)]);
     const kinds: TargetKinds = Object.fromEntries(scenario.targets.map((t) => [t.name, t.kind]));
     // The inventory puts cells on their real cause (a Service that does not exist, a broken node) before the findings.
-    const diagnosis = buildRunContext(scenario, snapshot, {
+    const diagnosis = buildRunContext(scenario, running, {
       scenarioArg: scenarioArgument(scenario),
       perNode: deps.perNode === true,
       image: deps.image ?? DEFAULT_PROBE_IMAGE,
@@ -436,6 +438,14 @@ function failedListenerTargets(plans: ListenerPodPlan[], results: ListenerResult
   }
   for (const t of started) failed.delete(t);
   return failed;
+}
+
+function startedListeners(plans: ListenerPodPlan[], results: ListenerResult[]): StartedListener[] {
+  return results.flatMap((r) => {
+    const plan = plans.find((p) => p.key === r.key);
+    if (r.kind !== 'ready' || !plan) return [];
+    return [{ plan, name: r.name, ip: r.ip, ...(r.node !== undefined ? { node: r.node } : {}) }];
+  });
 }
 
 function mapListenerIPs(plans: ListenerPodPlan[], results: ListenerResult[], failures: NetcheckError[]): Record<string, string> {

@@ -3,7 +3,7 @@
  *
  * Decisions worth knowing:
  * - `refused` (ECONNREFUSED) is a rejection, by the destination (nothing listens) or by the data plane
- *   (kube-router, OVN-Kubernetes and Antrea REJECT denied flows; kube-proxy REJECTs a Service without
+ *   (kube-router, OVN-Kubernetes and Antrea REJECT denied flows; kube-proxy may REJECT a Service without
  *   endpoints). The socket cannot tell which, so the target decides: when it is known to be served (netcheck's
  *   own listener, or a Service whose ready endpoints are known) a refusal is `blocked`; otherwise the cell is
  *   `unknown`, never a pass. A refusal never counts as an open path.
@@ -17,12 +17,14 @@
  *   so nothing was tested — never "blocked".
  * - An HTTP check with `expectStatus` passes `allow` only on that status; another status means the path is
  *   open but the application answered differently: classified `unknown` (not a network fault).
- * - A Service known to have no ready endpoints (a `service`, a LoadBalancer `address`, cluster DNS): kube-proxy
- *   stops the connection (REJECT for a ClusterIP; a LoadBalancer IP timed out or was unreachable on the real
- *   cluster) before any policy or pod sees it. So a `deny` cell observed blocked proves nothing about
- *   the policy: `unknown`, never "refused, as expected"; an `allow` cell observed blocked is `data-plane` ("no ready
- *   endpoints") unless the policies deny it too, and an HTTP answer with another status came from something that is
- *   not a backend (a load balancer answering for an empty pool): `data-plane`, not an "application answer".
+ * - A Service known to have no ready endpoints (a `service`, a LoadBalancer `address`, cluster DNS): no backend is
+ *   reached. Who stops the packet, and how, depends on the cluster (docs/cni.md): kube-router's egress rule rejects
+ *   the ClusterIP from an egress-isolated pod, other pods see a timeout or unreachable, Calico drops; so the
+ *   reason says only what is known, and neither a refusal nor a timeout decides the classification. A `deny` cell
+ *   observed blocked proves nothing about the policy: `unknown`, never "refused, as expected"; an `allow` cell
+ *   observed blocked is `data-plane` ("no ready endpoints") unless the policies deny it too — for cluster DNS, `dns`
+ *   (no DNS server was reached) — and an HTTP answer with another status came from something that is not a
+ *   backend (a load balancer answering for an empty pool): `data-plane`, not an "application answer".
  * - Outcome-level expectations (`connected`, `refused`, `blocked`, `nxdomain`) are judged as the allow/deny they map
  *   to, then the outcome itself: `refused` passes only on a refusal, `blocked` only on a timeout or unreachable (a
  *   path blocked the other way is `data-plane`: the enforcer drops where a reject was expected, or the reverse);
@@ -67,14 +69,20 @@ export interface JudgeInput {
   clusterIPRetry?: { address: string; port: number; outcome: Outcome };
 }
 
+/**
+ * A refusal from a Service without endpoints, in words: what is known. kube-proxy may REJECT it, and so does a
+ * rejecting enforcer (kube-router) whose egress rules admit no pod behind the ClusterIP; netcheck cannot tell which.
+ */
+const REJECTED_NO_ENDPOINTS = 'the enforcer or kube-proxy rejected it';
+
 /** `ambiguous`: a refusal from a target netcheck does not know to be served (nothing listens, or a REJECT). */
 type Path = 'open' | 'blocked' | 'ambiguous' | 'dns-failure' | 'error';
 
 /**
  * Who serves the target's port, as far as netcheck knows; a refusal is read through it. `listener`: netcheck
  * deployed it on exactly that port. `endpoints`: a Service with ready endpoints, so a refusal is the data plane
- * rejecting (or the endpoint pods not listening on the targetPort). `no-endpoints`: kube-proxy REJECTs
- * connections to a Service without endpoints (ICMP port unreachable, seen as ECONNREFUSED): no backend was reached.
+ * rejecting (or the endpoint pods not listening on the targetPort). `no-endpoints`: no backend can be reached, so a
+ * refusal is the enforcer or kube-proxy rejecting the ClusterIP: blocked, like a timeout.
  */
 type Served = 'listener' | 'endpoints' | 'no-endpoints' | 'unknown';
 
@@ -93,6 +101,9 @@ function observedPath(target: Target, outcome: Outcome, served: Served): Path {
       return target.kind === 'dns' ? 'open' : 'dns-failure';
     case 'dns-timeout':
       return target.kind === 'dns' ? 'blocked' : 'dns-failure';
+    case 'dns-rejected':
+      // The agent gives it only when resolving a name to connect to; a lookup that is the check is `refused`.
+      return target.kind === 'dns' ? (served === 'unknown' ? 'ambiguous' : 'blocked') : 'dns-failure';
     case 'error':
       return 'error';
     case 'refused':
@@ -253,17 +264,30 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
       break;
   }
   const noEndpoints = input.readyEndpoints === 0 && target.kind !== 'listener';
-  const serviceName = input.service ?? (target.kind === 'service' ? `${target.namespace}/${target.service}` : 'the service');
+  const named = input.service ?? (target.kind === 'service' ? `${target.namespace}/${target.service}` : undefined);
+  const fallback = target.kind === 'dns' ? 'the cluster DNS Service' : 'the service';
+  const service = named !== undefined ? `service ${named}` : fallback;
   if (noEndpoints && path === 'blocked' && cell.expect === 'deny') {
     return {
       classification: 'unknown',
-      reason: `service ${serviceName} has no ready endpoints: ${outcome.kind === 'refused' ? 'a refusal from kube-proxy' : `${seen}`} proves nothing about the policy (the check could not test it)`,
+      reason:
+        `${service} has no ready endpoints: ${outcome.kind === 'refused' ? `a refusal (${REJECTED_NO_ENDPOINTS})` : seen} ` +
+        'proves nothing about the policy (the check could not test it)',
     };
   }
 
   if (target.kind === 'dns' && cell.expect === 'allow' && outcome.kind !== 'resolved') {
     if (path === 'open') {
       return { classification: 'dns', reason: `DNS answered ${seen} for ${target.host}: the server is reachable but the name does not resolve` };
+    }
+    if (noEndpoints && policy.view !== 'deny') {
+      // No CoreDNS pod behind the Service: no lookup can be answered, whatever the policies or the node.
+      return {
+        classification: 'dns',
+        reason:
+          `no DNS answer for ${target.host} (${seen}${outcome.kind === 'refused' ? `: ${REJECTED_NO_ENDPOINTS}` : ''}): ` +
+          `${service} has no ready endpoints, so no DNS server was reached`,
+      };
     }
     if (policy.view === 'allow') {
       // Policy lets DNS through and nothing answered: the DNS service itself (or its packets) is the fault.
@@ -280,14 +304,16 @@ function classify(input: JudgeInput, outcome: Outcome, seen: string, path: Path)
   if (noEndpoints && intentOpen && !observedOpen && policy.view !== 'deny') {
     return {
       classification: 'data-plane',
-      reason: `expected allow, observed ${seen}: service ${serviceName} has no ready endpoints${outcome.kind === 'refused' ? ' (kube-proxy rejected the connection)' : ''}`,
+      reason:
+        `expected allow, observed ${seen}: ${service} has no ready endpoints` +
+        (outcome.kind === 'refused' ? ` (refused: ${REJECTED_NO_ENDPOINTS})` : ''),
     };
   }
   if (observedOpen === intentOpen) {
     if (intentOpen && wantedStatus !== undefined && noEndpoints && !(outcome.kind === 'http' && outcome.status === wantedStatus)) {
       return {
         classification: 'data-plane',
-        reason: `expected http:${wantedStatus}, observed ${seen}, and service ${serviceName} has no ready endpoints: the answer is not a backend's (a load balancer or proxy answered for an empty pool)`,
+        reason: `expected http:${wantedStatus}, observed ${seen}, and ${service} has no ready endpoints: the answer is not a backend's (a load balancer or proxy answered for an empty pool)`,
       };
     }
     if (intentOpen && wantedStatus !== undefined && !(outcome.kind === 'http' && outcome.status === wantedStatus)) {

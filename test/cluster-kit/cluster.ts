@@ -50,7 +50,7 @@ import { createPki, renderKubeconfig } from './pki.js';
 import { createCgroup, isProcessAlive, killCgroup, readStartTime, startComponent, type ComponentProcess } from './processes.js';
 import { missingServiceRules, silentLoadBalancers, unprogrammedPods } from './readiness.js';
 import { runCommand } from './run-command.js';
-import { applyOrder, objectKey, planSeed } from './seed.js';
+import { applyOrder, objectKey, planSeed, withPlacement } from './seed.js';
 
 const DIR_PREFIX = 'netcheck-cluster-';
 const CLUSTER_DIR = /^netcheck-cluster-[0-9a-f]{6}$/;
@@ -332,7 +332,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     };
     if (cniName === 'kube-router') await apply(kubeRouterRbac('kube-router'));
     const coreDnsImage = corednsImage(components.versions.coredns);
-    await apply(coreDnsObjects(coreDnsImage));
+    // The seed is planned first: where its manifests place CoreDNS is where the cluster's own runs.
+    const provided = new Set(coreDnsObjects(coreDnsImage).map((o) => objectKey(o as Record<string, any>)));
+    const seeded = options.manifests !== undefined && options.manifests.length > 0;
+    const seed = seeded ? planSeed(readManifests(options.manifests!), provided) : undefined;
+    await apply(withPlacement(coreDnsObjects(coreDnsImage), seed?.placement ?? {}));
 
     progress(`images: node, listener, coredns, pause${cniName === 'kube-router' ? '' : `, ${cniName}`}`);
     const imagesDir = join(components.cacheDir, 'images');
@@ -408,9 +412,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     }
     lbController = startLoadBalancerController(kc, net, progress);
 
-    if (options.manifests !== undefined && options.manifests.length > 0) {
-      const provided = new Set(coreDnsObjects(coreDnsImage).map((o) => objectKey(o as Record<string, any>)));
-      const plan = planSeed(readManifests(options.manifests), provided);
+    if (options.manifests !== undefined && seed !== undefined) {
+      const plan = seed;
       if (plan.replacedImages.length > 0) progress(`seed: workload images replaced by ${LISTENER_IMAGE} (listens on each container's declared ports): ${plan.replacedImages.join(', ')}`);
       if (plan.keptFromCluster.length > 0) progress(`seed: the cluster's own ${plan.keptFromCluster.join(', ')} kept (the manifests describe it)`);
       try {

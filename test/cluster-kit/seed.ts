@@ -3,6 +3,7 @@
  * its workloads cannot be pulled here (no registry is reachable). Each container runs the local listener image
  * instead, listening on exactly the ports the container declares (TCP and UDP; HTTP 200 on any path), so its
  * Services get endpoints and its readiness probes pass. Labels, ports, names, probes and everything else stay.
+ * An object the cluster provides itself (its CoreDNS) is not applied, but where the manifests place its pods is kept.
  */
 import { LISTENER_IMAGE } from './images.js';
 import type { ManifestObject } from './manifests.js';
@@ -32,6 +33,41 @@ export interface SeedPlan {
   replacedImages: string[];
   /** Objects the cluster already provides (kube-system's CoreDNS), kept as the cluster runs them. */
   keptFromCluster: string[];
+  /** Where the manifests put the pods of objects the cluster provides, by objectKey: the cluster's copy runs there. */
+  placement: Record<string, Placement>;
+}
+
+/**
+ * The pod spec fields that say where a pod runs. A manifest describing the cluster's own CoreDNS decides where it
+ * runs (on the platform's system nodes, tolerating their taint): the cluster keeps its own image, Corefile and
+ * RBAC, and takes these.
+ */
+export const PLACEMENT_FIELDS = ['nodeName', 'nodeSelector', 'affinity', 'tolerations', 'topologySpreadConstraints'] as const;
+export type Placement = Partial<Record<(typeof PLACEMENT_FIELDS)[number], unknown>>;
+type PlacementByKey = Readonly<Record<string, Placement>>;
+
+function placementOf(object: Record<string, any>): Placement | undefined {
+  const spec = podSpecOf(object);
+  if (spec === undefined) return undefined;
+  const placement: Placement = {};
+  const fields = spec as Record<string, unknown>;
+  for (const field of PLACEMENT_FIELDS) if (fields[field] !== undefined) placement[field] = structuredClone(fields[field]);
+  return Object.keys(placement).length > 0 ? placement : undefined;
+}
+
+/**
+ * The cluster's own objects with the manifests' placement written into their pod specs (replacing the cluster's
+ * placement field by field); everything else stays the cluster's. Returns copies.
+ */
+export function withPlacement<T extends Record<string, any>>(objects: readonly T[], placement: PlacementByKey): T[] {
+  return objects.map((object) => {
+    const wanted = placement[objectKey(object)];
+    const copy = structuredClone(object);
+    const spec = podSpecOf(copy) as Record<string, unknown> | undefined;
+    if (wanted === undefined || spec === undefined) return copy;
+    Object.assign(spec, structuredClone(wanted));
+    return copy;
+  });
 }
 
 /** `kind/namespace/name` of objects the cluster installs itself; a manifest naming one describes it, nothing more. */
@@ -45,11 +81,15 @@ export function objectKey(o: Record<string, any>): string {
 export function planSeed(manifests: ManifestObject[], provided: ProvidedObjects): SeedPlan {
   const replaced = new Set<string>();
   const kept: string[] = [];
+  const placement: Record<string, Placement> = {};
   const objects: Record<string, any>[] = [];
   for (const { object } of manifests) {
     const copy = structuredClone(object);
     if (provided.has(objectKey(copy))) {
-      kept.push(`${copy.kind} ${copy.metadata.namespace}/${copy.metadata.name}`);
+      const where = placementOf(copy);
+      if (where !== undefined) placement[objectKey(copy)] = where;
+      const placed = where ? ` (placed as the manifests say: ${Object.keys(where).join(', ')})` : '';
+      kept.push(`${copy.kind} ${copy.metadata.namespace}/${copy.metadata.name}${placed}`);
       continue;
     }
     const spec = podSpecOf(copy);
@@ -65,7 +105,7 @@ export function planSeed(manifests: ManifestObject[], provided: ProvidedObjects)
     }
     objects.push(copy);
   }
-  return { objects, replacedImages: [...replaced].sort(), keptFromCluster: kept };
+  return { objects, replacedImages: [...replaced].sort(), keptFromCluster: kept, placement };
 }
 
 /** Namespaces first (everything else lives in one), then the rest in file order. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CANARY_NAME, walkDnsChain, type DnsChainEvidence, type DnsClusterFacts, type DnsPodFact, type DnsQuery } from '../../src/diagnose/dns-chain.js';
+import { CANARY_NAME, dnsChainFindings, walkDnsChain, type DnsChainEvidence, type DnsClusterFacts, type DnsPodFact, type DnsQuery } from '../../src/diagnose/dns-chain.js';
 import type { Outcome } from '../../src/model/outcome.js';
 import type { ClusterSnapshot, NetworkPolicy } from '../../src/policy/types.js';
 
@@ -110,7 +110,7 @@ describe('walkDnsChain: one verdict per broken link', () => {
       }),
     );
     expect(chain.verdict).toMatchObject({ link: 'service', owner: 'platform team', next: 'kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns' });
-    expect(chain.verdict.text).toBe('Service kube-system/kube-dns has no ready endpoints although 2 CoreDNS pod(s) are ready: its selector k8s-app=kube-dnsx matches none (they carry k8s-app=kube-dns)');
+    expect(chain.verdict.text).toBe('Service kube-system/kube-dns has no endpoints (its selector k8s-app=kube-dnsx matches no pod; CoreDNS pods with labels k8s-app=kube-dns exist: 2 ready)');
     expect(chain.links.find((l) => l.id === 'service')!.status).toBe('broken');
   });
 
@@ -187,5 +187,46 @@ describe('walkDnsChain: one verdict per broken link', () => {
     expect(chain.verdict.status).toBe('healthy');
     expect(chain.verdict.text).toMatch(/nosuch\.financial-ml does not exist \(NXDOMAIN: DNS answered\)/);
     expect(chain.verdict.owner).toBe('application team');
+  });
+});
+
+describe('dnsChainFindings: one run finding per distinct verdict', () => {
+  const noEndpoints = (source: string, namespace: string, node: string) =>
+    walkDnsChain(
+      evidence({
+        source: { namespace, labels: { app: source }, node, description: source },
+        queries: [q('UDP', timeout), q('TCP', refused), ...direct({ a: ok, b: ok })],
+        facts: facts({ services: [{ namespace: 'kube-system', name: 'kube-dns', clusterIP: '10.96.0.10', selector: { 'k8s-app': 'kube-dnsx' } }], endpoints: { 'kube-dns': [] } }),
+      }),
+    );
+  const cellsOf = (source: string, node: string) => [{ source, target: 'cluster-dns', node }, { source, target: 'predictor', node }];
+
+  it('the same verdict from every source and node is one finding naming them all, with every cell', () => {
+    const walked = [
+      { chain: noEndpoints('serving', 'financial-ml', 'node-a'), cells: cellsOf('serving', 'node-a') },
+      { chain: noEndpoints('outsider', 'default', 'node-b'), cells: cellsOf('outsider', 'node-b') },
+      { chain: noEndpoints('serving', 'financial-ml', 'node-b'), cells: cellsOf('serving', 'node-b') },
+    ];
+    const findings = dnsChainFindings(walked, [{ source: 'training', target: 'cluster-dns', node: 'node-a' }]);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ kind: 'dns-chain', owner: 'platform team', next: 'kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns' });
+    expect(findings[0]!.text).toBe(
+      'DNS chain from outsider, serving on node-a, node-b: broken at service — Service kube-system/kube-dns has no endpoints (its selector k8s-app=kube-dnsx matches no pod; CoreDNS pods with labels k8s-app=kube-dns exist: 2 ready)',
+    );
+    // The cluster-wide link breaks the lookups of the source beyond the walk's cap too.
+    expect(findings[0]!.cells).toEqual([...cellsOf('serving', 'node-a'), ...cellsOf('outsider', 'node-b'), ...cellsOf('serving', 'node-b'), { source: 'training', target: 'cluster-dns', node: 'node-a' }]);
+  });
+
+  it('different verdicts stay apart, one chain keeps its own wording, and unwalked cells are nobody\'s', () => {
+    const policy = walkDnsChain(evidence({ queries: [q('UDP', ok), q('TCP', refused), ...direct({ a: ok, b: ok })], snapshot: snapshot([dnsEgress('allow-dns', ['UDP'])]) }));
+    const findings = dnsChainFindings(
+      [
+        { chain: noEndpoints('serving', 'financial-ml', 'node-a'), cells: cellsOf('serving', 'node-a') },
+        { chain: policy, cells: cellsOf('training', 'node-a') },
+      ],
+      [{ source: 'seldon', target: 'cluster-dns', node: 'node-a' }],
+    );
+    expect(findings.map((f) => f.text.split(': broken at ')[0])).toEqual(['DNS chain from serving on node-a', 'DNS chain from financial-ml on node-a']);
+    expect(findings.flatMap((f) => f.cells).map((c) => c.source)).not.toContain('seldon');
   });
 });

@@ -101,8 +101,9 @@ describe.skipIf(skip !== undefined)('the DNS chain on the real cluster', { timeo
       const report = JSON.parse(readFileSync(json, 'utf8')) as { dnsChains?: DnsChain[]; findings: string[]; findingCells: RunFinding[] };
       expect(report.dnsChains?.length ?? 0).toBeGreaterThan(0);
       for (const walkedChain of report.dnsChains!) expect(walkedChain.verdict).toMatchObject({ link: 'coredns', owner: 'platform team' });
+      // Every chain found the same broken link: one finding (issue 15), about every cell that sent a chain walking.
       const chainFindings = report.findingCells.filter((f) => f.kind === 'dns-chain');
-      expect(chainFindings.length).toBe(report.dnsChains!.length);
+      expect(chainFindings.length).toBe(1);
       expect(chainFindings[0]).toMatchObject({ owner: 'platform team', next: 'kubectl -n kube-system get deploy coredns' });
       expect(report.findings.some((f) => /^cluster DNS looks down/.test(f))).toBe(false);
     } finally {
@@ -116,7 +117,7 @@ describe.skipIf(skip !== undefined)('the DNS chain on the real cluster', { timeo
     try {
       const { chain } = await dnsChain();
       expect(chain.verdict).toMatchObject({ status: 'broken', link: 'service', owner: 'platform team', next: 'kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns' });
-      expect(chain.verdict.text).toMatch(/^Service kube-system\/kube-dns has no ready endpoints although 1 CoreDNS pod\(s\) are ready: its selector k8s-app=kube-dnsx matches none/);
+      expect(chain.verdict.text).toBe('Service kube-system/kube-dns has no endpoints (its selector k8s-app=kube-dnsx matches no pod; CoreDNS pods with labels k8s-app=kube-dns exist: 1 ready)');
       // The EndpointSlice is still there, with no endpoint.
       expect(await runNext(chain.verdict.next!)).toMatch(/kube-dns-\w+\s+IPv4\s+<unset>\s+<unset>/);
     } finally {

@@ -210,7 +210,7 @@ describe.skipIf(skip !== undefined)('the scenario language on the real cluster',
     const cells = cellsOf(json);
     const summary = cells.map((x) => `${x.source} → ${x.target}: ${x.classification} ${x.reason}`).join('\n');
 
-    // Item 9: kube-proxy stops traffic to an LB IP without endpoints (here a pod sees a timeout, the runner an
+    // Item 9: an LB IP without endpoints reaches no backend (here a pod sees a timeout, the runner an
     // unreachable); the allow cell fails for the missing endpoints, whatever the policies say.
     for (const source of ['a', 'ci']) {
       const cell = find(cells, source, 'gone-lb');

@@ -161,10 +161,11 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
   });
 
   // A rejected lookup (ICMP port unreachable over UDP, RST over TCP, as kube-router answers a denied flow) is the
-  // check's own `refused` when the lookup is the check, and `dns-refused` when it only resolves a name to connect to.
+  // check's own `refused` when the lookup is the check, and `dns-rejected` when it only resolves a name to connect to
+  // (not `dns-refused`: no DNS server answered, so no run may count it as a lookup that got through).
   it.each([
     { filter: 'drop', lookup: 'dns-timeout', byName: 'dns-timeout' },
-    { filter: 'reject', lookup: 'refused', byName: 'dns-refused' },
+    { filter: 'reject', lookup: 'refused', byName: 'dns-rejected' },
   ] as const)('DNS server filtered with $filter: $lookup for a dns check over UDP and TCP, $byName for checks by name', async ({ filter, lookup, byName }) => {
     await lab.filterDns(filter);
     try {

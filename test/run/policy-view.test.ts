@@ -44,20 +44,25 @@ describe('assessCellPolicy (with the real policy engine)', () => {
     expect(a.explanation.join('\n')).toMatch(/no selector: its endpoints are managed by hand/);
   });
 
-  it('a Service selecting no pods with a named targetPort: allow when both sides admit every port, undecided when a rule lists ports', () => {
-    const orphaned = platformSnapshot();
-    const scheduler = orphaned.services.find((s) => s.name === 'scheduler');
-    if (!scheduler) throw new Error('fixture');
-    scheduler.selector = { app: 'nothing-matches-this' };
-    scheduler.ports = [{ name: 'scheduler', port: 9005, targetPort: 'scheduler', protocol: 'TCP' }];
-    const target = targets.service('s', 'scheduler', 'seldon-system', 9005);
-    const open = assessCellPolicy(createPolicyEngine(orphaned), orphaned, serving, {}, undefined, target);
-    expect(open.view).toBe('allow');
-    expect(open.explanation.join('\n')).toMatch(/named targetPort scheduler has no pod to resolve it/);
-    orphaned.policies.push({ name: 'ports-only', namespace: 'seldon-system', podSelector: {}, ingress: [{ ports: [{ port: 9005 }] }] });
-    const portRule = assessCellPolicy(createPolicyEngine(orphaned), orphaned, serving, {}, undefined, target);
-    expect(portRule.view).toBe('unknown');
-    expect(portRule.service).toMatchObject({ selectedPods: 0 });
+  // Issue 15 item 1: no endpoint pod, no policy verdict — the same for an application Service and for cluster DNS,
+  // whatever the policies and the port, and no pod invented from the selector to judge against.
+  it.each([
+    { name: 'an application Service with a named targetPort', service: 'scheduler', target: targets.service('s', 'scheduler', 'seldon-system', 9005), reason: 'seldon-system/scheduler selects no pods (selector app=nothing-matches-this)' },
+    { name: 'cluster DNS', service: 'kube-dns', target: targets.dns('dns'), reason: 'kube-system/kube-dns selects no pods (selector app=nothing-matches-this)' },
+    { name: 'cluster DNS over TCP', service: 'kube-dns', target: targets.dns('dns', 'kubernetes.default', 'TCP'), reason: 'kube-system/kube-dns selects no pods (selector app=nothing-matches-this)' },
+  ] as const)('a Service whose selector matches no pod: $name is unknown, one reason, no stand-in pod', ({ service, target, reason }) => {
+    for (const source of [serving, outsider]) {
+      const orphaned = platformSnapshot();
+      const found = orphaned.services.find((s) => s.name === service);
+      if (!found) throw new Error('fixture');
+      found.selector = { app: 'nothing-matches-this' };
+      found.readyEndpoints = 0;
+      const a = assessCellPolicy(createPolicyEngine(orphaned), orphaned, source, {}, undefined, target);
+      expect(a.view).toBe('unknown');
+      expect(a.explanation).toEqual([`${reason}: it has no endpoints, so no pod's policies decide this flow`]);
+      expect(a.flows).toEqual([]);
+      expect(a.service).toEqual({ namespace: found.namespace, name: found.name, selectedPods: 0, readyEndpoints: 0 });
+    }
   });
 
   it('names the missing namespace label in the explanation when kube-system is unlabeled', () => {

@@ -9,7 +9,7 @@ import { createPolicyEngine } from '../../src/policy/engine.js';
 import type { ClusterSnapshot } from '../../src/policy/types.js';
 import type { ProbePodResult } from '../../src/probe/lifecycle.js';
 import { buildProbePod } from '../../src/probe/pod-spec.js';
-import { judgeResults } from '../../src/run/judge-results.js';
+import { judgeResults, withListenerPods } from '../../src/run/judge-results.js';
 import { planListeners, planRun } from '../../src/run/plan.js';
 import { assessCellPolicy, RUNNER_ADDRESS_UNKNOWN } from '../../src/run/policy-view.js';
 import type { Source, Target } from '../../src/scenario/types.js';
@@ -23,7 +23,7 @@ function withServices(): ClusterSnapshot {
   const snapshot = platformSnapshot();
   for (const s of snapshot.services) if (s.name === 'mlflow') s.clusterIP = '10.96.0.50';
   snapshot.services.push(service('financial-ml', 'headless', { app: 'mlflow' }, 5000));
-  // A LoadBalancer whose backing pods are gone: kube-proxy rejects what reaches it.
+  // A LoadBalancer whose backing pods are gone: no backend is reached (docs/cni.md says who stops it, per CNI).
   snapshot.services.push(service('other', 'gone', { app: 'gone' }, 8080, { type: 'LoadBalancer', loadBalancerIPs: ['192.168.1.209'], readyEndpoints: 0, clusterIP: '10.96.0.60' }));
   return snapshot;
 }
@@ -129,16 +129,48 @@ describe("the runner's address", () => {
   });
 });
 
+describe("a Service backed by the run's own listener (the inventory was read before it existed)", () => {
+  // h3-web-lb on the real cluster: a LoadBalancer selecting app=web, whose only pod is netcheck's listener.
+  const snapshot = platformSnapshot();
+  snapshot.policies.push({ name: 'office', namespace: 'other', podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: '172.30.0.0/16' } }] }] });
+  snapshot.services.push(service('other', 'web-lb', { app: 'web' }, 8080, { type: 'LoadBalancer', loadBalancerIPs: ['192.168.1.231'], readyEndpoints: 0 }));
+  const listener = { plan: { namespace: 'other', labels: { app: 'web' }, listen: [{ port: 8080, protocol: 'TCP' as const, name: 'http' }] }, name: 'netcheck-r1-l0', ip: '10.244.2.9', node: 'node-b' };
+  const lb = targets.address('web-lb', '192.168.1.231', 8080);
+  const runner = runnerSource('ci');
+  const judge = (s: ClusterSnapshot, outcome: Outcome) =>
+    run(s, [runner], [lb], [cell('ci', 'web-lb', 'allow')], { '0': outcome }).verdicts[0]!;
+
+  it('before the listener: a Service that selects no pod (unknown, one reason)', () => {
+    expect(assessCellPolicy(createPolicyEngine(snapshot), snapshot, runner, {}, undefined, lb).explanation).toEqual([
+      "192.168.1.231 is the LoadBalancer of other/web-lb: judged toward its endpoint pods on the targetPort (kube-proxy DNATs before policy applies, so an egress ipBlock naming 192.168.1.231 does not match)",
+      "other/web-lb selects no pods (selector app=web): it has no endpoints, so no pod's policies decide this flow",
+    ]);
+  });
+  it('with it: judged toward the listener, which is a ready endpoint', () => {
+    const running = withListenerPods(snapshot, [listener]);
+    expect(running.pods.find((p) => p.name === 'netcheck-r1-l0')).toMatchObject({ ip: '10.244.2.9', node: 'node-b', ports: [{ containerPort: 8080, protocol: 'TCP', name: 'http' }] });
+    expect(running.services.find((s) => s.name === 'web-lb')?.readyEndpoints).toBe(1);
+    const a = assessCellPolicy(createPolicyEngine(running), running, runner, {}, undefined, lb);
+    expect(a.view).toBe('unknown');
+    expect(a.explanation[0]).toBe(RUNNER_ADDRESS_UNKNOWN);
+    const v = judge(running, { kind: 'refused' });
+    // A refusal from a served Service is blocked, not "no ready endpoints".
+    expect(v.reason).not.toMatch(/no ready endpoints/);
+    expect(withListenerPods(snapshot, [])).toBe(snapshot);
+  });
+});
+
 describe('a LoadBalancer address whose Service has no ready endpoints (issue 9 item 9)', () => {
   const snapshot = withServices();
   const lb = targets.address('gone-lb', '192.168.1.209', 8080);
   const lbHttp = targets.address('gone-web', '192.168.1.209', 8080, { path: '/', expectStatus: 200 });
-  it('an allow cell refused by kube-proxy fails as data-plane, from a pod and from the runner', () => {
+  it('an allow cell refused fails as data-plane, from a pod and from the runner; the policy column is unknown (no pod to judge)', () => {
     const runner: Source = { kind: 'runner', name: 'runner', address: '198.51.100.7', location: at };
     // From a namespace no policy isolates, so the policies allow it and only the endpoints are missing.
     const outsider = podSource('outsider', 'other', { labels: { app: 'outsider' } });
     const { verdicts } = run(snapshot, [outsider, runner], [lb], [cell('outsider', 'gone-lb', 'allow'), cell('runner', 'gone-lb', 'allow')], { '0': { kind: 'refused' }, '1': { kind: 'refused' } });
-    expect(verdicts.map((v) => v.policy)).toEqual(['allow', 'allow']);
+    expect(verdicts.map((v) => v.policy)).toEqual(['unknown', 'unknown']);
+    for (const v of verdicts) expect((v.policyExplanation ?? []).join('\n')).toMatch(/other\/gone selects no pods \(selector app=gone\): it has no endpoints/);
     for (const v of verdicts) {
       expect(v).toMatchObject({ classification: 'data-plane', pass: false });
       expect(v.reason).toMatch(/service other\/gone has no ready endpoints/);
@@ -152,6 +184,6 @@ describe('a LoadBalancer address whose Service has no ready endpoints (issue 9 i
   it('a deny cell proves nothing', () => {
     const { verdicts } = run(snapshot, [serving], [lb], [cell('serving', 'gone-lb', 'deny')], { '0': { kind: 'refused' } });
     expect(verdicts[0]).toMatchObject({ classification: 'unknown', pass: false });
-    expect(verdicts[0]?.reason).toMatch(/^service other\/gone has no ready endpoints: a refusal from kube-proxy proves nothing about the policy/);
+    expect(verdicts[0]?.reason).toMatch(/^service other\/gone has no ready endpoints: a refusal \(the enforcer or kube-proxy rejected it\) proves nothing about the policy/);
   });
 });

@@ -95,6 +95,7 @@ export function describeOutcome(o: Outcome | undefined): string {
     case 'dns-timeout':
     case 'dns-servfail':
     case 'dns-refused':
+    case 'dns-rejected':
       return o.kind;
     case 'error':
       return `error:${o.message}`;
