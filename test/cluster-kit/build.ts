@@ -8,6 +8,9 @@
  *   coredns      CoreDNS with its default plugin set (components/coredns)
  *   kube-router  kube-router's command; the cluster runs only its NetworkPolicy controller (components/kube-router)
  *   pause        the pause.c of that Kubernetes release, static
+ *   flanneld, flannel-install-conf
+ *                flannel's daemon (cgo, as upstream builds it on amd64: its udp backend needs it) and the
+ *                install-conf command its DaemonSet's init container runs (components/flannel)
  *
  * `tsx test/cluster-kit/build.ts` builds what is missing, reports progress on stderr and prints the paths as JSON.
  */
@@ -25,6 +28,8 @@ export const VERSIONS = {
   etcd: 'v3.6.5',
   coredns: 'v1.15.0',
   kubeRouter: 'v2.1.0',
+  /** The newest tag the Go module proxy lists. */
+  flannel: 'v0.28.11',
   /** TAG in build/pause/Makefile of that Kubernetes release. */
   pause: '3.10.1',
 } as const;
@@ -36,6 +41,9 @@ export interface Components {
   coredns: string;
   kubeRouter: string;
   pause: string;
+  /** flanneld, dynamically linked (cgo): its image carries the libraries it links. */
+  flanneld: string;
+  flannelInstallConf: string;
   /** Where artefacts derived from the binaries (the images) are kept, keyed by those binaries. */
   cacheDir: string;
   versions: Versions;
@@ -60,9 +68,8 @@ const COMPONENTS_DIR = fileURLToPath(new URL('./components/', import.meta.url));
 const KUBE_BUILD_DATE = '2026-04-15T18:01:22Z';
 const KUBE_ROUTER_BUILD_DATE = '2024-03-02T21:45:54Z';
 
+/** Every go command's environment; CGO_ENABLED is each recipe's own (see goRecipe). */
 const GO_ENV: Record<string, string> = {
-  // Static, as upstream releases all three; images.ts puts coredns alone in an image.
-  CGO_ENABLED: '0',
   // The wrappers live in this repository; stamping its commit would change every binary on every commit.
   GOFLAGS: '-buildvcs=false',
   // The key records the local toolchain; a go.mod asking for a newer one must fail, not download it.
@@ -76,6 +83,7 @@ const PINS: ReadonlyArray<{ wrapper: string; module: string; version: string }> 
   { wrapper: 'kube', module: 'go.etcd.io/etcd/server/v3', version: VERSIONS.etcd },
   { wrapper: 'coredns', module: 'github.com/coredns/coredns', version: VERSIONS.coredns },
   { wrapper: 'kube-router', module: 'github.com/cloudnativelabs/kube-router/v2', version: VERSIONS.kubeRouter },
+  { wrapper: 'flannel', module: 'github.com/flannel-io/flannel', version: VERSIONS.flannel },
 ];
 
 interface Toolchain {
@@ -88,7 +96,7 @@ interface Toolchain {
 
 interface Recipe {
   /** The binary's file name, and its name in progress lines. */
-  name: 'kube' | 'coredns' | 'kube-router' | 'pause';
+  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf';
   version: string;
   /** Besides the toolchain, everything that decides the binary's bytes: what the cache key is made of. */
   inputs: unknown;
@@ -113,6 +121,8 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
     coredns: path('coredns'),
     kubeRouter: path('kube-router'),
     pause: path('pause'),
+    flanneld: path('flanneld'),
+    flannelInstallConf: path('flannel-install-conf'),
     // Images are derived from the binaries they carry; their directory is keyed by those binaries' entries.
     cacheDir: join(cacheRoot(), `derived-${sha256(JSON.stringify([...binaries.values()])).slice(0, 16)}`),
     versions: { ...VERSIONS, go: toolchain.go },
@@ -167,26 +177,48 @@ async function planRecipes(): Promise<Recipe[]> {
   const corednsLdflags = ['-s', '-w', `-X github.com/coredns/coredns/coremain.gitTag=${VERSIONS.coredns}`];
   const routerVersionPkg = 'github.com/cloudnativelabs/kube-router/v2/pkg/version';
   const routerLdflags = ['-s', '-w', `-X ${routerVersionPkg}.Version=${VERSIONS.kubeRouter}`, `-X ${routerVersionPkg}.BuildDate=${KUBE_ROUTER_BUILD_DATE}`];
+  // flannel's Makefile also passes -extldflags -static (its image is musl alpine); here the binary stays dynamic
+  // against this machine's glibc and images.ts packs the libraries `ldd` names.
+  const flannelLdflags = ['-s', '-w', `-X github.com/flannel-io/flannel/pkg/version.Version=${VERSIONS.flannel}`];
 
   // Cheapest first, so that a broken wrapper fails in seconds rather than after the long kube build.
   return [
     await pauseRecipe(),
     // grpcnotrace as CoreDNS's Makefile builds it: leaves golang.org/x/net/trace out.
-    await goRecipe('coredns', VERSIONS.coredns, corednsLdflags, ['-tags', 'grpcnotrace']),
-    await goRecipe('kube-router', VERSIONS.kubeRouter, routerLdflags),
-    await goRecipe('kube', VERSIONS.kubernetes, kubeLdflags),
+    await goRecipe({ name: 'coredns', version: VERSIONS.coredns, ldflags: corednsLdflags, extraFlags: ['-tags', 'grpcnotrace'] }),
+    await goRecipe({ name: 'kube-router', version: VERSIONS.kubeRouter, ldflags: routerLdflags }),
+    await goRecipe({ name: 'flannel-install-conf', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel/cmd/install_conf', version: VERSIONS.flannel, ldflags: ['-s', '-w'] }),
+    await goRecipe({ name: 'flanneld', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel', version: VERSIONS.flannel, ldflags: flannelLdflags, cgo: true }),
+    await goRecipe({ name: 'kube', version: VERSIONS.kubernetes, ldflags: kubeLdflags }),
   ];
 }
 
-async function goRecipe(name: 'kube' | 'coredns' | 'kube-router', version: string, ldflags: string[], extraFlags: string[] = []): Promise<Recipe> {
-  const dir = join(COMPONENTS_DIR, name);
+interface GoRecipeSpec {
+  name: Exclude<Recipe['name'], 'pause'>;
+  version: string;
+  ldflags: string[];
+  extraFlags?: string[];
+  /** The wrapper module under components/ (default: the recipe's name). */
+  wrapper?: string;
+  /** The package to build (default: the wrapper's own main package). */
+  pkg?: string;
+  /** cgo on (a dynamic binary) for a component upstream builds with cgo; static otherwise, as upstream releases
+   * kube, coredns and kube-router (images.ts puts coredns alone in an image). */
+  cgo?: boolean;
+}
+
+async function goRecipe({ name, version, ldflags, extraFlags = [], wrapper = name, pkg = '.', cgo = false }: GoRecipeSpec): Promise<Recipe> {
+  const dir = join(COMPONENTS_DIR, wrapper);
   const flags = ['-trimpath', ...extraFlags, '-ldflags', ldflags.join(' ')];
+  // CGO_ENABLED first and `pkg` only when not '.': the inputs, and so the cache keys, of the components built
+  // before these two knobs existed stay what they were (no 30-minute Kubernetes rebuild).
+  const env = { CGO_ENABLED: cgo ? '1' : '0', ...GO_ENV };
   return {
     name,
     version,
-    inputs: { env: GO_ENV, flags, sources: await hashFiles(dir) },
+    inputs: { env, flags, ...(pkg === '.' ? {} : { pkg }), sources: await hashFiles(dir) },
     build: async (out) => {
-      await runCommand(goArgv(dir, ['build', ...flags, '-o', out, '.']));
+      await runCommand(goArgv(dir, ['build', ...flags, '-o', out, pkg], env));
     },
   };
 }
@@ -207,8 +239,8 @@ async function pauseRecipe(): Promise<Recipe> {
   };
 }
 
-function goArgv(dir: string, args: string[]): string[] {
-  return ['env', ...Object.entries(GO_ENV).map(([name, value]) => `${name}=${value}`), 'go', '-C', dir, ...args];
+function goArgv(dir: string, args: string[], env: Record<string, string> = GO_ENV): string[] {
+  return ['env', ...Object.entries(env).map(([name, value]) => `${name}=${value}`), 'go', '-C', dir, ...args];
 }
 
 async function readToolchain(): Promise<Toolchain> {

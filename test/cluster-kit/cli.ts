@@ -1,5 +1,6 @@
 /**
- * `npm run cluster -- up [--nodes N] [--enforce all|none|node-a,...] [--manifests DIR...]`: builds the pinned
+ * `npm run cluster -- up [--nodes N] [--cni kube-router|flannel|calico] [--enforce all|none|node-a,...]
+ * [--manifests DIR...]`: builds the pinned
  * components if no cached build exists, starts a real cluster, prints `kubeconfig: <path>`,
  * `outside-host: <netns>`, `probe-image: <ref>` and `ready` (tooling waits for these lines, keep them exactly
  * so), then stays up until SIGINT/SIGTERM, `npm run cluster -- down`, or the death of its parent.
@@ -13,6 +14,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildComponents } from './build.js';
 import { startCluster, type Enforcement } from './cluster.js';
+import { CNI_NAMES, type CniName } from './cni.js';
 import { writeSession } from './outside-host-netcheck.js';
 
 const log = (line: string): void => void process.stderr.write(`cluster: ${line}\n`);
@@ -24,7 +26,7 @@ function parseEnforce(value: string): Enforcement {
   return nodes;
 }
 
-async function up(argv: { nodes: number; enforce: string; manifests: string[] }): Promise<void> {
+async function up(argv: { nodes: number; cni: CniName; enforce: string | undefined; manifests: string[] }): Promise<void> {
   // Handlers go in before anything starts, so a signal during start-up still ends in a full teardown.
   let requestStop!: (why: string) => void;
   const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
@@ -32,7 +34,8 @@ async function up(argv: { nodes: number; enforce: string; manifests: string[] })
   process.once('SIGTERM', () => requestStop('SIGTERM'));
   const parent = process.ppid;
   const orphanWatch = setInterval(() => process.ppid !== parent && requestStop('parent exited'), 1_000);
-  const starting = startCluster({ nodes: argv.nodes, enforce: parseEnforce(argv.enforce), manifests: argv.manifests, onProgress: log });
+  const enforce = argv.enforce === undefined ? undefined : parseEnforce(argv.enforce);
+  const starting = startCluster({ nodes: argv.nodes, cni: argv.cni, enforce, manifests: argv.manifests, onProgress: log });
   const first = await Promise.race([starting.then(() => undefined), stopRequested]);
   const cluster = await starting.catch((err: Error) => {
     clearInterval(orphanWatch);
@@ -83,7 +86,8 @@ await yargs(hideBin(process.argv))
     (y) =>
       y
         .option('nodes', { type: 'number', default: 2, describe: 'worker nodes (each its own kubelet, containerd, kube-proxy)' })
-        .option('enforce', { type: 'string', default: 'all', describe: 'nodes running kube-router\'s policy controller: all, none (Flannel), or node-a,... (a migration halfway)' })
+        .option('cni', { choices: CNI_NAMES, default: 'kube-router' as CniName, describe: 'pod network: kube-router (bridge + kube-router policies), flannel (VXLAN, no policies) or calico' })
+        .option('enforce', { type: 'string', describe: 'kube-router CNI only: nodes running its policy controller, all (default), none, or node-a,...' })
         .option('manifests', { type: 'string', array: true, default: [] as string[], describe: 'manifest files or directories to apply (workload images replaced by the local listener)' }),
     async (argv) => up(argv),
   )

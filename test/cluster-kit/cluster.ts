@@ -4,8 +4,9 @@
  *
  *   control plane (namespace <prefix>-cp): etcd, kube-apiserver (Node+RBAC authorization, NodeRestriction and
  *     PodSecurity admission), kube-controller-manager, kube-scheduler
- *   nodes (<prefix>-node-a, ...): containerd + runc (Debian's), CNI bridge + host-local (Debian's), kubelet,
- *     kube-proxy (iptables), and kube-router's network-policy controller where policies are enforced
+ *   nodes (<prefix>-node-a, ...): containerd + runc (Debian's), kubelet, kube-proxy (iptables), and the pod
+ *     network chosen by `cni` (cni.ts): Debian's bridge + host-local with kube-router's network-policy controller
+ *     where policies are enforced (the default), or Flannel / Calico as DaemonSets with their VXLAN overlay
  *   addons: CoreDNS as a Deployment behind Service kube-dns; a LoadBalancer controller (loadbalancer.ts)
  *   outside host (<prefix>-outside): the machine netcheck runs on
  *
@@ -14,7 +15,7 @@
  * owner died (kill -9) is swept at the next start.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -22,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { coreDnsObjects, kubeRouterRbac } from './addons.js';
 import { buildComponents, type Components } from './build.js';
+import { cniPlugin, type CniName } from './cni.js';
 import {
   API_PORT,
   apiServerArgs,
-  cniConfig,
   containerdConfig,
   controllerManagerArgs,
   etcdArgs,
@@ -34,6 +35,10 @@ import {
   kubeProxyArgs,
   kubeProxyConfig,
   kubeRouterArgs,
+  HOST_CNI_PLUGINS,
+  NODE_CNI_BIN_DIR,
+  NODE_CNI_CONF_DIR,
+  nodeHostPath,
   schedulerArgs,
 } from './configs.js';
 import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE, type ImageArchive } from './images.js';
@@ -56,6 +61,8 @@ export type Enforcement = 'all' | 'none' | string[];
 
 export interface ClusterOptions {
   nodes?: number;
+  /** The pod network (cni.ts); kube-router, the default, is the only one `enforce` applies to. */
+  cni?: CniName;
   enforce?: Enforcement;
   manifests?: string[];
   /** Prebuilt components (default: buildComponents(), cached). */
@@ -73,11 +80,15 @@ export interface RunningCluster {
   readonly nodes: NodeNetwork[];
   readonly network: ClusterNetwork;
   readonly versions: Components['versions'];
+  readonly cni: CniName;
+  /** A node's directory on this machine (its /run, /var/lib, /var/log are nodeHostPath(nodeDir(node), ...)). */
+  nodeDir(node: string): string;
   /** argv that runs `argv` inside the outside host. */
   outsideHostArgv(argv: string[]): string[];
   /** argv that runs `argv` inside a node's network namespace. */
   nodeArgv(node: string, argv: string[]): string[];
-  /** Which nodes enforce NetworkPolicies from now on (kube-router started, or stopped and its rules removed). */
+  /** Which nodes enforce NetworkPolicies from now on (kube-router started, or stopped and its rules removed);
+   * only with the kube-router CNI. */
   setEnforcement(enforce: Enforcement): Promise<void>;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
@@ -175,6 +186,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   const progress = options.onProgress ?? (() => undefined);
   const nodeCount = options.nodes ?? 2;
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 8) throw new Error(`--nodes must be 1..8, got ${nodeCount}`);
+  const cniName = options.cni ?? 'kube-router';
+  const cni = cniPlugin(cniName);
+  if (cniName !== 'kube-router' && options.enforce !== undefined) {
+    throw new Error(`--enforce applies to the kube-router CNI only (${cniName} decides enforcement itself)`);
+  }
 
   const swept = await sweepStaleClusters();
   if (swept.length > 0) progress(`swept ${swept.length} cluster(s) left by a killed run: ${swept.join(', ')}`);
@@ -247,7 +263,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   try {
     createCgroup(`${cgroup}/system`);
     progress(`network: ${net.namespaces.length} namespaces (${net.namespaces.join(', ')})`);
-    await createNetwork(net);
+    await createNetwork(net, { podRoutes: cni.fabricPodRoutes });
 
     const pkiDir = join(dir, 'pki');
     const pki = await createPki(pkiDir, {
@@ -298,12 +314,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     const apply = async (list: Record<string, unknown>[]): Promise<void> => {
       await runCommand(['kubectl', '--kubeconfig', admin, 'apply', '--server-side', '--field-manager=netcheck-cluster', '--force-conflicts', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list }) });
     };
-    await apply(kubeRouterRbac('kube-router'));
+    if (cniName === 'kube-router') await apply(kubeRouterRbac('kube-router'));
     const coreDnsImage = corednsImage(components.versions.coredns);
     await apply(coreDnsObjects(coreDnsImage));
 
-    progress('images: node, listener, coredns, pause');
-    const images = await buildImages(join(components.cacheDir, 'images'), { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns });
+    progress(`images: node, listener, coredns, pause${cniName === 'kube-router' ? '' : `, ${cniName}`}`);
+    const imagesDir = join(components.cacheDir, 'images');
+    const images = [
+      ...(await buildImages(imagesDir, { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns })),
+      ...(await cni.images({ components, imagesDir })),
+    ];
 
     const proxyKubeconfig = await pki.kubeconfig('kube-proxy', { user: 'system:kube-proxy' }, inCluster);
     const routerKubeconfig = await pki.kubeconfig('kube-router', { user: 'kube-router' }, inCluster);
@@ -322,15 +342,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       if (unknown.length > 0) throw new Error(`--enforce: no node ${unknown.join(', ')} (nodes: ${net.nodes.map((n) => n.name).join(', ')})`);
       return new Set(enforce);
     };
-    const initialEnforcement = wanted(options.enforce ?? 'all');
+    const initialEnforcement = wanted(cniName === 'kube-router' ? (options.enforce ?? 'all') : 'none');
 
     for (const node of net.nodes) {
       progress(`${node.name}: containerd, kubelet, kube-proxy${initialEnforcement.has(node.name) ? ', kube-router' : ''} (${node.ip}, pods ${node.podCIDR})`);
       const nodeDir = join(dir, node.name);
-      for (const sub of ['run', 'var-lib', 'var-log', 'cni', 'containerd', 'kubelet']) mkdirSync(join(nodeDir, sub), { recursive: true });
+      for (const sub of ['run', 'var-lib', 'var-log', 'containerd', 'kubelet']) mkdirSync(join(nodeDir, sub), { recursive: true });
+      const cniConfDir = nodeHostPath(nodeDir, NODE_CNI_CONF_DIR);
+      const cniBinDir = nodeHostPath(nodeDir, NODE_CNI_BIN_DIR);
+      mkdirSync(cniConfDir, { recursive: true });
+      mkdirSync(cniBinDir, { recursive: true });
+      // The node's standard plugins (bridge, host-local, portmap, ...), as a node image ships them in
+      // /opt/cni/bin; a CNI's DaemonSet adds its own beside them.
+      for (const plugin of readdirSync(HOST_CNI_PLUGINS)) symlinkSync(join(HOST_CNI_PLUGINS, plugin), join(cniBinDir, plugin));
       const socket = join(nodeDir, 'containerd.sock');
-      writeFileSync(join(nodeDir, 'containerd.toml'), containerdConfig(join(nodeDir, 'containerd'), socket, join(nodeDir, 'cni')));
-      writeFileSync(join(nodeDir, 'cni', '10-netcheck.conflist'), cniConfig(node, join(nodeDir, 'var-lib', 'cni', 'networks')));
+      writeFileSync(join(nodeDir, 'containerd.toml'), containerdConfig(join(nodeDir, 'containerd'), socket));
+      const kitCniConfig = cni.nodeConfig(node, nodeDir);
+      if (kitCniConfig !== undefined) writeFileSync(kitCniConfig.file, kitCniConfig.content);
       writeFileSync(join(nodeDir, 'resolv.conf'), '');
       // containerd and the kubelet share a private mount namespace whose /run, /var/lib and /var/log are the
       // node's own directories: the paths they insist on (pod network namespaces under /run/netns, runc's state,
@@ -356,6 +384,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       // What the node IPAM controller would write; kube-router reads a node's pod CIDR from here.
       await core.patchNode({ name: node.name, body: { spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
       if (initialEnforcement.has(node.name)) startKubeRouter(node);
+    }
+    const cniObjects = cni.objects({ components, imagesDir });
+    if (cniObjects.length > 0) {
+      progress(`${cniName}: ${cni.daemonSets.map((d) => `DaemonSet ${d.namespace}/${d.name}`).join(', ')}`);
+      await apply(cniObjects);
     }
     lbController = startLoadBalancerController(kc, net, progress);
 
@@ -383,9 +416,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       nodes: net.nodes,
       network: net,
       versions: components.versions,
+      cni: cniName,
+      nodeDir: (node) => join(dir, node),
       outsideHostArgv: (argv) => ['nsenter', `--net=/run/netns/${net.outsideHost}`, ...argv],
       nodeArgv: (node, argv) => ['nsenter', `--net=/run/netns/${net.nodes.find((n) => n.name === node)?.netns ?? node}`, ...argv],
       async setEnforcement(enforce) {
+        if (cniName !== 'kube-router') throw new Error(`setEnforcement: the ${cniName} CNI decides enforcement itself (kube-router only)`);
         const target = wanted(enforce);
         for (const node of net.nodes) {
           if (target.has(node.name) && !kubeRouters.has(node.name)) startKubeRouter(node);

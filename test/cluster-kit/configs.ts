@@ -8,6 +8,25 @@ import { PAUSE_IMAGE } from './images.js';
 import type { Pki } from './pki.js';
 
 export const API_PORT = 6443;
+
+/**
+ * A node's CNI directories, as paths inside its private mount namespace, whose /run, /var/lib and /var/log are
+ * the node's own directories (cluster.ts). Real nodes use /etc/cni/net.d and /opt/cni/bin; here those would be
+ * the machine's, shared by every node (and absent), so containerd reads these and a CNI's DaemonSet mounts
+ * them: the same hostPath on every node, each node's own files.
+ */
+export const NODE_CNI_CONF_DIR = '/var/lib/cni/net.d';
+export const NODE_CNI_BIN_DIR = '/var/lib/cni/bin';
+/** Where a distribution's CNI plugins are (Debian's containernetworking-plugins): linked into NODE_CNI_BIN_DIR. */
+export const HOST_CNI_PLUGINS = '/usr/lib/cni';
+
+/** The machine path of `path` as a node's processes see it (e.g. /run/flannel/subnet.env of node-a). */
+export function nodeHostPath(nodeDir: string, path: string): string {
+  for (const [inNode, own] of [['/var/lib', 'var-lib'], ['/var/log', 'var-log'], ['/run', 'run']] as const) {
+    if (path === inNode || path.startsWith(`${inNode}/`)) return `${nodeDir}/${own}${path.slice(inNode.length)}`;
+  }
+  return path;
+}
 /** Debian's runc behind a wrapper that copes with this machine's missing CAP_SYS_RESOURCE (see the script). */
 const RUNC = fileURLToPath(new URL('./runc-without-negative-oom.sh', import.meta.url));
 
@@ -83,8 +102,8 @@ export function schedulerArgs(kubeconfig: string): string[] {
   return ['kube-scheduler', `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', '--leader-elect=false', '--v=1'];
 }
 
-/** containerd 1.6 (config version 2), everything under `dir`; the CRI plugin uses Debian's CNI plugins. */
-export function containerdConfig(dir: string, socket: string, cniConfDir: string): string {
+/** containerd 1.6 (config version 2), everything under `dir`; CNI from the node's own conf and bin directories. */
+export function containerdConfig(dir: string, socket: string): string {
   return `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
@@ -108,8 +127,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         SystemdCgroup = false
         BinaryName = "${RUNC}"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${cniConfDir}"
+    bin_dir = "${NODE_CNI_BIN_DIR}"
+    conf_dir = "${NODE_CNI_CONF_DIR}"
 `;
 }
 

@@ -13,13 +13,13 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
-import { basename, join, posix } from 'node:path';
+import { lstat, mkdir, mkdtemp, open, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, posix } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
-import { runCommand } from './run-command.js';
+import { CommandError, runCommand } from './run-command.js';
 
 export interface ImageArchive {
   ref: string;
@@ -54,6 +54,29 @@ export class ImageBuildError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ImageBuildError';
+  }
+}
+
+/** An image made of layers of host files (see hostToolEntries), for a CNI's DaemonSet. */
+export interface HostImage {
+  ref: string;
+  /** Each layer's entries, base first. */
+  layers: LayerEntry[][];
+  entrypoint?: string[];
+  cmd?: string[];
+}
+
+/** Builds one image from layers of entries into `outDir` (`<name>-<tag>.oci.tar`). */
+export async function buildHostImage(outDir: string, image: HostImage): Promise<ImageArchive> {
+  await mkdir(outDir, { recursive: true });
+  const work = await mkdtemp(join(outDir, '.build-'));
+  try {
+    const blobs = new BlobStore(work);
+    const layers: Layer[] = [];
+    for (const entries of image.layers) layers.push(await blobs.addLayer(entries));
+    return await writeImageArchive(blobs, { ref: image.ref, layers, entrypoint: image.entrypoint, cmd: image.cmd }, outDir);
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 }
 
@@ -315,7 +338,7 @@ function compareStrings(a: string, b: string): number {
 // --- layer contents ------------------------------------------------------------------------------------------
 
 /** A file system entry of a layer; paths are relative to the image root, without a leading slash. */
-type LayerEntry =
+export type LayerEntry =
   | { kind: 'dir'; path: string; mode: number }
   | { kind: 'file'; path: string; mode: number; size: number; content: string | Buffer }
   | { kind: 'symlink'; path: string; target: string };
@@ -339,15 +362,88 @@ async function nodeRuntimeEntries(node: string): Promise<LayerEntry[]> {
   return entries;
 }
 
+export interface HostTools {
+  /** Host paths (`/usr/sbin/iptables`), each placed at its own path through the host's symlinks: a tool
+   * reached through /etc/alternatives resolves in the image exactly as on this machine. */
+  binaries?: string[];
+  /** Host files placed at another path in the image (`/opt/bin/flanneld` from the build cache). */
+  files?: Array<{ path: string; source: string }>;
+  /** Host directories packed whole at their own path, e.g. the xtables extensions iptables dlopens. */
+  trees?: string[];
+}
+
+/**
+ * A layer's entries for tools taken from this machine, with every shared library `ldd` names for each ELF
+ * among them (a dlopened module's own dependencies included), as nodeRuntimeEntries does for node. What a CNI's
+ * image needs from the host: iptables (the backend kube-proxy uses here), ipset, ip, and a dynamic (cgo) daemon.
+ */
+export async function hostToolEntries({ binaries = [], files = [], trees = [] }: HostTools): Promise<LayerEntry[]> {
+  const entries: LayerEntry[] = [];
+  const elves: string[] = [];
+  for (const binary of binaries) {
+    entries.push(...(await hostPathEntries(binary)));
+    elves.push(binary);
+  }
+  for (const file of files) {
+    entries.push(await hostFile(file.path.replace(/^\//, ''), file.source));
+    elves.push(file.source);
+  }
+  for (const given of trees) {
+    // Its real path: a tree under a symlinked parent (merged-/usr's /lib) would clash with that symlink's entry.
+    const tree = await realpath(given);
+    const treeEntriesAtHostPath = await treeEntries(tree, tree.replace(/^\//, ''));
+    entries.push(...treeEntriesAtHostPath);
+    for (const e of treeEntriesAtHostPath) if (e.kind === 'file') elves.push(`/${e.path}`);
+  }
+  const libraries = new Set<string>();
+  for (const path of elves) for (const library of await sharedLibraries(path)) libraries.add(library);
+  for (const library of [...libraries].sort()) entries.push(...(await hostPathEntries(library)));
+  return entries;
+}
+
+/**
+ * iptables as this machine's kube-proxy runs it (through /etc/alternatives: nft here, `iptables v1.8.9
+ * (nf_tables)`), with -save/-restore and the extensions it dlopens from libxtables' directory: a CNI that programs
+ * rules next to kube-proxy's must use the same backend, or each side sees only its own rules.
+ */
+export async function iptablesTools(): Promise<HostTools> {
+  const { stdout } = await runCommand(['ldd', await realpath('/usr/sbin/iptables')]);
+  const libxtables = parseLdd(stdout, 'iptables').find((p) => basename(p).startsWith('libxtables.so'));
+  if (libxtables === undefined) throw new ImageBuildError('iptables links no libxtables: cannot find its extensions');
+  return {
+    binaries: ['/usr/sbin/iptables', '/usr/sbin/iptables-save', '/usr/sbin/iptables-restore'],
+    trees: [join(dirname(await realpath(libxtables)), 'xtables')],
+  };
+}
+
+/** The libraries `ldd` names for a dynamic ELF file; none for a static one or a file that is not ELF. */
+async function sharedLibraries(path: string): Promise<string[]> {
+  const handle = await open(path, 'r');
+  const magic = Buffer.alloc(4);
+  try {
+    await handle.read(magic, 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+  if (magic.readUInt32BE(0) !== 0x7f454c46) return [];
+  try {
+    return parseLdd((await runCommand(['ldd', path])).stdout, path, { requireLoader: false });
+  } catch (err) {
+    // glibc's ldd exits 1 with this line on stderr for a static binary: nothing to add.
+    if (err instanceof CommandError && /not a dynamic executable/.test(err.stderr)) return [];
+    throw new ImageBuildError(`ldd ${path} failed`, { cause: err });
+  }
+}
+
 /** Absolute paths of the shared objects in `ldd` output (the vDSO has none and is skipped). */
-export function parseLdd(output: string, binary: string): string[] {
+export function parseLdd(output: string, binary: string, { requireLoader = true } = {}): string[] {
   const paths: string[] = [];
   for (const line of output.split('\n')) {
     if (/not found/.test(line)) throw new ImageBuildError(`${binary} needs a library this machine lacks: ${line.trim()}`);
     const match = /^\s*(?:\S+\s+=>\s+)?(\/\S+)\s+\(0x[0-9a-f]+\)\s*$/.exec(line);
     if (match?.[1] !== undefined) paths.push(match[1]);
   }
-  if (!paths.some((p) => basename(p).startsWith('ld-linux') || basename(p).startsWith('ld64'))) {
+  if (requireLoader && !paths.some((p) => basename(p).startsWith('ld-linux') || basename(p).startsWith('ld64'))) {
     throw new ImageBuildError(`ldd of ${binary} names no dynamic loader; output:\n${output}`);
   }
   return paths;

@@ -74,15 +74,26 @@ async function attach(net: ClusterNetwork, netns: string, tag: string, ip: strin
   await ipBatch(netns, ['link set lo up', `addr add ${ip}/${UNDERLAY_PREFIX} dev eth0`, 'link set eth0 up']);
 }
 
-export async function createNetwork(net: ClusterNetwork): Promise<void> {
+export interface NetworkOptions {
+  /**
+   * Route each node's pod CIDR to it in the fabric (the bridge CNI has no overlay of its own). False for an
+   * overlay CNI (Flannel, Calico VXLAN): pod traffic between nodes then exists only inside its tunnels.
+   */
+  podRoutes: boolean;
+}
+
+export async function createNetwork(net: ClusterNetwork, { podRoutes }: NetworkOptions = { podRoutes: true }): Promise<void> {
   for (const ns of net.namespaces) await runCommand(['ip', 'netns', 'add', ns]);
   await ipBatch(net.fabric, ['link set lo up', 'link add underlay type bridge', 'link set underlay up']);
   await attach(net, net.controlPlane, 'cp', CONTROL_PLANE_IP);
   await attach(net, net.outsideHost, 'outside', OUTSIDE_HOST_IP);
   for (const node of net.nodes) await attach(net, node.netns, node.name, node.ip);
   // Pod traffic is routed, not NATed, between nodes (so policies see real pod IPs): every node and the control
-  // plane (which answers pods calling the `kubernetes` Service) route each pod CIDR to its node.
-  for (const member of [net.controlPlane, ...net.nodes.map((n) => n.netns)]) {
+  // plane (which answers pods calling the `kubernetes` Service) route each pod CIDR to its node. With an overlay
+  // the control plane has no such route either, as on a cluster whose API server host is not a node: the CNI
+  // masquerades pod traffic leaving the pod network (flannel --ip-masq, Calico's natOutgoing), so the API
+  // server sees and answers the node's address.
+  for (const member of podRoutes ? [net.controlPlane, ...net.nodes.map((n) => n.netns)] : []) {
     const routes = net.nodes.filter((n) => n.netns !== member).map((n) => `route add ${n.podCIDR} via ${n.ip}`);
     if (routes.length > 0) await ipBatch(member, routes);
   }
