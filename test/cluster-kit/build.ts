@@ -11,6 +11,11 @@
  *   flanneld, flannel-install-conf
  *                flannel's daemon (cgo, as upstream builds it on amd64: its udp backend needs it) and the
  *                install-conf command its DaemonSet's init container runs (components/flannel)
+ *   calico-*     Calico's calico-node (felix and friends), CNI plugin, CNI installer, kube-controllers and
+ *                check-status, each upstream's own main package (components/calico); only where the
+ *                projectcalico/api module the proxy does not serve is provided (calicoUnavailable())
+ *   kubectl      kubectl v1.29.9, the one Calico's flannel-migration controller image ships (components/kubectl);
+ *                built with Calico only
  *
  * `tsx test/cluster-kit/build.ts` builds what is missing, reports progress on stderr and prints the paths as JSON.
  */
@@ -30,6 +35,16 @@ export const VERSIONS = {
   kubeRouter: 'v2.1.0',
   /** The newest tag the Go module proxy lists. */
   flannel: 'v0.28.11',
+  /**
+   * The only version of github.com/projectcalico/calico the module proxy serves: branch release-v3.28 after
+   * v3.28.5 (commit a0db560f0520 of 2025-08-13), named after a cni-plugin tag of old. Its go.mod pins k8s.io v0.29.15.
+   */
+  calico: 'v1.11.0-cni-plugin.0.20250813170300-a0db560f0520',
+  /**
+   * The kubectl Calico's flannel-migration controller image ships (that commit's metadata.mk K8S_VERSION): the
+   * controller runs `kubectl drain --delete-local-data`, which the kubectl of VERSIONS.kubernetes rejects.
+   */
+  migrationKubectl: 'v1.29.9',
   /** TAG in build/pause/Makefile of that Kubernetes release. */
   pause: '3.10.1',
 } as const;
@@ -44,9 +59,45 @@ export interface Components {
   /** flanneld, dynamically linked (cgo): its image carries the libraries it links. */
   flanneld: string;
   flannelInstallConf: string;
+  /** Absent where Calico cannot be built (calicoUnavailable() says why). */
+  calico?: CalicoBinaries;
+  /** kubectl VERSIONS.migrationKubectl, for the flannel migration controller's image; built with Calico only. */
+  migrationKubectl?: string;
   /** Where artefacts derived from the binaries (the images) are kept, keyed by those binaries. */
   cacheDir: string;
   versions: Versions;
+}
+
+/** Calico's binaries (components/calico) and the module source they were built from (manifests, scripts). */
+export interface CalicoBinaries {
+  /** node/cmd/calico-node: felix, -startup, -allocate-tunnel-addrs, ... (one multi-call binary upstream). */
+  node: string;
+  /** cni-plugin/cmd/calico: the CNI plugin, and calico-ipam when called by that name. */
+  cni: string;
+  /** cni-plugin/cmd/install: what the install-cni init container runs. */
+  install: string;
+  kubeControllers: string;
+  /** kube-controllers/cmd/check-status: the kube-controllers Deployment's probes. */
+  checkStatus: string;
+  /** The pinned module's directory in the Go module cache. */
+  source: string;
+}
+
+/**
+ * What Calico's images are tagged with and its binaries report: the branch and commit, since the proxy's
+ * pseudo-version names no Calico release (`git describe` of that commit is not known here).
+ */
+export const CALICO_RELEASE = 'release-v3.28-a0db560f0520';
+const CALICO_BUILD_DATE = '2025-08-13T17:03:00Z';
+const CALICO_COMMIT = 'a0db560f0520';
+
+/** github.com/projectcalico/api, which the proxy refuses and components/calico/go.mod replaces with this folder. */
+export const CALICO_API_DIR = fileURLToPath(new URL('../../../shared/third_party/projectcalico-api', import.meta.url));
+
+/** Why Calico cannot be built on this checkout, in one line; undefined when it can. */
+export function calicoUnavailable(): string | undefined {
+  if (existsSync(join(CALICO_API_DIR, 'go.mod'))) return undefined;
+  return `Calico needs github.com/projectcalico/api in ${CALICO_API_DIR} (the Go module proxy refuses it; see issue 20)`;
 }
 
 export interface BuildOptions {
@@ -84,6 +135,8 @@ const PINS: ReadonlyArray<{ wrapper: string; module: string; version: string }> 
   { wrapper: 'coredns', module: 'github.com/coredns/coredns', version: VERSIONS.coredns },
   { wrapper: 'kube-router', module: 'github.com/cloudnativelabs/kube-router/v2', version: VERSIONS.kubeRouter },
   { wrapper: 'flannel', module: 'github.com/flannel-io/flannel', version: VERSIONS.flannel },
+  { wrapper: 'calico', module: 'github.com/projectcalico/calico', version: VERSIONS.calico },
+  { wrapper: 'kubectl', module: 'k8s.io/kubectl', version: VERSIONS.migrationKubectl.replace(/^v1\./, 'v0.') },
 ];
 
 interface Toolchain {
@@ -96,7 +149,7 @@ interface Toolchain {
 
 interface Recipe {
   /** The binary's file name, and its name in progress lines. */
-  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf';
+  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf' | CalicoRecipe | 'kubectl';
   version: string;
   /** Besides the toolchain, everything that decides the binary's bytes: what the cache key is made of. */
   inputs: unknown;
@@ -112,6 +165,7 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
   const progress = options.onProgress ?? (() => undefined);
   const toolchain = await readToolchain();
   const recipes = await planRecipes();
+  const calicoSource = calicoUnavailable() === undefined ? await calicoModuleDir() : undefined;
   // One cache entry per component, keyed by what decides its bytes: adding or bumping one component (a CNI, say)
   // rebuilds that one, never the 30-minute Kubernetes build beside it.
   const binaries = new Map(recipes.map((recipe) => [recipe.name, join(cacheRoot(), `${recipe.name}-${cacheKey(toolchain, recipe)}`, recipe.name)]));
@@ -123,6 +177,19 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
     pause: path('pause'),
     flanneld: path('flanneld'),
     flannelInstallConf: path('flannel-install-conf'),
+    ...(calicoSource === undefined
+      ? {}
+      : {
+          calico: {
+            node: path('calico-node'),
+            cni: path('calico-cni'),
+            install: path('calico-install'),
+            kubeControllers: path('calico-kube-controllers'),
+            checkStatus: path('calico-check-status'),
+            source: calicoSource,
+          },
+          migrationKubectl: path('kubectl'),
+        }),
     // Images are derived from the binaries they carry; their directory is keyed by those binaries' entries.
     cacheDir: join(cacheRoot(), `derived-${sha256(JSON.stringify([...binaries.values()])).slice(0, 16)}`),
     versions: { ...VERSIONS, go: toolchain.go },
@@ -180,6 +247,9 @@ async function planRecipes(): Promise<Recipe[]> {
   // flannel's Makefile also passes -extldflags -static (its image is musl alpine); here the binary stays dynamic
   // against this machine's glibc and images.ts packs the libraries `ldd` names.
   const flannelLdflags = ['-s', '-w', `-X github.com/flannel-io/flannel/pkg/version.Version=${VERSIONS.flannel}`];
+  const [kubectlMajor, kubectlMinor] = VERSIONS.migrationKubectl.replace(/^v/, '').split('.');
+  const kubectlVars = { gitVersion: VERSIONS.migrationKubectl, gitMajor: kubectlMajor, gitMinor: kubectlMinor, gitTreeState: 'clean' };
+  const kubectlLdflags = ['-s', '-w', ...Object.entries(kubectlVars).flatMap(([name, value]) => ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].map((pkg) => `-X ${pkg}.${name}=${value}`))];
 
   // Cheapest first, so that a broken wrapper fails in seconds rather than after the long kube build.
   return [
@@ -189,6 +259,9 @@ async function planRecipes(): Promise<Recipe[]> {
     await goRecipe({ name: 'kube-router', version: VERSIONS.kubeRouter, ldflags: routerLdflags }),
     await goRecipe({ name: 'flannel-install-conf', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel/cmd/install_conf', version: VERSIONS.flannel, ldflags: ['-s', '-w'] }),
     await goRecipe({ name: 'flanneld', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel', version: VERSIONS.flannel, ldflags: flannelLdflags, cgo: true }),
+    ...(calicoUnavailable() === undefined ? await calicoRecipes() : []),
+    // Only a migration to Calico needs it.
+    ...(calicoUnavailable() === undefined ? [await goRecipe({ name: 'kubectl', version: VERSIONS.migrationKubectl, ldflags: kubectlLdflags })] : []),
     await goRecipe({ name: 'kube', version: VERSIONS.kubernetes, ldflags: kubeLdflags }),
   ];
 }
@@ -205,6 +278,48 @@ interface GoRecipeSpec {
   /** cgo on (a dynamic binary) for a component upstream builds with cgo; static otherwise, as upstream releases
    * kube, coredns and kube-router (images.ts puts coredns alone in an image). */
   cgo?: boolean;
+}
+
+type CalicoRecipe = 'calico-node' | 'calico-cni' | 'calico-install' | 'calico-kube-controllers' | 'calico-check-status';
+
+/** Five upstream main packages of one module, linked with the version variables their Makefiles set. */
+async function calicoRecipes(): Promise<Recipe[]> {
+  const ldflags = [
+    '-s',
+    '-w',
+    // cni-plugin, kube-controllers and check-status: `-X main.VERSION` (their Makefiles); calico-node: node/Makefile's.
+    `-X main.VERSION=${CALICO_RELEASE}`,
+    `-X github.com/projectcalico/calico/node/pkg/lifecycle/startup.VERSION=${CALICO_RELEASE}`,
+    `-X github.com/projectcalico/calico/node/buildinfo.GitVersion=${CALICO_RELEASE}`,
+    `-X github.com/projectcalico/calico/node/buildinfo.BuildDate=${CALICO_BUILD_DATE}`,
+    `-X github.com/projectcalico/calico/node/buildinfo.GitRevision=${CALICO_COMMIT}`,
+  ];
+  const packages: Array<[CalicoRecipe, string]> = [
+    ['calico-check-status', 'kube-controllers/cmd/check-status'],
+    ['calico-install', 'cni-plugin/cmd/install'],
+    ['calico-cni', 'cni-plugin/cmd/calico'],
+    ['calico-kube-controllers', 'kube-controllers/cmd/kube-controllers'],
+    ['calico-node', 'node/cmd/calico-node'],
+  ];
+  // The API module sits outside the wrapper, so its files are inputs of their own.
+  const api = sha256(JSON.stringify(await hashTree(CALICO_API_DIR)));
+  const recipes: Recipe[] = [];
+  for (const [name, pkg] of packages) {
+    const recipe = await goRecipe({ name, wrapper: 'calico', pkg: `github.com/projectcalico/calico/${pkg}`, version: VERSIONS.calico, ldflags });
+    recipes.push({ ...recipe, inputs: { go: recipe.inputs, api } });
+  }
+  return recipes;
+}
+
+/** The pinned Calico module's source (its manifests, node/filesystem), downloaded into the module cache if needed. */
+export async function calicoModuleDir(): Promise<string> {
+  return moduleDir('calico', `github.com/projectcalico/calico@${VERSIONS.calico}`);
+}
+
+/** Where the module cache holds `module@version` (downloaded through the wrapper's go.sum when missing). */
+async function moduleDir(wrapper: string, moduleAtVersion: string): Promise<string> {
+  const { stdout } = await runCommand(goArgv(join(COMPONENTS_DIR, wrapper), ['mod', 'download', '-json', moduleAtVersion]));
+  return (JSON.parse(stdout) as { Dir: string }).Dir;
 }
 
 async function goRecipe({ name, version, ldflags, extraFlags = [], wrapper = name, pkg = '.', cgo = false }: GoRecipeSpec): Promise<Recipe> {
@@ -258,7 +373,8 @@ function cacheKey(toolchain: Toolchain, { name, version, inputs }: Recipe): stri
 }
 
 async function checkPins(): Promise<void> {
-  const wrappers = [...new Set(PINS.map((pin) => pin.wrapper))];
+  // components/calico resolves only where the API module is provided.
+  const wrappers = [...new Set(PINS.map((pin) => pin.wrapper))].filter((w) => w !== 'calico' || calicoUnavailable() === undefined);
   for (const wrapper of wrappers) {
     const pins = PINS.filter((pin) => pin.wrapper === wrapper);
     // `go list -m` rather than reading go.mod: it answers after replace directives and minimal version selection.
@@ -293,6 +409,17 @@ function isAlive(pid: number): boolean {
 async function hashFiles(dir: string): Promise<Record<string, string>> {
   const files = (await readdir(dir)).filter((file) => /^go\.(mod|sum)$|\.go$/.test(file)).sort();
   return Object.fromEntries(await Promise.all(files.map(async (file) => [file, sha256(await readFile(join(dir, file)))] as const)));
+}
+
+/** Every file under `dir` by relative path and content (the API module: 137 files, 2 MB). */
+async function hashTree(dir: string, prefix = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) Object.assign(out, await hashTree(dir, rel));
+    else if (entry.isFile()) out[rel] = sha256(await readFile(join(dir, rel)));
+  }
+  return out;
 }
 
 function sha256(data: string | Buffer): string {

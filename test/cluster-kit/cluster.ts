@@ -28,6 +28,10 @@ import {
   API_PORT,
   apiServerArgs,
   containerdConfig,
+  HOST_CNI_PLUGINS,
+  NODE_CNI_BIN_DIR,
+  NODE_CNI_CONF_DIR,
+  nodeHostPath,
   controllerManagerArgs,
   etcdArgs,
   kubeletArgs,
@@ -35,10 +39,6 @@ import {
   kubeProxyArgs,
   kubeProxyConfig,
   kubeRouterArgs,
-  HOST_CNI_PLUGINS,
-  NODE_CNI_BIN_DIR,
-  NODE_CNI_CONF_DIR,
-  nodeHostPath,
   schedulerArgs,
 } from './configs.js';
 import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE, type ImageArchive } from './images.js';
@@ -58,6 +58,9 @@ const STATE_TIMEOUT_MS = 180_000;
 
 /** Which nodes run kube-router's policy controller: all (Calico), none (Flannel), or some (a migration halfway). */
 export type Enforcement = 'all' | 'none' | string[];
+
+/** The pod network (cni.ts). */
+export type Cni = CniName;
 
 export interface ClusterOptions {
   nodes?: number;
@@ -196,6 +199,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   if (swept.length > 0) progress(`swept ${swept.length} cluster(s) left by a killed run: ${swept.join(', ')}`);
 
   const components = options.components ?? (await buildComponents({ onProgress: progress }));
+  const unavailable = cni.unavailable?.(components);
+  if (unavailable !== undefined) throw new Error(`--cni ${cniName}: ${unavailable}`);
   const id = randomBytes(3).toString('hex');
   const dir = join(tmpdir(), `${DIR_PREFIX}${id}`);
   // The directory appears under its swept name only with its owner marker inside, so a sweep running
@@ -389,6 +394,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     if (cniObjects.length > 0) {
       progress(`${cniName}: ${cni.daemonSets.map((d) => `DaemonSet ${d.namespace}/${d.name}`).join(', ')}`);
       await apply(cniObjects);
+    }
+    const custom = cni.customResources?.(net.nodes);
+    if (custom !== undefined) {
+      for (const crd of custom.crds) await runCommand(['kubectl', '--kubeconfig', admin, 'wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}`]);
+      await apply(custom.objects);
     }
     lbController = startLoadBalancerController(kc, net, progress);
 

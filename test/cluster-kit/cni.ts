@@ -8,7 +8,8 @@
  *
  * cluster.ts calls a CNI at these named points, in this order; everything else about a CNI lives in its file.
  */
-import type { Components } from './build.js';
+import { calicoUnavailable, CALICO_RELEASE, type Components } from './build.js';
+import { buildCalicoImages, calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest } from './calico.js';
 import { cniConfig, nodeHostPath, NODE_CNI_CONF_DIR } from './configs.js';
 import { buildFlannelImage, flannelImage, flannelObjects, FLANNEL_DAEMONSET, FLANNEL_NAMESPACE } from './flannel.js';
 import type { ImageArchive } from './images.js';
@@ -39,6 +40,13 @@ export interface CniPlugin {
   nodeConfig(node: NodeNetwork, nodeDir: string): { file: string; content: string } | undefined;
   /** Objects applied once every node is registered with its pod CIDR (the CNI's DaemonSet, RBAC, config). */
   objects(ctx: CniContext): Record<string, unknown>[];
+  /**
+   * Objects applied after `objects`, once the CRDs among them are Established (custom resources of those CRDs,
+   * e.g. Calico's IP pools); absent when none.
+   */
+  customResources?(nodes: readonly NodeNetwork[]): { crds: string[]; objects: Record<string, unknown>[] };
+  /** Why this CNI cannot run on this checkout, in one line (Calico without the API module); undefined when it can. */
+  unavailable?(components: Components): string | undefined;
   /** The DaemonSets that carry it, for status lines and tests (namespace/name). */
   readonly daemonSets: ReadonlyArray<{ namespace: string; name: string }>;
 }
@@ -65,10 +73,20 @@ const flannel: CniPlugin = {
   daemonSets: [{ namespace: FLANNEL_NAMESPACE, name: FLANNEL_DAEMONSET }],
 };
 
-const plugins: Partial<Record<CniName, CniPlugin>> = { 'kube-router': kubeRouter, flannel };
+const calico: CniPlugin = {
+  name: 'calico',
+  fabricPodRoutes: false,
+  images: async ({ components, imagesDir }) => buildCalicoImages(imagesDir, components.calico!, CALICO_RELEASE),
+  // calico-node's install-cni writes 10-calico.conflist; the node is NotReady until it has.
+  nodeConfig: () => undefined,
+  objects: ({ components }) => editCalicoManifest(readCalicoManifest(components.calico!), { images: calicoImageRefs(CALICO_RELEASE) }),
+  customResources: (nodes) => ({ crds: ['ippools.crd.projectcalico.org'], objects: calicoIpPools([...nodes]) }),
+  unavailable: (components) => calicoUnavailable() ?? (components.calico === undefined ? 'the components were built without Calico' : undefined),
+  daemonSets: [{ namespace: 'kube-system', name: 'calico-node' }],
+};
+
+const plugins: Record<CniName, CniPlugin> = { 'kube-router': kubeRouter, flannel, calico };
 
 export function cniPlugin(name: CniName): CniPlugin {
-  const plugin = plugins[name];
-  if (plugin === undefined) throw new Error(`cni ${name}: not available in this build of the cluster kit`);
-  return plugin;
+  return plugins[name];
 }

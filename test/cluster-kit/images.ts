@@ -64,6 +64,8 @@ export interface HostImage {
   layers: LayerEntry[][];
   entrypoint?: string[];
   cmd?: string[];
+  /** The image config's User (absent: root). */
+  user?: string;
 }
 
 /** Builds one image from layers of entries into `outDir` (`<name>-<tag>.oci.tar`). */
@@ -74,7 +76,7 @@ export async function buildHostImage(outDir: string, image: HostImage): Promise<
     const blobs = new BlobStore(work);
     const layers: Layer[] = [];
     for (const entries of image.layers) layers.push(await blobs.addLayer(entries));
-    return await writeImageArchive(blobs, { ref: image.ref, layers, entrypoint: image.entrypoint, cmd: image.cmd }, outDir);
+    return await writeImageArchive(blobs, { ref: image.ref, layers, entrypoint: image.entrypoint, cmd: image.cmd, user: image.user }, outDir);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 /**
- * netcheck's policy engine (src/policy) against a REAL enforcer: kube-router v2.1.0's NetworkPolicy controller
- * on the real cluster (test/cluster-kit). The fixture (test/fixtures/conformance) exercises what kube-router
+ * netcheck's policy engine (src/policy) against REAL enforcers on the real cluster (test/cluster-kit): kube-router
+ * v2.1.0's NetworkPolicy controller (denied packets REJECTED), and Calico's felix (release-v3.28, iptables data
+ * plane; denied packets DROPPED). The fixture (test/fixtures/conformance) exercises what kube-router
  * implements: namespace and pod selectors (matchLabels, In, NotIn, Exists, DoesNotExist), a namespaceSelector
  * alone, namespaceSelector + podSelector in one peer (AND) vs separate peers (OR), empty podSelectors,
  * ingress-only / egress-only / both policyTypes (and the API's defaulting), default deny, ports by number, by
@@ -12,8 +13,8 @@
  * anything is probed; the scenario's `matrix` is that verdict for every (workload × Service port) cell, and
  * `netcheck run` probes each cell from a pod cloning the source workload's labels. A clean run means the data
  * plane agrees with the engine on every cell. The cells where kube-router v2.1.0 is known to depart from the
- * NetworkPolicy spec are listed in KUBE_ROUTER_DEVIATIONS with the reason; they must deviate exactly so.
- * Asserted: cell verdicts and exit codes, never wall time.
+ * NetworkPolicy spec are listed in KUBE_ROUTER_DEVIATIONS with the reason, Calico's in CALICO_DEVIATIONS; they
+ * must deviate exactly so. Asserted: cell verdicts and exit codes, never wall time.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +23,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../src/model/outcome.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
 import type { AnalysisCell } from '../../src/policy/analyze.js';
+import { calicoUnavailable } from '../cluster-kit/build.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
-import type { RunningCluster } from '../cluster-kit/cluster.js';
+import type { Cni, RunningCluster } from '../cluster-kit/cluster.js';
 import { readManifests } from '../cluster-kit/manifests.js';
 import { runCommand } from '../cluster-kit/run-command.js';
 import { built, MAIN, runBuiltCli } from './built-cli.js';
@@ -35,13 +37,21 @@ if (skip !== undefined) console.warn(`e2e policy conformance: skipped — ${skip
 
 type Verdict = 'allow' | 'deny';
 
+interface Deviation {
+  source: string;
+  target: string;
+  engine: Verdict;
+  observed: Verdict;
+  reason: string;
+}
+
 /**
  * Cells where kube-router v2.1.0 does not do what networking.k8s.io/v1 says (read in its
  * pkg/controllers/netpol/{policy,pod}.go, and seen in its iptables rules and ipsets on the nodes). The engine
  * follows the spec; each cell must deviate exactly so, and a kube-router that stops deviating fails the run
  * ("known gap no longer reproduces").
  */
-const KUBE_ROUTER_DEVIATIONS: ReadonlyArray<{ source: string; target: string; engine: Verdict; observed: Verdict; reason: string }> = [
+const KUBE_ROUTER_DEVIATIONS: readonly Deviation[] = [
   {
     source: 'toolbox',
     target: 'toolbox-ssh',
@@ -70,6 +80,31 @@ const KUBE_ROUTER_DEVIATIONS: ReadonlyArray<{ source: string; target: string; en
       'the same rule becomes "TCP 8080 to any destination", so reporter\'s 8080 (named `ui`, it declares no `http`) is admitted',
   },
 ];
+
+/**
+ * Cells where felix (release-v3.28, iptables data plane) does not do what networking.k8s.io/v1 says. Calico
+ * converts each NetworkPolicy into its own policy model (libcalico-go/lib/backend/k8s/conversion) and felix
+ * renders that into iptables chains and ipsets per workload endpoint; every cell of this fixture comes out as
+ * the spec says, so the list is empty, and a felix that starts to deviate fails the run.
+ */
+const CALICO_DEVIATIONS: readonly Deviation[] = [];
+
+interface Enforcer {
+  cni: Cni;
+  /** As the report's `known` reasons and the test titles name it. */
+  name: string;
+  deviations: readonly Deviation[];
+  /** The outcomes a denied flow may have: REJECT gives `refused` (TCP RST or ICMP port unreachable), DROP a timeout. */
+  denied: ReadonlyArray<Outcome['kind']>;
+  skip: string | undefined;
+}
+
+const ENFORCERS: readonly Enforcer[] = [
+  { cni: 'kube-router', name: 'kube-router v2.1.0', deviations: KUBE_ROUTER_DEVIATIONS, denied: ['refused', 'timeout', 'unreachable'], skip },
+  // felix drops: a denied TCP connect or UDP query is answered by nothing, so the agent reports a timeout.
+  { cni: 'calico', name: 'Calico felix (release-v3.28)', deviations: CALICO_DEVIATIONS, denied: ['timeout'], skip: skip ?? calicoUnavailable() },
+];
+for (const e of ENFORCERS) if (e.skip !== undefined && skip === undefined) console.warn(`e2e policy conformance on ${e.name}: skipped — ${e.skip}`);
 
 interface ContainerPort {
   name?: string;
@@ -132,17 +167,19 @@ function readFixture(): { workloads: Workload[]; targets: ServiceTarget[] } {
   return { workloads, targets };
 }
 
-/** Did traffic get through? `undefined` for an outcome that tested nothing (DNS failure, agent error). */
-function observedVerdict(outcome: Outcome): Verdict | undefined {
+/**
+ * Did traffic get through? `undefined` for an outcome that tested nothing (DNS failure, agent error) or that
+ * this enforcer never gives a denied flow (a `refused` from felix, which drops).
+ */
+function observedVerdict(outcome: Outcome, enforcer: Enforcer): Verdict | undefined {
   switch (outcome.kind) {
     case 'connected':
     case 'http':
       return 'allow';
-    // kube-router REJECTs what no policy admits (ICMP port unreachable): refused, for TCP and UDP alike.
     case 'refused':
     case 'timeout':
     case 'unreachable':
-      return 'deny';
+      return enforcer.denied.includes(outcome.kind) ? 'deny' : undefined;
     default:
       return undefined;
   }
@@ -156,8 +193,12 @@ function describeCell(cell: CellVerdict): string {
   ].join('\n');
 }
 
-describe.skipIf(skip !== undefined)('policy conformance: netcheck\'s engine vs kube-router on the real cluster', () => {
-  const cluster = useCluster({ manifests: [FIXTURE] });
+describe.each(ENFORCERS)('policy conformance: netcheck\'s engine vs $name on the real cluster', (enforcer) => {
+  if (enforcer.skip !== undefined) {
+    it.skip(`skipped: ${enforcer.skip}`, () => undefined);
+    return;
+  }
+  const cluster = useCluster({ manifests: [FIXTURE], cni: enforcer.cni });
   let c: RunningCluster;
   let dir: string;
 
@@ -174,7 +215,7 @@ describe.skipIf(skip !== undefined)('policy conformance: netcheck\'s engine vs k
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('every (workload × Service port) cell: kube-router does what the engine computed offline', async () => {
+  it(`every (workload × Service port) cell: ${enforcer.name} does what the engine computed offline`, async () => {
     const { workloads, targets } = readFixture();
     const namespaces = [...new Set(workloads.map((w) => w.namespace))];
 
@@ -225,8 +266,8 @@ describe.skipIf(skip !== undefined)('policy conformance: netcheck\'s engine vs k
       for (const protocol of ['TCP', 'UDP'] as const) expect(expected.filter((e) => e.engine === verdict && e.target.protocol === protocol).length, `${verdict} ${protocol}`).toBeGreaterThan(0);
     }
 
-    const deviation = (e: Expected) => KUBE_ROUTER_DEVIATIONS.find((d) => d.source === e.source.name && d.target === e.target.name);
-    for (const d of KUBE_ROUTER_DEVIATIONS) expect(expected.find((e) => e.source.name === d.source && e.target.name === d.target)?.engine, `${d.source} → ${d.target}`).toBe(d.engine);
+    const deviation = (e: Expected) => enforcer.deviations.find((d) => d.source === e.source.name && d.target === e.target.name);
+    for (const d of enforcer.deviations) expect(expected.find((e) => e.source.name === d.source && e.target.name === d.target)?.engine, `${d.source} → ${d.target}`).toBe(d.engine);
     const scenario = {
       apiVersion: 'netcheck.io/v1alpha1',
       kind: 'Scenario',
@@ -242,7 +283,7 @@ describe.skipIf(skip !== undefined)('policy conformance: netcheck\'s engine vs k
           return [w.name, { allow: row.filter((e) => e.engine === 'allow').map((e) => e.target.name), deny: row.filter((e) => e.engine === 'deny').map((e) => e.target.name) }];
         }),
       ),
-      known: KUBE_ROUTER_DEVIATIONS.map((d) => ({ from: d.source, to: d.target, reason: `kube-router v2.1.0: ${d.reason}` })),
+      known: enforcer.deviations.map((d) => ({ from: d.source, to: d.target, reason: `${enforcer.name}: ${d.reason}` })),
     };
     const scenarioFile = join(dir, 'scenario.json');
     writeFileSync(scenarioFile, JSON.stringify(scenario, null, 2));
@@ -262,17 +303,17 @@ describe.skipIf(skip !== undefined)('policy conformance: netcheck\'s engine vs k
         disagreements.push(`${e.source.name} → ${e.target.name}: not in the report`);
         continue;
       }
-      const observed = observedVerdict(cell.outcome);
+      const observed = observedVerdict(cell.outcome, enforcer);
       const documented = deviation(e);
       const wanted = documented?.observed ?? e.engine;
       if (cell.policy !== e.engine || observed !== wanted) {
-        disagreements.push(`${describeCell(cell)}\n    offline analyze: ${e.engine}${documented ? `; documented kube-router deviation: observed ${documented.observed}` : ''}`);
+        disagreements.push(`${describeCell(cell)}\n    offline analyze: ${e.engine}${documented ? `; documented ${enforcer.name} deviation: observed ${documented.observed}` : ''}`);
       }
     }
     expect(disagreements, disagreements.join('\n')).toEqual([]);
     const failing = cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap');
     expect(failing.map(describeCell)).toEqual([]);
-    expect(cells.filter((cell) => cell.classification === 'known-gap').map((cell) => `${cell.source} → ${cell.target}`).sort()).toEqual(KUBE_ROUTER_DEVIATIONS.map((d) => `${d.source} → ${d.target}`).sort());
+    expect(cells.filter((cell) => cell.classification === 'known-gap').map((cell) => `${cell.source} → ${cell.target}`).sort()).toEqual(enforcer.deviations.map((d) => `${d.source} → ${d.target}`).sort());
     expect(run.code).toBe(0);
     // Every probe ran on a real node of the cluster.
     for (const cell of cells) expect(c.nodes.map((n) => n.name)).toContain(cell.node);
