@@ -8,12 +8,12 @@
  *   coredns      CoreDNS with its default plugin set (components/coredns)
  *   kube-router  kube-router's command; the cluster runs only its NetworkPolicy controller (components/kube-router)
  *   pause        the pause.c of that Kubernetes release, static
- *   flanneld, flannel-install-conf
- *                flannel's daemon (cgo, as upstream builds it on amd64: its udp backend needs it) and the
- *                install-conf command its DaemonSet's init container runs (components/flannel)
  *   calico-*     Calico's calico-node (felix and friends), CNI plugin, CNI installer, kube-controllers and
  *                check-status, each upstream's own main package (components/calico); only where the
  *                projectcalico/api module the proxy does not serve is provided (calicoUnavailable())
+ *   flanneld, flannel-install-conf
+ *                flannel's daemon (cgo, as upstream builds it on amd64: its udp backend needs it) and the
+ *                install-conf command its DaemonSet's init container runs (components/flannel)
  *   kubectl      kubectl v1.29.9, the one Calico's flannel-migration controller image ships (components/kubectl);
  *                built with Calico only
  *
@@ -134,9 +134,9 @@ const PINS: ReadonlyArray<{ wrapper: string; module: string; version: string }> 
   { wrapper: 'kube', module: 'go.etcd.io/etcd/server/v3', version: VERSIONS.etcd },
   { wrapper: 'coredns', module: 'github.com/coredns/coredns', version: VERSIONS.coredns },
   { wrapper: 'kube-router', module: 'github.com/cloudnativelabs/kube-router/v2', version: VERSIONS.kubeRouter },
-  { wrapper: 'flannel', module: 'github.com/flannel-io/flannel', version: VERSIONS.flannel },
   { wrapper: 'calico', module: 'github.com/projectcalico/calico', version: VERSIONS.calico },
   { wrapper: 'kubectl', module: 'k8s.io/kubectl', version: VERSIONS.migrationKubectl.replace(/^v1\./, 'v0.') },
+  { wrapper: 'flannel', module: 'github.com/flannel-io/flannel', version: VERSIONS.flannel },
 ];
 
 interface Toolchain {

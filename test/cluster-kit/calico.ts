@@ -24,12 +24,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CalicoBinaries } from './build.js';
 import { NODE_CNI_BIN_DIR, NODE_CNI_CONF_DIR } from './configs.js';
-import { buildHostImage, hostToolEntries, type ImageArchive, type LayerEntry } from './images.js';
+import { buildHostImage, hostToolEntries, iptablesTools, type ImageArchive, type LayerEntry } from './images.js';
 import { readManifests } from './manifests.js';
 import type { NodeNetwork } from './network.js';
 
 /** The manifest a VXLAN-only Calico installation applies (calico.yaml is the BGP one). */
 export const CALICO_MANIFEST = 'manifests/calico-vxlan.yaml';
+export const CALICO_NAMESPACE = 'kube-system';
+export const CALICO_DAEMONSET = 'calico-node';
 
 export interface CalicoImages {
   node: string;
@@ -48,24 +50,21 @@ export function calicoImageRefs(tag: string): CalicoImages {
 const START_SCRIPT = fileURLToPath(new URL('./calico-node-start.sh', import.meta.url));
 
 /**
- * What felix and calico-node exec (felix/environment, felix/iptables, felix/ipsets, felix/conntrack), with the
- * xtables extensions iptables loads at run time. /bin/sh and sleep run the start script and upstream's service
- * run scripts. iptables and iptables-save/-restore resolve through this machine's alternatives to the nft
- * variants, the backend kube-proxy programs here; felix is told NFT too (FELIX_IPTABLESBACKEND).
+ * What felix and calico-node exec besides iptables (felix/ipsets, felix/conntrack, felix/environment's backend
+ * detection, which tries ip6tables too), and /bin/sh and sleep for the start script and upstream's run scripts.
+ * felix looks up `iptables-nft-restore` before `iptables-restore` (FindBestBinary): the -nft names are packed too.
  */
-const NODE_TOOLS = {
-  binaries: [
-    '/bin/sh',
-    '/usr/bin/sleep',
-    // The flannel migration controller runs its check-calico pod in this image: `for i in $(seq 1 10); ...`.
-    '/usr/bin/seq',
-    ...['iptables', 'ip6tables'].flatMap((t) => [`/usr/sbin/${t}`, `/usr/sbin/${t}-save`, `/usr/sbin/${t}-restore`, `/usr/sbin/${t}-nft`, `/usr/sbin/${t}-nft-save`, `/usr/sbin/${t}-nft-restore`]),
-    '/usr/sbin/ipset',
-    '/usr/sbin/conntrack',
-    '/usr/sbin/ip',
-  ],
-  trees: ['/usr/lib/x86_64-linux-gnu/xtables'],
-};
+const NODE_TOOLS = [
+  '/bin/sh',
+  '/usr/bin/sleep',
+  // The flannel migration controller runs its check-calico pod in this image: `for i in $(seq 1 10); ...`.
+  '/usr/bin/seq',
+  ...['iptables', 'ip6tables'].flatMap((t) => [`/usr/sbin/${t}-nft`, `/usr/sbin/${t}-nft-save`, `/usr/sbin/${t}-nft-restore`]),
+  ...['', '-save', '-restore'].map((suffix) => `/usr/sbin/ip6tables${suffix}`),
+  '/usr/sbin/ipset',
+  '/usr/sbin/conntrack',
+  '/usr/sbin/ip',
+];
 
 /** Upstream's node/filesystem files the image keeps: felix's config file and the services' run scripts. */
 const NODE_SERVICES = ['felix', 'allocate-tunnel-addrs', 'monitor-addresses', 'node-status-reporter', 'cni'];
@@ -77,7 +76,7 @@ export async function buildCalicoImages(outDir: string, binaries: CalicoBinaries
   const node = await buildHostImage(outDir, {
     ref: refs.node,
     layers: [
-      await hostToolEntries({ ...NODE_TOOLS, files: [{ path: '/etc/protocols', source: '/etc/protocols' }] }),
+      await nodeToolEntries(),
       [
         ...(await hostToolEntries({
           files: [
@@ -90,6 +89,7 @@ export async function buildCalicoImages(outDir: string, binaries: CalicoBinaries
         ...(await hostToolEntries({
           files: NODE_SERVICES.map((s) => ({ path: `/etc/service/available/${s}/run`, source: upstream(`etc/service/available/${s}/run`) })),
         })).map((e): LayerEntry => (e.kind === 'file' ? { ...e, mode: 0o755 } : e)),
+        { kind: 'dir', path: 'tmp', mode: 0o1777 },
       ],
     ],
     cmd: ['start-calico-node'],
@@ -100,13 +100,16 @@ export async function buildCalicoImages(outDir: string, binaries: CalicoBinaries
   const cni = await buildHostImage(outDir, {
     ref: refs.cni,
     layers: [
-      await hostToolEntries({
-        files: [
-          { path: '/opt/cni/bin/install', source: binaries.install },
-          { path: '/opt/cni/bin/calico', source: binaries.cni },
-          { path: '/opt/cni/bin/calico-ipam', source: binaries.cni },
-        ],
-      }),
+      [
+        ...(await hostToolEntries({
+          files: [
+            { path: '/opt/cni/bin/install', source: binaries.install },
+            { path: '/opt/cni/bin/calico', source: binaries.cni },
+          ],
+        })),
+        // Upstream copies the binary; a link is one copy less in the image, and install copies its target.
+        { kind: 'symlink', path: 'opt/cni/bin/calico-ipam', target: 'calico' },
+      ],
     ],
     cmd: ['/opt/cni/bin/install'],
   });
@@ -130,6 +133,17 @@ export async function buildCalicoImages(outDir: string, binaries: CalicoBinaries
     user: '999',
   });
   return [node, cni, controllers];
+}
+
+/** iptables as kube-proxy runs it here (its backend and extensions), felix's other tools, and /etc/protocols,
+ * where iptables looks up `-p tcp` and the like. */
+async function nodeToolEntries(): Promise<LayerEntry[]> {
+  const iptables = await iptablesTools();
+  return hostToolEntries({
+    ...iptables,
+    binaries: [...(iptables.binaries ?? []), ...NODE_TOOLS],
+    files: [{ path: '/etc/protocols', source: '/etc/protocols' }],
+  });
 }
 
 export interface CalicoManifestOptions {

@@ -28,10 +28,6 @@ import {
   API_PORT,
   apiServerArgs,
   containerdConfig,
-  HOST_CNI_PLUGINS,
-  NODE_CNI_BIN_DIR,
-  NODE_CNI_CONF_DIR,
-  nodeHostPath,
   controllerManagerArgs,
   etcdArgs,
   kubeletArgs,
@@ -39,6 +35,10 @@ import {
   kubeProxyArgs,
   kubeProxyConfig,
   kubeRouterArgs,
+  HOST_CNI_PLUGINS,
+  NODE_CNI_BIN_DIR,
+  NODE_CNI_CONF_DIR,
+  nodeHostPath,
   schedulerArgs,
 } from './configs.js';
 import { buildImages, corednsImage, importImages, LISTENER_IMAGE, NODE_IMAGE, type ImageArchive } from './images.js';
@@ -58,9 +58,6 @@ const STATE_TIMEOUT_MS = 180_000;
 
 /** Which nodes run kube-router's policy controller: all (Calico), none (Flannel), or some (a migration halfway). */
 export type Enforcement = 'all' | 'none' | string[];
-
-/** The pod network (cni.ts). */
-export type Cni = CniName;
 
 export interface ClusterOptions {
   nodes?: number;
@@ -199,8 +196,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   if (swept.length > 0) progress(`swept ${swept.length} cluster(s) left by a killed run: ${swept.join(', ')}`);
 
   const components = options.components ?? (await buildComponents({ onProgress: progress }));
-  const unavailable = cni.unavailable?.(components);
-  if (unavailable !== undefined) throw new Error(`--cni ${cniName}: ${unavailable}`);
   const id = randomBytes(3).toString('hex');
   const dir = join(tmpdir(), `${DIR_PREFIX}${id}`);
   // The directory appears under its swept name only with its owner marker inside, so a sweep running
@@ -316,8 +311,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     // Objects go in through kubectl, as an operator's would: client-node's typed serializer drops fields whose
     // model names differ from the wire names (a NetworkPolicy rule's `from` is `_from` there), which once
     // turned every seeded ingress rule into "allow from anywhere".
-    const apply = async (list: Record<string, unknown>[]): Promise<void> => {
+    const kubectlApply = async (list: Record<string, unknown>[]): Promise<void> => {
       await runCommand(['kubectl', '--kubeconfig', admin, 'apply', '--server-side', '--field-manager=netcheck-cluster', '--force-conflicts', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list }) });
+    };
+    // CustomResourceDefinitions first, and Established, as Helm installs a chart's crds/: objects of their kinds
+    // in the same list would otherwise find no REST mapping (Calico's IP pools beside its CRDs).
+    const apply = async (list: Record<string, unknown>[]): Promise<void> => {
+      const crds = list.filter((o) => o.kind === 'CustomResourceDefinition');
+      if (crds.length > 0) {
+        await kubectlApply(crds);
+        const names = crds.map((o) => `crd/${(o.metadata as { name: string }).name}`);
+        await runCommand(['kubectl', '--kubeconfig', admin, 'wait', '--for=condition=Established', `--timeout=${STATE_TIMEOUT_MS / 1000}s`, ...names]);
+      }
+      const rest = list.filter((o) => o.kind !== 'CustomResourceDefinition');
+      if (rest.length > 0) await kubectlApply(rest);
     };
     if (cniName === 'kube-router') await apply(kubeRouterRbac('kube-router'));
     const coreDnsImage = corednsImage(components.versions.coredns);
@@ -327,7 +334,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     const imagesDir = join(components.cacheDir, 'images');
     const images = [
       ...(await buildImages(imagesDir, { coredns: components.coredns, pause: components.pause, corednsVersion: components.versions.coredns })),
-      ...(await cni.images({ components, imagesDir })),
+      ...(await cni.images({ components, imagesDir, network: net })),
     ];
 
     const proxyKubeconfig = await pki.kubeconfig('kube-proxy', { user: 'system:kube-proxy' }, inCluster);
@@ -390,15 +397,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       await core.patchNode({ name: node.name, body: { spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
       if (initialEnforcement.has(node.name)) startKubeRouter(node);
     }
-    const cniObjects = cni.objects({ components, imagesDir });
+    const cniObjects = cni.objects({ components, imagesDir, network: net });
     if (cniObjects.length > 0) {
       progress(`${cniName}: ${cni.daemonSets.map((d) => `DaemonSet ${d.namespace}/${d.name}`).join(', ')}`);
       await apply(cniObjects);
-    }
-    const custom = cni.customResources?.(net.nodes);
-    if (custom !== undefined) {
-      for (const crd of custom.crds) await runCommand(['kubectl', '--kubeconfig', admin, 'wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}`]);
-      await apply(custom.objects);
     }
     lbController = startLoadBalancerController(kc, net, progress);
 

@@ -8,12 +8,12 @@
  *
  * cluster.ts calls a CNI at these named points, in this order; everything else about a CNI lives in its file.
  */
-import { calicoUnavailable, CALICO_RELEASE, type Components } from './build.js';
-import { buildCalicoImages, calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest } from './calico.js';
+import { CALICO_RELEASE, calicoUnavailable, type Components } from './build.js';
+import { buildCalicoImages, calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest, CALICO_DAEMONSET, CALICO_NAMESPACE } from './calico.js';
 import { cniConfig, nodeHostPath, NODE_CNI_CONF_DIR } from './configs.js';
 import { buildFlannelImage, flannelImage, flannelObjects, FLANNEL_DAEMONSET, FLANNEL_NAMESPACE } from './flannel.js';
 import type { ImageArchive } from './images.js';
-import type { NodeNetwork } from './network.js';
+import type { ClusterNetwork, NodeNetwork } from './network.js';
 
 export const CNI_NAMES = ['kube-router', 'flannel', 'calico'] as const;
 export type CniName = (typeof CNI_NAMES)[number];
@@ -22,6 +22,7 @@ export interface CniContext {
   components: Components;
   /** Where images derived from the components are written (cached per components). */
   imagesDir: string;
+  network: ClusterNetwork;
 }
 
 export interface CniPlugin {
@@ -40,13 +41,6 @@ export interface CniPlugin {
   nodeConfig(node: NodeNetwork, nodeDir: string): { file: string; content: string } | undefined;
   /** Objects applied once every node is registered with its pod CIDR (the CNI's DaemonSet, RBAC, config). */
   objects(ctx: CniContext): Record<string, unknown>[];
-  /**
-   * Objects applied after `objects`, once the CRDs among them are Established (custom resources of those CRDs,
-   * e.g. Calico's IP pools); absent when none.
-   */
-  customResources?(nodes: readonly NodeNetwork[]): { crds: string[]; objects: Record<string, unknown>[] };
-  /** Why this CNI cannot run on this checkout, in one line (Calico without the API module); undefined when it can. */
-  unavailable?(components: Components): string | undefined;
   /** The DaemonSets that carry it, for status lines and tests (namespace/name). */
   readonly daemonSets: ReadonlyArray<{ namespace: string; name: string }>;
 }
@@ -73,20 +67,28 @@ const flannel: CniPlugin = {
   daemonSets: [{ namespace: FLANNEL_NAMESPACE, name: FLANNEL_DAEMONSET }],
 };
 
+const calicoBinaries = (components: Components): NonNullable<Components['calico']> => {
+  if (components.calico === undefined) throw new Error(`cni calico: ${calicoUnavailable() ?? 'the components were built without Calico'}`);
+  return components.calico;
+};
+
 const calico: CniPlugin = {
   name: 'calico',
   fabricPodRoutes: false,
-  images: async ({ components, imagesDir }) => buildCalicoImages(imagesDir, components.calico!, CALICO_RELEASE),
-  // calico-node's install-cni writes 10-calico.conflist; the node is NotReady until it has.
+  images: async ({ components, imagesDir }) => buildCalicoImages(imagesDir, calicoBinaries(components), CALICO_RELEASE),
   nodeConfig: () => undefined,
-  objects: ({ components }) => editCalicoManifest(readCalicoManifest(components.calico!), { images: calicoImageRefs(CALICO_RELEASE) }),
-  customResources: (nodes) => ({ crds: ['ippools.crd.projectcalico.org'], objects: calicoIpPools([...nodes]) }),
-  unavailable: (components) => calicoUnavailable() ?? (components.calico === undefined ? 'the components were built without Calico' : undefined),
-  daemonSets: [{ namespace: 'kube-system', name: 'calico-node' }],
+  objects: ({ components, network }) => [
+    ...editCalicoManifest(readCalicoManifest(calicoBinaries(components)), { images: calicoImageRefs(CALICO_RELEASE) }),
+    ...calicoIpPools(network.nodes),
+  ],
+  daemonSets: [{ namespace: CALICO_NAMESPACE, name: CALICO_DAEMONSET }],
 };
 
-const plugins: Record<CniName, CniPlugin> = { 'kube-router': kubeRouter, flannel, calico };
+const plugins: Partial<Record<CniName, CniPlugin>> = { 'kube-router': kubeRouter, flannel, calico };
 
 export function cniPlugin(name: CniName): CniPlugin {
-  return plugins[name];
+  if (name === 'calico' && calicoUnavailable() !== undefined) throw new Error(`cni calico: ${calicoUnavailable()}`);
+  const plugin = plugins[name];
+  if (plugin === undefined) throw new Error(`cni ${name}: not available in this build of the cluster kit`);
+  return plugin;
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImages, imageCheckReady, importImages, LISTENER_IMAGE, LISTENER_SOURCE, NODE_IMAGE, PAUSE_IMAGE, parseLdd, type ImageArchive } from './images.js';
+import { buildHostImage, buildImages, hostToolEntries, imageCheckReady, importImages, iptablesTools, LISTENER_IMAGE, LISTENER_SOURCE, NODE_IMAGE, PAUSE_IMAGE, parseLdd, type ImageArchive } from './images.js';
 
 // --- builders and readers ---------------------------------------------------------------------------------
 
@@ -305,14 +305,14 @@ describe.skipIf(buildSkip !== undefined)('buildImages', () => {
       expect(image.manifest.config.mediaType).toBe('application/vnd.oci.image.config.v1+json');
       expect(image.manifest.layers.every((l) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+gzip')).toBe(true);
       expect(image.config).toMatchObject({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } });
-      expect(image.config.config.Env).toEqual(['PATH=/usr/local/bin:/usr/bin:/bin']);
+      expect(image.config.config.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
       for (const [name, file] of image.files) expect({ name, uid: file.uid, mtime: file.mtime }).toEqual({ name, uid: 0, mtime: 0 });
     }
   });
 
   it('packs node, every library ldd names and the loader at their paths, with passwd, group, nsswitch and /tmp', async () => {
     const image = await readImage(byRef(NODE_IMAGE).archive);
-    expect(image.config.config).toEqual({ Env: ['PATH=/usr/local/bin:/usr/bin:/bin'], Cmd: ['node'], WorkingDir: '/' });
+    expect(image.config.config).toEqual({ Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['node'], WorkingDir: '/' });
     const [layer] = image.layers;
     const { stdout } = await exec(['ldd', '/usr/bin/node']);
     const needed = [...stdout.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
@@ -349,7 +349,7 @@ describe.skipIf(buildSkip !== undefined)('buildImages', () => {
     expect(listener.manifest.layers).toHaveLength(2);
     expect([...listener.layers[1]!.keys()]).toEqual(['listener.cjs']);
     expect(listener.layers[1]!.get('listener.cjs')!.content.equals(await readFile(LISTENER_SOURCE))).toBe(true);
-    expect(listener.config.config).toEqual({ Env: ['PATH=/usr/local/bin:/usr/bin:/bin'], Entrypoint: ['node', '/listener.cjs'], WorkingDir: '/' });
+    expect(listener.config.config).toEqual({ Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Entrypoint: ['node', '/listener.cjs'], WorkingDir: '/' });
   });
 
   it.each([
@@ -360,7 +360,7 @@ describe.skipIf(buildSkip !== undefined)('buildImages', () => {
     expect(image.layers).toHaveLength(1);
     expect([...image.layers[0]!.keys()]).toEqual([binary]);
     expect(image.layers[0]!.get(binary)).toMatchObject({ type: '0', mode: 0o755 });
-    expect(image.config.config).toEqual({ Env: ['PATH=/usr/local/bin:/usr/bin:/bin'], Entrypoint: [`/${binary}`], WorkingDir: '/' });
+    expect(image.config.config).toEqual({ Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Entrypoint: [`/${binary}`], WorkingDir: '/' });
   });
 
   it('gives identical archives (so identical digests) for identical inputs', async () => {
@@ -558,5 +558,18 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   ])('runs %s by its entrypoint', async (ref, output) => {
     const id = ref.replace(/\W/g, '-');
     expect(await ctr(ctrRun(id, ref, []))).toMatchObject({ code: 0, stdout: output });
+  });
+  it('an image of host tools (hostToolEntries): the host\'s iptables backend with the extensions it dlopens, in a container of its own', async () => {
+    const iptables = await iptablesTools();
+    const image = await buildHostImage(join(dir, 'host-tools'), { ref: 'netcheck.local/host-tools:test', layers: [await hostToolEntries(iptables)] });
+    await importImages([image], ['--address', socket], prefix);
+    const hostVersion = (await exec(['iptables', '--version'])).stdout;
+    const privileged = (id: string, args: string[]): string[] => ['run', '--rm', '--read-only', '--privileged', '--cgroup', `/${cgroupParent}/${id}`, image.ref, id, ...args];
+    const version = await ctr(privileged('tools-version', ['iptables', '--version']));
+    expect(version, version.stderr).toMatchObject({ code: 0, stdout: hostVersion });
+    // A target and a match that live in extension modules (libxt_MASQUERADE.so, libxt_comment.so), as flanneld's
+    // --ip-masq rule uses them; without the xtables tree iptables says "Couldn't load target".
+    const rule = ['-t', 'nat', '-A', 'POSTROUTING', '-s', '10.244.0.0/16', '-m', 'comment', '--comment', 'flanneld masq', '-j', 'MASQUERADE', '--random-fully'];
+    expect(await ctr(privileged('tools-rule', ['iptables', ...rule]))).toMatchObject({ code: 0, stderr: '' });
   });
 });

@@ -64,7 +64,7 @@ export interface HostImage {
   layers: LayerEntry[][];
   entrypoint?: string[];
   cmd?: string[];
-  /** The image config's User (absent: root). */
+  /** The config's User (absent: root, as the other images). */
   user?: string;
 }
 
@@ -179,7 +179,8 @@ const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 /** containerd names an imported image by this annotation (before the OCI ref name, which it reads as a tag). */
 const ANNOTATION_CONTAINERD_NAME = 'io.containerd.image.name';
 const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
-const IMAGE_PATH = '/usr/local/bin:/usr/bin:/bin';
+// Docker's default PATH: host tools such as iptables live in the sbin directories.
+const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 interface Descriptor {
   mediaType: string;

@@ -25,7 +25,8 @@ import type { CellVerdict } from '../../src/model/verdict.js';
 import type { AnalysisCell } from '../../src/policy/analyze.js';
 import { calicoUnavailable } from '../cluster-kit/build.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
-import type { Cni, RunningCluster } from '../cluster-kit/cluster.js';
+import type { RunningCluster } from '../cluster-kit/cluster.js';
+import type { CniName } from '../cluster-kit/cni.js';
 import { readManifests } from '../cluster-kit/manifests.js';
 import { runCommand } from '../cluster-kit/run-command.js';
 import { built, MAIN, runBuiltCli } from './built-cli.js';
@@ -90,7 +91,7 @@ const KUBE_ROUTER_DEVIATIONS: readonly Deviation[] = [
 const CALICO_DEVIATIONS: readonly Deviation[] = [];
 
 interface Enforcer {
-  cni: Cni;
+  cni: CniName;
   /** As the report's `known` reasons and the test titles name it. */
   name: string;
   deviations: readonly Deviation[];
