@@ -84,10 +84,16 @@ export interface CalicoBinaries {
 }
 
 /**
- * What Calico's images are tagged with and its binaries report: the branch and commit, since the proxy's
- * pseudo-version names no Calico release (`git describe` of that commit is not known here).
+ * What Calico's images are tagged with: the branch and commit, since the proxy's pseudo-version names no Calico
+ * release (`git describe` of that commit, what upstream stamps, is not known here).
  */
 export const CALICO_RELEASE = 'release-v3.28-a0db560f0520';
+/**
+ * What the binaries report, and calico-node writes into ClusterInformation: it must be semver, because every
+ * calico-node after the first parses it (libcalico-go's upgrade/migrator, "dotted-tri format") and exits on
+ * anything else. The last release of the branch, with the commit as build metadata (no precedence claimed).
+ */
+export const CALICO_VERSION = 'v3.28.5+a0db560f0520';
 const CALICO_BUILD_DATE = '2025-08-13T17:03:00Z';
 const CALICO_COMMIT = 'a0db560f0520';
 
@@ -288,9 +294,9 @@ async function calicoRecipes(): Promise<Recipe[]> {
     '-s',
     '-w',
     // cni-plugin, kube-controllers and check-status: `-X main.VERSION` (their Makefiles); calico-node: node/Makefile's.
-    `-X main.VERSION=${CALICO_RELEASE}`,
-    `-X github.com/projectcalico/calico/node/pkg/lifecycle/startup.VERSION=${CALICO_RELEASE}`,
-    `-X github.com/projectcalico/calico/node/buildinfo.GitVersion=${CALICO_RELEASE}`,
+    `-X main.VERSION=${CALICO_VERSION}`,
+    `-X github.com/projectcalico/calico/node/pkg/lifecycle/startup.VERSION=${CALICO_VERSION}`,
+    `-X github.com/projectcalico/calico/node/buildinfo.GitVersion=${CALICO_VERSION}`,
     `-X github.com/projectcalico/calico/node/buildinfo.BuildDate=${CALICO_BUILD_DATE}`,
     `-X github.com/projectcalico/calico/node/buildinfo.GitRevision=${CALICO_COMMIT}`,
   ];

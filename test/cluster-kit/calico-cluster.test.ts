@@ -105,9 +105,9 @@ describe.skipIf(skip !== undefined)('a Calico cluster (cni: calico)', { timeout:
     const denyAll = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all', namespace: NS }, spec: { podSelector: { matchLabels: { app: 'listener' } }, policyTypes: ['Ingress'] } };
     await runCommand(['kubectl', '--kubeconfig', c.kubeconfigPath, 'apply', '-f', '-'], { input: JSON.stringify(denyAll) });
     // Felix converts the policy (knp.default.deny-all) and programs node-b asynchronously: wait until the
-    // listener's endpoint chain ends in the rule felix adds once a policy applies to it (felix/rules/endpoints.go;
+    // listener's endpoint chain ends in the rule felix adds once a policy applies to it (felix/rules/endpoints.go:
     // DROP is felix's default IptablesFilterDenyAction). No other pod on node-b is selected by a policy.
-    await waitFor('felix on node-b programs deny-all', async () => ((await inNode(nodeB, ['iptables-nft-save', '-t', 'filter'])).includes('DROP if no policies passed packet') ? true : undefined), 120);
+    await waitFor('felix on node-b programs deny-all', async () => ((await inNode(nodeB, ['iptables-nft-save', '-t', 'filter'])).includes('Drop if no policies passed packet') ? true : undefined), 120);
     expect(await client('client-denied', nodeA, listenerIp, 8080)).toBe('timeout');
     // A closed port behind the policy is not refused either: the SYN is dropped before it reaches the listener.
     expect(await client('client-closed', nodeA, listenerIp, 9999)).toBe('timeout');

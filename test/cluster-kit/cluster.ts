@@ -263,7 +263,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   try {
     createCgroup(`${cgroup}/system`);
     progress(`network: ${net.namespaces.length} namespaces (${net.namespaces.join(', ')})`);
-    await createNetwork(net, { podRoutes: cni.fabricPodRoutes });
+    await createNetwork(net, { podRoutes: cni.fabricPodRoutes, nodeDefaultRoute: cni.nodeDefaultRoute });
 
     const pkiDir = join(dir, 'pki');
     const pki = await createPki(pkiDir, {

@@ -32,6 +32,8 @@ export interface CniPlugin {
    * pod traffic between nodes must cross its own tunnels, so no other path may exist.
    */
   readonly fabricPodRoutes: boolean;
+  /** Nodes get a default route (network.ts NetworkOptions.nodeDefaultRoute says why Calico needs one). */
+  readonly nodeDefaultRoute: boolean;
   /** Images its pods run, imported into every node's containerd with the kit's own before the kubelet starts. */
   images(ctx: CniContext): Promise<ImageArchive[]>;
   /**
@@ -48,6 +50,7 @@ export interface CniPlugin {
 const kubeRouter: CniPlugin = {
   name: 'kube-router',
   fabricPodRoutes: true,
+  nodeDefaultRoute: false,
   images: async () => [],
   nodeConfig: (node, nodeDir) => ({
     file: `${nodeHostPath(nodeDir, NODE_CNI_CONF_DIR)}/10-netcheck.conflist`,
@@ -61,6 +64,9 @@ const kubeRouter: CniPlugin = {
 const flannel: CniPlugin = {
   name: 'flannel',
   fabricPodRoutes: false,
+  // A Flannel cluster is the one migrated to Calico node by node (migrate.ts): its nodes must be hosts calico-node
+  // works on, with the default route every real node has.
+  nodeDefaultRoute: true,
   images: async ({ components, imagesDir }) => [await buildFlannelImage(imagesDir, components)],
   nodeConfig: () => undefined,
   objects: ({ components }) => flannelObjects(flannelImage(components.versions.flannel)),
@@ -75,6 +81,7 @@ const calicoBinaries = (components: Components): NonNullable<Components['calico'
 const calico: CniPlugin = {
   name: 'calico',
   fabricPodRoutes: false,
+  nodeDefaultRoute: true,
   images: async ({ components, imagesDir }) => buildCalicoImages(imagesDir, calicoBinaries(components), CALICO_RELEASE),
   nodeConfig: () => undefined,
   objects: ({ components, network }) => [

@@ -4,9 +4,7 @@
  * touched, and no namespace has a route out of the cluster (the seeds' 192.168.1.x LoadBalancer addresses
  * exist only inside it).
  *
- *   <prefix>-fabric   the underlay: bridge `underlay`, one veth per member; 172.30.0.1 on it is the nodes' default
- *                     gateway, a router with no uplink (it answers every destination it has no route for with
- *                     ICMP net unreachable)
+ *   <prefix>-fabric   the underlay: bridge `underlay`, one veth per member, nothing routed
  *   <prefix>-cp       control plane, 172.30.0.2: etcd, kube-apiserver, controller-manager, scheduler
  *   <prefix>-node-a   node i, 172.30.0.(10+i): kubelet, containerd, kube-proxy, kube-router; pods on 10.244.(i+1).0/24
  *   <prefix>-outside  the machine netcheck runs on, 172.30.0.100: reaches the API server and LoadBalancer IPs,
@@ -16,8 +14,6 @@ import { readFileSync } from 'node:fs';
 import { runCommand } from './run-command.js';
 
 const UNDERLAY_PREFIX = 24;
-/** The underlay's router: the nodes' default gateway, as a real node has one (see createNetwork). */
-export const FABRIC_GATEWAY_IP = '172.30.0.1';
 export const CONTROL_PLANE_IP = '172.30.0.2';
 export const OUTSIDE_HOST_IP = '172.30.0.100';
 export const CLUSTER_CIDR = '10.244.0.0/16';
@@ -84,14 +80,19 @@ export interface NetworkOptions {
    * overlay CNI (Flannel, Calico VXLAN): pod traffic between nodes then exists only inside its tunnels.
    */
   podRoutes: boolean;
+  /**
+   * Give each node a default route (on-link through eth0: the fabric has no router, so what it catches goes
+   * nowhere), as every real host has one. Calico needs it: its pods' gateway is 169.254.1.1, answered by proxy
+   * ARP on the host side of each veth, and Linux answers a proxy ARP only for an address it has a route to
+   * (projectcalico/calico#3270, open; "Calico needs a default gateway on the host in order for proxy_arp to
+   * function", #7866).
+   */
+  nodeDefaultRoute?: boolean;
 }
 
-export async function createNetwork(net: ClusterNetwork, { podRoutes }: NetworkOptions = { podRoutes: true }): Promise<void> {
+export async function createNetwork(net: ClusterNetwork, { podRoutes, nodeDefaultRoute = false }: NetworkOptions = { podRoutes: true }): Promise<void> {
   for (const ns of net.namespaces) await runCommand(['ip', 'netns', 'add', ns]);
-  await ipBatch(net.fabric, ['link set lo up', 'link add underlay type bridge', 'link set underlay up', `addr add ${FABRIC_GATEWAY_IP}/${UNDERLAY_PREFIX} dev underlay`]);
-  // The router forwards nothing anywhere (its only route is the underlay's): forwarding on makes it answer a
-  // destination outside the cluster with ICMP net unreachable, at once, as a node without a route would.
-  await sysctl(net.fabric, 'net.ipv4.ip_forward', '1');
+  await ipBatch(net.fabric, ['link set lo up', 'link add underlay type bridge', 'link set underlay up']);
   await attach(net, net.controlPlane, 'cp', CONTROL_PLANE_IP);
   await attach(net, net.outsideHost, 'outside', OUTSIDE_HOST_IP);
   for (const node of net.nodes) await attach(net, node.netns, node.name, node.ip);
@@ -105,12 +106,9 @@ export async function createNetwork(net: ClusterNetwork, { podRoutes }: NetworkO
     if (routes.length > 0) await ipBatch(member, routes);
   }
   for (const node of net.nodes) {
-    // A default route, as every real node has. kube-proxy needs a route for a node's own traffic to a Service IP
-    // (DNS queries, hostNetwork pods) before its OUTPUT DNAT rewrites it to a pod; Calico needs one for the
-    // address it gives every pod as gateway, 169.254.1.1: the node answers the pod's ARP for it by proxy ARP,
-    // which Linux does only for an address it has a route to (projectcalico/calico#3270, "typically satisfied by
-    // having a default route"; without it a Calico pod reaches nothing, EHOSTUNREACH).
-    await ipBatch(node.netns, [`route add default via ${FABRIC_GATEWAY_IP}`]);
+    // A node's own traffic to a Service IP (DNS queries, hostNetwork pods) needs a route for the Service range
+    // before kube-proxy's OUTPUT DNAT rewrites it to a pod; real nodes have their default route for this.
+    await ipBatch(node.netns, [`route add ${SERVICE_CIDR} dev eth0`, ...(nodeDefaultRoute ? ['route add default dev eth0'] : [])]);
     await sysctl(node.netns, 'net.ipv4.ip_forward', '1');
     // Pods on one node talk over the CNI bridge; iptables (kube-proxy's DNAT, kube-router's policy chains)
     // must see those bridged packets too.
