@@ -123,12 +123,23 @@ describe.skipIf(skip !== undefined)('a Flannel cluster (cni: flannel)', { timeou
     expect(second.connect).toBe('connected');
   });
 
-  it('the outside host reaches every LoadBalancer address (kube-proxy DNAT, then VXLAN to the endpoint\'s node) and the API, never a pod IP', async () => {
+  it('the outside host reaches every LoadBalancer address (kube-proxy DNAT on node-a, then VXLAN to an endpoint on node-b) and the API, never a pod IP', async () => {
     const outside = (script: string) => runCommand(c.outsideHostArgv([process.execPath, '-e', script]));
     const get = (url: string) => `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(5000) }).then(async (r) => console.log(r.status, (await r.text()).trim()), (e) => console.log('error', e.cause?.code ?? e.name))`;
+    // The outside host reaches LoadBalancer addresses through node-a (network.ts); MLflow moves to node-b, so its
+    // traffic must cross VXLAN after kube-proxy's DNAT.
+    const [nodeA, nodeB] = c.nodes.map((n) => n.name) as [string, string];
+    await kubectl('patch', 'deployment', '-n', 'mlflow', 'mlflow', '-p', JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': nodeB } } } } }));
+    await kubectl('rollout', 'status', '-n', 'mlflow', 'deployment/mlflow', '--timeout=120s');
+    // Until the old pod (on node-a) is gone, kube-proxy may still pick it.
+    const mlflowNodes = () => kubectl('get', 'pods', '-n', 'mlflow', '-o', 'jsonpath={.items[*].spec.nodeName}');
+    for (let i = 0; i < 120 && (await mlflowNodes()).trim() !== nodeB; i++) await new Promise((r) => setTimeout(r, 500));
+    expect((await mlflowNodes()).trim()).toBe(nodeB);
+    const before = await txPackets(nodeA);
     for (const url of ['http://192.168.1.208:5000/health', 'http://192.168.1.200:9000/', 'http://192.168.1.209:80/']) {
       expect((await outside(get(url))).stdout.trim(), url).toBe('200 ok');
     }
+    expect(await txPackets(nodeA)).toBeGreaterThan(before);
     const mlflowPod = (await kubectl('get', 'pods', '-n', 'mlflow', '-o', 'jsonpath={.items[0].status.podIP}')).trim();
     expect((await outside(get(`http://${mlflowPod}:5000/health`))).stdout.trim()).toMatch(/^error (ENETUNREACH|EHOSTUNREACH|TimeoutError)/);
     expect((await runCommand(c.outsideHostArgv(['kubectl', '--kubeconfig', c.kubeconfigPath, 'get', 'ns', 'mlflow', '-o', 'name']))).stdout.trim()).toBe('namespace/mlflow');

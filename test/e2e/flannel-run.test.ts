@@ -41,7 +41,7 @@ describe.skipIf(skip !== undefined)('netcheck on a real Flannel cluster', { time
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('run financial-ml: exit 4; every cell the policies deny connected anyway and is a data-plane fault; "the CNI does not enforce" finding; allowed cells pass', async () => {
+  it('run financial-ml: exit 4; every cell the policies deny connected anyway and fails as a data-plane fault (known gaps too); "the CNI does not enforce" finding; allowed cells pass', async () => {
     const json = join(dir, 'run.json');
     const run = await runCli(['run', 'financial-ml', '--budget', '90s', '--no-progress', '-o', `json=${json}`]);
     expect(run.stderr).not.toMatch(/internal error/);
@@ -52,9 +52,13 @@ describe.skipIf(skip !== undefined)('netcheck on a real Flannel cluster', { time
     for (const cell of deniedByPolicy) {
       expect(`${cell.source} → ${cell.target}: ${cell.pass ? 'pass' : cell.classification}`).toBe(`${cell.source} → ${cell.target}: data-plane`);
     }
-    // Nothing else fails: what the policies allow is open on Flannel too (no DNS, probe or policy-gap failures).
-    const others = cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap' && !deniedByPolicy.includes(cell));
-    expect(others.map((cell) => `${cell.source} → ${cell.target} ${cell.classification}`)).toEqual([]);
+    // Every other failure is one too, and only where the policies deny: a documented known gap (intent allow,
+    // policies deny) that does not reproduce because nothing enforces the policies, the runner's LoadBalancer flow an
+    // ipBlock does not admit. What the policies allow never fails (no DNS, probe or policy-gap failures).
+    const failing = cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap');
+    expect(failing.filter((cell) => cell.classification !== 'data-plane' || cell.policy !== 'deny' || cell.path !== 'open').map((cell) => `${cell.source} → ${cell.target} ${cell.classification}`)).toEqual([]);
+    expect(failing.some((x) => x.known)).toBe(true);
+    for (const cell of failing.filter((x) => x.known)) expect(cell.reason).toMatch(/known gap did not reproduce .*the data plane does not enforce them/);
     expect(findings.join('\n')).toMatch(/the CNI does not enforce NetworkPolicies \(Flannel\?\)/);
     expect(findings.join('\n')).not.toMatch(/node \S+ does not enforce/);
     expect(await netcheckPodsLeft(client)).toEqual([]);
