@@ -6,7 +6,7 @@
  */
 import { isOpen } from '../model/outcome.js';
 import type { CellVerdict, RunFinding } from '../model/verdict.js';
-import { attributeBrokenNode, attributeMissingServices, dnsDeniedByPolicy as deniedLookup, findBrokenNode, isMissingServiceCell, missingService } from './attribute-causes.js';
+import { attributeBrokenNode, attributeMissingServices, dnsDeniedByPolicy as deniedLookup, findBrokenNode, isMissingServiceCell, missingService, onlyPeerOf } from './attribute-causes.js';
 import { findBrokenNodePairs, nothingAnswered, pairKey } from './attribute-nodes.js';
 import { count, finding } from './finding.js';
 import { findImagePullFailures, shortenImagePullReasons } from './image-pull.js';
@@ -220,7 +220,8 @@ function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySe
     const passingNodes = group.filter((c) => c.pass).map((c) => c.node);
     if (passingNodes.length === 0) continue;
     for (const c of group) {
-      if (c.pass || c.classification === 'policy-gap') continue;
+      // A probe that never ran says nothing about the node's data plane (that is the probe fault's finding).
+      if (c.pass || c.classification === 'policy-gap' || c.classification === 'probe') continue;
       if (notEnforcing.has(c.node as string) && leaked(c)) continue;
       onlyHere.set(c.node as string, [...(onlyHere.get(c.node as string) ?? []), c]);
     }
@@ -243,7 +244,16 @@ function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySe
         ? `netcheck run ${context.scenarioArg} --per-node`
         : `kubectl describe node ${node}; kubectl get pods -n kube-system -o wide --field-selector spec.nodeName=${node}`;
     const rerun = !perNode && context ? ` — rerun with --per-node to compare every node (${next})` : '';
-    return finding(`data plane broken on node ${node}: ${parts.join('; ')}${rerun}`, all, 'cni', next);
+    const peer = context ? onlyPeerOf(node, all, cells, context) : undefined;
+    if (peer !== undefined) {
+      parts.push(
+        `every check that failed crosses between node ${node} and node ${peer} and no check within node ${node} got an answer, ` +
+          'so the two cannot be told apart (an overlay between them dropping packets: VXLAN udp 8472 for Flannel and for Calico ' +
+          'migrating from it, 4789 for Calico)',
+      );
+    }
+    const where = peer !== undefined ? `node ${node}, or the path between node ${node} and node ${peer}` : `node ${node}`;
+    return finding(`data plane broken on ${where}: ${parts.join('; ')}${rerun}`, all, 'cni', peer !== undefined ? `${next}; kubectl describe node ${peer}` : next);
   });
 }
 

@@ -254,7 +254,15 @@ export async function migrateNode(target: MigrationTarget, node: string, options
   await kubectl(target, ['label', 'node', node, `${PAUSE_LABEL}-`]);
   for (;;) {
     const state = (await readMigrationStates(target)).find((s) => s.node === node);
-    if (state !== undefined && migrated(state, await jobComplete(target))) {
+    const complete = await jobComplete(target);
+    if (state !== undefined && migrated(state, complete)) {
+      if (complete) {
+        // The last node done, the controller drops calico-node's nodeSelector: its DaemonSet rolls a new pod onto
+        // every node (felix restarts everywhere). The migration is over once that rollout is.
+        progress('migrate: every node migrated; the controller removed Flannel\'s DaemonSet; waiting for calico-node\'s rollout');
+        const left = Math.max(1, Math.round((deadline - Date.now()) / 1000));
+        await kubectl(target, ['rollout', 'status', '-n', NAMESPACE, 'daemonset/calico-node', `--timeout=${left}s`]);
+      }
       progress(`migrate: ${node} runs Calico (calico-node Ready, uncordoned)`);
       return state;
     }
