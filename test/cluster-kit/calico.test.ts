@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { calicoModuleDir, calicoUnavailable } from './build.js';
-import { calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest } from './calico.js';
+import { CALICO_FLANNEL_MIGRATION_MANIFEST, calicoImageRefs, calicoIpPools, editCalicoManifest, readCalicoManifest } from './calico.js';
 import { NODE_CNI_BIN_DIR, NODE_CNI_CONF_DIR } from './configs.js';
 import { CLUSTER_CIDR, planNetwork } from './network.js';
 
@@ -15,9 +15,8 @@ if (skip !== undefined) console.warn(`calico manifest: skipped — ${skip}`);
 type Obj = Record<string, any>;
 const images = calicoImageRefs('test');
 
-async function upstream(): Promise<Obj[]> {
-  const source = await calicoModuleDir();
-  return readCalicoManifest({ node: '', cni: '', install: '', kubeControllers: '', checkStatus: '', source });
+async function upstream(manifest?: string): Promise<Obj[]> {
+  return readCalicoManifest({ source: await calicoModuleDir() }, manifest);
 }
 
 const podSpec = (objects: Obj[], kind: string, name: string): Obj => objects.find((o) => o.kind === kind && o.metadata.name === name)!.spec.template.spec;
@@ -67,6 +66,14 @@ describe.skipIf(skip !== undefined)('calico manifest', () => {
       .flatMap((o) => (o.spec.template.spec.volumes ?? []).filter((v: Obj) => v.hostPath).map((v: Obj) => v.hostPath.path as string));
     expect(paths.length).toBeGreaterThan(5);
     for (const path of paths) expect(path).toMatch(/^\/(run|var\/run|var\/lib|var\/log)\//);
+  });
+
+  it('the flannel-migration manifest takes the same edits and keeps what the migration needs: VXLAN, calico-node only on migrated nodes', async () => {
+    const after = editCalicoManifest(await upstream(CALICO_FLANNEL_MIGRATION_MANIFEST), { images });
+    expect(after.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'calico-config')!.data.calico_backend).toBe('vxlan');
+    const node = podSpec(after, 'DaemonSet', 'calico-node');
+    expect(node.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'projectcalico.org/node-network-during-migration': 'calico' });
+    expect(node.containers.map((c: Obj) => c.image)).toEqual([images.node]);
   });
 });
 

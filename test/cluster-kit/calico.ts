@@ -30,6 +30,15 @@ import type { NodeNetwork } from './network.js';
 
 /** The manifest a VXLAN-only Calico installation applies (calico.yaml is the BGP one). */
 export const CALICO_MANIFEST = 'manifests/calico-vxlan.yaml';
+/**
+ * What Calico's "migrate a cluster from flannel" procedure applies instead: the same objects, with the VXLAN
+ * backend and calico-node only on nodes labelled projectcalico.org/node-network-during-migration=calico. There
+ * the flannel-migration controller (kube-controllers, ENABLED_CONTROLLERS=flannelmigration; manifests/
+ * flannel-migration/migration-job.yaml) creates the IP pool itself from Flannel's network (block size = Flannel's
+ * subnet length, each node's Flannel subnet becoming its block) and sets FelixConfiguration VXLANVNI 1 and
+ * VXLANPort 8472, Flannel's; so in that mode calicoIpPools must not be applied (its pools would overlap).
+ */
+export const CALICO_FLANNEL_MIGRATION_MANIFEST = 'manifests/flannel-migration/calico.yaml';
 export const CALICO_NAMESPACE = 'kube-system';
 export const CALICO_DAEMONSET = 'calico-node';
 
@@ -153,8 +162,8 @@ export interface CalicoManifestOptions {
 type Obj = Record<string, any>;
 
 /** The upstream manifest's objects, read from the pinned module's source. */
-export function readCalicoManifest(binaries: CalicoBinaries): Obj[] {
-  const path = join(binaries.source, CALICO_MANIFEST);
+export function readCalicoManifest(binaries: Pick<CalicoBinaries, 'source'>, manifest: string = CALICO_MANIFEST): Obj[] {
+  const path = join(binaries.source, manifest);
   if (!existsSync(path)) throw new Error(`calico: ${path} is missing from the module source`);
   return readManifests([path]).map((m) => m.object);
 }

@@ -129,6 +129,35 @@ describe.skipIf(skip !== undefined)('the real cluster (npm run cluster -- up)', 
   );
 
   it(
+    '--cni flannel: a kube-flannel-ds pod per node and flanneld\'s rules and VXLAN devices only inside the nodes; SIGTERM removes everything, the root namespace unchanged',
+    async () => {
+      await sweepStaleClusters();
+      const before = await rootState();
+      const cluster = await up(['--cni', 'flannel']);
+      const dir = clusterDirs().map((d) => join(tmpdir(), d)).find((d) => cluster.lines.kubeconfig!.startsWith(d))!;
+      const id = dir.split('netcheck-cluster-')[1]!;
+      try {
+        const pods = (await runCommand(['kubectl', '--kubeconfig', cluster.lines.kubeconfig!, 'get', 'pods', '-A', '-o', 'wide', '--no-headers'])).stdout;
+        for (const node of ['node-a', 'node-b']) expect(pods).toMatch(new RegExp(`^kube-flannel\\s+kube-flannel-ds-\\S+\\s+1/1\\s+Running\\s.*\\s${node}\\s`, 'm'));
+        const inNode = async (argv: string[]) => (await runCommand(['nsenter', `--net=/run/netns/nkc-${id}-node-a`, ...argv])).stdout;
+        expect(await inNode(['iptables-save', '-t', 'nat'])).toContain('FLANNEL-POSTRTG');
+        expect(await inNode(['ip', '-o', 'link', 'show', 'flannel.1'])).toContain('flannel.1');
+        // Nothing of flannel's in the root namespace while it runs (its pods are hostNetwork: the node's network).
+        expect((await runCommand(['iptables-save'])).stdout).not.toMatch(/FLANNEL/);
+        expect((await runCommand(['ip', '-o', 'link'])).stdout).not.toMatch(/flannel\.1|cni0/);
+      } finally {
+        cluster.child.kill('SIGTERM');
+        expect(await new Promise((resolve) => cluster.child.on('close', resolve))).toBe(0);
+      }
+      expect(existsSync(dir)).toBe(false);
+      expect(processesInCgroup(`netcheck-cluster-${id}`)).toEqual([]);
+      expect((await runCommand(['ip', 'netns', 'list'])).stdout).not.toContain(`nkc-${id}-`);
+      expect(await rootState()).toEqual(before);
+    },
+    CLUSTER_START_TIMEOUT_MS,
+  );
+
+  it(
     'kill -9 of its owner: the components die with it, and the next start (or a sweep) removes the shims, containers, cgroups, namespaces and directory left',
     async () => {
       const cluster = await up([]);

@@ -83,10 +83,17 @@ const KUBE_ROUTER_DEVIATIONS: readonly Deviation[] = [
 ];
 
 /**
- * Cells where felix (release-v3.28, iptables data plane) does not do what networking.k8s.io/v1 says. Calico
- * converts each NetworkPolicy into its own policy model (libcalico-go/lib/backend/k8s/conversion) and felix
- * renders that into iptables chains and ipsets per workload endpoint; every cell of this fixture comes out as
- * the spec says, so the list is empty, and a felix that starts to deviate fails the run.
+ * Cells where felix (release-v3.28, iptables data plane) does not do what networking.k8s.io/v1 says: none of the
+ * 120 (first run 2026-12-07 on Kubernetes v1.35.4: every cell agreed with the engine, every denied cell timed
+ * out). Calico converts each NetworkPolicy into its own model (libcalico-go/lib/backend/k8s/conversion:
+ * knp.default.<name>) and felix renders it per workload endpoint; where kube-router departs, felix does not:
+ * a policy with both policyTypes applies its egress rules to egress only (toolbox → toolbox-ssh denied), and a
+ * named port in a rule without peers is matched per destination pod through felix's named-port ipsets
+ * (collector → monitor-http on 3000 allowed, collector → reporter-ui denied). Where the spec leaves the choice to
+ * the implementation, felix agrees with the engine: ipBlock matches pod IPs (payments → web-http), and traffic
+ * from a pod's own node is admitted (kubelet probes; "traffic to and from the node where a Pod is running is always
+ * allowed", says the NetworkPolicy concept page). Denied packets are dropped
+ * (IptablesFilterDenyAction, default DROP), not rejected. A felix that starts to deviate fails the run.
  */
 const CALICO_DEVIATIONS: readonly Deviation[] = [];
 
