@@ -247,13 +247,12 @@ function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySe
     const peer = context ? onlyPeerOf(node, all, cells, context) : undefined;
     if (peer !== undefined) {
       parts.push(
-        `every check that failed crosses between node ${node} and node ${peer} and no check within node ${node} got an answer, ` +
-          'so the two cannot be told apart (an overlay between them dropping packets: VXLAN udp 8472 for Flannel and for Calico ' +
-          'migrating from it, 4789 for Calico)',
+        `or the path between node ${node} and node ${peer} is: every check that failed crosses between them and no check ` +
+          `within node ${node} got an answer to tell the two apart (an overlay dropping packets between them: VXLAN udp ` +
+          '8472 for Flannel and for Calico migrating from it, 4789 for Calico)',
       );
     }
-    const where = peer !== undefined ? `node ${node}, or the path between node ${node} and node ${peer}` : `node ${node}`;
-    return finding(`data plane broken on ${where}: ${parts.join('; ')}${rerun}`, all, 'cni', peer !== undefined ? `${next}; kubectl describe node ${peer}` : next);
+    return finding(`data plane broken on node ${node}: ${parts.join('; ')}${rerun}`, all, 'cni', next);
   });
 }
 

@@ -26,10 +26,9 @@
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { CALICO_RELEASE, calicoUnavailable, type Components } from './build.js';
-import { buildCalicoImages, calicoImageRefs, editCalicoManifest } from './calico.js';
+import { buildCalicoImages, CALICO_FLANNEL_MIGRATION_MANIFEST, calicoImageRefs, editCalicoManifest, readCalicoManifest } from './calico.js';
 import { NODE_CNI_CONF_DIR } from './configs.js';
 import { buildHostImage, hostToolEntries, importImages, type ImageArchive, type LayerEntry } from './images.js';
-import { readManifests } from './manifests.js';
 import { liveSessions } from './outside-host-netcheck.js';
 import { runCommand } from './run-command.js';
 
@@ -43,7 +42,7 @@ const NAMESPACE = 'kube-system';
 const JOB = 'flannel-migration';
 const CONTROLLER_LABEL = 'k8s-app=flannel-migration-controller';
 const CALICO_NODE_LABEL = 'k8s-app=calico-node';
-export const MIGRATION_MANIFESTS = ['manifests/flannel-migration/calico.yaml', 'manifests/flannel-migration/migration-job.yaml'];
+export const MIGRATION_MANIFESTS = [CALICO_FLANNEL_MIGRATION_MANIFEST, 'manifests/flannel-migration/migration-job.yaml'];
 /** A node's migration takes the controller a drain, two helper pods and calico-node's start: minutes on a busy machine. */
 const NODE_MIGRATION_TIMEOUT_MS = 10 * 60_000;
 
@@ -114,7 +113,7 @@ export async function buildMigrationControllerImage(outDir: string, components: 
 export function migrationObjects(components: Components, nodeNames: readonly string[]): Obj[] {
   const calico = components.calico;
   if (calico === undefined) throw new Error(`migration: ${calicoUnavailable() ?? 'the components were built without Calico'}`);
-  const [calicoYaml, jobYaml] = MIGRATION_MANIFESTS.map((m) => readManifests([join(calico.source, m)]).map((o) => o.object));
+  const [calicoYaml, jobYaml] = MIGRATION_MANIFESTS.map((m) => readCalicoManifest(calico, m));
   const job = structuredClone(jobYaml as Obj[]);
   const last = [...nodeNames].sort().at(-1);
   for (const o of job) {
