@@ -262,7 +262,7 @@ export async function readInventory(
     ...(beyond.otherPolicies.length > 0 ? { otherPolicies: beyond.otherPolicies.sort(compareOtherPolicies) } : {}),
     unknown,
     resourceVersions: { ...resourceVersions, ...beyond.resourceVersions },
-    ...(rawDaemonSets.ok ? { cni: recogniseCni(rawDaemonSets.items) } : {}),
+    ...(rawDaemonSets.ok ? { cni: recogniseCni(rawDaemonSets.items, rawNodes.ok ? nodes : undefined) } : {}),
     ...(notVisible.length > 0 ? { notVisible } : {}),
     ...(namespacesListed ? { namespacesListed } : {}),
     ...(missingNamespaces.length > 0 ? { missingNamespaces: missingNamespaces.sort(compareStrings) } : {}),
@@ -340,16 +340,33 @@ const CNI_DAEMONSETS: Array<[RegExp, string]> = [
   [/^ovnkube-node$/, 'ovn-kubernetes'],
 ];
 
-/** e.g. "calico (DaemonSet calico-system/calico-node, 2 of 3 scheduled)": which CNIs run, and on how many nodes. */
-export function recogniseCni(daemonSets: unknown[]): string[] {
+/**
+ * Which CNIs run, and on which nodes: e.g. "calico (DaemonSet kube-system/calico-node): on 1 of 2 nodes (node-a),
+ * 1 ready". During a Flannel → Calico migration both DaemonSets carry a nodeSelector on the migration label, so
+ * the nodes their template selects are the nodes each CNI owns; without the node list (not readable), the
+ * DaemonSet's own counts ("1 of 1 scheduled", which says nothing about the nodes it leaves out).
+ */
+export function recogniseCni(daemonSets: unknown[], nodes?: ReadonlyArray<{ name: string; labels: Record<string, string> }>): string[] {
   const found: string[] = [];
   for (const raw of daemonSets) {
-    const ds = raw as { metadata?: { namespace?: string; name?: string }; status?: { currentNumberScheduled?: number; desiredNumberScheduled?: number } };
+    const ds = raw as {
+      metadata?: { namespace?: string; name?: string };
+      spec?: { template?: { spec?: { nodeSelector?: Record<string, string> } } };
+      status?: { currentNumberScheduled?: number; desiredNumberScheduled?: number; numberReady?: number };
+    };
     const name = ds.metadata?.name ?? '';
     const cni = CNI_DAEMONSETS.find(([pattern]) => pattern.test(name))?.[1];
     if (cni === undefined) continue;
-    const counts = ds.status?.desiredNumberScheduled !== undefined ? `, ${ds.status.currentNumberScheduled ?? 0} of ${ds.status.desiredNumberScheduled} scheduled` : '';
-    found.push(`${cni} (DaemonSet ${ds.metadata?.namespace ?? ''}/${name}${counts})`);
+    const ready = ds.status?.numberReady !== undefined ? `, ${ds.status.numberReady} ready` : '';
+    let placement = '';
+    if (nodes !== undefined && nodes.length > 0) {
+      const selector = ds.spec?.template?.spec?.nodeSelector ?? {};
+      const on = nodes.filter((n) => Object.entries(selector).every(([k, v]) => n.labels[k] === v)).map((n) => n.name).sort(compareStrings);
+      placement = `: on ${on.length} of ${nodes.length} nodes${on.length > 0 && on.length < nodes.length ? ` (${on.join(', ')})` : ''}${ready}`;
+    } else if (ds.status?.desiredNumberScheduled !== undefined) {
+      placement = `: ${ds.status.currentNumberScheduled ?? 0} of ${ds.status.desiredNumberScheduled} scheduled${ready}`;
+    }
+    found.push(`${cni} (DaemonSet ${ds.metadata?.namespace ?? ''}/${name})${placement}`);
   }
   return found.sort(compareStrings);
 }

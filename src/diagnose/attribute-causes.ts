@@ -138,6 +138,22 @@ function isAnswer(outcome: CellVerdict['outcome']): boolean {
   }
 }
 
+/**
+ * The one other node all of `node`'s failing checks cross to, when that is all the run can say: no check that
+ * stayed on `node` got an answer, and none failed there. Such failures fit a broken path between the two nodes (an
+ * overlay tunnel dropping packets) as well as a broken `node`; only an answered check within `node` would tell
+ * them apart. During a migration a drain moves every workload off the node, so this is the common case.
+ */
+export function onlyPeerOf(node: string, failing: readonly CellVerdict[], cells: readonly CellVerdict[], context: RunContext): string | undefined {
+  const onNodeOnly = (c: CellVerdict): boolean => {
+    const nodes = nodesOfCell(c, context);
+    return nodes.source === node && allNodesOf(nodes).every((n) => n === node);
+  };
+  if (cells.some((c) => answered(c) && onNodeOnly(c)) || failing.some(onNodeOnly)) return undefined;
+  const peers = new Set(failing.flatMap((c) => allNodesOf(nodesOfCell(c, context)).filter((n) => n !== node)));
+  return peers.size === 1 ? [...peers][0] : undefined;
+}
+
 /** Verdicts a broken node explains better; policy gaps, known gaps and probe faults keep their own reason. */
 const reattributable = new Set<Classification>(['dns', 'data-plane', 'unknown']);
 

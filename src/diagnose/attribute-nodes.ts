@@ -21,6 +21,7 @@ const reattributable = new Set<Classification>(['dns', 'data-plane', 'unknown'])
 
 /** Returns the cells with node-only failures classified `data-plane`, in the same order; others untouched. */
 export function attributeNodeFaults(cells: readonly CellVerdict[]): CellVerdict[] {
+  const pairOf = new Map(findBrokenNodePairs(cells).flatMap((p) => p.cells.map((c) => [c, p.nodes] as const)));
   const passingNodes = new Map<string, string[]>();
   for (const c of cells) {
     if (c.node === undefined || !c.pass) continue;
@@ -29,6 +30,17 @@ export function attributeNodeFaults(cells: readonly CellVerdict[]): CellVerdict[
   }
   return cells.map((c) => {
     if (c.pass || c.node === undefined || !reattributable.has(c.classification) || !nothingAnswered(c.outcome)) return c;
+    const pair = pairOf.get(c);
+    if (pair !== undefined) {
+      const { findings: _disproved, ...rest } = c;
+      return {
+        ...rest,
+        classification: 'data-plane',
+        reason:
+          `fails between node ${pair[0]} and node ${pair[1]} (${describeOutcome(c.outcome)}) while checks within each pass: ` +
+          'the path between these two nodes drops it, not DNS, the policies or either node alone',
+      };
+    }
     const elsewhere = (passingNodes.get(pairKey(c)) ?? []).filter((n) => n !== c.node).sort();
     if (elsewhere.length === 0) return c;
     // The cell's findings blamed something node-independent (DNS down, policy); passing elsewhere rules that out.
@@ -46,4 +58,35 @@ export function attributeNodeFaults(cells: readonly CellVerdict[]): CellVerdict[
 /** A (source, target) pair — to one listener node, when listeners are per node: the cells one check produces from every node it ran on. */
 export function pairKey(c: Pick<CellVerdict, 'source' | 'target' | 'targetNode'>): string {
   return `${c.source}\u0000${c.target}\u0000${c.targetNode ?? ''}`;
+}
+
+/** Two nodes whose pods cannot reach each other while each node's own pods reach each other. */
+export interface BrokenNodePair {
+  nodes: [string, string];
+  /** The failing checks between them (per-node listener cells: source node → listener node). */
+  cells: CellVerdict[];
+}
+
+/**
+ * Node pairs whose path is broken (per-node runs, listener targets: the only cells whose destination node is
+ * known): every check between the two nodes that the policies allow gets no answer, while a check within each of
+ * the two nodes passes. Neither node is broken as a whole — the path between them is (an overlay's tunnel between
+ * two nodes, e.g. VXLAN dropped, or a migrated and an unmigrated node that do not interoperate).
+ */
+export function findBrokenNodePairs(cells: readonly CellVerdict[]): BrokenNodePair[] {
+  const placed = cells.filter((c) => c.node !== undefined && c.targetNode !== undefined);
+  const withinPasses = new Set(placed.filter((c) => c.pass && c.node === c.targetNode).map((c) => c.node as string));
+  const byPair = new Map<string, CellVerdict[]>();
+  for (const c of placed) {
+    if (c.node === c.targetNode || c.policy !== 'allow') continue;
+    const key = [c.node as string, c.targetNode as string].sort().join('\u0000');
+    byPair.set(key, [...(byPair.get(key) ?? []), c]);
+  }
+  const broken: BrokenNodePair[] = [];
+  for (const [key, between] of [...byPair].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const [x, y] = key.split('\u0000') as [string, string];
+    if (!withinPasses.has(x) || !withinPasses.has(y)) continue;
+    if (between.every((c) => !c.pass && nothingAnswered(c.outcome))) broken.push({ nodes: [x, y], cells: between });
+  }
+  return broken;
 }

@@ -6,8 +6,8 @@
  */
 import { isOpen } from '../model/outcome.js';
 import type { CellVerdict, RunFinding } from '../model/verdict.js';
-import { attributeBrokenNode, attributeMissingServices, dnsDeniedByPolicy as deniedLookup, findBrokenNode, isMissingServiceCell, missingService } from './attribute-causes.js';
-import { nothingAnswered, pairKey } from './attribute-nodes.js';
+import { attributeBrokenNode, attributeMissingServices, dnsDeniedByPolicy as deniedLookup, findBrokenNode, isMissingServiceCell, missingService, onlyPeerOf } from './attribute-causes.js';
+import { findBrokenNodePairs, nothingAnswered, pairKey } from './attribute-nodes.js';
 import { count, finding } from './finding.js';
 import { findImagePullFailures, shortenImagePullReasons } from './image-pull.js';
 import { findPolicyGapGroups } from './policy-gaps.js';
@@ -22,11 +22,14 @@ export type TargetKinds = Readonly<Record<string, 'dns' | 'service' | 'listener'
  */
 export function diagnoseRun(cells: readonly CellVerdict[], targetKinds: TargetKinds, context?: RunContext): RunFinding[] {
   const unenforced = findUnenforcedPolicies(cells);
-  const brokenNodes = findBrokenNodes(cells, unenforced.nodes, context);
+  const brokenPairs = findBrokenNodePairs(cells);
+  const inBrokenPair = new Set(brokenPairs.flatMap((p) => p.cells));
+  const brokenNodes = findBrokenNodes(cells.filter((c) => !inBrokenPair.has(c)), unenforced.nodes, context);
   const dnsBlocked = context ? findDnsBlockedByPolicy(cells, targetKinds, context) : { findings: [], cells: new Set<CellVerdict>() };
   return [
     ...(context ? findImagePullFailures(cells, context) : []),
     ...(context ? findMissingServices(cells, context) : []),
+    ...brokenPairs.map(describeBrokenPair),
     ...brokenNodes,
     ...dnsBlocked.findings,
     ...findDnsDown(cells.filter((c) => !dnsBlocked.cells.has(c)), targetKinds),
@@ -217,7 +220,8 @@ function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySe
     const passingNodes = group.filter((c) => c.pass).map((c) => c.node);
     if (passingNodes.length === 0) continue;
     for (const c of group) {
-      if (c.pass || c.classification === 'policy-gap') continue;
+      // A probe that never ran says nothing about the node's data plane (that is the probe fault's finding).
+      if (c.pass || c.classification === 'policy-gap' || c.classification === 'probe') continue;
       if (notEnforcing.has(c.node as string) && leaked(c)) continue;
       onlyHere.set(c.node as string, [...(onlyHere.get(c.node as string) ?? []), c]);
     }
@@ -240,8 +244,27 @@ function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySe
         ? `netcheck run ${context.scenarioArg} --per-node`
         : `kubectl describe node ${node}; kubectl get pods -n kube-system -o wide --field-selector spec.nodeName=${node}`;
     const rerun = !perNode && context ? ` — rerun with --per-node to compare every node (${next})` : '';
+    const peer = context ? onlyPeerOf(node, all, cells, context) : undefined;
+    if (peer !== undefined) {
+      parts.push(
+        `or the path between node ${node} and node ${peer} is: every check that failed crosses between them and no check ` +
+          `within node ${node} got an answer to tell the two apart (an overlay dropping packets between them: VXLAN udp ` +
+          '8472 for Flannel and for Calico migrating from it, 4789 for Calico)',
+      );
+    }
     return finding(`data plane broken on node ${node}: ${parts.join('; ')}${rerun}`, all, 'cni', next);
   });
+}
+
+function describeBrokenPair({ nodes: [x, y], cells }: { nodes: [string, string]; cells: CellVerdict[] }): RunFinding {
+  const ways = new Set(cells.map((c) => c.node)).size === 2 ? 'either way' : `from ${cells[0]?.node ?? x}`;
+  return finding(
+    `path between node ${x} and node ${y} broken: ${cells.length} check(s) between them (${ways}) get no answer while checks within each node pass — ` +
+      'the overlay between these two nodes drops them (VXLAN: udp 8472 for Flannel and for Calico migrating from it, 4789 for Calico)',
+    cells,
+    'cni',
+    `kubectl get nodes -o wide; kubectl get pods -A -o wide --field-selector spec.nodeName=${x}; kubectl get pods -A -o wide --field-selector spec.nodeName=${y}`,
+  );
 }
 
 function findStaleKnownGaps(cells: readonly CellVerdict[], context: RunContext | undefined): RunFinding[] {

@@ -88,4 +88,11 @@ export interface SnapshotDiff {
   counts: Record<CellChangeClass, number>;
   /** What changed in the cluster itself: nodes and their migration labels, CNI DaemonSets, namespace labels, policies. */
   factChanges: string[];
+  /**
+   * The cluster as the later snapshot (the only one, predicting) saw it: each node's readiness, cordon and
+   * migration labels, each CNI with its nodes. Absent when the snapshot has no facts.
+   */
+  facts?: string[];
+  /** Predicting a step of a migration: the nodes assumed to enforce the policies (absent: all). */
+  enforcing?: string[];
 }

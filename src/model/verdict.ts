@@ -60,6 +60,22 @@ export interface CellVerdict {
   known?: string;
   /** Extra diagnosis findings (src/diagnose), most relevant first. */
   findings?: string[];
+  /** Where the policies deny this flow, when they do (policy `deny`): what a node-by-node migration enforces when. */
+  denial?: Denial;
+}
+
+/**
+ * Where a denied flow is stopped once enforced: egress on the source's node, ingress on the node of each
+ * destination pod whose ingress rules deny it. A CNI migrated node by node (Flannel → Calico) enforces a denial
+ * as soon as one of those nodes runs the enforcing CNI; until then the flow stays open.
+ */
+export interface Denial {
+  /** The source's egress rules deny it (enforced on the source's node). */
+  egress: boolean;
+  /** Some destination pod's ingress rules deny it. */
+  ingress: boolean;
+  /** The nodes of those destination pods, sorted; empty when not known (a pod not scheduled yet). */
+  ingressNodes: string[];
 }
 
 export interface RunSummary {

@@ -46,11 +46,17 @@ function title(diff: SnapshotDiff, k: CellChangeClass): string {
 function whereFrom(diff: SnapshotDiff): string[] {
   const describe = (label: string, s: SnapshotDiff['before']) =>
     `${label}: ${s.takenAt}${s.context ? ` · context ${s.context}` : ''} · nodes ${s.nodes.join(', ') || '(none)'}${s.cni ? ` · CNI ${s.cni.join(', ') || '(none recognised)'}` : ''}`;
-  return diff.after ? [describe('before', diff.before), describe('after ', diff.after)] : [describe('baseline', diff.before)];
+  const enforcing = diff.enforcing !== undefined ? [`enforcing: ${diff.enforcing.join(', ') || '(no node)'} (the other nodes keep today's data plane)`] : [];
+  return diff.after ? [describe('before', diff.before), describe('after ', diff.after)] : [describe('baseline', diff.before), ...enforcing];
+}
+
+function factsTitle(diff: SnapshotDiff): string {
+  return diff.after ? 'Cluster facts (after)' : 'Cluster facts (baseline)';
 }
 
 export function renderDiffTable(diff: SnapshotDiff): string {
   const out: string[] = [`netcheck ${diff.mode === 'predict' ? 'diff --predict' : 'diff'} ${diff.scenario}${diff.perNode ? ' (per node)' : ''}`, ...whereFrom(diff), ''];
+  if (diff.facts !== undefined) out.push(`${factsTitle(diff)}:`, ...diff.facts.map((l) => `  ${l}`), '');
   if (diff.factChanges.length > 0) out.push('Cluster changes:', ...diff.factChanges.map((l) => `  ${l}`), '');
   for (const k of CELL_CHANGE_CLASSES) {
     if (k === 'unchanged') continue;
@@ -76,6 +82,7 @@ export function renderDiffMarkdown(diff: SnapshotDiff): string {
   const out: string[] = [`## netcheck ${diff.mode === 'predict' ? 'diff --predict' : 'diff'}: ${md(diff.scenario)}`, '', `**${md(diffHeadline(diff))}**`, ''];
   for (const line of whereFrom(diff)) out.push(`- ${md(line)}`);
   out.push('');
+  if (diff.facts !== undefined) out.push(`### ${factsTitle(diff)}`, '', ...diff.facts.map((l) => `- ${md(l)}`), '');
   if (diff.factChanges.length > 0) {
     out.push('### Cluster changes', '', ...diff.factChanges.map((l) => `- ${md(l)}`), '');
   }

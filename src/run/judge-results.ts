@@ -72,7 +72,9 @@ export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[
     const { cell, source, target } = planned;
     const { observed, node, probe, sourceIp, fallback } = observe(planned, plan.pods, byPod, results);
     const sourceLabels = source.kind === 'pod' ? resolveSourceLabels(source, workloadLabels) : {};
-    const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, target, { ...assess, ...(sourceIp !== undefined ? { sourceIp } : {}) });
+    // A --per-node listener is one per node: the policy view (its denial's ingress node above all) is toward that one.
+    const placed = target.kind === 'listener' && planned.targetNode !== undefined ? { ...target, node: planned.targetNode } : target;
+    const policy = assessCellPolicy(engine, snapshot, source, sourceLabels, node, placed, { ...assess, ...(sourceIp !== undefined ? { sourceIp } : {}) });
     const verdict = judgeCell({
       cell,
       target,
@@ -86,6 +88,7 @@ export function judgeResults(plan: { checks: PlannedCheck[]; pods: ProbePodPlan[
     // The node the plan pinned the check to is part of the check; `node` is wherever its probe ran.
     if (planned.node !== undefined) verdict.pinnedNode = planned.node;
     if (planned.targetNode !== undefined) verdict.targetNode = planned.targetNode;
+    if (policy.denial !== undefined && verdict.policy === 'deny') verdict.denial = policy.denial;
     const findings = findingsFor(verdict, { source, sourceLabels, node, target, policy }, context);
     if (findings.length > 0) verdict.findings = findings;
     return verdict;

@@ -7,7 +7,7 @@
  * Service (cluster DNS included) whose selector matches no pod has no such pod: its cells are `unknown`, one reason.
  */
 import type { ServiceBackends } from '../diagnose/diagnose-cell.js';
-import type { PolicyView } from '../model/verdict.js';
+import type { Denial, PolicyView } from '../model/verdict.js';
 import { explainVerdict, policyKey } from '../policy/engine.js';
 import { matchesSelector } from '../policy/selectors.js';
 import type {
@@ -36,6 +36,8 @@ export interface PolicyAssessment {
   flows: FlowVerdict[];
   /** For Service / LoadBalancer targets: the service and how many pods its selector matches in the snapshot. */
   service?: ServiceBackends;
+  /** Where the flows are denied (view `deny` only): the source's egress, the destination pods' ingress and their nodes. */
+  denial?: Denial;
 }
 
 /** Where a pod source's probe stands, as the engine sees it: a pod with the probe's labels. */
@@ -122,7 +124,8 @@ function assessWith(
         labels: target.labels,
         ports: [{ containerPort: target.port, protocol, ...(target.portName !== undefined ? { name: target.portName } : {}) }],
       };
-      return assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod: listener }, target.port, protocol)], runnerUnknown, []);
+      const placed = target.node !== undefined ? { ...listener, node: target.node } : listener;
+      return withDenial(assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod: listener }, target.port, protocol)], runnerUnknown, []), [placed]);
     }
     case 'address': {
       const lb = findByLoadBalancerIP(snapshot.services, target.address, target.port, target.protocol);
@@ -134,13 +137,13 @@ function assessWith(
         return towardService(engine, snapshot, from, lb.service, lb.port, target.protocol, runnerUnknown, [note], masquerade);
       }
       const pod = snapshot.pods.find((p) => p.ip === target.address);
-      if (pod) return assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod }, target.port, target.protocol)], runnerUnknown, []);
+      if (pod) return withDenial(assessFlows([engine.evaluateFlow(from, { kind: 'pod', pod }, target.port, target.protocol)], runnerUnknown, []), [pod]);
       if (source.kind === 'runner') {
         return undecided([`${target.address} is outside the cluster and so is the runner: no NetworkPolicy applies`]);
       }
       const flow = engine.evaluateFlow(from, { kind: 'address', ip: target.address }, target.port, target.protocol);
       const lines = explainFlow(flow);
-      if (!flow.egress.allowed) return { view: 'deny', explanation: lines, flows: [flow] };
+      if (!flow.egress.allowed) return { view: 'deny', explanation: lines, flows: [flow], denial: { egress: true, ingress: false, ingressNodes: [] } };
       // Policy lets the packet out; whether the far end answers is beyond what policy can decide.
       return {
         view: 'unknown',
@@ -196,7 +199,16 @@ function towardService(
   if (denialHoldsForAnyAddress && flows.every((f) => !f.allowed)) {
     extra.push('no isolating policy has an ipBlock or an open `from`, so no address outside the cluster is admitted, whatever the SNAT');
   }
-  return { ...assessFlows(flows, runnerUnknown, [...notes, ...extra], denialHoldsForAnyAddress), service: selected };
+  return { ...withDenial(assessFlows(flows, runnerUnknown, [...notes, ...extra], denialHoldsForAnyAddress), pods), service: selected };
+}
+
+/** The assessment with where its flows are denied (flows[i] goes to destinations[i]), when its view is `deny`. */
+function withDenial(assessment: PolicyAssessment, destinations: readonly PodInfo[]): PolicyAssessment {
+  if (assessment.view !== 'deny' || assessment.flows.length === 0) return assessment;
+  const ingressDenied = assessment.flows.flatMap((f, i) => (f.ingress.allowed ? [] : [destinations[i]]));
+  const nodes = [...new Set(ingressDenied.flatMap((pod) => (pod?.node !== undefined ? [pod.node] : [])))].sort();
+  const denial: Denial = { egress: assessment.flows.some((f) => !f.egress.allowed), ingress: ingressDenied.length > 0, ingressNodes: nodes };
+  return { ...assessment, denial };
 }
 
 /** Why a Service that selects no pod has no policy verdict: the one reason every such cell (DNS or not) gives. */

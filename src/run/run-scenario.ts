@@ -8,6 +8,7 @@ import type { ClusterClient, Inventory, WorkloadKind } from '../cluster/types.js
 import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
 import { diagnoseCells, type TargetKinds } from '../diagnose/diagnose-run.js';
 import { withDnsChainFindings } from '../diagnose/dns-chain.js';
+import { describeMigrationState } from '../diagnose/migration-state.js';
 import { walkDnsChainsAfterRun } from './dns-chain.js';
 import { buildRunContext, scenarioArgument } from '../diagnose/run-context.js';
 import { ClusterError, ExitCode, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
@@ -265,6 +266,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
         ...describeUnavailable(unavailable),
         ...describeNamespaceRefusals(failures),
         ...describeSkippedNodes(probeNodes?.skipped ?? []),
+        // About nodes, not cells: the text carries the command to run next.
+        ...describeMigrationState(snapshot.nodes).map((f) => `${f.text} (next: ${f.next})`),
         ...diagnosed.map((f) => f.text),
         ...describeVisibility(snapshot, { perNode: deps.perNode === true, ...(perNode !== undefined ? { pinnedTo: perNode } : {}) }),
       ],

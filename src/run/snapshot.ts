@@ -104,17 +104,75 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, files: [string,
   for (const a of after.result.cells) {
     if (!beforeKeys.has(cellKey(a))) changes.push({ ...identity(a), change: 'added', reason: 'in AFTER only: the scenario or the nodes changed', after: side(a) });
   }
-  return finish({ scenario: before.scenario, mode: 'diff', perNode: before.perNode, before: summaryOf(before), after: summaryOf(after), changes, factChanges: compareFacts(before.result.facts, after.result.facts) });
+  return finish({
+    scenario: before.scenario,
+    mode: 'diff',
+    perNode: before.perNode,
+    before: summaryOf(before),
+    after: summaryOf(after),
+    changes,
+    factChanges: compareFacts(before.result.facts, after.result.facts),
+    ...(after.result.facts !== undefined ? { facts: describeClusterFacts(after.result.facts) } : {}),
+  });
+}
+
+export interface PredictOptions {
+  /**
+   * The nodes that will enforce the policies at the step predicted (a migration halfway: the nodes moved to
+   * Calico so far); absent: every node. A denial takes effect once its node enforces (see `denialEnforcedBy`).
+   */
+  enforcing?: readonly string[];
+}
+
+/**
+ * Does a set of nodes enforce this cell's denial: the egress denial on the source's node, or the ingress denial on
+ * a destination pod's node (Calico's felix applies a workload's egress rules where it sends, its ingress rules
+ * where it receives). `undefined` when the cell does not say where it is denied (no denial recorded, or an
+ * ingress-only denial toward a pod whose node is not known).
+ */
+export function denialEnforcedBy(cell: Pick<CellVerdict, 'denial' | 'pinnedNode' | 'node'>, enforcing: ReadonlySet<string>): boolean | undefined {
+  const denial = cell.denial;
+  if (denial === undefined) return undefined;
+  const source = cell.pinnedNode ?? cell.node;
+  if (denial.egress && source !== undefined && enforcing.has(source)) return true;
+  if (denial.ingress && denial.ingressNodes.some((n) => enforcing.has(n))) return true;
+  const unplaced = (denial.egress && source === undefined) || (denial.ingress && denial.ingressNodes.length === 0);
+  return unplaced ? undefined : false;
+}
+
+/** Where the policies stop this flow, in words: "egress on node-a, ingress on node-b". */
+export function describeDenial(cell: Pick<CellVerdict, 'denial' | 'pinnedNode' | 'node'>): string | undefined {
+  const denial = cell.denial;
+  if (denial === undefined) return undefined;
+  const parts: string[] = [];
+  if (denial.egress) parts.push(`egress on ${cell.pinnedNode ?? cell.node ?? 'the source\'s node'}`);
+  if (denial.ingress) parts.push(`ingress on ${denial.ingressNodes.join(', ') || 'the destination\'s node'}`);
+  return parts.join(', ');
 }
 
 /**
  * One snapshot (typically the Flannel baseline, where every flow is open): the cells that will change once
- * the policies are enforced — open flows the policies deny.
+ * the policies are enforced — open flows the policies deny — on every node, or on `options.enforcing` only.
+ * Pods a drain moves take their ingress denials with them: the prediction places them where BEFORE saw them.
  */
-export function predictChanges(before: Snapshot): SnapshotDiff {
+export function predictChanges(before: Snapshot, options: PredictOptions = {}): SnapshotDiff {
+  const named = options.enforcing !== undefined ? new Set(options.enforcing) : undefined;
+  // Every node the snapshot knows enforcing is the whole migration: where a denial sits no longer matters.
+  const everyNode = named !== undefined && before.result.cluster.nodes.length > 0 && before.result.cluster.nodes.every((n) => named.has(n));
+  const enforcing = everyNode ? undefined : named;
   const changes = before.result.cells.map((b): CellChange => {
     const base = { ...identity(b), before: side(b), predicted: true as const, ...(b.policyExplanation?.length ? { policyExplanation: b.policyExplanation } : {}) };
     if (b.path === undefined || b.path === 'unknown') return { ...base, change: 'not-compared', reason: noReading(b, 'BEFORE') };
+    if (b.path === 'open' && b.policy === 'deny' && enforcing !== undefined) {
+      const enforced = denialEnforcedBy(b, enforcing);
+      const where = describeDenial(b);
+      if (enforced === undefined) {
+        return { ...base, change: 'not-compared', reason: `open today and the policies deny it, but BEFORE does not record where (${where ?? 'taken by an older netcheck'}): whether ${[...enforcing].join(', ') || 'no node'} will enforce it is not known` };
+      }
+      if (!enforced) {
+        return { ...base, change: 'still-not-enforced', reason: `open today; the policies deny it (${where}), but none of those nodes will enforce yet` };
+      }
+    }
     if (b.path === 'open' && b.policy === 'deny') {
       return b.expect === 'allow'
         ? { ...base, change: 'regression', reason: 'open today, and the policies deny it: it will be blocked once they are enforced, although the intent is allow' }
@@ -126,7 +184,16 @@ export function predictChanges(before: Snapshot): SnapshotDiff {
     if (b.policy === 'unknown') return { ...base, change: 'unchanged', reason: `${b.path} today; the policies cannot decide this flow, so no change is predicted` };
     return { ...base, change: 'unchanged', reason: `${b.path} today, as the policies say (${b.policy})` };
   });
-  return finish({ scenario: before.scenario, mode: 'predict', perNode: before.perNode, before: summaryOf(before), changes, factChanges: [] });
+  return finish({
+    scenario: before.scenario,
+    mode: 'predict',
+    perNode: before.perNode,
+    before: summaryOf(before),
+    ...(options.enforcing !== undefined ? { enforcing: [...options.enforcing].sort() } : {}),
+    changes,
+    factChanges: [],
+    ...(before.result.facts !== undefined ? { facts: describeClusterFacts(before.result.facts) } : {}),
+  });
 }
 
 function identity(c: CellVerdict): Pick<CellChange, 'source' | 'target' | 'node' | 'targetNode' | 'expect' | 'known'> {
@@ -166,7 +233,9 @@ function compareCell(b: CellVerdict, a: CellVerdict): CellChange {
       : { ...base, change: 'regression', reason: `was blocked, now open, but the intent is deny${policyNote}: enforcement was lost` };
   }
   if (a.path === 'open' && a.policy === 'deny') {
-    return { ...base, change: 'still-not-enforced', reason: `open both times although the policies deny it: ${a.pinnedNode ?? a.node ?? 'its node'} does not enforce them yet, or the CNI ignores this policy` };
+    const where = describeDenial(a);
+    const nodes = where !== undefined ? `the nodes that hold the denial (${where}) do not` : `${a.pinnedNode ?? a.node ?? 'its node'} does not`;
+    return { ...base, change: 'still-not-enforced', reason: `open both times although the policies deny it: ${nodes} enforce them yet, or the CNI ignores this policy` };
   }
   return { ...base, change: 'unchanged', reason: `${a.path} both times` };
 }
@@ -206,8 +275,17 @@ export function compareFacts(before: ClusterFacts | undefined, after: ClusterFac
   }
   for (const name of nb.keys()) if (!na.has(name)) lines.push(`node ${name} removed`);
   if (before.cni !== undefined && after.cni !== undefined) {
-    for (const c of after.cni) if (!before.cni.includes(c)) lines.push(`CNI: ${c} now`);
-    for (const c of before.cni) if (!after.cni.includes(c)) lines.push(`CNI: ${c} no more`);
+    // One line per DaemonSet: "flannel (DaemonSet …): on 2 of 2 nodes → on 1 of 2 nodes (node-b)".
+    const key = (c: string): string => c.split('): ')[0] ?? c;
+    const where = (c: string): string => c.slice(key(c).length + 3);
+    const cb = new Map(before.cni.map((c) => [key(c), c]));
+    const ca = new Map(after.cni.map((c) => [key(c), c]));
+    for (const [k, a] of ca) {
+      const b = cb.get(k);
+      if (b === undefined) lines.push(`CNI: ${a} now`);
+      else if (b !== a) lines.push(`CNI: ${k}): ${where(b) || '?'} → ${where(a) || '?'}`);
+    }
+    for (const [k, b] of cb) if (!ca.has(k)) lines.push(`CNI: ${b} no more`);
   }
   const sb = byName(before.namespaces);
   for (const [name, a] of byName(after.namespaces)) {
@@ -223,5 +301,24 @@ export function compareFacts(before: ClusterFacts | undefined, after: ClusterFac
     else if (b.resourceVersion !== undefined && a.resourceVersion !== undefined && b.resourceVersion !== a.resourceVersion) lines.push(`${key} changed`);
   }
   for (const key of pb.keys()) if (!pa.has(key)) lines.push(`${key} removed`);
+  return lines;
+}
+
+/** Node labels a CNI migration is followed by (Calico's flannel migration controller sets and removes them). */
+const MIGRATION_LABEL = /(^|\/)[^=]*migration/;
+
+/**
+ * The cluster facts of one snapshot, one line each: every node (Ready, cordoned, its migration labels) and every
+ * CNI with the nodes it runs on — what a migration step is checked against ("node-b left cordoned").
+ */
+export function describeClusterFacts(facts: ClusterFacts): string[] {
+  const lines = facts.nodes.map((n) => {
+    const state = [n.ready === undefined ? undefined : n.ready ? 'Ready' : 'NotReady', n.unschedulable === true ? 'cordoned' : undefined].filter(Boolean);
+    const labels = Object.entries(n.labels).filter(([k]) => MIGRATION_LABEL.test(k)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
+    return `node ${n.name}: ${[...state, ...labels].join(', ') || 'no state known'}`;
+  });
+  if (facts.cni === undefined) lines.push('CNI: not known (DaemonSets not readable)');
+  else if (facts.cni.length === 0) lines.push('CNI: none recognised by its DaemonSet');
+  else for (const c of facts.cni) lines.push(`CNI: ${c}`);
   return lines;
 }

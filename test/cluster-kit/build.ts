@@ -14,6 +14,8 @@
  *   flanneld, flannel-install-conf
  *                flannel's daemon (cgo, as upstream builds it on amd64: its udp backend needs it) and the
  *                install-conf command its DaemonSet's init container runs (components/flannel)
+ *   kubectl      kubectl v1.29.9, the one Calico's flannel-migration controller image ships (components/kubectl);
+ *                built with Calico only
  *
  * `tsx test/cluster-kit/build.ts` builds what is missing, reports progress on stderr and prints the paths as JSON.
  */
@@ -38,6 +40,11 @@ export const VERSIONS = {
    * v3.28.5 (commit a0db560f0520 of 2025-08-13), named after a cni-plugin tag of old. Its go.mod pins k8s.io v0.29.15.
    */
   calico: 'v1.11.0-cni-plugin.0.20250813170300-a0db560f0520',
+  /**
+   * The kubectl Calico's flannel-migration controller image ships (that commit's metadata.mk K8S_VERSION): the
+   * controller runs `kubectl drain --delete-local-data`, which the kubectl of VERSIONS.kubernetes rejects.
+   */
+  migrationKubectl: 'v1.29.9',
   /** TAG in build/pause/Makefile of that Kubernetes release. */
   pause: '3.10.1',
 } as const;
@@ -54,6 +61,8 @@ export interface Components {
   flannelInstallConf: string;
   /** Absent where Calico cannot be built (calicoUnavailable() says why). */
   calico?: CalicoBinaries;
+  /** kubectl VERSIONS.migrationKubectl, for the flannel migration controller's image; built with Calico only. */
+  migrationKubectl?: string;
   /** Where artefacts derived from the binaries (the images) are kept, keyed by those binaries. */
   cacheDir: string;
   versions: Versions;
@@ -132,6 +141,7 @@ const PINS: ReadonlyArray<{ wrapper: string; module: string; version: string }> 
   { wrapper: 'coredns', module: 'github.com/coredns/coredns', version: VERSIONS.coredns },
   { wrapper: 'kube-router', module: 'github.com/cloudnativelabs/kube-router/v2', version: VERSIONS.kubeRouter },
   { wrapper: 'calico', module: 'github.com/projectcalico/calico', version: VERSIONS.calico },
+  { wrapper: 'kubectl', module: 'k8s.io/kubectl', version: VERSIONS.migrationKubectl.replace(/^v1\./, 'v0.') },
   { wrapper: 'flannel', module: 'github.com/flannel-io/flannel', version: VERSIONS.flannel },
 ];
 
@@ -145,7 +155,7 @@ interface Toolchain {
 
 interface Recipe {
   /** The binary's file name, and its name in progress lines. */
-  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf' | CalicoRecipe;
+  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf' | CalicoRecipe | 'kubectl';
   version: string;
   /** Besides the toolchain, everything that decides the binary's bytes: what the cache key is made of. */
   inputs: unknown;
@@ -184,6 +194,7 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
             checkStatus: path('calico-check-status'),
             source: calicoSource,
           },
+          migrationKubectl: path('kubectl'),
         }),
     // Images are derived from the binaries they carry; their directory is keyed by those binaries' entries.
     cacheDir: join(cacheRoot(), `derived-${sha256(JSON.stringify([...binaries.values()])).slice(0, 16)}`),
@@ -242,6 +253,9 @@ async function planRecipes(): Promise<Recipe[]> {
   // flannel's Makefile also passes -extldflags -static (its image is musl alpine); here the binary stays dynamic
   // against this machine's glibc and images.ts packs the libraries `ldd` names.
   const flannelLdflags = ['-s', '-w', `-X github.com/flannel-io/flannel/pkg/version.Version=${VERSIONS.flannel}`];
+  const [kubectlMajor, kubectlMinor] = VERSIONS.migrationKubectl.replace(/^v/, '').split('.');
+  const kubectlVars = { gitVersion: VERSIONS.migrationKubectl, gitMajor: kubectlMajor, gitMinor: kubectlMinor, gitTreeState: 'clean' };
+  const kubectlLdflags = ['-s', '-w', ...Object.entries(kubectlVars).flatMap(([name, value]) => ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].map((pkg) => `-X ${pkg}.${name}=${value}`))];
 
   // Cheapest first, so that a broken wrapper fails in seconds rather than after the long kube build.
   return [
@@ -252,6 +266,8 @@ async function planRecipes(): Promise<Recipe[]> {
     await goRecipe({ name: 'flannel-install-conf', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel/cmd/install_conf', version: VERSIONS.flannel, ldflags: ['-s', '-w'] }),
     await goRecipe({ name: 'flanneld', wrapper: 'flannel', pkg: 'github.com/flannel-io/flannel', version: VERSIONS.flannel, ldflags: flannelLdflags, cgo: true }),
     ...(calicoUnavailable() === undefined ? await calicoRecipes() : []),
+    // Only a migration to Calico needs it.
+    ...(calicoUnavailable() === undefined ? [await goRecipe({ name: 'kubectl', version: VERSIONS.migrationKubectl, ldflags: kubectlLdflags })] : []),
     await goRecipe({ name: 'kube', version: VERSIONS.kubernetes, ldflags: kubeLdflags }),
   ];
 }

@@ -66,6 +66,8 @@ const START_SCRIPT = fileURLToPath(new URL('./calico-node-start.sh', import.meta
 const NODE_TOOLS = [
   '/bin/sh',
   '/usr/bin/sleep',
+  // The flannel migration controller runs its check-calico pod in this image: `for i in $(seq 1 10); ...`.
+  '/usr/bin/seq',
   ...['iptables', 'ip6tables'].flatMap((t) => [`/usr/sbin/${t}-nft`, `/usr/sbin/${t}-nft-save`, `/usr/sbin/${t}-nft-restore`]),
   ...['', '-save', '-restore'].map((suffix) => `/usr/sbin/ip6tables${suffix}`),
   '/usr/sbin/ipset',

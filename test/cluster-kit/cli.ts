@@ -5,6 +5,8 @@
  * `outside-host: <netns>`, `probe-image: <ref>` and `ready` (tooling waits for these lines, keep them exactly
  * so), then stays up until SIGINT/SIGTERM, `npm run cluster -- down`, or the death of its parent; the teardown
  * then finishes whatever signals follow (`npm run cluster` runs as `node --import tsx`, without tsx's relay).
+ * `npm run cluster -- migrate NODE [--dir DIR]` moves one node of a running `--cni flannel` cluster to Calico
+ * (migrate.ts), printing `migrated: NODE` once Calico's migration controller reports it done.
  * `npm run cluster -- build` only builds (progress, cold time, disk); `down` stops every cluster on the machine
  * (or `--dir` one) by signalling its owner.
  */
@@ -17,6 +19,7 @@ import { listenForStop } from '../../src/cli/stop-signals.js';
 import { buildComponents } from './build.js';
 import { startCluster, type Enforcement } from './cluster.js';
 import { CNI_NAMES, type CniName } from './cni.js';
+import { migrateNode, targetFromDir } from './migrate.js';
 import { writeSession } from './outside-host-netcheck.js';
 
 const log = (line: string): void => void process.stderr.write(`cluster: ${line}\n`);
@@ -94,6 +97,20 @@ await yargs(hideBin(process.argv))
     async (argv) => up(argv),
   )
   .command('down', 'stop running clusters (signals their owners)', (y) => y.option('dir', { type: 'string', describe: 'one cluster directory' }), async (argv) => down(argv.dir))
+  .command(
+    'migrate <node>',
+    'move NODE of a running --cni flannel cluster to Calico with Calico\'s flannel migration controller (one node per call, in its order)',
+    (y) =>
+      y
+        .positional('node', { type: 'string', demandOption: true, describe: 'the node to migrate (node-a, ...)' })
+        .option('dir', { type: 'string', describe: 'the cluster directory (default: $NETCHECK_CLUSTER_DIR, else the only running cluster)' }),
+    async (argv) => {
+      const target = await targetFromDir(argv.dir);
+      const components = await buildComponents({ onProgress: log });
+      const state = await migrateNode(target, argv.node, { components, onProgress: log });
+      process.stdout.write(`migrated: ${state.node}\n`);
+    },
+  )
   .command('build', 'build the pinned components into the cache (no-op when cached)', {}, async () => {
     await buildComponents({ onProgress: log });
   })

@@ -64,7 +64,9 @@ const kubeRouter: CniPlugin = {
 const flannel: CniPlugin = {
   name: 'flannel',
   fabricPodRoutes: false,
-  nodeDefaultRoute: false,
+  // A Flannel cluster is the one migrated to Calico node by node (migrate.ts): its nodes must be hosts calico-node
+  // works on, with the default route every real node has.
+  nodeDefaultRoute: true,
   images: async ({ components, imagesDir }) => [await buildFlannelImage(imagesDir, components)],
   nodeConfig: () => undefined,
   objects: ({ components }) => flannelObjects(flannelImage(components.versions.flannel)),

@@ -20,7 +20,10 @@ export interface NodeFault {
   restore(): Promise<void>;
 }
 
-function nodeOf(cluster: RunningCluster, name: string) {
+/** What a fault needs of a cluster: its nodes and a way into one's network namespace (a RunningCluster has both). */
+type FaultTarget = Pick<RunningCluster, 'nodeArgv'> & { nodes: ReadonlyArray<{ name: string }> };
+
+function nodeOf<T extends { name: string }>(cluster: { nodes: ReadonlyArray<T> }, name: string): T {
   const node = cluster.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no node ${name} (nodes: ${cluster.nodes.map((n) => n.name).join(', ')})`);
   return node;
@@ -31,7 +34,7 @@ function nodeOf(cluster: RunningCluster, name: string) {
  * for `exempt` specs (checked first). The generic form: a DNS-only fault is
  * `[['-s', podCIDR, '-p', 'udp', '--dport', '53']]`, and so on.
  */
-export async function dropInNode(cluster: RunningCluster, node: string, matches: string[][], exempt: string[][] = []): Promise<NodeFault> {
+export async function dropInNode(cluster: FaultTarget, node: string, matches: string[][], exempt: string[][] = []): Promise<NodeFault> {
   nodeOf(cluster, node);
   const tagged = (m: string[], target: string): string[] => [...m, '-m', 'comment', '--comment', COMMENT, '-j', target];
   // Inserted at position 1 one by one: the last inserted is checked first, so DROPs go in before the RETURNs.

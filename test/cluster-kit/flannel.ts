@@ -31,9 +31,10 @@ export function flannelImage(version: string): string {
 /** The image upstream's three containers run: /opt/bin/flanneld, /opt/bin/install-conf, /flannel (the CNI plugin). */
 export async function buildFlannelImage(outDir: string, components: Pick<Components, 'flanneld' | 'flannelInstallConf' | 'versions'>): Promise<ImageArchive> {
   // From this machine: iptables as the node's kube-proxy runs it (flanneld's --ip-masq and FORWARD rules sit
-  // beside kube-proxy's), and cp for the install-cni-plugin init container.
+  // beside kube-proxy's), cp for the install-cni-plugin init container, and cat for Calico's flannel migration
+  // controller (it reads subnet.env by `kubectl exec … -c kube-flannel -- cat run/flannel/subnet.env`).
   const iptables = await iptablesTools();
-  const tools = await hostToolEntries({ ...iptables, binaries: [...(iptables.binaries ?? []), '/usr/bin/cp'] });
+  const tools = await hostToolEntries({ ...iptables, binaries: [...(iptables.binaries ?? []), '/usr/bin/cp', '/usr/bin/cat'] });
   const flannel = await hostToolEntries({
     files: [
       { path: '/opt/bin/flanneld', source: components.flanneld },

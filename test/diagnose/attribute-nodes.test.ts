@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attributeNodeFaults } from '../../src/diagnose/attribute-nodes.js';
+import { attributeNodeFaults, findBrokenNodePairs } from '../../src/diagnose/attribute-nodes.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
 import { verdict } from '../run/scenario-builder.js';
 
@@ -36,5 +36,22 @@ describe('attributeNodeFaults', () => {
       }
       else expect(c).toBe(cells[i]);
     }
+  });
+});
+
+describe('findBrokenNodePairs', () => {
+  // Per-node listener cells: the probe on `from`, the listener on `to`.
+  const cell = (from: string, to: string, pass: boolean, policy: 'allow' | 'deny' = 'allow'): CellVerdict =>
+    verdict({ source: 's', target: 'listener', node: from, pinnedNode: from, targetNode: to, policy, pass, ...(pass ? { outcome: { kind: 'connected' } } : { outcome: { kind: 'timeout' }, classification: 'data-plane' }) });
+  it('names the pair when every allowed check between two nodes goes unanswered and each node reaches itself', () => {
+    const cells = [cell('a', 'a', true), cell('a', 'b', false), cell('b', 'a', false), cell('b', 'b', true), cell('a', 'b', false, 'deny')];
+    const pairs = findBrokenNodePairs(cells);
+    expect(pairs.map((p) => p.nodes)).toEqual([['a', 'b']]);
+    expect(pairs[0]?.cells).toEqual([cells[1], cells[2]]);
+    expect(attributeNodeFaults(cells)[1]?.reason).toMatch(/^fails between node a and node b \(timeout\) while checks within each pass: the path between these two nodes drops it/);
+  });
+  it('is not a pair fault when one node fails within itself too (that node is broken), or a check between them passes', () => {
+    expect(findBrokenNodePairs([cell('a', 'a', false), cell('a', 'b', false), cell('b', 'a', false), cell('b', 'b', true)])).toEqual([]);
+    expect(findBrokenNodePairs([cell('a', 'a', true), cell('a', 'b', true), cell('b', 'a', false), cell('b', 'b', true)])).toEqual([]);
   });
 });

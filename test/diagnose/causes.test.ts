@@ -1,6 +1,6 @@
 /** The post-judgement causes (attribute-causes.ts, image-pull.ts, policy-gaps.ts) and the findings' owner and next command. */
 import { describe, expect, it } from 'vitest';
-import { attributeBrokenNode, attributeMissingServices, findBrokenNode, missingService } from '../../src/diagnose/attribute-causes.js';
+import { attributeBrokenNode, attributeMissingServices, findBrokenNode, missingService, onlyPeerOf } from '../../src/diagnose/attribute-causes.js';
 import { diagnoseCells, diagnoseRun, type TargetKinds } from '../../src/diagnose/diagnose-run.js';
 import { buildRunContext, scenarioArgument, serviceOfHost, type RunContext } from '../../src/diagnose/run-context.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
@@ -142,8 +142,24 @@ describe('a broken node (items 2 and 13)', () => {
     const { cells: out, findings } = diagnoseCells(cells, kinds, context());
     expect(out[0]).toMatchObject({ classification: 'data-plane' });
     expect(out[0]!.reason).toMatch(/its probe ran on node node-a.*\(lookups from other nodes resolve through the same CoreDNS\)/);
-    expect(findings.map((f) => f.text)).toEqual([expect.stringMatching(/^data plane broken on node node-a: 2 check\(s\)/)]);
+    // Everything node-a's probes needed is on node-b, and nothing on node-a answered: the node or the path to node-b.
+    expect(findings.map((f) => f.text)).toEqual([expect.stringMatching(/^data plane broken on node node-a: 2 check\(s\) .*; or the path between node node-a and node node-b is: /)]);
     expect(findings[0]!.text).not.toMatch(/hosts CoreDNS/);
+  });
+
+  it('the node or the path to its one peer only while nothing within the node answered', () => {
+    const failing = [lookupTimeout('serving', 'cluster-dns', 'node-a'), lookupTimeout('serving', 'mlflow', 'node-a')];
+    expect(onlyPeerOf('node-a', failing, [...failing, resolved('seldon', 'node-b')], context())).toBe('node-b');
+    const withinA = verdict({ source: 'serving', target: 'scheduler', node: 'node-a', outcome: { kind: 'connected' } });
+    expect(onlyPeerOf('node-a', failing, [...failing, withinA], context())).toBeUndefined();
+    const failedWithinA = fail({ source: 'serving', target: 'scheduler', node: 'node-a', outcome: { kind: 'timeout' }, classification: 'data-plane', reason: 'x' });
+    expect(onlyPeerOf('node-a', [...failing, failedWithinA], failing, context())).toBeUndefined();
+  });
+
+  it('probes that never ran on a node (no CNI there) are not counted as its data plane dropping them', () => {
+    const notRun = (target: string): CellVerdict => fail({ source: 'serving', target, node: 'node-b', outcome: { kind: 'error', message: 'probe did not run' } as CellVerdict['outcome'], classification: 'probe', reason: 'probe did not run' });
+    const cells = [notRun('mlflow'), notRun('scheduler'), verdict({ source: 'serving', target: 'mlflow', node: 'node-a' }), verdict({ source: 'serving', target: 'scheduler', node: 'node-a' })];
+    expect(diagnoseCells(cells, kinds, context(placed(), { perNode: true })).findings.map((f) => f.text).join('\n')).not.toMatch(/data plane broken/);
   });
 
   it('CoreDNS down (lookups fail from every node, connections work): DNS, not a node', () => {

@@ -7,7 +7,7 @@ import { UsageError } from '../../src/model/errors.js';
 import type { Outcome } from '../../src/model/outcome.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import type { CellVerdict, ClusterFacts, ObservedPath, PolicyView } from '../../src/model/verdict.js';
-import { compareFacts, diffSnapshots, parseSnapshot, predictChanges, toSnapshot } from '../../src/run/snapshot.js';
+import { compareFacts, denialEnforcedBy, describeClusterFacts, diffSnapshots, parseSnapshot, predictChanges, toSnapshot } from '../../src/run/snapshot.js';
 import { runResult, verdict } from './scenario-builder.js';
 
 const outcomes: Record<ObservedPath | 'not-run', Outcome> = {
@@ -118,7 +118,81 @@ describe('predictChanges (a Flannel baseline: every flow open)', () => {
   });
 });
 
+describe('predictChanges on a migration halfway (--migrated)', () => {
+  // Per node pair: a denial takes effect where it sits, egress on the source's node, ingress on the destination's.
+  const pair = (target: string, node: string, denial: CellVerdict['denial'], extra: Partial<CellVerdict> = {}): CellVerdict =>
+    c(target, 'deny', 'deny', 'open', { pinnedNode: node, node, ...(denial ? { denial } : {}), ...extra });
+  const baseline = snap([  // the builder's cluster has node-a and node-b
+    pair('egress-from-a', 'node-a', { egress: true, ingress: false, ingressNodes: [] }),
+    pair('egress-from-b', 'node-b', { egress: true, ingress: false, ingressNodes: [] }),
+    pair('ingress-on-a', 'node-b', { egress: false, ingress: true, ingressNodes: ['node-a'] }),
+    pair('ingress-on-b', 'node-a', { egress: false, ingress: true, ingressNodes: ['node-b'] }),
+    pair('ingress-unplaced', 'node-b', { egress: false, ingress: true, ingressNodes: [] }),
+    pair('old-snapshot', 'node-a', undefined),
+    c('allowed', 'allow', 'allow', 'open', { pinnedNode: 'node-a', node: 'node-a' }),
+  ]);
+  it('closes a flow once the node holding its denial enforces, and only then', () => {
+    const step = predictChanges(baseline, { enforcing: ['node-a'] });
+    expect(Object.fromEntries(step.changes.map((x) => [x.target, x.change]))).toEqual({
+      'egress-from-a': 'newly-enforced',
+      'egress-from-b': 'still-not-enforced',
+      'ingress-on-a': 'newly-enforced',
+      'ingress-on-b': 'still-not-enforced',
+      'ingress-unplaced': 'not-compared',
+      'old-snapshot': 'not-compared',
+      allowed: 'unchanged',
+    });
+    expect(step.enforcing).toEqual(['node-a']);
+    expect(step.changes.find((x) => x.target === 'ingress-on-b')?.reason).toMatch(/ingress on node-b/);
+  });
+  it('predicts every denial enforced once every node is', () => {
+    const all = predictChanges(baseline, { enforcing: ['node-a', 'node-b'] });
+    expect(all.counts['still-not-enforced']).toBe(0);
+    expect(all.counts['newly-enforced']).toBe(6);
+  });
+  it.each([
+    [{ egress: true, ingress: false, ingressNodes: [] }, 'node-b', ['node-b'], true],
+    [{ egress: true, ingress: true, ingressNodes: ['node-b'] }, 'node-a', ['node-b'], true],
+    [{ egress: false, ingress: true, ingressNodes: ['node-a', 'node-b'] }, 'node-a', ['node-c'], false],
+  ])('denialEnforcedBy %j from %s with %j enforcing: %s', (denial, node, enforcing, enforced) => {
+    expect(denialEnforcedBy({ denial, node }, new Set(enforcing))).toBe(enforced);
+  });
+});
+
+describe('describeClusterFacts', () => {
+  it('names each node with its cordon and migration labels, and each CNI with its nodes', () => {
+    expect(
+      describeClusterFacts({
+        nodes: [
+          { name: 'node-a', labels: { 'projectcalico.org/node-network-during-migration': 'calico', 'kubernetes.io/os': 'linux' }, ready: true, unschedulable: false },
+          { name: 'node-b', labels: { 'projectcalico.org/node-network-during-migration': 'flannel' }, ready: true, unschedulable: true },
+        ],
+        cni: ['calico (DaemonSet kube-system/calico-node): on 1 of 2 nodes (node-a), 1 ready', 'flannel (DaemonSet kube-flannel/kube-flannel-ds): on 1 of 2 nodes (node-b), 1 ready'],
+        namespaces: [],
+        policies: [],
+      }),
+    ).toEqual([
+      'node node-a: Ready, projectcalico.org/node-network-during-migration=calico',
+      'node node-b: Ready, cordoned, projectcalico.org/node-network-during-migration=flannel',
+      'CNI: calico (DaemonSet kube-system/calico-node): on 1 of 2 nodes (node-a), 1 ready',
+      'CNI: flannel (DaemonSet kube-flannel/kube-flannel-ds): on 1 of 2 nodes (node-b), 1 ready',
+    ]);
+  });
+});
+
 describe('compareFacts', () => {
+  it('says how a CNI\'s nodes changed, one line per DaemonSet', () => {
+    const base: ClusterFacts = { nodes: [], namespaces: [], policies: [], cni: ['flannel (DaemonSet kube-flannel/kube-flannel-ds): on 2 of 2 nodes, 2 ready'] };
+    const step: ClusterFacts = {
+      ...base,
+      cni: ['calico (DaemonSet kube-system/calico-node): on 1 of 2 nodes (node-a), 1 ready', 'flannel (DaemonSet kube-flannel/kube-flannel-ds): on 1 of 2 nodes (node-b), 1 ready'],
+    };
+    expect(compareFacts(base, step)).toEqual([
+      'CNI: calico (DaemonSet kube-system/calico-node): on 1 of 2 nodes (node-a), 1 ready now',
+      'CNI: flannel (DaemonSet kube-flannel/kube-flannel-ds): on 2 of 2 nodes, 2 ready → on 1 of 2 nodes (node-b), 1 ready',
+    ]);
+  });
+
   const facts = (nodeLabels: Record<string, string>, extra: Partial<ClusterFacts> = {}): ClusterFacts => ({
     nodes: [{ name: 'node-a', labels: nodeLabels, ready: true, unschedulable: false }],
     cni: ['flannel (DaemonSet kube-flannel/kube-flannel-ds, 2 of 2 scheduled)'],

@@ -17,6 +17,7 @@ interface DiffArgs {
   before: string;
   after?: string;
   predict?: boolean;
+  migrated?: string;
   output?: string[];
   append?: boolean;
 }
@@ -29,6 +30,11 @@ export const diffCommand = defineCommand<DiffArgs>({
       .positional('before', { type: 'string', demandOption: true, describe: 'the earlier snapshot (netcheck snapshot -o FILE)' })
       .positional('after', { type: 'string', describe: 'the later snapshot' })
       .option('predict', { type: 'boolean', describe: 'one snapshot: the open flows the policies deny, which enforcement will close' })
+      .option('migrated', {
+        type: 'string',
+        nargs: 1,
+        describe: 'with --predict: the nodes that will enforce the policies at this step (node-a,...); a denial closes a flow once its node does',
+      })
       .option('output', {
         alias: 'o',
         type: 'string',
@@ -39,16 +45,25 @@ export const diffCommand = defineCommand<DiffArgs>({
       .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it ($GITHUB_STEP_SUMMARY is always appended to)' })
       .example('$0 diff baseline.json node-a.json', 'after migrating node-a: exactly what changed, and whether it was meant to')
       .example('$0 diff --predict baseline.json', 'before touching a node: which flows the policies will close')
+      .example('$0 diff --predict baseline.json --migrated node-a', 'before migrating node-a: which flows it alone will close')
       .epilogue('exit: 0 no regression · 1 a regression (a flow changed against the intent) · 2 bad input'),
   run: async (argv) => {
     if (argv.predict && argv.after !== undefined) throw new UsageError('--predict takes one snapshot; drop AFTER, or drop --predict to compare two');
+    if (argv.migrated !== undefined && !argv.predict) throw new UsageError('--migrated goes with --predict: it names the nodes a predicted step enforces on');
+    const migrated = argv.migrated?.split(',').map((n) => n.trim()).filter(Boolean);
+    if (migrated !== undefined && migrated.length === 0) throw new UsageError('--migrated: give node names (node-a,node-b)');
     if (!argv.predict && argv.after === undefined) {
       throw new UsageError('diff needs two snapshots (BEFORE AFTER), or one with --predict', { hint: 'e.g. netcheck diff baseline.json node-a.json' });
     }
     const outputs = parseOutputs(argv.output, { formats: REPORT_FORMATS, append: argv.append === true });
     await checkOutputFiles(outputs);
     const before = await readSnapshotFile(argv.before, '');
-    const diff = argv.after === undefined ? predictChanges(before) : diffSnapshots(before, await readSnapshotFile(argv.after, ''), [argv.before, argv.after]);
+    if (migrated !== undefined) {
+      const known = before.result.cluster.nodes;
+      const unknown = migrated.filter((n) => known.length > 0 && !known.includes(n));
+      if (unknown.length > 0) throw new UsageError(`--migrated: ${argv.before} has no node ${unknown.join(', ')}`, { hint: `its nodes: ${known.join(', ')}` });
+    }
+    const diff = argv.after === undefined ? predictChanges(before, migrated !== undefined ? { enforcing: migrated } : {}) : diffSnapshots(before, await readSnapshotFile(argv.after, ''), [argv.before, argv.after]);
     await writeOutputs(outputs, {
       table: () => renderDiffTable(diff),
       json: () => renderDiffJson(diff),
