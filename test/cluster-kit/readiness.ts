@@ -55,7 +55,7 @@ const KUBE_PROXY_JUMPS = [
  * What kube-proxy's full sync has not left on a node yet: a jump (KUBE_PROXY_JUMPS), or the rule its restore
  * always ends nat KUBE-SERVICES with (present only once a restore, which follows the jumps, succeeded).
  */
-export async function kubeProxyUnsynced(node: NodeNetwork): Promise<string[]> {
+export async function kubeProxyUnsynced(node: Pick<NodeNetwork, 'name' | 'netns'>): Promise<string[]> {
   const tables = { nat: await iptablesSave(node.netns, 'nat'), filter: await iptablesSave(node.netns, 'filter') };
   const missing = KUBE_PROXY_JUMPS.filter(([table, from, to]) => !tables[table].some((l) => l.startsWith(`-A ${from} `) && l.endsWith(` -j ${to}`))).map(
     ([table, from, to]) => `${node.name}: kube-proxy's jump ${table} ${from} → ${to}`,
