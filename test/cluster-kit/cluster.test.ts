@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { clusterSkipReason, CLUSTER_START_TIMEOUT_MS } from './cluster-fixture.js';
 import { sweepStaleClusters } from './cluster.js';
 import { processesInCgroup } from './processes.js';
+import { kubeProxyUnsynced } from './readiness.js';
 import { runCommand } from './run-command.js';
 
 const skip = clusterSkipReason();
@@ -163,6 +164,15 @@ describe.skipIf(skip !== undefined)('the real cluster (npm run cluster -- up)', 
       const cluster = await up([]);
       const dir = clusterDirs().map((d) => join(tmpdir(), d)).find((d) => cluster.lines.kubeconfig!.startsWith(d))!;
       const id = dir.split('netcheck-cluster-')[1]!;
+      // kube-router started after kube-proxy's first sync on each node, so no sync of kube-proxy's failed (its
+      // failed first one is never retried); and the ready check names a jump that goes missing.
+      for (const node of ['node-a', 'node-b']) {
+        expect(readFileSync(join(dir, 'logs', `kube-proxy-${node}.log`), 'utf8')).not.toContain('Sync failed');
+        expect(await kubeProxyUnsynced({ name: node, netns: `nkc-${id}-${node}` })).toEqual([]);
+      }
+      const outputJump = ['OUTPUT', '-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'];
+      await runCommand(['nsenter', `--net=/run/netns/nkc-${id}-node-b`, 'iptables', '-w', '-t', 'nat', '-D', ...outputJump]);
+      expect(await kubeProxyUnsynced({ name: 'node-b', netns: `nkc-${id}-node-b` })).toEqual(["node-b: kube-proxy's jump nat OUTPUT → KUBE-SERVICES"]);
       cluster.child.kill('SIGKILL');
       await new Promise((resolve) => cluster.child.on('close', resolve));
       // Everything the owner started itself dies with it (pdeathsig); CoreDNS's container and its shim outlive it.

@@ -48,7 +48,7 @@ import { readManifests } from './manifests.js';
 import { CONTROL_PLANE_IP, createNetwork, deleteNetwork, netnsDirMounted, releaseNetnsDir, DNS_SERVICE_IP, KUBERNETES_SERVICE_IP, planNetwork, type ClusterNetwork, type NodeNetwork } from './network.js';
 import { createPki, renderKubeconfig } from './pki.js';
 import { createCgroup, isProcessAlive, killCgroup, readStartTime, startComponent, type ComponentProcess } from './processes.js';
-import { missingServiceRules, silentLoadBalancers, unprogrammedPods } from './readiness.js';
+import { kubeProxyUnsynced, missingServiceRules, silentLoadBalancers, unprogrammedPods } from './readiness.js';
 import { runCommand } from './run-command.js';
 import { applyOrder, objectKey, planSeed, withPlacement } from './seed.js';
 
@@ -403,7 +403,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       await waitUntil(`${node.name} registered`, async () => ((await core.listNode()).items.some((n) => n.metadata?.name === node.name) ? true : undefined), STATE_TIMEOUT_MS, () => processes.find((p) => p.name === `kubelet-${node.name}`)!.tail(5));
       // What the node IPAM controller would write; kube-router reads a node's pod CIDR from here.
       await core.patchNode({ name: node.name, body: { spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
-      if (initialEnforcement.has(node.name)) startKubeRouter(node);
+      if (!initialEnforcement.has(node.name)) continue;
+      // kube-router's sync restores the whole filter table from an iptables-save it took before (kube-router#1248,
+      // #1372): jumps kube-proxy adds in between vanish, its first sync fails, and kube-proxy retries that one only
+      // at the next Service or endpoint change (it runs outside its retrying runner). So kube-proxy goes first.
+      let unsynced: string[] = [];
+      await waitUntil(
+        `${node.name} kube-proxy's first sync`,
+        async () => ((unsynced = await kubeProxyUnsynced(node)).length === 0 ? true : undefined),
+        STATE_TIMEOUT_MS,
+        () => `still missing: ${unsynced.join('; ')}; ${processes.find((p) => p.name === `kube-proxy-${node.name}`)!.tail(3)}`,
+      );
+      startKubeRouter(node);
     }
     const cniObjects = cni.objects({ components, imagesDir, network: net });
     if (cniObjects.length > 0) {
@@ -423,7 +434,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       }
     }
 
-    progress('waiting: nodes and workloads Ready, CoreDNS answering from every node, kube-proxy rules, LoadBalancers answering');
+    progress('waiting: nodes and workloads Ready, kube-proxy rules, CoreDNS answering from every node, LoadBalancers answering');
     await waitForReady({ kc, net, processes });
 
     const kubeconfigPath = admin;
@@ -509,26 +520,27 @@ async function waitForReady({ kc, net, processes }: { kc: k8s.KubeConfig; net: C
     STATE_TIMEOUT_MS,
     dead,
   );
+  // readiness.ts: what Ready pods do not prove. Each keeps what is still missing for the timeout's message.
+  const waitForNothingMissing = async (what: string, check: () => Promise<string[]>): Promise<void> => {
+    let missing: string[] = [];
+    await waitUntil(what, async () => ((missing = await check()).length === 0 ? true : undefined), STATE_TIMEOUT_MS, () => `still missing: ${missing.join('; ')} ${dead()}`.trim());
+  };
+  // Before the DNS queries, which need these rules: a timeout then names the node and rule that is missing.
+  await waitForNothingMissing('kube-proxy: its jumps and every ready endpoint programmed on every node', () => missingServiceRules(kc, net));
   // From every node: a pod's query goes through its own node's kube-proxy rules.
   for (const node of net.nodes) {
+    let answer = '';
     await waitUntil(
       `CoreDNS answering at ${DNS_SERVICE_IP} from ${node.name}`,
       async () => {
-        const { stdout } = await runCommand(['nsenter', `--net=/run/netns/${node.netns}`, process.execPath, '-e', DNS_QUERY, DNS_SERVICE_IP, 'kubernetes.default.svc.cluster.local']);
-        return stdout.includes(KUBERNETES_SERVICE_IP) ? true : undefined;
+        answer = (await runCommand(['nsenter', `--net=/run/netns/${node.netns}`, process.execPath, '-e', DNS_QUERY, DNS_SERVICE_IP, 'kubernetes.default.svc.cluster.local'])).stdout.trim();
+        return answer.includes(KUBERNETES_SERVICE_IP) ? true : undefined;
       },
       STATE_TIMEOUT_MS,
-      dead,
+      () => `last answer ${answer} ${dead()}`.trim(),
     );
   }
-  // readiness.ts: what Ready pods do not prove. Each keeps what is still missing for the timeout's message.
-  for (const [what, check] of [
-    ['kube-proxy: every ready endpoint programmed on every node', () => missingServiceRules(kc, net)],
-    ['every LoadBalancer address answering from the outside host', () => silentLoadBalancers(kc, net)],
-  ] as const) {
-    let missing: string[] = [];
-    await waitUntil(what, async () => ((missing = await check()).length === 0 ? true : undefined), STATE_TIMEOUT_MS, () => `still missing: ${missing.join('; ')} ${dead()}`.trim());
-  }
+  await waitForNothingMissing('every LoadBalancer address answering from the outside host', () => silentLoadBalancers(kc, net));
 }
 
 /** One A query from a node's namespace (kube-proxy DNATs the Service IP there as for any pod). */

@@ -3,7 +3,8 @@
  * asynchronously and a loaded machine widens each gap (a test once got ENETUNREACH for the MLflow LoadBalancer
  * right after `ready`):
  *
- * - kube-proxy, on every node, has a DNAT rule for every ready endpoint of every Service (its KUBE-SEP chains);
+ * - kube-proxy, on every node, has its jumps from the built-in chains and a DNAT rule for every ready endpoint of
+ *   every Service (its KUBE-SEP chains);
  * - every LoadBalancer address a Service asks for answers from the outside host: the LoadBalancer controller's
  *   route is in place, kube-proxy on the node it leads to has the address's rule for each port, and a connection
  *   gets an answer from the cluster, not a routing error (connected, or refused by kube-proxy or the enforcer; a
@@ -36,7 +37,39 @@ function proxied(service: k8s.V1Service): boolean {
   return service.spec?.type !== 'ExternalName' && service.spec?.clusterIP !== 'None' && labels['service.kubernetes.io/service-proxy-name'] === undefined && labels['service.kubernetes.io/headless'] === undefined;
 }
 
-/** Every ready endpoint of every proxied Service without its DNAT rule on a node, as `node: ns/svc → ip:port`. */
+/**
+ * The jumps from the built-in chains that kube-proxy's full sync makes one iptables command at a time before its
+ * iptables-restore (pkg/proxy/iptables/proxier.go, iptablesJumpChains), as [table, chain, target]: without them
+ * its Service rules exist but no packet reaches them.
+ */
+const KUBE_PROXY_JUMPS = [
+  ['filter', 'FORWARD', 'KUBE-SERVICES'],
+  ['filter', 'OUTPUT', 'KUBE-SERVICES'],
+  ['filter', 'FORWARD', 'KUBE-FORWARD'],
+  ['nat', 'OUTPUT', 'KUBE-SERVICES'],
+  ['nat', 'PREROUTING', 'KUBE-SERVICES'],
+  ['nat', 'POSTROUTING', 'KUBE-POSTROUTING'],
+] as const;
+
+/**
+ * What kube-proxy's full sync has not left on a node yet: a jump (KUBE_PROXY_JUMPS), or the rule its restore
+ * always ends nat KUBE-SERVICES with (present only once a restore, which follows the jumps, succeeded).
+ */
+export async function kubeProxyUnsynced(node: Pick<NodeNetwork, 'name' | 'netns'>): Promise<string[]> {
+  const tables = { nat: await iptablesSave(node.netns, 'nat'), filter: await iptablesSave(node.netns, 'filter') };
+  const missing = KUBE_PROXY_JUMPS.filter(([table, from, to]) => !tables[table].some((l) => l.startsWith(`-A ${from} `) && l.endsWith(` -j ${to}`))).map(
+    ([table, from, to]) => `${node.name}: kube-proxy's jump ${table} ${from} → ${to}`,
+  );
+  if (!tables.nat.some((l) => l.startsWith('-A KUBE-SERVICES ') && l.includes('NOTE: this must be the last rule in this chain'))) {
+    missing.push(`${node.name}: kube-proxy's first iptables-restore`);
+  }
+  return missing;
+}
+
+/**
+ * Every node's kube-proxy jumps (kubeProxyUnsynced), then every ready endpoint of every proxied Service without its
+ * DNAT rule on a node, as `node: ns/svc → ip:port`.
+ */
 export async function missingServiceRules(kc: k8s.KubeConfig, net: ClusterNetwork): Promise<string[]> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
@@ -49,6 +82,7 @@ export async function missingServiceRules(kc: k8s.KubeConfig, net: ClusterNetwor
     return (slice.ports ?? []).flatMap((p) => ready.map((ip) => ({ service, target: `${ip}:${p.port}` })));
   });
   const missing: string[] = [];
+  for (const node of net.nodes) missing.push(...(await kubeProxyUnsynced(node)));
   for (const node of net.nodes) {
     const dnat = (await iptablesSave(node.netns, 'nat')).filter((l) => l.includes(' -j DNAT '));
     for (const { service, target } of endpoints) {
