@@ -101,12 +101,15 @@ describe.skipIf(skip !== undefined)('diagnoses on the real cluster (issue 9 item
       const r = report(json);
       noDnsDown(r);
       const node = r.findingCells.filter((f) => f.text.startsWith('data plane broken on node'));
-      // Without --per-node the scheduler places the probes. When it put every probe on the broken node, no check went
-      // through another node, so nothing tells that node from CoreDNS's: the DNS chain names both, nobody blames DNS.
+      // Without --per-node the scheduler places the probes. All on the broken node: no check went through another node,
+      // so nothing tells it from CoreDNS's node (the DNS chain names both). None on it: the run may see nothing wrong.
       const probedFrom = new Set(r.cells.flatMap((x) => (x.node !== undefined ? [x.node] : [])));
       if (probedFrom.size === 1 && probedFrom.has(broken)) {
         expect(node, r.findings.join('\n')).toEqual([]);
         expect(r.findings.join('\n')).toContain(`the data plane on ${broken} or ${dns} drops DNS`);
+      } else if (!probedFrom.has(broken)) {
+        // Every probe on the healthy node: whatever the run saw, the healthy node is never the one blamed.
+        expect(node.map((f) => f.text.split(':')[0]), r.findings.join('\n')).not.toContain(`data plane broken on node ${dns}`);
       } else {
         expect(node.map((f) => f.text.split(':')[0]), r.findings.join('\n')).toEqual([`data plane broken on node ${broken}`]);
         expect(node[0]!.next).toBe('netcheck run financial-ml --per-node');
