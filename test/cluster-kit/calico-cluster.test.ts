@@ -8,9 +8,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { calicoUnavailable } from './build.js';
 import { CALICO_DAEMONSET, CALICO_NAMESPACE } from './calico.js';
-import { clusterSkipReason, useCluster } from './cluster-fixture.js';
+import { clusterSkipReason, startListenerPod, useCluster } from './cluster-fixture.js';
 import type { RunningCluster } from './cluster.js';
-import { LISTENER_IMAGE, NODE_IMAGE } from './images.js';
+import { NODE_IMAGE } from './images.js';
 import { CONTROL_PLANE_IP } from './network.js';
 import { runCommand } from './run-command.js';
 import { waitFor } from '../e2e/built-cli.js';
@@ -90,10 +90,7 @@ describe.skipIf(skip !== undefined)('a Calico cluster (cni: calico)', { timeout:
   it('a pod on node-a reaches a pod on node-b across vxlan.calico; once a policy denies it, felix drops it: the connection times out, it is not refused', async () => {
     const [nodeA, nodeB] = c.nodes.map((n) => n.name) as [string, string];
     await kubectl('create', 'namespace', NS);
-    const listener = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'listener', namespace: NS, labels: { app: 'listener' } }, spec: { nodeName: nodeB, containers: [{ name: 'listener', image: LISTENER_IMAGE, args: ['8080/TCP'], ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] } };
-    await runCommand(['kubectl', '--kubeconfig', c.kubeconfigPath, 'apply', '-f', '-'], { input: JSON.stringify(listener) });
-    await kubectl('wait', '-n', NS, 'pod/listener', '--for=condition=Ready', '--timeout=120s');
-    const listenerIp = await kubectl('get', 'pod', '-n', NS, 'listener', '-o', 'jsonpath={.status.podIP}');
+    const listenerIp = await startListenerPod(c, NS, nodeB);
     expect(listenerIp.startsWith(c.nodes[1]!.podCIDR.split('.').slice(0, 3).join('.'))).toBe(true);
 
     const before = await txPackets(nodeA);

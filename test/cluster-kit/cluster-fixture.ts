@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { startCluster, type ClusterOptions, type RunningCluster } from './cluster.js';
+import { LISTENER_IMAGE } from './images.js';
+import { runCommand } from './run-command.js';
 
 /** Building the pinned components from a cold cache takes minutes: the first start may include it. */
 export const CLUSTER_START_TIMEOUT_MS = 45 * 60_000;
@@ -42,4 +44,18 @@ export function useCluster(options: ClusterOptions = {}): () => RunningCluster {
     if (cluster === undefined) throw new Error('useCluster: the cluster is not up (beforeAll failed)');
     return cluster;
   };
+}
+
+/**
+ * A listener pod on `node` in `namespace` (8080/TCP, Ready only once it listens), applied with kubectl; resolves to
+ * its pod IP. The CNI tests' cross-node target.
+ */
+export async function startListenerPod(cluster: RunningCluster, namespace: string, node: string): Promise<string> {
+  const kubectl = async (args: string[], input?: string): Promise<string> =>
+    (await runCommand(['kubectl', '--kubeconfig', cluster.kubeconfigPath, ...args], input === undefined ? {} : { input })).stdout;
+  const container = { name: 'listener', image: LISTENER_IMAGE, args: ['8080/TCP'], ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'listener', namespace, labels: { app: 'listener' } }, spec: { nodeName: node, containers: [container] } };
+  await kubectl(['apply', '-f', '-'], JSON.stringify(pod));
+  await kubectl(['wait', '-n', namespace, 'pod/listener', '--for=condition=Ready', '--timeout=120s']);
+  return kubectl(['get', 'pod', '-n', namespace, 'listener', '-o', 'jsonpath={.status.podIP}']);
 }
