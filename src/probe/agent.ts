@@ -185,6 +185,23 @@ export function parseAgentOutput(stdout: string): AgentOutput {
   return { results, done, problems };
 }
 
+/**
+ * The listener agent printed its `{"listening":[...]}` line: every port is bound. A container is Ready as soon as it
+ * runs (listeners have no readiness probe: the kubelet's own check could fail on the very data-plane fault a run
+ * diagnoses), which is before node has parsed the agent; a check sent then is refused by the kernel, not the policy.
+ */
+export function listenerIsListening(stdout: string): boolean {
+  return stdout.split('\n').some((line) => {
+    if (!line.includes('"listening"')) return false;
+    try {
+      const value: unknown = JSON.parse(line);
+      return isRecord(value) && Array.isArray(value.listening);
+    } catch {
+      return false; // a line still being written
+    }
+  });
+}
+
 export interface RunAgentLocallyOptions {
   signal: AbortSignal;
   /** Run inside this network namespace (`ip netns exec`), e.g. the lab's outside host. Needs root. */

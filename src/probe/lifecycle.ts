@@ -1,15 +1,17 @@
 /**
  * Running probe pods and listener pods: create them all in parallel, follow them with one watch per
  * namespace, and settle each as soon as its fate is known — a start failure (image pull, admission,
- * quota, scheduling) at once, a finished probe when its log has been read, a listener when it is Ready.
+ * quota, scheduling) at once, a finished probe when its log has been read, a listener when it is Ready and its
+ * agent says every port is bound.
  * A 403 or a missing namespace fails the pods of that namespace only (a namespace-scoped Role is a normal way to
  * run netcheck); cluster-wide failures (API unreachable, credentials rejected) reject the whole call.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { describeNamespaceFailure, isNamespaceScoped } from '../cluster/api-errors.js';
 import type { ClusterClient, PodManifest, PodState } from '../cluster/types.js';
 import { ClusterError, ProbeError } from '../model/errors.js';
 import type { AgentCheckResult } from '../model/outcome.js';
-import { parseAgentOutput } from './agent.js';
+import { listenerIsListening, parseAgentOutput } from './agent.js';
 import { LABEL_ROLE, LABEL_RUN, runSelector } from './pod-spec.js';
 import { describeFailedProbe, startFailureFromEvents, startFailureFromStatus } from './start-failure.js';
 
@@ -81,6 +83,9 @@ export class BudgetExceededError<T = ProbePodResult | ListenerResult> extends Pr
 const perPodCreateReasons = new Set(['PodSecurity', 'QuotaExceeded', 'AdmissionDenied', 'Invalid', 'AlreadyExists']);
 
 type Goal = 'complete' | 'ready';
+
+/** Between reads of a Ready listener's log while its agent is still binding (where the log cannot be followed). */
+const LISTEN_POLL_MS = 200;
 
 interface Tracker<T> {
   spec: ProbePodSpec;
@@ -279,6 +284,41 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
       .catch(() => undefined);
   };
 
+  /**
+   * A Ready listener is announced only once its agent has bound every port (listenerIsListening says why Ready is
+   * not enough): follow its log for that line, or read it every LISTEN_POLL_MS where a follow is refused or cut.
+   * The watch keeps running meanwhile, so a listener that exits still fails; the budget bounds the wait.
+   */
+  const awaitListening = (tracker: Tracker<T>, pod: PodState, ip: string): void => {
+    if (tracker.follow) return;
+    const follow = new AbortController();
+    tracker.follow = follow;
+    const signal = AbortSignal.any([stop.signal, follow.signal]);
+    const { namespace, name } = pod;
+    const ready = (): void => settle(tracker, { ...identity(tracker.spec, pod.nodeName), kind: 'ready', ip } as T);
+    const heard = (log: string): boolean => listenerIsListening(log) && (ready(), true);
+    const poll = async (): Promise<void> => {
+      while (!signal.aborted && tracker.result === undefined) {
+        try {
+          if (heard(await client.readPodLog(namespace, name, signal))) return;
+        } catch (error) {
+          if (signal.aborted) return;
+          // Not allowed to read logs: Ready is all that can be known, as before this wait existed.
+          if (error instanceof ClusterError && error.reason === 'Forbidden') return ready();
+        }
+        await delay(LISTEN_POLL_MS, undefined, { signal }).catch(() => undefined);
+      }
+    };
+    if (!client.followPodLog) return void poll();
+    let text = '';
+    client
+      .followPodLog(namespace, name, signal, (chunk) => {
+        text += chunk;
+        heard(text);
+      })
+      .then(poll, poll);
+  };
+
   const onPod = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodState): void => {
     const tracker = trackers.get(`${pod.namespace}/${pod.name}`);
     if (!tracker || tracker.result !== undefined || tracker.finishing || stop.signal.aborted) return;
@@ -302,7 +342,7 @@ async function supervise<T extends ProbePodResult | ListenerResult>(
     }
     if (goal === 'ready') {
       if (pod.ready && pod.podIP) {
-        settle(tracker, { ...identity(tracker.spec, pod.nodeName), kind: 'ready', ip: pod.podIP } as T);
+        awaitListening(tracker, pod, pod.podIP);
       } else if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
         const why = pod.reason ?? pod.containers[0]?.terminated?.reason ?? pod.phase;
         settle(tracker, failed(tracker.spec, pod.nodeName, 'run', 'ListenerExited', `the listener stopped (${why}) before it became Ready`) as T);

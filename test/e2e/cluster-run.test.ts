@@ -14,7 +14,10 @@ import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient, PodState } from '../../src/cluster/types.js';
 import type { CellChange, SnapshotDiff } from '../../src/model/snapshot.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
-import { buildProbePod, LABEL_MANAGED_BY } from '../../src/probe/pod-spec.js';
+import { agentListenArgs } from '../../src/probe/agent.js';
+import { deleteRunPods } from '../../src/probe/cleanup.js';
+import { startListeners } from '../../src/probe/lifecycle.js';
+import { buildProbePod, LABEL_MANAGED_BY, newRunId, probePodName } from '../../src/probe/pod-spec.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
 import { buildNetcheckImage } from '../cluster-kit/images.js';
@@ -82,6 +85,29 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     const pods = await kubectl('get', 'pods', '-A', '-o', 'wide', '--no-headers');
     expect(pods).toMatch(/kube-system\s+coredns-\S+\s+1\/1\s+Running/);
     for (const ns of ['financial-ml', 'financial-mlops-pytorch', 'seldon-system', 'mlflow', 'minio']) expect(pods).toMatch(new RegExp(`${ns}\\s+\\S+\\s+1/1\\s+Running`));
+  });
+
+  it('a listener is handed to the probes only once its agent has bound its port, not when the kubelet calls it Ready', async () => {
+    // The agent here binds 3 s after node starts, so the container is Ready (no readiness probe) long before it
+    // listens; a check sent at Ready would be refused by the kernel and read as "blocked".
+    const runId = newRunId();
+    const [e, source, mode, plan] = agentListenArgs({ listen: [{ port: 8080, protocol: 'TCP' }] });
+    const manifest = buildProbePod({
+      runId, namespace: 'default', name: probePodName(runId, 'listener', 0), labels: {}, deadlineSeconds: 120, role: 'listener',
+      args: [e!, `setTimeout(() => {\n${source}\n}, 3000);`, mode!, plan!], image: c.probeImage, ports: [{ port: 8080, protocol: 'TCP' }],
+    });
+    try {
+      const [result] = await startListeners(client, [{ key: 'slow', manifest }], { signal: AbortSignal.timeout(110_000), deadline: Date.now() + 110_000 });
+      expect(result?.kind).toBe('ready');
+      const { namespace, name } = manifest.metadata;
+      // At the moment it was handed over, the agent had already said it listens, and the kubelet had seen it Ready.
+      expect(await client.readPodLog(namespace, name)).toMatch(/^\{"listening":\[\{"port":8080,"protocol":"TCP"\}\]\}$/m);
+      const pod = (await client.listPods(namespace, `netcheck.io/run=${runId}`)).find((p) => p.name === name);
+      expect(pod?.ready).toBe(true);
+    } finally {
+      await deleteRunPods(client, runId);
+    }
+    await noPodsLeft();
   });
 
   it('healthy platform: exit 0, every cell passes or is a documented known gap, runner LB checks pass; JUnit and Markdown agree; no pod left', async () => {
