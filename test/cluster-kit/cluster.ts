@@ -24,6 +24,7 @@ import { buildComponents, type Components } from './build.js';
 import { cniPlugin, type CniName } from './cni.js';
 import { importImages, NODE_IMAGE, type ImageArchive } from './images.js';
 import { deleteNetwork, netnsDirMounted, releaseNetnsDir, planNetwork, type ClusterNetwork, type NodeNetwork } from './network.js';
+import { admitCluster } from './host-capacity.js';
 import { renderKubeconfig } from './pki.js';
 import { isProcessAlive, killCgroup, readStartTime } from './processes.js';
 import { runCommand } from './run-command.js';
@@ -134,6 +135,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   if (swept.length > 0) progress(`swept ${swept.length} cluster(s) left by a killed run: ${swept.join(', ')}`);
 
   const components = options.components ?? (await buildComponents({ onProgress: progress }));
+  const admission = await admitCluster(nodeCount, progress);
   const id = randomBytes(3).toString('hex');
   const dir = join(tmpdir(), `${DIR_PREFIX}${id}`);
   // The directory appears under its swept name only with its owner marker inside, so a sweep running
@@ -176,6 +178,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       const title = phase.title(s);
       if (title !== undefined) progress(title);
       await phase.run(s, () => stopped !== undefined);
+      if (phase.inotifyTaken) admission.release();
     }
     return runningCluster(s, stop, enforcing);
   } catch (err) {
@@ -183,6 +186,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     await stop().catch(() => undefined);
     if (dead !== '' && err instanceof Error) err.message += `\n${dead.split('; ').join('\n')}`;
     throw err;
+  } finally {
+    admission.release();
   }
 }
 

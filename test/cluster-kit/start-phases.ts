@@ -168,6 +168,8 @@ export interface StartPhase {
   /** The progress line, or undefined for a phase that prints its own (one per node). */
   title(s: StartingCluster): string | undefined;
   run(s: StartingCluster, stopping: () => boolean): Promise<void>;
+  /** After this phase every process that opens inotify instances has (host-capacity.ts): the next start may measure. */
+  readonly inotifyTaken?: true;
 }
 
 const network: StartPhase = {
@@ -292,6 +294,7 @@ const nodes: StartPhase = {
 /** Each node registered with its pod CIDR; kube-router started where it enforces from the start. */
 const nodeRegistration: StartPhase = {
   title: () => 'nodes: registered, pod CIDRs assigned',
+  inotifyTaken: true,
   async run(s) {
     for (const node of s.net.nodes) {
       await waitUntil(`${node.name} registered`, async () => ((await s.core.listNode()).items.some((n) => n.metadata?.name === node.name) ? true : undefined), STATE_TIMEOUT_MS, () => s.processes.find((p) => p.name === `kubelet-${node.name}`)!.tail(5));
