@@ -24,28 +24,29 @@ function failUsage(message: string): void {
   process.exitCode = 2;
 }
 
-async function runPlan(text: string): Promise<void> {
-  let plan;
+/** The parsed plan, or undefined once its problem is reported (exit 2). */
+function parseOrFail<T>(parse: (text: string) => T, text: string): T | undefined {
   try {
-    plan = parsePlan(text);
+    return parse(text);
   } catch (err) {
-    return failUsage((err as Error).message);
+    failUsage((err as Error).message);
+    return undefined;
   }
+}
+
+async function runPlan(text: string): Promise<void> {
+  const plan = parseOrFail(parsePlan, text);
+  if (plan === undefined) return;
   await sleep(plan.settleMs);
   const start = Date.now();
-  const retries = plan.retries;
-  await Promise.all(plan.checks.map(async (check) => emit(await runCheck(check, retries))));
+  await Promise.all(plan.checks.map(async (check) => emit(await runCheck(check, plan.retries))));
   // Exit explicitly: a straggling socket must not keep a probe pod alive after its plan ran.
   emit({ done: true, checks: plan.checks.length, ms: Date.now() - start }, () => process.exit(0));
 }
 
 async function listen(text: string): Promise<void> {
-  let plan;
-  try {
-    plan = parseListenerPlan(text);
-  } catch (err) {
-    return failUsage((err as Error).message);
-  }
+  const plan = parseOrFail(parseListenerPlan, text);
+  if (plan === undefined) return;
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0)); // PID 1 has no default handler
   try {
     await serve(plan, process.env.POD_NAME || hostname());
