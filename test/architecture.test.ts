@@ -178,7 +178,7 @@ describe('architecture (probes/, the agent)', () => {
     ['../src/model/outcome.js', undefined],
     ['yaml', 'not a Node built-in'],
     ['../src/probe/agent.js', 'lands in src/probe/agent.js'],
-    ['../test/probes/agent-netns.js', 'lands in test/probes/agent-netns.js'],
+    ['../test/probe/agent-netns.js', 'lands in test/probe/agent-netns.js'],
   ])('agent.ts may import %s: %s', (specifier, problem) => {
     expect(probesImportProblem('agent.ts', specifier)).toBe(problem);
   });

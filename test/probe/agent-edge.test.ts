@@ -14,7 +14,7 @@ import {
   parseAgentOutput,
   runAgentLocally,
 } from '../../src/probe/agent.js';
-import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from '../probes/agent-netns.js';
+import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from './agent-netns.js';
 
 const run = promisify(execFile);
 
