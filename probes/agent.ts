@@ -66,6 +66,6 @@ function main(args: string[]): Promise<void> | void {
   return failUsage("usage: agent.cjs run '<plan json>' | listen '<listener plan json>'");
 }
 
-// Under `node -e <source>` (a probe pod) argv holds no script: [node, mode, plan]; run as a file, [node, file, mode, plan].
+// Under `node -e <source>` (a probe pod) argv holds no script: [node, mode, plan]; as a file: [node, file, mode, plan].
 const evaluated = process.execArgv.some((flag) => flag === '-e' || flag === '--eval');
 void main(process.argv.slice(evaluated ? 1 : 2));

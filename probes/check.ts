@@ -36,14 +36,16 @@ export function checkProblem(check: PlannedCheck): string | undefined {
   if (!portless && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) {
     return 'port must be an integer 1-65535';
   }
-  if (check.protocol !== undefined && check.protocol !== 'TCP' && check.protocol !== 'UDP') return 'protocol must be TCP or UDP';
-  if (check.expect !== undefined && check.expect !== 'allow' && check.expect !== 'deny') return 'expect must be allow or deny';
-  if (check.fallback !== undefined && (typeof check.fallback !== 'string' || !isIP(check.fallback))) return 'fallback must be an IP address';
-  if (check.server !== undefined && (check.kind !== 'dns' || !isIP(String(check.server)))) return 'server: an IP, dns checks only';
-  const http = check.http as { path?: unknown } | null | undefined;
-  if (http !== undefined && (typeof http !== 'object' || http === null || typeof http.path !== 'string' || !http.path.startsWith('/'))) {
-    return 'http.path must start with /';
-  }
+  /** An optional field: absent, or valid. */
+  const optional = (value: unknown, valid: (value: unknown) => boolean): boolean => value === undefined || valid(value);
+  if (!optional(check.protocol, (p) => p === 'TCP' || p === 'UDP')) return 'protocol must be TCP or UDP';
+  if (!optional(check.expect, (e) => e === 'allow' || e === 'deny')) return 'expect must be allow or deny';
+  if (!optional(check.fallback, (f) => typeof f === 'string' && isIP(f) !== 0)) return 'fallback must be an IP address';
+  const dnsServer = (s: unknown): boolean => check.kind === 'dns' && isIP(String(s)) !== 0;
+  if (!optional(check.server, dnsServer)) return 'server: an IP, dns checks only';
+  const http = check.http;
+  const path = typeof http === 'object' && http !== null ? (http as { path?: unknown }).path : undefined;
+  if (http !== undefined && !(typeof path === 'string' && path.startsWith('/'))) return 'http.path must start with /';
   return undefined;
 }
 
@@ -58,11 +60,14 @@ interface AttemptResult {
 async function attemptCheck(check: AgentCheck): Promise<AttemptResult> {
   if (check.kind === 'resolv') {
     const { found, ...resolv } = readResolvConf();
-    const outcome: Outcome = found ? { kind: 'resolved', addresses: resolv.nameservers } : { kind: 'error', message: 'no /etc/resolv.conf' };
+    const outcome: Outcome = found
+      ? { kind: 'resolved', addresses: resolv.nameservers }
+      : { kind: 'error', message: 'no /etc/resolv.conf' };
     return { outcome, resolv };
   }
   const named = !isIP(check.target);
-  const resolved = await resolveName(check.target, check.kind === 'dns' ? (check.protocol ?? 'UDP') : 'UDP', check.timeoutMs, check.server);
+  const protocol = check.kind === 'dns' ? (check.protocol ?? 'UDP') : 'UDP';
+  const resolved = await resolveName(check.target, protocol, check.timeoutMs, check.server);
   if (!('addresses' in resolved)) return { outcome: dnsOutcome(resolved, check.kind) };
   const address = resolved.addresses[0]!;
   const withAddress = (outcome: Outcome): AttemptResult => (named ? { outcome, address } : { outcome });
@@ -80,7 +85,10 @@ async function attemptCheck(check: AgentCheck): Promise<AttemptResult> {
 }
 
 function attemptSafely(check: AgentCheck): Promise<AttemptResult> {
-  return attemptCheck(check).catch((err: unknown) => ({ outcome: { kind: 'error', message: err instanceof Error ? err.message : String(err) } }));
+  return attemptCheck(check).catch((err: unknown) => {
+    const outcome: Outcome = { kind: 'error', message: err instanceof Error ? err.message : String(err) };
+    return { outcome };
+  });
 }
 
 const RETRY_SPACING_MS = 1000;
@@ -108,9 +116,10 @@ export async function runCheck(planned: PlannedCheck, retries: number): Promise<
   const outcome = attempts[attempts.length - 1]!.outcome;
   // Name did not resolve: one try at check.fallback (the ClusterIP) says if the path is open.
   if (check.fallback && check.kind !== 'dns' && outcome.kind.startsWith('dns-')) {
-    const t = Date.now();
-    const f = await attemptSafely({ ...check, target: check.fallback });
-    return { id: check.id, outcome, attempts, fallback: { target: check.fallback, outcome: f.outcome, ms: Date.now() - t } };
+    const start = Date.now();
+    const tried = await attemptSafely({ ...check, target: check.fallback });
+    const fallback = { target: check.fallback, outcome: tried.outcome, ms: Date.now() - start };
+    return { id: check.id, outcome, attempts, fallback };
   }
   return { id: check.id, outcome, attempts };
 }

@@ -102,7 +102,9 @@ function tcpFailure(err: NodeJS.ErrnoException): Resolution {
   if (err.code === 'ECONNREFUSED') return { fail: 'rejected' };
   // A reset after the server accepted: it refused to serve.
   if (err.code === 'ECONNRESET') return { fail: 'dns-refused' };
-  if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return { fail: 'dns-timeout' };
+  if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') {
+    return { fail: 'dns-timeout' };
+  }
   return { fail: 'error', message: describeError(err) };
 }
 
@@ -135,7 +137,8 @@ function queryTcp(name: string, server: string, ms: number): Promise<Resolution>
         finish({ fail: 'error', message: describeError(err) });
       }
     });
-    socket.on('end', () => finish({ fail: 'error', message: 'DNS server closed the TCP connection without an answer' }));
+    const unanswered = 'DNS server closed the TCP connection without an answer';
+    socket.on('end', () => finish({ fail: 'error', message: unanswered }));
     socket.on('error', (err) => finish(tcpFailure(err)));
   });
 }
@@ -144,14 +147,20 @@ function queryTcp(name: string, server: string, ms: number): Promise<Resolution>
  * The A records of `name` (an IP resolves to itself), trying the search list within one budget of `ms`.
  * `server` replaces resolv.conf's nameservers; over TCP only the first nameserver is asked.
  */
-export async function resolveName(name: string, protocol: 'TCP' | 'UDP', ms: number, server?: string): Promise<Resolution> {
+export async function resolveName(
+  name: string,
+  protocol: 'TCP' | 'UDP',
+  ms: number,
+  server?: string,
+): Promise<Resolution> {
   if (isIP(name)) return { addresses: [name] };
   const conf = server ? { ...readResolvConf(), nameservers: [server] } : readResolvConf();
   const deadline = Date.now() + ms;
   for (const candidate of nameCandidates(name, conf)) {
     const left = deadline - Date.now();
     if (left <= 0) return { fail: 'dns-timeout' };
-    const result = protocol === 'TCP' ? await queryTcp(candidate, conf.nameservers[0]!, left) : await queryUdp(candidate, conf.nameservers, left);
+    const result =
+      protocol === 'TCP' ? await queryTcp(candidate, conf.nameservers[0]!, left) : await queryUdp(candidate, conf.nameservers, left);
     if ('addresses' in result || result.fail !== 'dns-nxdomain') return result;
   }
   return { fail: 'dns-nxdomain' };
@@ -162,7 +171,9 @@ export async function resolveName(name: string, protocol: 'TCP' | 'UDP', ms: num
  * `dns-rejected` when the lookup only resolved the name to connect to: a DNS fault (no server answered), never
  * "blocked".
  */
-export function dnsOutcome(failed: Exclude<Resolution, { addresses: string[] }>, checkKind: AgentCheckKind): Outcome {
+export type FailedResolution = Exclude<Resolution, { addresses: string[] }>;
+
+export function dnsOutcome(failed: FailedResolution, checkKind: AgentCheckKind): Outcome {
   if (failed.fail === 'error') return { kind: 'error', message: `dns: ${failed.message}` };
   if (failed.fail === 'rejected') return { kind: checkKind === 'dns' ? 'refused' : 'dns-rejected' };
   return { kind: failed.fail };

@@ -16,8 +16,8 @@ function parseJsonObject(text: string, what: string): Record<string, unknown> {
   } catch (err) {
     throw new Error(`${what} is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
-  return value as Record<string, unknown>;
+  if (!isRecord(value) || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
+  return value;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -36,7 +36,9 @@ export function parsePlan(text: string): ParsedPlan {
   const retries = nonNegativeInteger(plan.retries, 'plan.retries');
   const ids = new Set<string>();
   for (const [i, check] of (plan.checks as unknown[]).entries()) {
-    if (!isRecord(check) || typeof check.id !== 'string' || check.id === '') throw new Error(`plan.checks[${i}] needs a string id`);
+    if (!isRecord(check) || typeof check.id !== 'string' || check.id === '') {
+      throw new Error(`plan.checks[${i}] needs a string id`);
+    }
     if (ids.has(check.id)) throw new Error(`plan.checks[${i}]: duplicate id ${check.id}`);
     ids.add(check.id);
   }
@@ -46,7 +48,9 @@ export function parsePlan(text: string): ParsedPlan {
 
 export function parseListenerPlan(text: string): ListenerPlan {
   const plan = parseJsonObject(text, 'listener plan');
-  if (!Array.isArray(plan.listen) || plan.listen.length === 0) throw new Error('listener plan.listen must be a non-empty array');
+  if (!Array.isArray(plan.listen) || plan.listen.length === 0) {
+    throw new Error('listener plan.listen must be a non-empty array');
+  }
   const listen: unknown[] = plan.listen;
   for (const [i, l] of listen.entries()) {
     if (!isRecord(l) || !Number.isInteger(l.port) || (l.port as number) < 1 || (l.port as number) > 65535) {

@@ -10,7 +10,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { InternalError, ProbeError } from '../model/errors.js';
-import { isOutcomeKind, type AgentCheckResult, type AgentPlan, type ListenerPlan, type Outcome, type ResolvConf } from '../model/outcome.js';
+import {
+  isOutcomeKind,
+  type AgentCheckResult,
+  type AgentPlan,
+  type ListenerPlan,
+  type Outcome,
+  type ResolvConf,
+} from '../model/outcome.js';
 
 /** Where the build puts the bundled agent, below the package root. */
 const AGENT_BUNDLE = join('dist', 'probes', 'agent.cjs');
@@ -34,7 +41,7 @@ export function locateAgent(from?: string): string {
     dir = dirname(dir);
   }
   throw new InternalError(`${AGENT_BUNDLE} not found above ${start}`, {
-    hint: 'in a checkout, run `npm run build` (it bundles probes/agent.ts); an installed package must ship dist/probes/',
+    hint: 'in a checkout, run `npm run build` (it bundles probes/agent.ts); a package must ship dist/probes/',
   });
 }
 
@@ -69,7 +76,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function isOutcome(value: unknown): value is Outcome {
   if (!isRecord(value) || !isOutcomeKind(value.kind)) return false;
   if (value.kind === 'http') return typeof value.status === 'number';
-  if (value.kind === 'resolved') return Array.isArray(value.addresses) && value.addresses.every((a) => typeof a === 'string');
+  if (value.kind === 'resolved') {
+    return Array.isArray(value.addresses) && value.addresses.every((a) => typeof a === 'string');
+  }
   if (value.kind === 'error') return typeof value.message === 'string';
   if (value.kind === 'unreachable') return value.code === undefined || typeof value.code === 'string';
   return true;
