@@ -1,13 +1,16 @@
 /**
  * The layer rules of docs/architecture.md ("Layers"), checked on the
- * import statements of src/: a change that crosses a layer fails here, not in review.
+ * import statements of src/ and probes/: a change that crosses a layer fails here, not in review.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(ROOT, 'src');
+const PROBES = join(ROOT, 'probes');
 
 /** Top to bottom as docs/architecture.md lists them: a layer may import the layers below it, and src/model. */
 const LAYERS = ['cli', 'run', 'report', 'diagnose', 'probe', 'cluster', 'scenario', 'policy'] as const;
@@ -42,13 +45,18 @@ function stripComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }
 
+/** Every module a file names: `from '…'`, `import('…')`, `import '…'` (type-only imports too). */
+function importSpecifiers(code: string): string[] {
+  const pattern = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
+  return [...code.matchAll(pattern)].map((m) => m[1] as string);
+}
+
 function readSources(): SourceFile[] {
   return listTs(SRC).map((full) => {
     const path = relative(SRC, full).split('\\').join('/');
     const code = stripComments(readFileSync(full, 'utf8'));
-    const specifiers = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
     const staticImports = [...code.matchAll(/^\s*(?:import|export)\s+(?!type\s)(?:[^'"]*?\bfrom\s*)?['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
-    return { path, layer: path.split('/')[0] as Layer, code, imports: specifiers, staticImports };
+    return { path, layer: path.split('/')[0] as Layer, code, imports: importSpecifiers(code), staticImports };
   });
 }
 
@@ -139,5 +147,57 @@ describe('architecture (docs/architecture.md layers)', () => {
     { what: 'process.exit', pattern: /\bprocess\.exit\s*\(/, allowed: (f: SourceFile) => f.path === 'cli/main.ts' },
   ])('$what appear only where allowed', ({ pattern, allowed }) => {
     expect(sources.filter((f) => !allowed(f) && pattern.test(f.code)).map((f) => f.path)).toEqual([]);
+  });
+});
+
+/**
+ * probes/ (the in-pod agent) is the bottom layer: it is bundled into one file that runs alone in a pod, so it may
+ * import only Node built-ins, its own files and src/model. Why a specifier breaks that, or undefined.
+ */
+function probesImportProblem(file: string, specifier: string): string | undefined {
+  if (!specifier.startsWith('.')) return isBuiltin(specifier) ? undefined : 'not a Node built-in';
+  const target = resolve(PROBES, dirname(file), specifier);
+  const inside = (dir: string): boolean => !relative(dir, target).startsWith('..');
+  return inside(PROBES) || inside(join(SRC, 'model')) ? undefined : `lands in ${relative(ROOT, target)}`;
+}
+
+describe('architecture (probes/, the agent)', () => {
+  const probes = listTs(PROBES).map((full) => {
+    const path = relative(PROBES, full).split('\\').join('/');
+    const code = stripComments(readFileSync(full, 'utf8'));
+    return { path, imports: importSpecifiers(code) };
+  });
+
+  it('reads the agent\'s files', () => {
+    expect(probes.map((f) => f.path)).toContain('agent.ts');
+  });
+
+  it.each([
+    ['node:net', undefined],
+    ['net', undefined],
+    ['./dns.js', undefined],
+    ['../src/model/outcome.js', undefined],
+    ['yaml', 'not a Node built-in'],
+    ['../src/probe/agent.js', 'lands in src/probe/agent.js'],
+    ['../test/probe/agent-netns.js', 'lands in test/probe/agent-netns.js'],
+  ])('agent.ts may import %s: %s', (specifier, problem) => {
+    expect(probesImportProblem('agent.ts', specifier)).toBe(problem);
+  });
+
+  it('probes/ imports only Node built-ins, probes/ and src/model', () => {
+    const offenders = probes.flatMap((f) =>
+      f.imports.flatMap((s) => {
+        const problem = probesImportProblem(f.path, s);
+        return problem === undefined ? [] : [`probes/${f.path} imports ${s}: ${problem}`];
+      }),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('src/ never imports probes/: netcheck reads and spawns the bundled agent', () => {
+    const intoProbes = (f: SourceFile, s: string): boolean =>
+      s.startsWith('.') && !relative(PROBES, resolve(SRC, dirname(f.path), s)).startsWith('..');
+    const offenders = sources.flatMap((f) => f.imports.filter((s) => intoProbes(f, s)).map((s) => `${f.path} imports ${s}`));
+    expect(offenders).toEqual([]);
   });
 });

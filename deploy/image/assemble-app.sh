@@ -1,6 +1,6 @@
 #!/bin/sh
 # Lays out netcheck as it runs in its container image, in DEST: exactly the files `npm pack` publishes (dist,
-# probes, scenarios, deploy, package.json, README) plus the production dependencies pinned by package-lock.json.
+# the bundled agent, scenarios, deploy, package.json, README) plus the production dependencies pinned by package-lock.json.
 # Both deploy/image/Containerfile and the test cluster's image builder (test/cluster-kit/images.ts) call this,
 # so the image a test runs holds what the image users build holds. Needs `npm run build` first (dist/).
 #   sh deploy/image/assemble-app.sh DEST

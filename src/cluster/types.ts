@@ -3,9 +3,11 @@
  * @kubernetes/client-node classes, so the client library can change without touching them.
  */
 import type { DnsClusterFacts } from '../model/dns-chain.js';
+import type { Labels } from '../model/labels.js';
 import type { ClusterSnapshot } from '../policy/types.js';
 
-export type Labels = Record<string, string>;
+/** Defined once in src/model; exported here too, with the rest of this layer's shapes. */
+export type { Labels };
 
 export interface ObjectMeta {
   name: string;

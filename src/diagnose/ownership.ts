@@ -4,9 +4,8 @@
  * nodes, namespace lifecycle and labels, and the default-deny baselines; the application team owns the policies
  * between its own pods inside its namespaces, and its own workloads. "DNS/Infrastructure: always platform team." Pure.
  */
+import type { Owner } from '../model/owner.js';
 import type { NetworkPolicy } from '../policy/types.js';
-
-export type Owner = 'platform team' | 'application team';
 
 /** What a finding is about, as far as ownership goes. */
 export type FaultArea =

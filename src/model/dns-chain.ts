@@ -2,11 +2,9 @@
  * The DNS chain's data: the facts read from the API (src/cluster/dns-facts.ts), the lookups a probe made, and the
  * walked chain (src/diagnose/dns-chain.ts) that reports and the run result carry. Plain data.
  */
+import type { Labels } from './labels.js';
 import type { Outcome } from './outcome.js';
-/** Who fixes it (src/diagnose/ownership.ts Owner). */
-type Owner = 'platform team' | 'application team';
-
-type Labels = Readonly<Record<string, string>>;
+import type { Owner } from './owner.js';
 
 /** Something the API refused to show: the chain says so and what to ask for, never guesses. */
 export interface NotVisible {

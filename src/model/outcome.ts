@@ -1,9 +1,10 @@
 /**
- * What a probe observed, and the agent's wire format. The agent (probes/agent.cjs) is plain
- * JavaScript; these types describe the JSON it reads and prints and must stay in step with it.
+ * What a probe observed, and the agent's wire format. The agent (probes/agent.ts, bundled to one file at build) is
+ * typed against these declarations, so the kinds it prints and the kinds netcheck accepts are the same lists.
  */
 
 /**
+ * Every outcome kind, as the agent prints it; `OutcomeKind` and `Outcome` derive from this list.
  * `refused` means the connection was rejected: by the destination (nothing listens on the port) or by the data
  * plane (a rejecting policy enforcer such as kube-router, OVN-Kubernetes or Antrea "Reject"; kube-proxy for a
  * Service without endpoints). A socket cannot tell these apart, so only the verdict, which knows whether the
@@ -12,24 +13,45 @@
  * one that only resolves the name to connect to is `dns-rejected` (no DNS server answered: the enforcer or
  * kube-proxy rejected it, or nothing listens), and an answer with rcode REFUSED is `dns-refused` (a server answered).
  */
-export type Outcome =
-  | { kind: 'connected' }
-  | { kind: 'resolved'; addresses: string[] }
-  | { kind: 'refused' }
-  | { kind: 'timeout' }
-  | { kind: 'unreachable'; code?: string }
-  | { kind: 'http'; status: number }
-  | { kind: 'dns-nxdomain' }
-  | { kind: 'dns-timeout' }
-  | { kind: 'dns-servfail' }
-  | { kind: 'dns-refused' }
-  | { kind: 'dns-rejected' }
-  | { kind: 'error'; message: string };
+export const OUTCOME_KINDS = [
+  'connected',
+  'resolved',
+  'refused',
+  'timeout',
+  'unreachable',
+  'http',
+  'dns-nxdomain',
+  'dns-timeout',
+  'dns-servfail',
+  'dns-refused',
+  'dns-rejected',
+  'error',
+] as const;
 
-export type OutcomeKind = Outcome['kind'];
+export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
-/** `resolv`: report the pod's parsed /etc/resolv.conf (outcome `resolved` with its nameservers; `error` when there is none). */
-export type AgentCheckKind = 'dns' | 'tcp' | 'http' | 'udp' | 'resolv';
+/** What an outcome carries besides its kind; a kind not named here carries nothing. */
+interface OutcomeDetails {
+  resolved: { addresses: string[] };
+  unreachable: { code?: string };
+  http: { status: number };
+  error: { message: string };
+}
+
+export type Outcome = {
+  [K in OutcomeKind]: { kind: K } & (K extends keyof OutcomeDetails ? OutcomeDetails[K] : unknown);
+}[OutcomeKind];
+
+export function isOutcomeKind(value: unknown): value is OutcomeKind {
+  return (OUTCOME_KINDS as readonly unknown[]).includes(value);
+}
+
+/**
+ * What the agent can check; `AgentCheckKind` derives from this list. `resolv`: report the pod's parsed
+ * /etc/resolv.conf (outcome `resolved` with its nameservers; `error` when there is none).
+ */
+export const AGENT_CHECK_KINDS = ['dns', 'tcp', 'http', 'udp', 'resolv'] as const;
+export type AgentCheckKind = (typeof AGENT_CHECK_KINDS)[number];
 
 /** /etc/resolv.conf as the agent read it (the DNS chain's first link). */
 export interface ResolvConf {
@@ -52,10 +74,7 @@ export interface AgentCheck {
   server?: string;
   timeoutMs: number;
   http?: { path: string; expectStatus?: number };
-  /**
-   * When the outcome disagrees with this, the agent retries (plan.retries times). `allow` agrees with
-   * connected/http/resolved; `deny` with timeout/unreachable/refused (a rejecting CNI enforced it).
-   */
+  /** When the outcome disagrees with this (`agreesWithExpectation`), the agent retries (plan.retries times). */
   expect?: 'allow' | 'deny';
   /**
    * An IP address to try once, with the same kind and port, when resolving `target` fails (a dns-* outcome): the
@@ -105,23 +124,19 @@ export interface AgentCheckResult {
  * with what it knows about the target.
  */
 export function isOpen(outcome: Outcome): boolean | undefined {
-  switch (outcome.kind) {
-    case 'connected':
-    case 'http':
-    case 'resolved':
-      return true;
-    case 'timeout':
-    case 'unreachable':
-      return false;
-    case 'dns-nxdomain':
-    case 'dns-timeout':
-    case 'dns-servfail':
-    case 'dns-refused':
-    case 'dns-rejected':
-    case 'error':
-    case 'refused':
-      return undefined;
-  }
+  if (outcome.kind === 'connected' || outcome.kind === 'http' || outcome.kind === 'resolved') return true;
+  if (outcome.kind === 'timeout' || outcome.kind === 'unreachable') return false;
+  return undefined;
+}
+
+/**
+ * Does an attempt's outcome agree with what its check expects? The agent retries a check until it does (or its
+ * retries run out). `refused` agrees with deny (a rejecting CNI enforced it), not with allow (a listener still
+ * starting: retry); DNS outcomes and errors agree with neither.
+ */
+export function agreesWithExpectation(expect: NonNullable<AgentCheck['expect']>, outcome: Outcome): boolean {
+  const open = isOpen(outcome);
+  return expect === 'allow' ? open === true : open === false || outcome.kind === 'refused';
 }
 
 /**
@@ -138,14 +153,7 @@ export function describeOutcome(outcome: Outcome, options: { addresses?: boolean
       return options.addresses && outcome.addresses.length > 0 ? `resolved ${outcome.addresses.join(',')}` : 'resolved';
     case 'error':
       return `error: ${outcome.message}`;
-    case 'connected':
-    case 'refused':
-    case 'timeout':
-    case 'dns-nxdomain':
-    case 'dns-timeout':
-    case 'dns-servfail':
-    case 'dns-refused':
-    case 'dns-rejected':
+    default:
       return outcome.kind;
   }
 }

@@ -3,8 +3,10 @@
  * These are netcheck's own shapes, not @kubernetes/client-node's, so the engine stays pure
  * and is built from live clusters (src/cluster) and from YAML (src/policy/manifests.ts) alike.
  */
+import type { Labels } from '../model/labels.js';
 
-export type Labels = Readonly<Record<string, string>>;
+/** Defined once in src/model; exported here too, with the rest of this layer's shapes. */
+export type { Labels };
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 export interface LabelSelectorRequirement {

@@ -1,8 +1,8 @@
 /**
- * The TypeScript edge of the in-pod agent (probes/agent.cjs): its source for container args, the args
- * themselves, a parser for its stdout, and a local runner for `runner`-side checks (LoadBalancers from
- * the CI machine). The agent is plain JavaScript so any image with `node` runs it; this module never
- * imports it, it only reads and spawns it.
+ * netcheck's side of the in-pod agent: its bundled source for container args, the args themselves, a parser for its
+ * stdout, and a local runner for `runner`-side checks (LoadBalancers from the CI machine). The agent's source is
+ * probes/ (TypeScript); the build bundles it into one CommonJS file, dist/probes/agent.cjs, so any image with `node`
+ * runs it from the pod's args. This module never imports the agent: it only reads and spawns the bundle.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,60 +10,45 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { InternalError, ProbeError } from '../model/errors.js';
-import type { AgentCheckResult, AgentPlan, ListenerPlan, Outcome, OutcomeKind, ResolvConf } from '../model/outcome.js';
+import {
+  isOutcomeKind,
+  type AgentCheckResult,
+  type AgentPlan,
+  type ListenerPlan,
+  type Outcome,
+  type ResolvConf,
+} from '../model/outcome.js';
+
+/** Where the build puts the bundled agent, below the package root. */
+const AGENT_BUNDLE = join('dist', 'probes', 'agent.cjs');
 
 let cachedPath: string | undefined;
 let cachedSource: string | undefined;
 
 /**
- * probes/agent.cjs sits at the package root; this module runs from src/probe/ (tsx), dist/src/probe/ or the bundle in dist/bin/
- * (built), so walk up until it appears rather than hard-coding the depth. `from` starts the walk elsewhere (a test
- * checks an installed package's layout with it); without it the answer is cached.
+ * The bundled agent, dist/probes/agent.cjs below the package root; this module runs from src/probe/ (tsx),
+ * dist/src/probe/ or the CLI bundle's chunks in dist/bin/ (built), so walk up until it appears rather than
+ * hard-coding the depth. `from` starts the walk elsewhere (a test checks an installed package's layout with it);
+ * without it the answer is cached.
  */
 export function locateAgent(from?: string): string {
   if (from === undefined && cachedPath !== undefined) return cachedPath;
   const start = from ?? dirname(fileURLToPath(import.meta.url));
   let dir = start;
   for (let depth = 0; depth < 6; depth++) {
-    const candidate = join(dir, 'probes', 'agent.cjs');
+    const candidate = join(dir, AGENT_BUNDLE);
     if (existsSync(candidate)) return from === undefined ? (cachedPath = candidate) : candidate;
     dir = dirname(dir);
   }
-  throw new InternalError(`probes/agent.cjs not found above ${start}`, {
-    hint: 'the package is incomplete: probes/ must ship beside dist/',
+  throw new InternalError(`${AGENT_BUNDLE} not found above ${start}`, {
+    hint: 'in a checkout, run `npm run build` (it bundles probes/agent.ts); a package must ship dist/probes/',
   });
 }
 
-/**
- * The agent's source as it travels in every probe pod's container args, read once: without its comment lines and
- * blank lines (the comments say why for readers of probes/agent.cjs; in a pod spec they are only bytes).
- */
+/** The bundled agent's source as it travels in every probe pod's container args, read once (minified at build). */
 export function agentSource(): string {
-  cachedSource ??= compactAgentSource(readFileSync(locateAgent(), 'utf8'));
+  cachedSource ??= readFileSync(locateAgent(), 'utf8');
   return cachedSource;
-}
-
-/**
- * Drops lines that are wholly a comment (`// …`, or a block comment starting its line) and blank lines. Only
- * whole lines: the agent has no multi-line string, so a line starting a comment is never inside one.
- */
-export function compactAgentSource(source: string): string {
-  const kept: string[] = [];
-  let inBlock = false;
-  for (const line of source.split('\n')) {
-    const trimmed = line.trim();
-    if (inBlock) {
-      if (trimmed.includes('*/')) inBlock = false;
-      continue;
-    }
-    if (trimmed.startsWith('/*')) {
-      inBlock = !trimmed.includes('*/', 2);
-      continue;
-    }
-    if (trimmed === '' || trimmed.startsWith('//')) continue;
-    kept.push(line);
-  }
-  return kept.join('\n') + '\n';
 }
 
 /** Args for a container with `command: ['node']` that runs the plan and exits. */
@@ -84,36 +69,19 @@ export interface AgentOutput {
   problems: string[];
 }
 
-const OUTCOME_KINDS: ReadonlySet<OutcomeKind> = new Set<OutcomeKind>([
-  'connected', 'resolved', 'refused', 'timeout', 'unreachable', 'http',
-  'dns-nxdomain', 'dns-timeout', 'dns-servfail', 'dns-refused', 'dns-rejected', 'error',
-]);
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isOutcome(value: unknown): value is Outcome {
-  if (!isRecord(value) || !OUTCOME_KINDS.has(value.kind as OutcomeKind)) return false;
-  switch (value.kind as OutcomeKind) {
-    case 'http':
-      return typeof value.status === 'number';
-    case 'resolved':
-      return Array.isArray(value.addresses) && value.addresses.every((a) => typeof a === 'string');
-    case 'error':
-      return typeof value.message === 'string';
-    case 'unreachable':
-      return value.code === undefined || typeof value.code === 'string';
-    case 'connected':
-    case 'refused':
-    case 'timeout':
-    case 'dns-nxdomain':
-    case 'dns-timeout':
-    case 'dns-servfail':
-    case 'dns-refused':
-    case 'dns-rejected':
-      return true;
+  if (!isRecord(value) || !isOutcomeKind(value.kind)) return false;
+  if (value.kind === 'http') return typeof value.status === 'number';
+  if (value.kind === 'resolved') {
+    return Array.isArray(value.addresses) && value.addresses.every((a) => typeof a === 'string');
   }
+  if (value.kind === 'error') return typeof value.message === 'string';
+  if (value.kind === 'unreachable') return value.code === undefined || typeof value.code === 'string';
+  return true;
 }
 
 function isCheckResult(value: Record<string, unknown>): value is Record<string, unknown> & AgentCheckResult {

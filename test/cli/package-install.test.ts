@@ -73,7 +73,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('npm pack', () => {
   it('holds the CLI, the probe agent, the built-in scenarios, the deploy manifests and the licence', () => {
-    for (const file of ['dist/bin/main.js', 'probes/agent.cjs', 'scenarios/financial-ml/scenario.yaml', 'scenarios/financial-ml/manifests/policies.yaml', 'deploy/rbac/clusterrole.yaml', 'LICENSE', 'README.md', 'package.json']) {
+    for (const file of ['dist/bin/main.js', 'dist/probes/agent.cjs', 'scenarios/financial-ml/scenario.yaml', 'scenarios/financial-ml/manifests/policies.yaml', 'deploy/rbac/clusterrole.yaml', 'LICENSE', 'README.md', 'package.json']) {
       expect(packed, file).toContain(file);
     }
   });
@@ -108,7 +108,12 @@ describe('npm install -g of the tarball', () => {
     expect(existsSync(chunks)).toBe(true);
     // The same walk the bundled locateAgent does, started where its chunk sits in the installed package.
     const { locateAgent } = await import('../../src/probe/agent.js');
-    expect(locateAgent(chunks)).toBe(join(installed, 'probes', 'agent.cjs'));
+    expect(locateAgent(chunks)).toBe(join(installed, 'dist', 'probes', 'agent.cjs'));
+    // The shipped bundle runs on its own, outside the repository (nothing it needs is left behind in probes/ or src/).
+    const plan = JSON.stringify({ checks: [{ id: 'closed', kind: 'tcp', target: '127.0.0.1', port: 1, timeoutMs: 500 }], retries: 0 });
+    const r = await exec(process.execPath, [locateAgent(chunks), 'run', plan]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\{"id":"closed","outcome":\{"kind":"refused"\}.*\n\{"done":true,"checks":1,/);
   });
 
   it('kubectl netcheck --help: kubectl finds the kubectl-netcheck plugin on PATH', async () => {

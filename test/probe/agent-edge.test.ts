@@ -10,40 +10,37 @@ import {
   agentListenArgs,
   agentRunArgs,
   agentSource,
-  compactAgentSource,
   locateAgent,
   parseAgentOutput,
   runAgentLocally,
 } from '../../src/probe/agent.js';
-import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from '../probes/agent-netns.js';
+import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from './agent-netns.js';
 
 const run = promisify(execFile);
 
 describe('agentSource and container args', () => {
-  it('reads probes/agent.cjs once, without its comment and blank lines', () => {
-    expect(locateAgent()).toMatch(/\/probes\/agent\.cjs$/);
-    const file = readFileSync(locateAgent(), 'utf8');
-    expect(agentSource()).toBe(compactAgentSource(file));
+  it('reads the bundled agent, dist/probes/agent.cjs, once', () => {
+    expect(locateAgent()).toMatch(/\/dist\/probes\/agent\.cjs$/);
+    expect(agentSource()).toBe(readFileSync(locateAgent(), 'utf8'));
     expect(agentSource()).toBe(agentSource());
-    const lines = agentSource().split('\n');
-    expect(lines.filter((l) => /^\s*(\/\/|\/\*|\*)/.test(l))).toEqual([]);
-    // Every code line survives, in order.
-    const code = file.split('\n').filter((l) => l.trim() !== '' && !/^\s*(\/\/|\/\*|\*)/.test(l));
-    expect(lines.filter((l) => l !== '')).toEqual(code);
   });
 
-  it('compacting keeps code that merely contains comment markers, and drops one-line and multi-line block comments', () => {
-    const source = ['/**', ' * why', ' */', "const url = 'http://x'; // trailing", '  /* one line */', '', 'const a = 2 /* inline */ * 3;', '// end'].join('\n');
-    expect(compactAgentSource(source)).toBe("const url = 'http://x'; // trailing\nconst a = 2 /* inline */ * 3;\n");
-  });
-
-  it('the compacted agent is valid JavaScript that runs a plan like the file does', async () => {
-    const plan = JSON.stringify({ checks: [{ id: 'r', kind: 'resolv', target: '', timeoutMs: 500 }], retries: 0 });
+  it('the source in the args runs a plan under node -e like the file does', async () => {
+    const plan = JSON.stringify({
+      checks: [
+        { id: 'resolv', kind: 'resolv', target: 'resolv.conf', timeoutMs: 500 },
+        { id: 'closed', kind: 'tcp', target: '127.0.0.1', port: 1, timeoutMs: 500 },
+      ],
+      retries: 0,
+    });
     const fromArgs = await run(process.execPath, ['-e', agentSource(), 'run', plan]);
     const fromFile = await run(process.execPath, [locateAgent(), 'run', plan]);
-    const strip = (out: string) => out.replace(/"ms":\d+/g, '"ms":0');
-    expect(strip(fromArgs.stdout)).toBe(strip(fromFile.stdout));
-    expect(fromArgs.stdout).toMatch(/\{"done":true/);
+    const sorted = (out: string) => out.replace(/"ms":\d+/g, '"ms":0').split('\n').sort();
+    expect(sorted(fromArgs.stdout)).toEqual(sorted(fromFile.stdout));
+    const output = parseAgentOutput(fromArgs.stdout);
+    expect(output).toMatchObject({ done: true, problems: [] });
+    expect(output.results.map((r) => [r.id, r.outcome.kind]).sort()).toEqual([['closed', 'refused'], ['resolv', expect.any(String)]]);
+    expect(output.results.find((r) => r.id === 'resolv')?.resolv?.nameservers.length).toBeGreaterThan(0);
   });
 
   it('fits in container args (one argv string is capped at 128 KiB; we keep it under 20 KB)', () => {

@@ -37,7 +37,7 @@ resolver.resolve4(name).then((a) => console.log(JSON.stringify(a)), (e) => conso
 const STATE_ROOT = '/tmp';
 const STATE_PREFIX = 'netcheck-lab-net-';
 const NETNS_ETC = '/etc/netns';
-const AGENT = fileURLToPath(new URL('../../../probes/agent.cjs', import.meta.url));
+const AGENT = fileURLToPath(new URL('../../../dist/probes/agent.cjs', import.meta.url));
 const DEFAULT_DNS_SERVICE_IP = '10.96.0.10';
 const NETNS_PATTERN = /^ncl-([A-Za-z0-9]+)-(fab|out|p\d+)$/;
 /** How long a pod's process group gets between SIGTERM and SIGKILL. */

@@ -10,7 +10,7 @@ import type { ContainerPort, NamespaceInfo, NetworkPolicy, PodInfo } from '../..
 import type { PodRunSpec, ServiceEndpoints } from '../types.js';
 import { runCommand } from '../../cluster-kit/run-command.js';
 
-export const AGENT_PATH = fileURLToPath(new URL('../../../probes/agent.cjs', import.meta.url));
+export const AGENT_PATH = fileURLToPath(new URL('../../../dist/probes/agent.cjs', import.meta.url));
 
 /** Why data-plane tests cannot run here, or undefined when they can. */
 export function dataPlaneSkipReason(): string | undefined {

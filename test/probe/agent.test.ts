@@ -1,17 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { AgentCheck, AgentCheckResult, Outcome } from '../../src/model/outcome.js';
+import { nameCandidates, parseResolvConf } from '../../probes/resolv-conf.js';
 import { locateAgent } from '../../src/probe/agent.js';
 import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from './agent-netns.js';
 
+/** The bundled agent the build made: every process test below spawns it, as a probe pod and the runner do. */
 const agentPath = locateAgent();
-const agent = createRequire(import.meta.url)(agentPath) as {
-  nameCandidates(name: string, conf: { search: string[]; ndots: number }): string[];
-};
 
 interface AgentLines {
   results: Map<string, AgentCheckResult>;
@@ -44,7 +42,24 @@ describe('nameCandidates applies search and ndots like the libc resolver', () =>
     { name: 'example.com', ndots: 1, expected: ['example.com', 'example.com.ns.svc.cluster.local', 'example.com.svc.cluster.local', 'example.com.cluster.local'] },
     { name: 'web.ns.svc.cluster.local.', ndots: 5, expected: ['web.ns.svc.cluster.local'] },
   ])('$name with ndots:$ndots', ({ name, ndots, expected }) => {
-    expect(agent.nameCandidates(name, { ...conf, ndots })).toEqual(expected);
+    expect(nameCandidates(name, { ...conf, ndots })).toEqual(expected);
+  });
+});
+
+describe('parseResolvConf reads resolv.conf(5)', () => {
+  it('nameservers, the last search/domain line, options with ndots capped at 15, comments ignored', () => {
+    const text = ['# generated', 'nameserver 10.96.0.10 ; kube-dns', 'domain example.org', 'search ns.svc.cluster.local svc.cluster.local', 'options ndots:20 timeout:2', 'nameserver 10.96.0.11'].join('\n');
+    expect(parseResolvConf(text)).toEqual({
+      nameservers: ['10.96.0.10', '10.96.0.11'],
+      search: ['ns.svc.cluster.local', 'svc.cluster.local'],
+      ndots: 15,
+      options: ['ndots:20', 'timeout:2'],
+      found: true,
+    });
+  });
+
+  it('no file: libc defaults (127.0.0.1, ndots 1) and found false', () => {
+    expect(parseResolvConf('')).toEqual({ nameservers: ['127.0.0.1'], search: [], ndots: 1, options: [], found: false });
   });
 });
 

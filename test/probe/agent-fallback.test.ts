@@ -1,7 +1,7 @@
 /**
  * The agent's ClusterIP fallback (issue 9): a check whose name does not resolve runs once more against the
  * `fallback` address, and reports that attempt beside the DNS outcome; a check that resolved never does. Real
- * sockets and dnsmasq in network namespaces (test/probes/agent-netns.ts).
+ * sockets and dnsmasq in network namespaces (test/probe/agent-netns.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentCheck, AgentCheckResult } from '../../src/model/outcome.js';
