@@ -68,7 +68,7 @@ export interface RunArgs {
   showKnown?: boolean;
 }
 
-function duration(flag: string, value: string): number {
+export function duration(flag: string, value: string): number {
   const ms = parseDurationMs(value);
   if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a positive duration`, { hint: 'e.g. 500ms, 2s, 1m30s, 1h' });
   return ms;
@@ -79,7 +79,7 @@ function withoutStdoutTable(outputs: readonly OutputSpec[]): OutputSpec[] {
 }
 
 /** `--nodes`, `--node-selector`, `--include-cordoned`: which nodes a per-node run probes from. */
-function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'includeCordoned'>): NodeSelection {
+export function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'includeCordoned'>): NodeSelection {
   const list = (flag: string, value: string): string[] => {
     const items = value.split(',').map((s) => s.trim());
     if (items.some((s) => s === '')) throw new UsageError(`--${flag} ${value}: an empty item`, { hint: `e.g. --${flag} ${flag === 'nodes' ? 'node-a,node-b' : 'key=value,key2=value2'}` });
@@ -98,6 +98,17 @@ function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'incl
   }
   if (argv.includeCordoned === true) selection.includeCordoned = true;
   return selection;
+}
+
+/** `--runner-address`: one IP address. */
+export function checkRunnerAddress(value: string): void {
+  const problem = checkIp(value);
+  if (problem !== undefined) throw new UsageError(`--runner-address ${value}: ${problem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
+}
+
+/** `--settle`: a duration, or 0 to skip the wait. */
+export function parseSettle(value: string): number {
+  return /^0+(ms|s)?$/.test(value.trim()) ? 0 : duration('settle', value);
 }
 
 /** `--retries` as yargs' number type would read `x` as NaN and lose what the user typed. */
@@ -185,11 +196,8 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
   const snapshotContext = { perNode };
   const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
   const budgetMs = duration('budget', argv.budget);
-  const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
-  const runnerAddressProblem = argv.runnerAddress === undefined ? undefined : checkIp(argv.runnerAddress);
-  if (runnerAddressProblem !== undefined) {
-    throw new UsageError(`--runner-address ${argv.runnerAddress}: ${runnerAddressProblem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
-  }
+  const settleMs = argv.settle === undefined ? undefined : parseSettle(argv.settle);
+  if (argv.runnerAddress !== undefined) checkRunnerAddress(argv.runnerAddress);
   await checkOutputFiles(outputs);
   const scenario = built ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
   const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
