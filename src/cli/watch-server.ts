@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { UsageError } from '../model/errors.js';
 import type { RunResult } from '../model/verdict.js';
 import { renderJson } from '../report/render-json.js';
@@ -73,7 +73,8 @@ export class WatchMetrics {
   constructor() {
     // Every reason is exported from the start at 0, so increase() sees the first error of a reason.
     for (const reason of RUN_ERROR_REASONS) this.runErrors.inc({ reason }, 0);
-    collectDefaultMetrics({ register: this.registry });
+    // No collectDefaultMetrics(): prom-client 15's nodejs_active_*_total gauges break Prometheus' naming rules
+    // (`promtool check metrics`), and kubelet's cAdvisor metrics already give the pod's CPU and memory.
   }
 
   /** A run that ended in an error before it had a result (a bug): counted; its cells keep the last run's state. */
