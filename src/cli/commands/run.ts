@@ -9,6 +9,7 @@ import type { RunResult } from '../../model/verdict.js';
 import { DEFAULT_PROBE_IMAGE, newRunId } from '../../probe/pod-spec.js';
 import { DEFAULT_SETTLE_MS } from '../../run/plan.js';
 import type { NodeSelection } from '../../run/probe-nodes.js';
+import type { RunDeps } from '../../run/run-scenario.js';
 import { runExitCode } from '../../run/verdict.js';
 import { listBuiltinScenarios } from '../../scenario/builtins.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
@@ -79,7 +80,7 @@ function withoutStdoutTable(outputs: readonly OutputSpec[]): OutputSpec[] {
 }
 
 /** `--nodes`, `--node-selector`, `--include-cordoned`: which nodes a per-node run probes from. */
-export function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'includeCordoned'>): NodeSelection {
+function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'includeCordoned'>): NodeSelection {
   const list = (flag: string, value: string): string[] => {
     const items = value.split(',').map((s) => s.trim());
     if (items.some((s) => s === '')) throw new UsageError(`--${flag} ${value}: an empty item`, { hint: `e.g. --${flag} ${flag === 'nodes' ? 'node-a,node-b' : 'key=value,key2=value2'}` });
@@ -100,15 +101,33 @@ export function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' 
   return selection;
 }
 
-/** `--runner-address`: one IP address. */
-export function checkRunnerAddress(value: string): void {
-  const problem = checkIp(value);
-  if (problem !== undefined) throw new UsageError(`--runner-address ${value}: ${problem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
-}
+/** What runScenario takes from the flags of a command that probes (`run`, the shorthand, `snapshot`, `watch`). */
+export type ProbeRunOptions = Pick<RunDeps, 'budgetMs' | 'timeoutMs' | 'retries' | 'settleMs' | 'perNode' | 'nodeSelection' | 'image' | 'imagePullSecret' | 'runnerAddress'>;
 
-/** `--settle`: a duration, or 0 to skip the wait. */
-export function parseSettle(value: string): number {
-  return /^0+(ms|s)?$/.test(value.trim()) ? 0 : duration('settle', value);
+/** The probing flags (buildProbeOptions), checked before anything runs: a bad one is bad input naming the flag. */
+export function probeSettings(argv: Omit<RunArgs, 'scenario'>): { perNode: boolean; options: ProbeRunOptions } {
+  const nodeSelection = parseNodeSelection(argv);
+  const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
+  const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
+  const budgetMs = duration('budget', argv.budget);
+  const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
+  const runnerAddressProblem = argv.runnerAddress === undefined ? undefined : checkIp(argv.runnerAddress);
+  if (runnerAddressProblem !== undefined) {
+    throw new UsageError(`--runner-address ${argv.runnerAddress}: ${runnerAddressProblem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
+  }
+  return {
+    perNode,
+    options: {
+      budgetMs,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
+      ...(settleMs !== undefined ? { settleMs } : {}),
+      ...(perNode ? { perNode: true, nodeSelection } : {}),
+      ...(argv.image !== undefined ? { image: argv.image } : {}),
+      ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
+      ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
+    },
+  };
 }
 
 /** `--retries` as yargs' number type would read `x` as NaN and lose what the user typed. */
@@ -191,13 +210,9 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
     conclude: async (result, infrastructureFailures) => runExitCode(result.summary, infrastructureFailures),
   };
   const { outputs } = conclusion;
-  const nodeSelection = parseNodeSelection(argv);
-  const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
+  const probing = probeSettings(argv);
+  const { perNode } = probing;
   const snapshotContext = { perNode };
-  const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
-  const budgetMs = duration('budget', argv.budget);
-  const settleMs = argv.settle === undefined ? undefined : parseSettle(argv.settle);
-  if (argv.runnerAddress !== undefined) checkRunnerAddress(argv.runnerAddress);
   await checkOutputFiles(outputs);
   const scenario = built ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
   const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
@@ -235,15 +250,8 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
     const run = await runScenario(scenario, {
       client,
       runId,
-      budgetMs,
       signal: stop.signal,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
-      ...(settleMs !== undefined ? { settleMs } : {}),
-      ...(perNode ? { perNode: true, nodeSelection } : {}),
-      ...(argv.image !== undefined ? { image: argv.image } : {}),
-      ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
-      ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
+      ...probing.options,
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });

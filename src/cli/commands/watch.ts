@@ -13,7 +13,7 @@ import { selectScenario } from '../../scenario/select.js';
 import { defineCommand, formatError } from '../command.js';
 import { listenForStop } from '../stop-signals.js';
 import { COMMANDS, SCENARIO_POSITIONAL } from './catalog.js';
-import { buildFocusOptions, buildProbeOptions, checkRunnerAddress, cleanupCommandFor, duration, parseNodeSelection, parseSettle, type RunArgs } from './run.js';
+import { buildFocusOptions, buildProbeOptions, cleanupCommandFor, duration, probeSettings, type RunArgs } from './run.js';
 
 export interface WatchArgs extends Omit<RunArgs, 'output' | 'append' | 'failuresOnly' | 'showKnown'> {
   every: string;
@@ -24,12 +24,7 @@ export async function executeWatch(argv: WatchArgs): Promise<ExitCode> {
   const everyMs = duration('every', argv.every);
   const [{ parseListen, startWatchServer, WatchMetrics }, { loadScenario }] = await Promise.all([import('../watch-server.js'), import('../../scenario/load.js')]);
   const listen = parseListen(argv.listen);
-  const nodeSelection = parseNodeSelection(argv);
-  const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
-  const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
-  const budgetMs = duration('budget', argv.budget);
-  const settleMs = argv.settle === undefined ? undefined : parseSettle(argv.settle);
-  if (argv.runnerAddress !== undefined) checkRunnerAddress(argv.runnerAddress);
+  const probing = probeSettings(argv);
   const scenario = selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
 
   const [{ connectCluster }, { runScenario }] = await Promise.all([import('../../cluster/client.js'), import('../../run/run-scenario.js')]);
@@ -66,15 +61,8 @@ export async function executeWatch(argv: WatchArgs): Promise<ExitCode> {
       const run = await runScenario(scenario, {
         client,
         runId,
-        budgetMs,
         signal,
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-        ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
-        ...(settleMs !== undefined ? { settleMs } : {}),
-        ...(perNode ? { perNode: true, nodeSelection } : {}),
-        ...(argv.image !== undefined ? { image: argv.image } : {}),
-        ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
-        ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
+        ...probing.options,
         onProgress: (event) => {
           if (event.role === 'runner') return;
           if (event.state === 'created') createdAt.set(event.id, performance.now());
