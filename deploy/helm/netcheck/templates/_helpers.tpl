@@ -135,7 +135,7 @@ groups:
           severity: ticket
           {{- with .Values.alerts.labels }}{{ toYaml . | nindent 10 }}{{ end }}
         annotations:
-          summary: "The policies {{ "{{ if eq $labels.expect \"allow\" }}block{{ else }}allow{{ end }}" }} {{ "{{ $labels.source }}" }} → {{ "{{ $labels.target }}" }}, against the scenario"
+          summary: 'The policies {{ "{{ if eq $labels.expect \"allow\" }}block{{ else }}allow{{ end }}" }} {{ "{{ $labels.source }}" }} → {{ "{{ $labels.target }}" }}, against the scenario'
           description: "The NetworkPolicies and the data plane agree with each other and not with the scenario ({{ "{{ $labels.scenario }}" }}): fix the policy or the scenario. The last report names the policy and rule."
       # No run finished for three intervals: netcheck is stuck or cannot reach the API; the cells above say nothing.
       - alert: NetcheckStale
