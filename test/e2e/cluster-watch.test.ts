@@ -172,9 +172,15 @@ describe.skipIf(skip !== undefined)('netcheck watch on the real cluster: the cha
       expect((await query(socket, 'netcheck_run_errors_total')).map((s) => s.metric['reason']).sort()).toEqual(
         ['budget-exceeded', 'cluster-unreachable', 'forbidden', 'internal', 'probe-pod-failed', 'scenario-not-on-cluster'],
       );
+      // The watcher stopped as the README says to before an uninstall: scaled to 0, its pod gets SIGTERM while its
+      // rights still exist, and deletes the probe pods of the run it is in (`helm uninstall` alone removes the
+      // ServiceAccount's rights at the same time as the Deployment, and the pods of that run would stay until
+      // their deadline, --budget).
+      await kubectl('-n', NAMESPACE, 'scale', `deployment/${RELEASE}-netcheck`, '--replicas=0');
+      await kubectl('-n', NAMESPACE, 'wait', '--for=delete', 'pod', '-l', `app.kubernetes.io/instance=${RELEASE}`, '--timeout=120s');
+      expect(await netcheckPodsLeft(client)).toEqual([]);
     } finally {
       for (const child of started) child.kill('SIGTERM');
-      // Uninstalling stops the watcher (SIGTERM): it deletes the probe pods of the run it is in.
       await helmCmd('uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m');
       await kubectl('delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=true');
     }
