@@ -187,10 +187,17 @@ describe.skipIf(skip !== undefined)('netcheck watch on the real cluster: the cha
     expect(await netcheckPodsLeft(client)).toEqual([]);
   });
 
-  it('SIGTERM to `netcheck watch` mid-run: the schedule stops, the running probe pods are deleted, exit 0', async () => {
+  it('SIGTERM to `netcheck watch` mid-run, and more signals while it deletes: the schedule stops, the running probe pods are deleted, exit 0', async () => {
     let sent = false;
+    let repeated = false;
     const run = await runBuiltCli(c, ['watch', 'financial-ml', '--kubeconfig', c.kubeconfigPath, '--image', c.probeImage, '--every', '1h', '--listen', '127.0.0.1:0', '--budget', '60s'], {
       onStderr: (stderr, pid) => {
+        if (sent && !repeated && /SIGTERM: stopping the schedule/.test(stderr)) {
+          // As a group signal relayed by wrappers arrives: again, and a Ctrl-C on top, during the teardown.
+          repeated = true;
+          process.kill(pid, 'SIGTERM');
+          process.kill(pid, 'SIGINT');
+        }
         if (sent || !/netcheck watch: run \S+ \(if it is killed/.test(stderr)) return;
         sent = true;
         // Mid-run: once the run's probe pods exist.
@@ -198,6 +205,8 @@ describe.skipIf(skip !== undefined)('netcheck watch on the real cluster: the cha
       },
     });
     expect(run.stderr).toMatch(/SIGTERM: stopping the schedule and deleting the running probe pods/);
+    expect(run.stderr).toMatch(/SIGTERM again: still deleting the running probe pods/);
+    expect(run.stderr).toMatch(/stopped by SIGTERM; no probe pod of this watch is left/);
     expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
     expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(await netcheckPodsLeft(client)).toEqual([]);

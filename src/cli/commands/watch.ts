@@ -50,6 +50,8 @@ export async function executeWatch(argv: WatchArgs): Promise<ExitCode> {
   log(`${scenario.name} every ${argv.every}; serving http://${address.includes(':') ? `[${address}]` : address}:${port}/metrics, /healthz, /report, /report.md`);
 
   let streaks: FailureStreaks = new Map();
+  /** A run's pods could not all be deleted: the last line must not say none is left. */
+  let cleanupFailed = false;
   const runOnce = async (signal: AbortSignal): Promise<void> => {
     const runId = newRunId();
     // Printed before any pod exists, as `run` does: a watch killed with -9 leaves the way to delete its pods.
@@ -72,7 +74,10 @@ export async function executeWatch(argv: WatchArgs): Promise<ExitCode> {
             createdAt.delete(event.id);
           }
         },
-        onCleanupFailed: (message) => log(`warning: ${message}`),
+        onCleanupFailed: (message) => {
+          cleanupFailed = true;
+          log(`warning: ${message}`);
+        },
       });
       // A run cut short by the stop judged nothing: it is neither a result nor an error.
       if (signal.aborted) return;
@@ -98,7 +103,7 @@ export async function executeWatch(argv: WatchArgs): Promise<ExitCode> {
     await server.close();
     stop.dispose();
   }
-  log(`stopped by ${stop.stoppedBy ?? 'request'}; no probe pod of this watch is left`);
+  log(`stopped by ${stop.stoppedBy ?? 'request'}; ${cleanupFailed ? 'some probe pods could not be deleted (see the warnings above; `netcheck cleanup` removes them)' : 'no probe pod of this watch is left'}`);
   return ExitCode.Pass;
 }
 
