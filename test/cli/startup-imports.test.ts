@@ -54,6 +54,8 @@ describe('start-up loads no cluster code outside the commands that talk to a clu
     { args: ['explain', '--manifests', M, '--from', 'financial-ml/financial-predictor', '--to', 'financial-ml/financial-predictor', '--port', '8080'], code: 0 },
     // Bad input to run is found before the cluster code is needed.
     { args: ['run', 'financial-ml', '--budget', 'soon'], code: 2 },
+    { args: ['watch', '--help'], code: 0 },
+    { args: ['watch', 'financial-ml', '--every', 'soon'], code: 2 },
   ])('netcheck $args', ({ args, code }) => {
     const r = loadedModules(args);
     expect(r.code, r.stderr).toBe(code);

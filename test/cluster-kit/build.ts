@@ -16,6 +16,8 @@
  *                install-conf command its DaemonSet's init container runs (components/flannel)
  *   kubectl      kubectl v1.29.9, the one Calico's flannel-migration controller image ships (components/kubectl);
  *                built with Calico only
+ *   helm         Helm's command (components/helm), for the chart tests (helm lint, helm template, helm install);
+ *                no image carries it
  *
  * `tsx test/cluster-kit/build.ts` builds what is missing, reports progress on stderr and prints the paths as JSON.
  */
@@ -23,7 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CommandError, runCommand } from './run-command.js';
 
@@ -47,6 +49,7 @@ export const VERSIONS = {
   migrationKubectl: 'v1.29.9',
   /** TAG in build/pause/Makefile of that Kubernetes release. */
   pause: '3.10.1',
+  helm: 'v4.3.2',
 } as const;
 
 export type Versions = typeof VERSIONS & { go: string };
@@ -63,6 +66,8 @@ export interface Components {
   calico?: CalicoBinaries;
   /** kubectl VERSIONS.migrationKubectl, for the flannel migration controller's image; built with Calico only. */
   migrationKubectl?: string;
+  /** Helm's command, for the chart tests; run from this machine, never inside the cluster. */
+  helm: string;
   /** Where artefacts derived from the binaries (the images) are kept, keyed by those binaries. */
   cacheDir: string;
   versions: Versions;
@@ -143,6 +148,7 @@ const PINS: ReadonlyArray<{ wrapper: string; module: string; version: string }> 
   { wrapper: 'calico', module: 'github.com/projectcalico/calico', version: VERSIONS.calico },
   { wrapper: 'kubectl', module: 'k8s.io/kubectl', version: VERSIONS.migrationKubectl.replace(/^v1\./, 'v0.') },
   { wrapper: 'flannel', module: 'github.com/flannel-io/flannel', version: VERSIONS.flannel },
+  { wrapper: 'helm', module: 'helm.sh/helm/v4', version: VERSIONS.helm },
 ];
 
 interface Toolchain {
@@ -155,7 +161,7 @@ interface Toolchain {
 
 interface Recipe {
   /** The binary's file name, and its name in progress lines. */
-  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf' | CalicoRecipe | 'kubectl';
+  name: 'kube' | 'coredns' | 'kube-router' | 'pause' | 'flanneld' | 'flannel-install-conf' | CalicoRecipe | 'kubectl' | 'helm';
   version: string;
   /** Besides the toolchain, everything that decides the binary's bytes: what the cache key is made of. */
   inputs: unknown;
@@ -167,14 +173,14 @@ function cacheRoot(): string {
   return process.env.NETCHECK_CLUSTER_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'netcheck-cluster');
 }
 
-export async function buildComponents(options: BuildOptions = {}): Promise<Components> {
-  const progress = options.onProgress ?? (() => undefined);
+/** Where each component is (or would be) cached, and which of them are not built yet; builds nothing. */
+async function planComponents(): Promise<{ components: Components; missing: Recipe[]; toolchain: Toolchain }> {
   const toolchain = await readToolchain();
   const recipes = await planRecipes();
   const calicoSource = calicoUnavailable() === undefined ? await calicoModuleDir() : undefined;
   // One cache entry per component, keyed by what decides its bytes: adding or bumping one component (a CNI, say)
   // rebuilds that one, never the 30-minute Kubernetes build beside it.
-  const binaries = new Map(recipes.map((recipe) => [recipe.name, join(cacheRoot(), `${recipe.name}-${cacheKey(toolchain, recipe)}`, recipe.name)]));
+  const binaries = new Map(recipes.map((recipe) => [recipe.name, join(entryDir(toolchain, recipe), recipe.name)]));
   const path = (name: Recipe['name']): string => binaries.get(name) as string;
   const components: Components = {
     kube: path('kube'),
@@ -183,6 +189,7 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
     pause: path('pause'),
     flanneld: path('flanneld'),
     flannelInstallConf: path('flannel-install-conf'),
+    helm: path('helm'),
     ...(calicoSource === undefined
       ? {}
       : {
@@ -196,13 +203,29 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
           },
           migrationKubectl: path('kubectl'),
         }),
-    // Images are derived from the binaries they carry; their directory is keyed by those binaries' entries.
-    cacheDir: join(cacheRoot(), `derived-${sha256(JSON.stringify([...binaries.values()])).slice(0, 16)}`),
+    // Images are derived from the binaries they carry; their directory is keyed by those binaries' entries
+    // (helm is in no image: adding or bumping it must not rebuild them).
+    cacheDir: join(cacheRoot(), `derived-${sha256(JSON.stringify([...binaries].filter(([name]) => !NOT_IN_IMAGES.has(name)).map(([, bin]) => bin))).slice(0, 16)}`),
     versions: { ...VERSIONS, go: toolchain.go },
   };
 
   // A binary only ever appears under its final name complete (see buildOne), so existing means done.
   const missing = recipes.filter((recipe) => !existsSync(path(recipe.name)));
+  return { components, missing, toolchain };
+}
+
+/**
+ * Helm's binary when the cache holds it, else undefined: the chart tests skip rather than start a build of their
+ * own (`npm run cluster -- build`, or any cluster's start, builds it).
+ */
+export async function builtHelm(): Promise<string | undefined> {
+  const { components } = await planComponents();
+  return existsSync(components.helm) ? components.helm : undefined;
+}
+
+export async function buildComponents(options: BuildOptions = {}): Promise<Components> {
+  const progress = options.onProgress ?? (() => undefined);
+  const { components, missing, toolchain } = await planComponents();
   if (missing.length === 0) {
     progress(`build: components cached in ${cacheRoot()}`);
     return components;
@@ -212,7 +235,7 @@ export async function buildComponents(options: BuildOptions = {}): Promise<Compo
   const started = performance.now();
   for (const recipe of missing) {
     // sequential: go build already uses every core
-    const dir = dirname(path(recipe.name));
+    const dir = entryDir(toolchain, recipe);
     await mkdir(dir, { recursive: true });
     await removeAbandonedPartials(dir);
     await buildOne(recipe, dir, toolchain, progress);
@@ -253,6 +276,8 @@ async function planRecipes(): Promise<Recipe[]> {
   // flannel's Makefile also passes -extldflags -static (its image is musl alpine); here the binary stays dynamic
   // against this machine's glibc and images.ts packs the libraries `ldd` names.
   const flannelLdflags = ['-s', '-w', `-X github.com/flannel-io/flannel/pkg/version.Version=${VERSIONS.flannel}`];
+  const helmVersionPkg = 'helm.sh/helm/v4/internal/version';
+  const helmLdflags = ['-w', '-s', `-X ${helmVersionPkg}.version=${VERSIONS.helm}`, `-X ${helmVersionPkg}.metadata=`, `-X ${helmVersionPkg}.gitTreeState=clean`];
   const [kubectlMajor, kubectlMinor] = VERSIONS.migrationKubectl.replace(/^v/, '').split('.');
   const kubectlVars = { gitVersion: VERSIONS.migrationKubectl, gitMajor: kubectlMajor, gitMinor: kubectlMinor, gitTreeState: 'clean' };
   const kubectlLdflags = ['-s', '-w', ...Object.entries(kubectlVars).flatMap(([name, value]) => ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].map((pkg) => `-X ${pkg}.${name}=${value}`))];
@@ -268,9 +293,14 @@ async function planRecipes(): Promise<Recipe[]> {
     ...(calicoUnavailable() === undefined ? await calicoRecipes() : []),
     // Only a migration to Calico needs it.
     ...(calicoUnavailable() === undefined ? [await goRecipe({ name: 'kubectl', version: VERSIONS.migrationKubectl, ldflags: kubectlLdflags })] : []),
+    // As helm's Makefile builds a release tag (metadata empty, tree clean; no commit: the proxy does not say it).
+    await goRecipe({ name: 'helm', pkg: 'helm.sh/helm/v4/cmd/helm', version: VERSIONS.helm, ldflags: helmLdflags }),
     await goRecipe({ name: 'kube', version: VERSIONS.kubernetes, ldflags: kubeLdflags }),
   ];
 }
+
+/** Components no image carries, so that the images' cache key leaves them out. */
+const NOT_IN_IMAGES: ReadonlySet<Recipe['name']> = new Set(['helm']);
 
 interface GoRecipeSpec {
   name: Exclude<Recipe['name'], 'pause'>;
@@ -372,6 +402,11 @@ async function readToolchain(): Promise<Toolchain> {
   ]);
   const [go = '', goos = '', goarch = ''] = goEnv.stdout.trim().split('\n');
   return { go, goos, goarch, gcc: gcc.stdout.trim(), libc: libc.stdout.trim() };
+}
+
+/** A component's cache entry: one directory per component and key. */
+function entryDir(toolchain: Toolchain, recipe: Recipe): string {
+  return join(cacheRoot(), `${recipe.name}-${cacheKey(toolchain, recipe)}`);
 }
 
 function cacheKey(toolchain: Toolchain, { name, version, inputs }: Recipe): string {

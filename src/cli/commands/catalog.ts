@@ -14,6 +14,7 @@ export const COMMANDS = {
   diff: { command: 'diff <before> [after]', describe: 'What changed between two snapshots, classified against the intent (or, with --predict, what enforcement will change)' },
   dns: { command: 'dns <namespace>', describe: 'Walk the DNS chain from a pod of NAMESPACE (resolv.conf, UDP/TCP lookups, kube-dns, CoreDNS, policies): which link is broken, who fixes it' },
   probe: { command: 'probe', describe: 'Probe one flow now, no scenario file: --from NAMESPACE[/WORKLOAD] --to SERVICE.NAMESPACE:PORT (or IP:PORT, dns:NAME)' },
+  watch: { command: 'watch <scenario>', describe: 'Run a scenario on a schedule and serve Prometheus metrics and the last report over HTTP (in-cluster monitoring)' },
   run: { command: 'run <scenario>', describe: 'Probe the cluster and compare with the scenario (file, directory, or built-in name)' },
 } as const;
 

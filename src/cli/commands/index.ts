@@ -33,5 +33,6 @@ export const commandsInHelpOrder: Array<AnyCommand | LazyCommand> = [
   lazy(COMMANDS.snapshot, async () => (await import('./snapshot.js')).snapshotCommand),
   lazy(COMMANDS.diff, async () => (await import('./diff.js')).diffCommand),
   lazy(COMMANDS.dns, async () => (await import('./dns.js')).dnsCommand),
+  lazy(COMMANDS.watch, async () => (await import('./watch.js')).watchCommand),
   scenarioShorthandCommand,
 ];

@@ -9,6 +9,7 @@ import type { RunResult } from '../../model/verdict.js';
 import { DEFAULT_PROBE_IMAGE, newRunId } from '../../probe/pod-spec.js';
 import { DEFAULT_SETTLE_MS } from '../../run/plan.js';
 import type { NodeSelection } from '../../run/probe-nodes.js';
+import type { RunDeps } from '../../run/run-scenario.js';
 import { runExitCode } from '../../run/verdict.js';
 import { listBuiltinScenarios } from '../../scenario/builtins.js';
 import { findNearestName } from '../../scenario/nearest-name.js';
@@ -68,7 +69,7 @@ export interface RunArgs {
   showKnown?: boolean;
 }
 
-function duration(flag: string, value: string): number {
+export function duration(flag: string, value: string): number {
   const ms = parseDurationMs(value);
   if (ms === undefined) throw new UsageError(`--${flag} ${value}: not a positive duration`, { hint: 'e.g. 500ms, 2s, 1m30s, 1h' });
   return ms;
@@ -98,6 +99,35 @@ function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'incl
   }
   if (argv.includeCordoned === true) selection.includeCordoned = true;
   return selection;
+}
+
+/** What runScenario takes from the flags of a command that probes (`run`, the shorthand, `snapshot`, `watch`). */
+export type ProbeRunOptions = Pick<RunDeps, 'budgetMs' | 'timeoutMs' | 'retries' | 'settleMs' | 'perNode' | 'nodeSelection' | 'image' | 'imagePullSecret' | 'runnerAddress'>;
+
+/** The probing flags (buildProbeOptions), checked before anything runs: a bad one is bad input naming the flag. */
+export function probeSettings(argv: Omit<RunArgs, 'scenario'>): { perNode: boolean; options: ProbeRunOptions } {
+  const nodeSelection = parseNodeSelection(argv);
+  const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
+  const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
+  const budgetMs = duration('budget', argv.budget);
+  const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
+  const runnerAddressProblem = argv.runnerAddress === undefined ? undefined : checkIp(argv.runnerAddress);
+  if (runnerAddressProblem !== undefined) {
+    throw new UsageError(`--runner-address ${argv.runnerAddress}: ${runnerAddressProblem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
+  }
+  return {
+    perNode,
+    options: {
+      budgetMs,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
+      ...(settleMs !== undefined ? { settleMs } : {}),
+      ...(perNode ? { perNode: true, nodeSelection } : {}),
+      ...(argv.image !== undefined ? { image: argv.image } : {}),
+      ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
+      ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
+    },
+  };
 }
 
 /** `--retries` as yargs' number type would read `x` as NaN and lose what the user typed. */
@@ -180,16 +210,9 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
     conclude: async (result, infrastructureFailures) => runExitCode(result.summary, infrastructureFailures),
   };
   const { outputs } = conclusion;
-  const nodeSelection = parseNodeSelection(argv);
-  const perNode = argv.perNode === true || nodeSelection.names !== undefined || nodeSelection.selector !== undefined;
+  const probing = probeSettings(argv);
+  const { perNode } = probing;
   const snapshotContext = { perNode };
-  const timeoutMs = argv.timeout === undefined ? undefined : duration('timeout', argv.timeout);
-  const budgetMs = duration('budget', argv.budget);
-  const settleMs = argv.settle === undefined ? undefined : /^0+(ms|s)?$/.test(argv.settle.trim()) ? 0 : duration('settle', argv.settle);
-  const runnerAddressProblem = argv.runnerAddress === undefined ? undefined : checkIp(argv.runnerAddress);
-  if (runnerAddressProblem !== undefined) {
-    throw new UsageError(`--runner-address ${argv.runnerAddress}: ${runnerAddressProblem}`, { hint: 'give the one address the cluster sees the runner as, e.g. --runner-address 198.51.100.7' });
-  }
   await checkOutputFiles(outputs);
   const scenario = built ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
   const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
@@ -227,15 +250,8 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
     const run = await runScenario(scenario, {
       client,
       runId,
-      budgetMs,
       signal: stop.signal,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
-      ...(settleMs !== undefined ? { settleMs } : {}),
-      ...(perNode ? { perNode: true, nodeSelection } : {}),
-      ...(argv.image !== undefined ? { image: argv.image } : {}),
-      ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
-      ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
+      ...probing.options,
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
