@@ -9,6 +9,7 @@ import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
 import { diagnoseCells, type TargetKinds } from '../diagnose/diagnose-run.js';
 import { withDnsChainFindings } from '../diagnose/dns-chain.js';
 import { describeMigrationState } from '../diagnose/migration-state.js';
+import { withCauses } from '../diagnose/root-causes.js';
 import { walkDnsChainsAfterRun } from './dns-chain.js';
 import { buildRunContext, scenarioArgument } from '../diagnose/run-context.js';
 import { ClusterError, ExitCode, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
@@ -253,15 +254,17 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       namespaces, ...(deps.settleMs !== undefined ? { settleMs: deps.settleMs } : {}), ...imageOptionsForChain(deps),
     });
     const diagnosed = withDnsChainFindings(cellFindings, chained.findings);
+    // Root cause first: each failing cell names the one finding that explains it, in that finding's words.
+    const explained = withCauses(cells, diagnosed);
     const result: RunResult = {
       runId,
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),
       finishedAt: now().toISOString(),
       cluster,
-      cells,
+      cells: explained,
       facts: clusterFacts(snapshot),
-      summary: summarizeCells(cells),
+      summary: summarizeCells(explained),
       findings: [
         ...describeUnavailable(unavailable),
         ...describeNamespaceRefusals(failures),

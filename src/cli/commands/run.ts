@@ -66,6 +66,7 @@ export interface RunArgs {
   to?: string[];
   failuresOnly?: boolean;
   showKnown?: boolean;
+  showCells?: boolean;
 }
 
 function duration(flag: string, value: string): number {
@@ -119,7 +120,8 @@ export function buildRunOptions<T>(yargs: Argv<T>) {
     })
     .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it (other formats are always replaced)' })
     .option('failures-only', { type: 'boolean', describe: 'table and Markdown: only the failing cells and their reasons (JSON, JUnit and snapshots stay complete)' })
-    .option('show-known', { type: 'boolean', describe: "table: list every known gap with its reason (default: one line naming them)" });
+    .option('show-known', { type: 'boolean', describe: "table: list every known gap with its reason (default: one line naming them)" })
+    .option('show-cells', { alias: 'v', type: 'boolean', describe: 'table: every failing cell in full under its cause (default: a cause\'s cells on one or two lines)' });
 }
 
 /** `--from` / `--to` (run, snapshot, the shorthand): probe only part of the scenario (src/scenario/select.ts). */
@@ -192,7 +194,11 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
   }
   await checkOutputFiles(outputs);
   const scenario = built ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
-  const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
+  const view = {
+    ...(argv.failuresOnly === true ? { failuresOnly: true } : {}),
+    ...(argv.showKnown === true ? { showKnown: true } : {}),
+    ...(argv.showCells === true ? { showCells: true } : {}),
+  };
   const { connectCluster, createProgressReporter, runScenario, stoppedRunResult } = await loadClusterCode();
   let client: Awaited<ReturnType<typeof connectCluster>>;
   try {
