@@ -67,6 +67,8 @@ export interface RunArgs {
   failuresOnly?: boolean;
   showKnown?: boolean;
   showCells?: boolean;
+  inPod?: boolean;
+  node?: string;
 }
 
 function duration(flag: string, value: string): number {
@@ -154,6 +156,12 @@ export function buildProbeOptions<T>(yargs: Argv<T>) {
     .option('nodes', { type: 'string', nargs: 1, describe: 'with --per-node (implied): only these nodes, e.g. node-a,node-b' })
     .option('node-selector', { type: 'string', nargs: 1, describe: 'with --per-node (implied): only nodes with these labels, e.g. projectcalico.org/node-network-during-migration=calico' })
     .option('include-cordoned', { type: 'boolean', describe: 'with --per-node: probe cordoned nodes too (a drained node mid-migration; pods bound by nodeName run there)' })
+    .option('in-pod', {
+      type: 'boolean',
+      describe:
+        "run each workload source's checks in one of its own Ready pods (an ephemeral container: the pod's real identity, ~1 s), not in a new pod carrying its labels; falls back to that clone, saying so",
+    })
+    .option('node', { type: 'string', nargs: 1, describe: 'with --in-pod (implied): use the workload\'s pod on this node' })
     .option('image', { type: 'string', describe: `probe image: any image with \`node\` 18+ (default: ${DEFAULT_PROBE_IMAGE})` })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
     .option('runner-address', {
@@ -242,6 +250,8 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
       ...(argv.image !== undefined ? { image: argv.image } : {}),
       ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
       ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
+      ...(argv.inPod === true || argv.node !== undefined ? { inPod: true } : {}),
+      ...(argv.node !== undefined ? { inPodNode: argv.node } : {}),
       ...(progress ? { onPlan: progress.onPlan, onProgress: progress.onProgress } : {}),
       onCleanupFailed: (message) => cleanupWarnings.push(message),
     });
