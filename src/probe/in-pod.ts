@@ -67,7 +67,8 @@ export async function runInPod(client: ClusterClient, probe: InPodProbe, options
       options.onProgress?.('running');
     }
     if (status?.waiting && CANNOT_START.test(status.waiting.reason)) {
-      throw unavailable(`its container could not start: ${status.waiting.reason}${status.waiting.message ? ` (${status.waiting.message})` : ''}`);
+      const noNode = /executable file not found|no such file or directory/.test(status.waiting.message ?? '');
+      throw unavailable(`${noNode ? `the image ${container.image} has no runnable \`node\`: ` : ''}its container could not start: ${status.waiting.reason}${status.waiting.message ? ` (${status.waiting.message})` : ''}`);
     }
     if (Date.now() >= options.deadline) {
       return failed(probe, state, new ProbeError(`the agent in pod ${where} did not finish within the budget`, { pod: where, reason: 'BudgetExceeded' }, { hint: 'raise --budget' }));
