@@ -9,10 +9,13 @@
  *   from-pod  --from financial-ml/<that pod's name>: the same, the pod named
  *
  * Each setting runs RUNS times (ONCALL_PROBE_RUNS, default 5) and prints one JSON line: exit codes, median and max
- * wall seconds, and — for the in-pod settings — how many ephemeral containers of the workload's pods were still
- * running after the runs (must be 0) and how many a run added. `npm run bench -- oncall-probe`.
+ * wall seconds, where they go (medians, from the CLI's progress lines on stderr, stamped as they arrive: spawn →
+ * the run id printed, i.e. node start, kubeconfig and nothing else; → the probe done; done → exit), the machine's
+ * load average (this machine is shared), and how many ephemeral containers of the workload's pods the runs added
+ * and how many were still running afterwards (must be 0). `npm run bench -- oncall-probe`.
  */
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient } from '../../src/cluster/types.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
@@ -23,14 +26,34 @@ const BENCH = 'oncall-probe';
 const RUNS = Number(process.env['ONCALL_PROBE_RUNS'] ?? 5);
 const FLOW = ['--to', 'seldon-scheduler.seldon-system:9005'];
 
-async function timed(cluster: RunningCluster, args: string[]): Promise<{ code: number | null; wall: number; stderr: string }> {
-  const argv = cluster.outsideHostArgv(['node', MAIN, 'probe', ...args, ...FLOW, '--kubeconfig', cluster.kubeconfigPath, '--image', cluster.probeImage, '--no-progress']);
+interface Timed {
+  code: number | null;
+  wall: number;
+  stderr: string;
+  /** Seconds from spawn to the run id line, and to the probe's ✔ line. */
+  runId?: number;
+  done?: number;
+}
+
+async function timed(cluster: RunningCluster, args: string[]): Promise<Timed> {
+  // With progress (stderr is not a TTY: one plain line per step), to stamp the steps.
+  const argv = cluster.outsideHostArgv(['node', MAIN, 'probe', ...args, ...FLOW, '--kubeconfig', cluster.kubeconfigPath, '--image', cluster.probeImage]);
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, wall: (performance.now() - started) / 1000, stderr }));
+    let runId: number | undefined;
+    let done: number | undefined;
+    child.stderr.on('data', (d: Buffer) => {
+      const at = (performance.now() - started) / 1000;
+      const text = d.toString();
+      stderr += text;
+      if (runId === undefined && /netcheck run id /.test(text)) runId = at;
+      if (done === undefined && /^✔ /m.test(text)) done = at;
+    });
+    child.on('close', (code) =>
+      resolve({ code, wall: (performance.now() - started) / 1000, stderr, ...(runId !== undefined ? { runId } : {}), ...(done !== undefined ? { done } : {}) }),
+    );
   });
 }
 
@@ -50,13 +73,21 @@ const round = (x: number) => Math.round(x * 100) / 100;
 async function measure(cluster: RunningCluster, client: ClusterClient, setting: string, args: string[]): Promise<void> {
   const before = await ephemeral(client);
   const walls: number[] = [];
+  const toRunId: number[] = [];
+  const toDone: number[] = [];
+  const doneToExit: number[] = [];
   const codes: Array<number | null> = [];
   for (let i = 0; i < RUNS; i++) {
     const run = await timed(cluster, args);
-    process.stderr.write(`${BENCH} ${setting}#${i}: exit ${run.code} in ${run.wall.toFixed(2)} s\n`);
+    process.stderr.write(`${BENCH} ${setting}#${i}: exit ${run.code} in ${run.wall.toFixed(2)} s (run id at ${run.runId?.toFixed(2)} s, probe done at ${run.done?.toFixed(2)} s)\n`);
     if (run.code !== 0) process.stderr.write(run.stderr);
     walls.push(run.wall);
     codes.push(run.code);
+    if (run.runId !== undefined) toRunId.push(run.runId);
+    if (run.done !== undefined) {
+      toDone.push(run.done);
+      doneToExit.push(run.wall - run.done);
+    }
   }
   const after = await ephemeral(client);
   console.log(
@@ -69,6 +100,10 @@ async function measure(cluster: RunningCluster, client: ClusterClient, setting: 
       wallSeconds: round(median(walls)),
       wallMaxSeconds: round(Math.max(...walls)),
       goalSeconds: 2,
+      toRunIdSeconds: round(median(toRunId)),
+      toProbeDoneSeconds: round(median(toDone)),
+      probeDoneToExitSeconds: round(median(doneToExit)),
+      loadAverage1m: round(loadavg()[0] as number),
       ephemeralContainersAdded: after.total - before.total,
       ephemeralContainersStillRunning: after.running,
     }),
