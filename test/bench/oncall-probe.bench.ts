@@ -20,7 +20,7 @@ import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient } from '../../src/cluster/types.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
 import { MAIN, MANIFESTS } from '../e2e/built-cli.js';
-import { skippedWithoutCluster, startTimedCluster, warmComponentCache } from './real-cluster.js';
+import { median, round, skippedWithoutCluster, startTimedCluster, warmComponentCache } from './real-cluster.js';
 
 const BENCH = 'oncall-probe';
 const RUNS = Number(process.env['ONCALL_PROBE_RUNS'] ?? 5);
@@ -64,11 +64,6 @@ async function ephemeral(client: ClusterClient): Promise<{ total: number; runnin
   return { total: all.length, running: all.filter((c) => c.terminated === undefined).length };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-const round = (x: number) => Math.round(x * 100) / 100;
 
 async function measure(cluster: RunningCluster, client: ClusterClient, setting: string, args: string[]): Promise<void> {
   const before = await ephemeral(client);
