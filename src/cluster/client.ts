@@ -9,7 +9,7 @@ import { resolveKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 import { eventFromObject, podStateFromObject } from './pod-state.js';
 import { Transport, defaultRetryPolicy, type RetryPolicy } from './transport.js';
 import { podsPath, watchPodsStream } from './watch.js';
-import type { ClusterClient, ClusterEvent, Labels, PodManifest, PodState, WorkloadKind } from './types.js';
+import type { ClusterClient, ClusterEvent, EphemeralContainerSpec, Labels, PodManifest, PodState, WorkloadKind } from './types.js';
 
 export interface ConnectOptions extends KubeconfigOptions {
   /** Per-request timeout (default 15 s). Watches are exempt once the stream is open. */
@@ -227,8 +227,41 @@ class ApiClusterClient implements ClusterClient {
     return this.transport.serverNow();
   }
 
-  async readPodLog(namespace: string, name: string, signal?: AbortSignal): Promise<string> {
-    return this.transport.text({ ...podLogRequest(namespace, name), signal });
+  async readPodLog(namespace: string, name: string, signal?: AbortSignal, container?: string): Promise<string> {
+    return this.transport.text({ ...podLogRequest(namespace, name), ...(container !== undefined ? { query: { container } } : {}), signal });
+  }
+
+  async addEphemeralContainer(namespace: string, pod: string, container: EphemeralContainerSpec, signal?: AbortSignal): Promise<PodState> {
+    // A strategic merge patch of the subresource, as `kubectl debug` sends it: the list merges by name, so the
+    // pod's earlier ephemeral containers stay (they can never be removed) and this one is added.
+    return podStateFromObject(
+      await this.transport.json({
+        verb: 'patch',
+        resource: 'pods/ephemeralcontainers',
+        namespace,
+        name: pod,
+        method: 'PATCH',
+        path: `${podsPath(namespace)}/${encodeURIComponent(pod)}/ephemeralcontainers`,
+        contentType: 'application/strategic-merge-patch+json',
+        body: { spec: { ephemeralContainers: [container] } },
+        signal,
+      }),
+    );
+  }
+
+  async listWorkloadPods(namespace: string, kind: WorkloadKind, name: string, signal?: AbortSignal): Promise<PodState[]> {
+    let pods: PodState[];
+    if (kind === 'pod') {
+      const pod = await this.getPod(namespace, name, signal);
+      pods = pod ? [pod] : [];
+    } else {
+      const list = await this.transport.json<{ items?: unknown[] }>({ verb: 'list', resource: 'pods', namespace, method: 'GET', path: podsPath(namespace), signal });
+      pods = (list.items ?? []).flatMap((raw) => {
+        const pod = podStateFromObject(raw);
+        return pod.controller && ownedBy(pod.controller, raw as OwnedPod, kind, name) ? [pod] : [];
+      });
+    }
+    return pods.filter((p) => p.ready && !p.deleting && p.phase === 'Running').sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async followPodLog(namespace: string, name: string, signal: AbortSignal, onText: (text: string) => void): Promise<void> {

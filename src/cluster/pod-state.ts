@@ -37,22 +37,9 @@ export function podStateFromObject(raw: unknown): PodState {
       ...(str(co.message) ? { message: str(co.message) } : {}),
     };
   });
-  const containers = list(status.containerStatuses).map((c): ContainerState => {
-    const co = obj(c);
-    const state = obj(co.state);
-    const out: ContainerState = { name: str(co.name) ?? '', ready: co.ready === true, running: state.running !== undefined };
-    const waiting = obj(state.waiting);
-    if (str(waiting.reason)) out.waiting = { reason: str(waiting.reason)!, ...(str(waiting.message) ? { message: str(waiting.message) } : {}) };
-    const terminated = state.terminated === undefined ? undefined : obj(state.terminated);
-    if (terminated) {
-      out.terminated = {
-        exitCode: typeof terminated.exitCode === 'number' ? terminated.exitCode : -1,
-        ...(str(terminated.reason) ? { reason: str(terminated.reason) } : {}),
-        ...(str(terminated.message) ? { message: str(terminated.message) } : {}),
-      };
-    }
-    return out;
-  });
+  const containers = list(status.containerStatuses).map(containerState);
+  const ephemeral = list(status.ephemeralContainerStatuses).map(containerState);
+  const controller = list(meta.ownerReferences).map(obj).find((r) => r.controller === true);
   const pod: PodState = {
     namespace: str(meta.namespace) ?? '',
     name: str(meta.name) ?? '',
@@ -65,6 +52,8 @@ export function podStateFromObject(raw: unknown): PodState {
     conditions,
     containers,
   };
+  if (ephemeral.length > 0) pod.ephemeralContainers = ephemeral;
+  if (controller && str(controller.kind) && str(controller.name)) pod.controller = { kind: str(controller.kind)!, name: str(controller.name)! };
   if (str(status.reason)) pod.reason = str(status.reason);
   if (str(status.message)) pod.message = str(status.message);
   if (str(status.podIP)) pod.podIP = str(status.podIP);
@@ -72,6 +61,23 @@ export function podStateFromObject(raw: unknown): PodState {
   if (str(meta.creationTimestamp)) pod.createdAt = str(meta.creationTimestamp);
   if (typeof spec.activeDeadlineSeconds === 'number') pod.activeDeadlineSeconds = spec.activeDeadlineSeconds;
   return pod;
+}
+
+function containerState(c: unknown): ContainerState {
+  const co = obj(c);
+  const state = obj(co.state);
+  const out: ContainerState = { name: str(co.name) ?? '', ready: co.ready === true, running: state.running !== undefined };
+  const waiting = obj(state.waiting);
+  if (str(waiting.reason)) out.waiting = { reason: str(waiting.reason)!, ...(str(waiting.message) ? { message: str(waiting.message) } : {}) };
+  const terminated = state.terminated === undefined ? undefined : obj(state.terminated);
+  if (terminated) {
+    out.terminated = {
+      exitCode: typeof terminated.exitCode === 'number' ? terminated.exitCode : -1,
+      ...(str(terminated.reason) ? { reason: str(terminated.reason) } : {}),
+      ...(str(terminated.message) ? { message: str(terminated.message) } : {}),
+    };
+  }
+  return out;
 }
 
 export function eventFromObject(raw: unknown): ClusterEvent {

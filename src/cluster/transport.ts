@@ -21,8 +21,10 @@ import {
 import type { ResolvedKubeconfig } from './kubeconfig.js';
 
 export interface ApiRequest extends RequestSubject {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'DELETE' | 'PATCH';
   path: string;
+  /** The body's media type (default application/json; a PATCH names its patch type). */
+  contentType?: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   signal?: AbortSignal;
@@ -171,7 +173,7 @@ export class Transport {
       delete options.auth;
     }
     if (payload) {
-      headers['Content-Type'] = 'application/json';
+      headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = payload.length;
     }
     const timeoutController = new AbortController();

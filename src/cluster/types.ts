@@ -38,10 +38,19 @@ export interface ContainerSpec {
     allowPrivilegeEscalation?: boolean;
     readOnlyRootFilesystem?: boolean;
     runAsNonRoot?: boolean;
+    runAsUser?: number;
+    runAsGroup?: number;
     capabilities?: { drop?: string[]; add?: string[] };
     seccompProfile?: { type: 'RuntimeDefault' | 'Localhost' | 'Unconfined' };
   };
 }
+
+/**
+ * An ephemeral container added to a running pod (`pods/ephemeralcontainers`): it shares the pod's network namespace,
+ * so its traffic is the pod's own (its IP, labels, ServiceAccount, node, programmed policies). No ports, probes or
+ * resources: the API forbids them on ephemeral containers.
+ */
+export type EphemeralContainerSpec = Omit<ContainerSpec, 'ports' | 'resources'>;
 
 /** A Pod manifest as netcheck writes it (the subset of core/v1 Pod it uses). */
 export interface PodManifest {
@@ -102,6 +111,10 @@ export interface PodState {
   ready: boolean;
   conditions: Array<{ type: string; status: string; reason?: string; message?: string }>;
   containers: ContainerState[];
+  /** status.ephemeralContainerStatuses (absent from pods that never had one). */
+  ephemeralContainers?: ContainerState[];
+  /** metadata.ownerReferences' controller, e.g. { kind: 'ReplicaSet', name: 'web-7c9f' }. */
+  controller?: { kind: string; name: string };
 }
 
 export interface PodEvent {
@@ -194,7 +207,18 @@ export interface ClusterClient {
     signal: AbortSignal,
     onChange: (event: PodEvent) => void,
   ): Promise<void>;
-  readPodLog(namespace: string, name: string, signal?: AbortSignal): Promise<string>;
+  /** The log of the pod's (first) container, or of `container` (an ephemeral one, say). */
+  readPodLog(namespace: string, name: string, signal?: AbortSignal, container?: string): Promise<string>;
+  /**
+   * Adds an ephemeral container to a running pod (`patch pods/ephemeralcontainers`, as `kubectl debug` does) and
+   * returns the pod as the API server left it. A name the pod already has is a 422 Invalid ClusterError.
+   */
+  addEphemeralContainer(namespace: string, pod: string, container: EphemeralContainerSpec, signal?: AbortSignal): Promise<PodState>;
+  /**
+   * The Ready, not deleting pods a workload runs (`kind` deployment, statefulset, daemonset, replicaset, job or pod),
+   * sorted by name; for a Deployment the pods of its ReplicaSets.
+   */
+  listWorkloadPods(namespace: string, kind: WorkloadKind, name: string, signal?: AbortSignal): Promise<PodState[]>;
   /**
    * Follow a running container's log (`follow=true`): `onText` gets each chunk as it arrives. Resolves when the
    * server ends the stream (the container stopped, or the API closed it); rejects with a ClusterError when the

@@ -68,6 +68,7 @@ function findMissingServices(cells: readonly CellVerdict[], context: RunContext)
       affected,
       'workload',
       namespaceMissing ? 'kubectl get namespaces' : `kubectl get services -n ${namespace}`,
+      what,
     );
   });
 }
@@ -105,6 +106,7 @@ function findDnsBlockedByPolicy(
           blocked,
           'namespace-labels',
           `kubectl label namespace kube-system ${label}`,
+          `DNS is blocked by policy: kube-system lacks ${labels.join(', ')}`,
         ),
       ],
       cells: new Set(blocked),
@@ -118,6 +120,7 @@ function findDnsBlockedByPolicy(
         blocked,
         'dns',
         sourceNamespaces.length === 1 ? `kubectl describe networkpolicy -n ${namespaces}` : 'kubectl get networkpolicy -A',
+        `DNS is blocked by policy: no egress rule admits port 53 to kube-system from ${sourceNamespaces.join(', ') || 'these sources'}`,
       ),
     ],
     cells: new Set(blocked),
@@ -152,6 +155,7 @@ function findDnsDown(cells: readonly CellVerdict[], kinds: TargetKinds): RunFind
         failed,
         'dns',
         'kubectl get pods,endpointslices -n kube-system -l k8s-app=kube-dns -o wide',
+        'cluster DNS looks down or unreachable',
       ),
       kind: 'dns-down',
     },
@@ -173,6 +177,7 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): { findings: RunF
           denied,
           'cni',
           'kubectl get daemonsets -n kube-system -o wide',
+          'the CNI does not enforce NetworkPolicies',
         ),
       ],
       nodes: new Set(),
@@ -200,6 +205,7 @@ function findUnenforcedPolicies(cells: readonly CellVerdict[]): { findings: RunF
         leaks,
         'cni',
         `kubectl get pods -n kube-system -o wide --field-selector spec.nodeName=${n}`,
+        `node ${n} does not enforce NetworkPolicies`,
       ),
     ),
     nodes: new Set(nodes.map(([n]) => n)),
@@ -252,7 +258,7 @@ function findBrokenNodes(cells: readonly CellVerdict[], notEnforcing: ReadonlySe
           '8472 for Flannel and for Calico migrating from it, 4789 for Calico)',
       );
     }
-    return finding(`data plane broken on node ${node}: ${parts.join('; ')}${rerun}`, all, 'cni', next);
+    return finding(`data plane broken on node ${node}: ${parts.join('; ')}${rerun}`, all, 'cni', next, `data plane broken on node ${node}`);
   });
 }
 
@@ -264,6 +270,7 @@ function describeBrokenPair({ nodes: [x, y], cells }: { nodes: [string, string];
     cells,
     'cni',
     `kubectl get nodes -o wide; kubectl get pods -A -o wide --field-selector spec.nodeName=${x}; kubectl get pods -A -o wide --field-selector spec.nodeName=${y}`,
+    `path between node ${x} and node ${y} broken`,
   );
 }
 
@@ -276,6 +283,7 @@ function findStaleKnownGaps(cells: readonly CellVerdict[], context: RunContext |
       stale,
       'application-policy',
       context ? `netcheck run ${context.scenarioArg}` : undefined,
+      'known gaps no longer reproduce',
     ),
   ];
 }

@@ -423,6 +423,8 @@ function verdictFinding(v: DnsVerdict, where: string, cells: CellRefs): RunFindi
   return {
     kind: 'dns-chain',
     text: `${head} — ${v.text}`,
+    // Broken: the verdict's words name the cause, whichever sources' chains found it.
+    ...(v.status === 'broken' ? { cause: v.text } : {}),
     cells: cells.map(cellRef),
     ...(v.owner ? { owner: v.owner } : {}),
     ...(v.next ? { next: v.next } : {}),

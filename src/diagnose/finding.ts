@@ -3,8 +3,8 @@ import type { CellRef, CellVerdict, RunFinding } from '../model/verdict.js';
 import { responsibilityFor, type FaultArea } from './ownership.js';
 
 /** A finding with its owner by the responsibility matrix and, when there is one, the command to run next. */
-export function finding(text: string, cells: readonly CellVerdict[], area: FaultArea, next?: string): RunFinding {
-  return { text, cells: cells.map(cellRef), owner: responsibilityFor(area).owner, ...(next !== undefined ? { next } : {}) };
+export function finding(text: string, cells: readonly CellVerdict[], area: FaultArea, next?: string, cause?: string): RunFinding {
+  return { text, cells: cells.map(cellRef), owner: responsibilityFor(area).owner, ...(next !== undefined ? { next } : {}), ...(cause !== undefined ? { cause } : {}) };
 }
 
 /** "1 cell" / "12 cells". */

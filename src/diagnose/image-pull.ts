@@ -52,6 +52,7 @@ export function findImagePullFailures(cells: readonly CellVerdict[], context: Ru
       affected,
       'probe-image',
       `netcheck run ${context.scenarioArg} --image <an image with node 18+ your nodes can pull> [--image-pull-secret NAME]`,
+      `the probe image ${context.image} could not be pulled`,
     ),
   ];
 }

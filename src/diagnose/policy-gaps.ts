@@ -33,7 +33,8 @@ export function findPolicyGapGroups(cells: readonly CellVerdict[], context: RunC
     const area = fix !== undefined ? 'namespace-labels' : flowArea({ ...(from !== undefined ? { sourceNamespace: from } : {}), ...(to !== undefined ? { destinationNamespace: to } : {}) });
     const look = to ?? from;
     const next = fix ?? (look !== undefined ? `kubectl describe networkpolicy -n ${look}` : undefined);
-    return finding(`${count(group)}: traffic ${flow} — ${verdict} (${shown})${why ? `: ${why}` : ''}`, group, area, next);
+    const cause = fix !== undefined ? `policy gap: traffic ${flow} — ${fix.replace(/^kubectl label namespace (\S+) (\S+)$/, 'namespace $1 lacks label $2')}` : `policy gap: traffic ${flow} — ${verdict}`;
+    return finding(`${count(group)}: traffic ${flow} — ${verdict} (${shown})${why ? `: ${why}` : ''}`, group, area, next, cause);
   });
 }
 

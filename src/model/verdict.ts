@@ -62,6 +62,11 @@ export interface CellVerdict {
   findings?: string[];
   /** Where the policies deny this flow, when they do (policy `deny`): what a node-by-node migration enforces when. */
   denial?: Denial;
+  /**
+   * The run-level cause that explains this failing cell (src/diagnose/root-causes.ts): the same words for every cell
+   * it explains, whichever path found it (inventory, DNS chain, node attribution). Absent when no finding explains it.
+   */
+  cause?: string;
 }
 
 /**
@@ -142,4 +147,9 @@ export interface RunFinding {
    * generic "cluster DNS looks down", which the chain explains link by link).
    */
   kind?: 'dns-chain' | 'dns-down';
+  /**
+   * The cause in a few words, for the report's `CAUSE n` line (e.g. a DNS chain's verdict "CoreDNS has no ready pod
+   * (…)"); `text` is the full finding. Absent: the text is the cause.
+   */
+  cause?: string;
 }

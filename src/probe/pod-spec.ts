@@ -4,7 +4,7 @@
  * the run id, dies on its own at the deadline, and never becomes a Service endpoint while carrying a
  * workload's labels.
  */
-import type { Labels, PodManifest } from '../cluster/types.js';
+import type { EnvVar, EphemeralContainerSpec, Labels, PodManifest } from '../cluster/types.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_RUN = 'netcheck.io/run';
@@ -37,6 +37,15 @@ export interface ProbePodInput {
   ports?: Array<{ port: number; protocol: 'TCP' | 'UDP'; name?: string }>;
   /** For the expiry annotation; default now. */
   now?: Date;
+}
+
+/** Where the agent runs, from the downward API: it reports them with its results. */
+function agentEnv(): EnvVar[] {
+  return [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+  ];
 }
 
 export function buildProbePod(input: ProbePodInput): PodManifest {
@@ -78,11 +87,7 @@ export function buildProbePod(input: ProbePodInput): PodManifest {
           imagePullPolicy: 'IfNotPresent',
           command: ['node'],
           args: input.args,
-          env: [
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-            { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-          ],
+          env: agentEnv(),
           // ResourceQuota namespaces reject pods without requests and limits. Node's own footprint is
           // ~45 MiB RSS and its start-up burns ~0.3 CPU-seconds, hence more headroom than a shell probe.
           resources: {
@@ -112,6 +117,32 @@ export function buildProbePod(input: ProbePodInput): PodManifest {
     }
   }
   return manifest;
+}
+
+/**
+ * The agent as an ephemeral container of an existing pod (`netcheck probe --in-pod`): the probe image (node), the
+ * same args and restricted security context as a probe pod's container, in the pod's network namespace. No
+ * resources (the API forbids them here) and no deadline of its own: the agent's plan is finite, and it exits.
+ */
+export function buildEphemeralProbe(input: { runId: string; index: number; args: string[]; image?: string }): EphemeralContainerSpec {
+  return {
+    name: `netcheck-${input.runId}-e${input.index}`.toLowerCase().slice(0, 63),
+    image: input.image ?? DEFAULT_PROBE_IMAGE,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['node'],
+    args: input.args,
+    env: agentEnv(),
+    // PodSecurity "restricted" checks ephemeral containers too; the pod's own securityContext may not set a user.
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65534,
+      runAsGroup: 65534,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
 }
 
 /** A DNS-1123 pod name: netcheck-<run>-<role initial><index>. */

@@ -1,7 +1,10 @@
 /** The machine report: everything, with a stable key order (cells in scenario order). */
-import type { RunResult } from '../model/verdict.js';
+import type { CellVerdict, RunResult } from '../model/verdict.js';
+import { rootCauses } from '../diagnose/root-causes.js';
 
 export function renderJson(result: RunResult): string {
+  const { causeOf } = rootCauses(result);
+  const causeName = (c: CellVerdict): string | undefined => c.cause ?? causeOf.get(c)?.name;
   const document = {
     runId: result.runId,
     scenario: result.scenario,
@@ -25,6 +28,8 @@ export function renderJson(result: RunResult): string {
       pass: c.pass,
       classification: c.classification,
       reason: c.reason,
+      // The run-level cause that explains this failing cell, in the same words for every cell it explains.
+      ...(causeName(c) !== undefined ? { cause: causeName(c) } : {}),
       // What the observation says about the path (open/blocked/unknown), as the verdict read it.
       ...(c.path !== undefined ? { path: c.path } : {}),
       // The ClusterIP attempt after a name that did not resolve.

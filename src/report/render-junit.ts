@@ -10,6 +10,7 @@ import { escapeXmlAttr, escapeXmlText } from './xml-text.js';
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
 import { findingActionLine } from './finding-action.js';
+import { rootCauses } from '../diagnose/root-causes.js';
 import { caseResult, cellName, runFindingsAbout, type CaseResult } from './cell-text.js';
 
 export function renderJunit(result: RunResult): string {
@@ -28,7 +29,8 @@ export function renderJunit(result: RunResult): string {
   if (result.cluster.server) out.push(`      <property name="server" value="${attr(result.cluster.server)}"/>`);
   if (result.cluster.context) out.push(`      <property name="context" value="${attr(result.cluster.context)}"/>`);
   out.push('    </properties>');
-  for (const c of result.cells) out.push(...testcase(result, c));
+  const { causeOf } = rootCauses(result);
+  for (const c of result.cells) out.push(...testcase(result, c, c.cause ?? causeOf.get(c)?.name));
   const findings = result.findings ?? [];
   if (findings.length > 0) {
     const lines = findings.map((f) => `finding: ${f}${((a) => (a !== undefined ? ` (${a})` : ''))(findingActionLine(result, f))}`);
@@ -39,10 +41,11 @@ export function renderJunit(result: RunResult): string {
   return out.join('\n') + '\n';
 }
 
-function testcase(result: RunResult, c: CellVerdict): string[] {
+function testcase(result: RunResult, c: CellVerdict, cause: string | undefined): string[] {
   const time = (c.attempts.reduce((sum, a) => sum + a.ms, 0) / 1000).toFixed(3);
   const lines = [`    <testcase classname="${attr(`${result.scenario}.${c.source}`)}" name="${attr(cellName(c))}" time="${time}">`];
-  const message = `[${c.classification}] ${c.reason}`;
+  // The cause first: a CI page listing 22 failures then shows one cause 22 times, not 22 different reasons.
+  const message = `[${c.classification}] ${cause !== undefined ? `cause: ${cause} — ` : ''}${c.reason}`;
   switch (caseResult(c)) {
     case 'pass':
       break;
@@ -50,10 +53,10 @@ function testcase(result: RunResult, c: CellVerdict): string[] {
       lines.push(`      <skipped message="${attr(c.reason)}"/>`);
       break;
     case 'error':
-      lines.push(`      <error message="${attr(message)}" type="${attr(c.classification)}">${text(diagnosis(c))}</error>`);
+      lines.push(`      <error message="${attr(message)}" type="${attr(c.classification)}">${text(diagnosis(c, cause))}</error>`);
       break;
     case 'failure':
-      lines.push(`      <failure message="${attr(message)}" type="${attr(c.classification)}">${text(diagnosis(c))}</failure>`);
+      lines.push(`      <failure message="${attr(message)}" type="${attr(c.classification)}">${text(diagnosis(c, cause))}</failure>`);
       break;
   }
   lines.push(`      <system-out>${text(caseOutput(result, c))}</system-out>`);
@@ -73,9 +76,10 @@ function caseOutput(result: RunResult, c: CellVerdict): string {
   ].join('\n');
 }
 
-function diagnosis(c: CellVerdict): string {
+function diagnosis(c: CellVerdict, cause: string | undefined): string {
   const lines = [
     `expected ${c.expect}, observed ${describeOutcome(c.outcome)}, policy ${c.policy}: ${c.classification}`,
+    ...(cause !== undefined ? [`cause: ${cause}`] : []),
     c.reason,
     ...(c.policyExplanation ?? []).map((l) => `policy: ${l}`),
     ...(c.findings ?? []).map((f) => `finding: ${f}`),

@@ -1,13 +1,15 @@
 /**
  * Markdown for a CI step summary ($GITHUB_STEP_SUMMARY; several steps append to one file, so it starts at `##`):
- * the verdict, then what to act on first — run findings, the failures with their diagnosis, the checks that could
- * not run — then, folded, the known gaps and every cell.
+ * the verdict, then root cause first — one line per cause (cells, owner, next command) — then the failures grouped
+ * under their cause (each cause's cells folded), what no cause explains, the checks that could not run, the other
+ * findings — then, folded, the known gaps and every cell.
  */
 import { describeOutcome } from '../model/outcome.js';
 import type { CellVerdict, RunResult } from '../model/verdict.js';
 import { renderDnsChainMarkdown } from './render-dns-chain.js';
 import { findingAction } from './finding-action.js';
-import { caseResult, failingCells, statusMark } from './cell-text.js';
+import { caseResult, columnLabel, failingCells, statusMark } from './cell-text.js';
+import { rootCauses, type RootCause } from '../diagnose/root-causes.js';
 
 /** What the reader asked to see; see TableView in render-table.ts. */
 export interface MarkdownView {
@@ -26,14 +28,29 @@ export function renderMarkdown(result: RunResult, view: MarkdownView = {}): stri
   ];
   const out: string[] = [];
   out.push(`## netcheck · ${md(result.scenario)} · ${verdict.length === 0 ? '✅ pass' : `❌ ${verdict.join(', ')}`}`);
+  const { causes, unexplained } = rootCauses(result);
+  if (causes.length > 0) {
+    out.push('');
+    for (const [i, cause] of causes.entries()) out.push(`${i === 0 ? '' : '\n'}${causeLine(cause, i)}`);
+  }
   out.push('');
   out.push(
     `Run \`${result.runId}\`${result.cluster.context ? ` on context \`${md(result.cluster.context)}\`` : ''}${result.cluster.server ? ` (${md(result.cluster.server)})` : ''}: ${s.total} cells, ${s.passed} passed, ` +
       `${mismatches.length} failed, ${notRun.length} could not run, ${s.knownGaps} known gap${s.knownGaps === 1 ? '' : 's'}.`,
   );
-  const findings = result.findings ?? [];
+  const causeTexts = new Set(causes.map((c) => c.finding.text));
+  const findings = (result.findings ?? []).filter((f) => !causeTexts.has(f));
+  if (causes.length > 0) {
+    out.push('', '### Failures by cause');
+    for (const [i, cause] of causes.entries()) {
+      out.push('', `#### CAUSE ${i + 1} (${cause.cells.length} cell${cause.cells.length === 1 ? '' : 's'}): ${md(cause.name)}`, '');
+      if (cause.finding.text !== cause.name) out.push(md(cause.finding.text), '');
+      out.push(`Cells: ${md(cellList(cause.cells))}`, '');
+      out.push(`<details><summary>Each cell (${cause.cells.length})</summary>`, '', ...cellTable(cause.cells, true), '', '</details>');
+    }
+  }
   if (findings.length > 0) {
-    out.push('', '### Findings', '');
+    out.push('', causes.length > 0 ? '### Other findings' : '### Findings', '');
     for (const f of findings) {
       // Who fixes it and the command to run next, on the finding's own bullet (a code span keeps the command copyable).
       const { owner, next } = findingAction(result, f);
@@ -42,13 +59,17 @@ export function renderMarkdown(result: RunResult, view: MarkdownView = {}): stri
     }
   }
   if (result.dnsChains && result.dnsChains.length > 0) out.push('', renderDnsChainMarkdown(result.dnsChains, '####').trimEnd());
-  if (mismatches.length > 0) {
-    out.push('', '### Failures', '');
-    out.push(...cellTable(mismatches, true));
+  // What a cause explains is under it above; here what none does.
+  const left = new Set(causes.length > 0 ? unexplained : failing);
+  const unexplainedMismatches = mismatches.filter((c) => left.has(c));
+  const unexplainedNotRun = notRun.filter((c) => left.has(c));
+  if (unexplainedMismatches.length > 0) {
+    out.push('', causes.length > 0 ? '### Unexplained failures' : '### Failures', '');
+    out.push(...cellTable(unexplainedMismatches, true));
   }
-  if (notRun.length > 0) {
+  if (unexplainedNotRun.length > 0) {
     out.push('', '### Could not run', '', 'Probe infrastructure, not a verdict on the policies:', '');
-    out.push(...cellTable(notRun, true));
+    out.push(...cellTable(unexplainedNotRun, true));
   }
   if (result.cluster.unknown.length > 0) {
     out.push('', `Not readable (policy may be unknown): ${md(result.cluster.unknown.join(', '))}`);
@@ -67,6 +88,20 @@ export function renderMarkdown(result: RunResult, view: MarkdownView = {}): stri
   out.push(...cellTable(result.cells, false));
   out.push('', '</details>');
   return out.join('\n') + '\n';
+}
+
+/** `**CAUSE 1 (22 cells):** CoreDNS has no ready pod (…) — platform team — next: `kubectl …`` */
+function causeLine(cause: RootCause, index: number): string {
+  const { owner, next } = cause.finding;
+  const n = cause.cells.length;
+  return [`**CAUSE ${index + 1} (${n} cell${n === 1 ? '' : 's'}):** ${md(cause.name)}`, ...(owner !== undefined ? [md(owner)] : []), ...(next !== undefined ? [`next: \`${next.replaceAll('`', "'")}\``] : [])].join(' — ');
+}
+
+/** `serving → a (node-a), b (node-a) · training → a (node-b)` */
+function cellList(cells: readonly CellVerdict[]): string {
+  const bySource = new Map<string, string[]>();
+  for (const c of cells) bySource.set(c.source, [...(bySource.get(c.source) ?? []), `${columnLabel(c)}${c.node !== undefined ? ` (${c.node})` : ''}`]);
+  return [...bySource].map(([source, targets]) => `${source} → ${[...new Set(targets)].join(', ')}`).join(' · ');
 }
 
 function cellTable(cells: readonly CellVerdict[], withReason: boolean): string[] {

@@ -9,6 +9,7 @@ import { attributeNodeFaults } from '../diagnose/attribute-nodes.js';
 import { diagnoseCells, type TargetKinds } from '../diagnose/diagnose-run.js';
 import { withDnsChainFindings } from '../diagnose/dns-chain.js';
 import { describeMigrationState } from '../diagnose/migration-state.js';
+import { withCauses } from '../diagnose/root-causes.js';
 import { walkDnsChainsAfterRun } from './dns-chain.js';
 import { buildRunContext, scenarioArgument } from '../diagnose/run-context.js';
 import { ClusterError, ExitCode, NetcheckError, ProbeError, ScenarioError } from '../model/errors.js';
@@ -28,6 +29,7 @@ import {
 } from '../probe/lifecycle.js';
 import { buildProbePod, DEFAULT_PROBE_IMAGE, newRunId, probePodName } from '../probe/pod-spec.js';
 import type { ExpectedCell, Scenario, Source, Target } from '../scenario/types.js';
+import { runInRealPods } from './in-pod.js';
 import { judgeResults, withListenerPods, type RunnerOutcome, type StartedListener } from './judge-results.js';
 import { DEFAULT_SETTLE_MS, listenerKey, planListeners, planRun, resolveSourceLabels, RUNNER, workloadKey, type ListenerPodPlan } from './plan.js';
 import { assessCellPolicy } from './policy-view.js';
@@ -82,6 +84,13 @@ export interface RunDeps {
   runId?: string;
   /** Address the runner's traffic carries when it reaches pods, when known (decides ipBlock rules). */
   runnerAddress?: string;
+  /**
+   * Sources naming a workload run in one of its Ready pods (an ephemeral container: the pod's own identity), not in
+   * a new pod carrying its labels; where that cannot be, the cloned-label pod, and a finding says which ran.
+   */
+  inPod?: boolean;
+  /** With inPod: prefer the workload's pod on this node. */
+  inPodNode?: string;
   now?: () => Date;
 }
 
@@ -127,7 +136,8 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     // A source or listener whose namespace or `as:` workload is missing (or forbidden) fails its own cells only.
     const unavailable = findMissingNamespaces(scenario, snapshot);
     findHiddenNamedPorts(scenario, snapshot.notVisible, unavailable);
-    const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal, unavailable, snapshot.namespaces.map((n) => n.name));
+    const barePods = new Set<string>();
+    const workloadLabels = await readWorkloadLabels(deps.client, scenario, deps.signal, unavailable, snapshot.namespaces.map((n) => n.name), barePods);
     const runnable = withoutUnavailable(scenario, unavailable);
 
     const nodesHidden = snapshot.notVisible?.find((n) => n.resource === 'nodes')?.why;
@@ -198,8 +208,26 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     // A listener target none of whose pods could start (its namespace refused or gone) is unavailable, with that reason.
     for (const [target, why] of failedListenerTargets(listenerPlans, listenerResults)) unavailable.targets.set(target, why);
     const plan = planRun(withoutUnavailable(scenario, unavailable), { ...planOptions, listenerIPs });
-    const specs: ProbePodSpec[] = plan.pods
-      .filter((p) => p.plan.checks.length > 0)
+    const withChecks = plan.pods.filter((p) => p.plan.checks.length > 0);
+    // --in-pod: every workload source; without it, only a source that named a pod (`--from NS/POD`).
+    const inPodPlanned = deps.inPod === true ? withChecks : withChecks.filter((p) => p.sources.some((s) => barePods.has(s)));
+    const plannedId = (key: string): string => `${plan.pods.find((p) => p.key === key)?.namespace}/${probePodName(runId, 'probe', probePods.findIndex((d) => d.key === key))}`;
+    const inPod = inPodPlanned.length > 0
+      ? await runInRealPods(deps.client, inPodPlanned, scenario, {
+          runId,
+          signal: deps.signal,
+          deadline,
+          ...(deps.image !== undefined ? { image: deps.image } : {}),
+          ...(deps.inPodNode !== undefined ? { node: deps.inPodNode } : {}),
+          onProgress: (probe, state, detail) => {
+            const id = plannedId(probe.key);
+            const title = `${items.find((i) => i.id === id)?.title ?? id} in pod ${probe.namespace}/${probe.pod}`;
+            deps.onProgress?.({ id, title, role: 'probe', state, ...(detail !== undefined ? { detail } : {}) });
+          },
+        })
+      : undefined;
+    const specs: ProbePodSpec[] = withChecks
+      .filter((p) => !inPodPlanned.includes(p) || inPod?.fallback.has(p.key) === true)
       .map((p) => ({
         key: p.key,
         manifest: buildProbePod({
@@ -218,11 +246,12 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
     for (const s of specs) podNames.push({ namespace: s.manifest.metadata.namespace, name: s.manifest.metadata.name });
 
     const runnerPlan = plan.runner;
-    const [podResults, runnerResults] = await Promise.all([
+    const [clonedResults, runnerResults] = await Promise.all([
       // A budget spent waiting for listeners leaves none for probe pods: creating them would only leave pods behind.
       settleRunFailure(specs.length === 0 || failures.some((f) => f instanceof BudgetExceededError) ? Promise.resolve([]) : runProbePods(deps.client, specs, { signal: deps.signal, deadline, onProgress: progress('probe') }), failures),
       runnerPlan ? runRunner(runnerPlan, deps, failures) : Promise.resolve(undefined),
     ]);
+    const podResults = [...(inPod?.results ?? []), ...clonedResults];
 
     const notRunnable = unavailableFailure(unavailable);
     if (notRunnable) failures.push(notRunnable);
@@ -253,19 +282,23 @@ export async function runScenario(scenario: Scenario, deps: RunDeps): Promise<Sc
       namespaces, ...(deps.settleMs !== undefined ? { settleMs: deps.settleMs } : {}), ...imageOptionsForChain(deps),
     });
     const diagnosed = withDnsChainFindings(cellFindings, chained.findings);
+    // Root cause first: each failing cell names the one finding that explains it, in that finding's words.
+    const explained = withCauses(cells, diagnosed);
     const result: RunResult = {
       runId,
       scenario: scenario.name,
       startedAt: startedAt.toISOString(),
       finishedAt: now().toISOString(),
       cluster,
-      cells,
+      cells: explained,
       facts: clusterFacts(snapshot),
-      summary: summarizeCells(cells),
+      summary: summarizeCells(explained),
       findings: [
         ...describeUnavailable(unavailable),
         ...describeNamespaceRefusals(failures),
         ...describeSkippedNodes(probeNodes?.skipped ?? []),
+        // Which mode ran each workload source: its own pod, or a clone of its labels (and why).
+        ...(inPod?.notes ?? []),
         // About nodes, not cells: the text carries the command to run next.
         ...describeMigrationState(snapshot.nodes).map((f) => `${f.text} (next: ${f.next})`),
         ...diagnosed.map((f) => f.text),
@@ -356,13 +389,32 @@ async function cleanup(
  * The labels of each `as:` workload. One that is not there (or not readable with these rights) makes its source
  * unavailable, with the reason, rather than stopping the run; other failures (the API gone) still stop it.
  */
-async function readWorkloadLabels(client: ClusterClient, scenario: Scenario, signal: AbortSignal, unavailable: Unavailable, knownNamespaces: string[]): Promise<Record<string, Labels>> {
+/**
+ * The `as:` workloads' labels. `NS/NAME` (an ad-hoc `--from`) reads NAME as a Deployment; when there is none but a
+ * pod of that name runs, the source is that pod: it goes into `barePods`, and runs in the pod itself.
+ */
+async function readWorkloadLabels(
+  client: ClusterClient,
+  scenario: Scenario,
+  signal: AbortSignal,
+  unavailable: Unavailable,
+  knownNamespaces: string[],
+  barePods: Set<string>,
+): Promise<Record<string, Labels>> {
   const entries = await Promise.all(
     scenario.sources.flatMap((s) => {
       if (s.kind !== 'pod' || !s.as || unavailable.sources.has(s.name)) return [];
       const { as } = s;
+      const kind = as.kind.toLowerCase() as WorkloadKind;
+      const asBarePod = async (error: unknown): Promise<Labels> => {
+        if (!(kind === 'deployment' && error instanceof ClusterError && error.reason === 'NotFound')) throw error;
+        const pod = await client.getPod(s.namespace, as.name, signal).catch(() => undefined);
+        if (pod === undefined) throw error;
+        barePods.add(s.name);
+        return client.getWorkloadLabels(s.namespace, 'pod', as.name, signal);
+      };
       return [
-        client.getWorkloadLabels(s.namespace, as.kind.toLowerCase() as WorkloadKind, as.name, signal).then(
+        client.getWorkloadLabels(s.namespace, kind, as.name, signal).catch(asBarePod).then(
           (labels) => [[workloadKey(s.namespace, as.kind, as.name), labels] as const],
           (error: unknown) => {
             const why = workloadLookupFailure(error, { namespace: s.namespace, as, location: s.location }, knownNamespaces);

@@ -28,7 +28,7 @@ import type { CellVerdict } from '../../src/model/verdict.js';
 import { anyRunSelector, LABEL_ROLE } from '../../src/probe/pod-spec.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
 import { MAIN, MANIFESTS } from '../e2e/built-cli.js';
-import { skippedWithoutCluster, startTimedCluster, warmComponentCache } from './real-cluster.js';
+import { median, round, skippedWithoutCluster, startTimedCluster, warmComponentCache } from './real-cluster.js';
 
 const BENCH = 'oncall';
 const RUNS = Number(process.env['ONCALL_RUNS'] ?? 3);
@@ -85,11 +85,6 @@ async function timedRun(
   return { ...result, running: [...running.values()] };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-const round = (x: number) => Math.round(x * 100) / 100;
 
 async function measure(cluster: RunningCluster, client: ClusterClient, label: string, extra: string[], dir: string): Promise<void> {
   const walls: number[] = [];

@@ -59,3 +59,12 @@ export async function startTimedCluster(bench: string, options: Omit<ClusterOpti
   }
   return { cluster, seconds };
 }
+
+/** The median of some figures (NaN for none). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+}
+
+/** Two decimals, for the JSON lines. */
+export const round = (x: number): number => Math.round(x * 100) / 100;

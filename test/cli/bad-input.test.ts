@@ -104,6 +104,7 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   { args: ['watch', 'financial-ml', '--every', '5'], stderr: /^netcheck: --every 5: not a positive duration$/m },
   { args: ['watch', 'financial-ml', '--listen', '9464'], stderr: /^netcheck: --listen 9464: not HOST:PORT\n  hint: e\.g\. --listen :9464 \(every address\) or --listen 127\.0\.0\.1:9464$/m },
   { args: ['watch', 'financial-ml', '--budget', '0s'], stderr: /^netcheck: --budget 0s: not a positive duration$/m },
+  { args: ['watch', 'financial-ml', '--in-pod'], stderr: /^netcheck: --in-pod: not with watch \(every run would add an ephemeral container to the workload's pod, and the API cannot remove one\)\n  hint: .*netcheck probe --in-pod/m },
   { args: ['run', 'financial-ml', '--retries', '-1'], stderr: /^netcheck: --retries -1: must be a whole number ≥ 0\n  hint: e\.g\. --retries 2$/m },
   { args: ['run', 'financial-ml', '--retries', 'x'], stderr: /^netcheck: --retries x: must be a whole number ≥ 0\n  hint: e\.g\. --retries 2$/m },
   { args: ['financial-ml', '--retries=-1'], stderr: /^netcheck: --retries -1: must be a whole number ≥ 0\n  hint: e\.g\. --retries 2$/m },

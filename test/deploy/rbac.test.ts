@@ -27,6 +27,8 @@ function grants(rules: Rule[], group: string, resource: string, verb: string): b
 const used: Array<{ group: string; resource: string; verb: string; clusterScoped?: boolean }> = [
   ...['create', 'get', 'list', 'watch', 'delete'].map((verb) => ({ group: '', resource: 'pods', verb })),
   { group: '', resource: 'pods/log', verb: 'get' },
+  // --in-pod / probe --from NS/POD: the agent as an ephemeral container of the workload's own pod (client.ts addEphemeralContainer).
+  { group: '', resource: 'pods/ephemeralcontainers', verb: 'patch' },
   { group: '', resource: 'events', verb: 'list' },
   { group: '', resource: 'services', verb: 'list' },
   { group: 'discovery.k8s.io', resource: 'endpointslices', verb: 'list' },

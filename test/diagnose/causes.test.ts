@@ -235,6 +235,7 @@ describe('image pull failures (item 8)', () => {
         ],
         owner: 'platform team',
         next: 'netcheck run financial-ml --image <an image with node 18+ your nodes can pull> [--image-pull-secret NAME]',
+        cause: 'the probe image reg.example/x:1 could not be pulled',
       },
     ]);
   });

@@ -6,6 +6,7 @@ import {
   LABEL_ROLE,
   LABEL_RUN,
   NEVER_READY_GATE,
+  buildEphemeralProbe,
   buildProbePod,
   newRunId,
   probePodName,
@@ -130,5 +131,31 @@ describe('names', () => {
 
   it('run ids are DNS-1123 label safe', () => {
     for (const r of [0, 0.5, 0.999999]) expect(newRunId(now, () => r)).toMatch(/^[a-z0-9]{1,20}$/);
+  });
+});
+
+describe('buildEphemeralProbe: the agent as an ephemeral container of an existing pod (--in-pod)', () => {
+  const container = buildEphemeralProbe({ runId: 'r1abc', index: 2, args: ['-e', 'agent source', 'run', '{}'] });
+
+  it('runs node with the agent args in the probe image, named after the run', () => {
+    expect(container).toMatchObject({ name: 'netcheck-r1abc-e2', image: DEFAULT_PROBE_IMAGE, command: ['node'], args: ['-e', 'agent source', 'run', '{}'] });
+    expect(buildEphemeralProbe({ runId: 'r1abc', index: 0, args: [], image: 'reg/node:22' }).image).toBe('reg/node:22');
+  });
+
+  it('passes PodSecurity restricted on its own (the target pod may set no user): non-root user, no escalation, no capabilities, RuntimeDefault seccomp', () => {
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65534,
+      runAsGroup: 65534,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('has no field the API forbids on ephemeral containers (ports, resources, probes)', () => {
+    const fields = container as Record<string, unknown>;
+    for (const field of ['ports', 'resources', 'readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle']) expect(fields[field]).toBeUndefined();
   });
 });

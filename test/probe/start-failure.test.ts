@@ -120,3 +120,30 @@ describe('describeFailedProbe', () => {
     expect(described.message).toMatch(message);
   });
 });
+
+describe('podStateFromObject: what --in-pod reads of the workload pod', () => {
+  it('reads ephemeral container statuses (exit code, waiting reason) and the controlling owner', () => {
+    const pod = podStateFromObject({
+      metadata: { name: 'web-7c9f-abc', namespace: 'ns', uid: 'u', ownerReferences: [{ kind: 'ReplicaSet', name: 'web-7c9f', controller: true }, { kind: 'Other', name: 'x' }] },
+      spec: { nodeName: 'node-a' },
+      status: {
+        phase: 'Running',
+        ephemeralContainerStatuses: [
+          { name: 'netcheck-r-e0', state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+          { name: 'netcheck-r-e1', state: { waiting: { reason: 'RunContainerError', message: 'exec: "node": executable file not found in $PATH' } } },
+        ],
+      },
+    });
+    expect(pod.controller).toEqual({ kind: 'ReplicaSet', name: 'web-7c9f' });
+    expect(pod.ephemeralContainers).toEqual([
+      { name: 'netcheck-r-e0', ready: false, running: false, terminated: { exitCode: 0, reason: 'Completed' } },
+      { name: 'netcheck-r-e1', ready: false, running: false, waiting: { reason: 'RunContainerError', message: 'exec: "node": executable file not found in $PATH' } },
+    ]);
+  });
+
+  it('a pod that never had one has none, and no owner', () => {
+    const pod = podStateFromObject({ metadata: { name: 'p', namespace: 'ns' }, status: { phase: 'Running' } });
+    expect(pod.ephemeralContainers).toBeUndefined();
+    expect(pod.controller).toBeUndefined();
+  });
+});

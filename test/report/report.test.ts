@@ -38,7 +38,7 @@ function fixedResult(): RunResult {
     verdict({ source: 'runner', target: 'mlflow-lb', policy: 'unknown', outcome: { kind: 'connected' }, probe: 'runner', reason: 'connected, as expected (allow)' }),
   ];
   const broken = 'data plane broken on node node-b: 1 check(s) fail from it that pass from other nodes';
-  return runResult(cells, { findings: [broken], findingCells: [{ text: broken, cells: [{ source: 'training', target: 'scheduler', node: 'node-b' }] }] });
+  return runResult(cells, { findings: [broken], findingCells: [{ text: broken, cause: 'data plane broken on node node-b', owner: 'platform team', next: 'netcheck run financial-ml --per-node', cells: [{ source: 'training', target: 'scheduler', node: 'node-b' }] }] });
 }
 
 function golden(name: string, actual: string): void {
@@ -112,16 +112,19 @@ describe('renderers (golden files in test/report/golden; UPDATE_GOLDEN=1 rewrite
     expect(xml).toContain('&quot;&lt;baseline&gt;&quot; &amp; app policy');
   });
 
-  it('Markdown: findings first, then the failures with their diagnosis, then what could not run; known gaps and all cells folded', () => {
+  it('Markdown: root cause first (one line per cause), then the failures under their cause, then what no cause explains and what could not run; known gaps and all cells folded', () => {
     const md = renderMarkdown(result);
     const at = (text: string): number => {
       expect(md).toContain(text);
       return md.indexOf(text);
     };
     const order = [
-      at('### Findings'),
-      at('- data plane broken on node node-b'),
-      at('### Failures'),
+      at('**CAUSE 1 (1 cell):** data plane broken on node node-b'),
+      at('Run `r1`'),
+      at('### Failures by cause'),
+      at('#### CAUSE 1 (1 cell): data plane broken on node node-b'),
+      at('Cells: training → scheduler (node-b)'),
+      at('### Unexplained failures'),
       at('| ✗ | serving | scheduler |'),
       at('### Could not run'),
       at('| ✗ | outsider | scheduler |'),
@@ -131,9 +134,13 @@ describe('renderers (golden files in test/report/golden; UPDATE_GOLDEN=1 rewrite
     ];
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(md.split('\n')[0]).toBe('## netcheck · financial-ml · ❌ 3 failed, 1 could not run');
-    const failures = md.slice(at('### Failures'), at('### Could not run'));
-    expect(failures).not.toContain('| outsider | scheduler |');
-    expect(failures).toContain('kubectl label namespace seldon-system name=seldon-system');
+    expect(md.split('\n')[2]).toBe('**CAUSE 1 (1 cell):** data plane broken on node node-b — platform team — next: `netcheck run financial-ml --per-node`');
+    const unexplained = md.slice(at('### Unexplained failures'), at('### Could not run'));
+    expect(unexplained).not.toContain('| outsider | scheduler |');
+    expect(unexplained).not.toContain('| training | scheduler |');
+    expect(unexplained).toContain('kubectl label namespace seldon-system name=seldon-system');
+    // The cause's finding is said under CAUSE 1, not again among the other findings.
+    expect(md).not.toContain('### Findings');
   });
 
   it('Markdown escapes table-breaking characters', () => {

@@ -67,6 +67,9 @@ export interface RunArgs {
   to?: string[];
   failuresOnly?: boolean;
   showKnown?: boolean;
+  showCells?: boolean;
+  inPod?: boolean;
+  node?: string;
 }
 
 export function duration(flag: string, value: string): number {
@@ -102,7 +105,7 @@ function parseNodeSelection(argv: Pick<RunArgs, 'nodes' | 'nodeSelector' | 'incl
 }
 
 /** What runScenario takes from the flags of a command that probes (`run`, the shorthand, `snapshot`, `watch`). */
-export type ProbeRunOptions = Pick<RunDeps, 'budgetMs' | 'timeoutMs' | 'retries' | 'settleMs' | 'perNode' | 'nodeSelection' | 'image' | 'imagePullSecret' | 'runnerAddress'>;
+export type ProbeRunOptions = Pick<RunDeps, 'budgetMs' | 'timeoutMs' | 'retries' | 'settleMs' | 'perNode' | 'nodeSelection' | 'image' | 'imagePullSecret' | 'runnerAddress' | 'inPod' | 'inPodNode'>;
 
 /** The probing flags (buildProbeOptions), checked before anything runs: a bad one is bad input naming the flag. */
 export function probeSettings(argv: Omit<RunArgs, 'scenario'>): { perNode: boolean; options: ProbeRunOptions } {
@@ -126,6 +129,8 @@ export function probeSettings(argv: Omit<RunArgs, 'scenario'>): { perNode: boole
       ...(argv.image !== undefined ? { image: argv.image } : {}),
       ...(argv.imagePullSecret !== undefined ? { imagePullSecret: argv.imagePullSecret } : {}),
       ...(argv.runnerAddress !== undefined ? { runnerAddress: argv.runnerAddress } : {}),
+      ...(argv.inPod === true || argv.node !== undefined ? { inPod: true } : {}),
+      ...(argv.node !== undefined ? { inPodNode: argv.node } : {}),
     },
   };
 }
@@ -149,7 +154,8 @@ export function buildRunOptions<T>(yargs: Argv<T>) {
     })
     .option('append', { type: 'boolean', describe: 'append the markdown=FILE report to FILE instead of replacing it (other formats are always replaced)' })
     .option('failures-only', { type: 'boolean', describe: 'table and Markdown: only the failing cells and their reasons (JSON, JUnit and snapshots stay complete)' })
-    .option('show-known', { type: 'boolean', describe: "table: list every known gap with its reason (default: one line naming them)" });
+    .option('show-known', { type: 'boolean', describe: "table: list every known gap with its reason (default: one line naming them)" })
+    .option('show-cells', { alias: 'v', type: 'boolean', describe: 'table: every failing cell in full under its cause (default: a cause\'s cells on one or two lines)' });
 }
 
 /** `--from` / `--to` (run, snapshot, the shorthand): probe only part of the scenario (src/scenario/select.ts). */
@@ -182,6 +188,12 @@ export function buildProbeOptions<T>(yargs: Argv<T>) {
     .option('nodes', { type: 'string', nargs: 1, describe: 'with --per-node (implied): only these nodes, e.g. node-a,node-b' })
     .option('node-selector', { type: 'string', nargs: 1, describe: 'with --per-node (implied): only nodes with these labels, e.g. projectcalico.org/node-network-during-migration=calico' })
     .option('include-cordoned', { type: 'boolean', describe: 'with --per-node: probe cordoned nodes too (a drained node mid-migration; pods bound by nodeName run there)' })
+    .option('in-pod', {
+      type: 'boolean',
+      describe:
+        "run each workload source's checks in one of its own Ready pods (an ephemeral container: the pod's real identity, ~1 s), not in a new pod carrying its labels; falls back to that clone, saying so",
+    })
+    .option('node', { type: 'string', nargs: 1, describe: 'with --in-pod (implied): use the workload\'s pod on this node' })
     .option('image', { type: 'string', describe: `probe image: any image with \`node\` 18+ (default: ${DEFAULT_PROBE_IMAGE})` })
     .option('image-pull-secret', { type: 'string', describe: 'imagePullSecret for the probe image' })
     .option('runner-address', {
@@ -215,7 +227,11 @@ export async function executeRun(argv: RunArgs, given?: RunConclusion, built?: S
   const snapshotContext = { perNode };
   await checkOutputFiles(outputs);
   const scenario = built ?? selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
-  const view = { ...(argv.failuresOnly === true ? { failuresOnly: true } : {}), ...(argv.showKnown === true ? { showKnown: true } : {}) };
+  const view = {
+    ...(argv.failuresOnly === true ? { failuresOnly: true } : {}),
+    ...(argv.showKnown === true ? { showKnown: true } : {}),
+    ...(argv.showCells === true ? { showCells: true } : {}),
+  };
   const { connectCluster, createProgressReporter, runScenario, stoppedRunResult } = await loadClusterCode();
   let client: Awaited<ReturnType<typeof connectCluster>>;
   try {

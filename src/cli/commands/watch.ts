@@ -5,7 +5,7 @@
  * exit 0: a watch stopped by its Deployment is not a failure.
  */
 import type { Argv } from 'yargs';
-import { ExitCode, NetcheckError } from '../../model/errors.js';
+import { ExitCode, NetcheckError, UsageError } from '../../model/errors.js';
 import { newRunId } from '../../probe/pod-spec.js';
 import { runErrorReason, runMetrics, type FailureStreaks } from '../../report/watch-metrics.js';
 import { runOnSchedule } from '../../run/watch-schedule.js';
@@ -24,6 +24,12 @@ export async function executeWatch(argv: WatchArgs): Promise<ExitCode> {
   const everyMs = duration('every', argv.every);
   const [{ parseListen, startWatchServer, WatchMetrics }, { loadScenario }] = await Promise.all([import('../watch-server.js'), import('../../scenario/load.js')]);
   const listen = parseListen(argv.listen);
+  if (argv.inPod === true || argv.node !== undefined) {
+    // An ephemeral container cannot be removed from a pod: one per run would pile up in production pods for good.
+    throw new UsageError(`${argv.inPod === true ? '--in-pod' : '--node'}: not with watch (every run would add an ephemeral container to the workload's pod, and the API cannot remove one)`, {
+      hint: 'watch probes from pods carrying the workloads\' labels; use `netcheck probe --in-pod` for one look from the real pod',
+    });
+  }
   const probing = probeSettings(argv);
   const scenario = selectScenario(await loadScenario(argv.scenario), { ...(argv.from ? { from: argv.from } : {}), ...(argv.to ? { to: argv.to } : {}) });
 
