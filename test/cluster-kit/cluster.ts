@@ -87,8 +87,12 @@ async function listNetns(): Promise<string[]> {
   return stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
 }
 
-/** Removes clusters whose owner is gone: their processes, cgroups, namespaces and directories. */
-export async function sweepStaleClusters(): Promise<string[]> {
+/**
+ * Removes clusters whose owner is gone: their processes, cgroups, namespaces and directories. A dead cluster that
+ * cannot be removed yet (on a loaded machine a killed process can outlive killCgroup's wait) is reported through
+ * `onProblem` and left to the next sweep: another cluster's leftovers must not stop this start.
+ */
+export async function sweepStaleClusters(onProblem: (line: string) => void = () => undefined): Promise<string[]> {
   const swept: string[] = [];
   const live = new Set<string>();
   const namespaces = await listNetns();
@@ -107,7 +111,13 @@ export async function sweepStaleClusters(): Promise<string[]> {
       live.add(id);
       continue;
     }
-    await killCgroup(cgroupOf(id));
+    try {
+      await killCgroup(cgroupOf(id));
+    } catch (err) {
+      live.add(id); // its namespaces stay until its processes are gone
+      onProblem(`cluster ${id} (owner gone) not swept yet: ${(err as Error).message}; the next start tries again`);
+      continue;
+    }
     await deleteNetwork(namespaces.filter((n) => n.startsWith(`${NETNS_PREFIX}-${id}-`)));
     await rm(dir, { recursive: true, force: true });
     swept.push(id);
@@ -131,7 +141,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     throw new Error(`--enforce applies to the kube-router CNI only (${cniName} decides enforcement itself)`);
   }
 
-  const swept = await sweepStaleClusters();
+  const swept = await sweepStaleClusters(progress);
   if (swept.length > 0) progress(`swept ${swept.length} cluster(s) left by a killed run: ${swept.join(', ')}`);
 
   const components = options.components ?? (await buildComponents({ onProgress: progress }));
