@@ -71,7 +71,24 @@ export function processesInCgroup(path: string): number[] {
 }
 
 /**
- * SIGKILLs every process in `/<path>` until none is left, then removes the cgroup in every hierarchy.
+ * A frozen process takes no signal, SIGKILL included, until thawed: runc freezes a container's cgroup while it
+ * signals or updates it, and a runc killed in between (its cluster being torn down) leaves the cgroup FROZEN.
+ */
+function thawCgroupTree(path: string): void {
+  const v1 = join(CGROUP_ROOT, 'freezer', path);
+  const [root, file, thawed] = existsSync(v1) ? [v1, 'freezer.state', 'THAWED'] : [join(CGROUP_ROOT, path), 'cgroup.freeze', '0'];
+  // Parents first: a child stays frozen while its parent is.
+  for (const dir of cgroupDirsDepthFirst(root).reverse()) {
+    try {
+      if (existsSync(join(dir, file))) writeFileSync(join(dir, file), thawed);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/**
+ * SIGKILLs every process in `/<path>` (thawing it first) until none is left, then removes the cgroup in every hierarchy.
  * Processes here are only ever ones the cluster started (a cgroup is created per cluster).
  */
 export async function killCgroup(path: string, timeoutMs = 15_000): Promise<void> {
@@ -80,6 +97,7 @@ export async function killCgroup(path: string, timeoutMs = 15_000): Promise<void
     const pids = processesInCgroup(path);
     if (pids.length === 0) break;
     if (Date.now() > deadline) throw new Error(`cgroup /${path}: processes ${pids.join(', ')} survive SIGKILL`);
+    thawCgroupTree(path);
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
