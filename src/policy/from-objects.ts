@@ -214,7 +214,8 @@ export function podFromObject(obj: unknown, source?: string, options: ObjectOpti
     labels: labelsAt(meta.labels, 'metadata.labels'),
     ports: containerPortsOf(spec, 'spec'),
   };
-  pod.serviceAccount = serviceAccountOf(spec, 'spec');
+  const serviceAccount = serviceAccountOf(spec, 'spec');
+  if (serviceAccount !== undefined) pod.serviceAccount = serviceAccount;
   const ip = stringAt(status.podIP, 'status.podIP');
   if (ip) pod.ip = ip;
   const node = stringAt(spec.nodeName, 'spec.nodeName');
@@ -223,9 +224,9 @@ export function podFromObject(obj: unknown, source?: string, options: ObjectOpti
   return pod;
 }
 
-/** spec.serviceAccountName (or the deprecated serviceAccount); the API server defaults it to "default". */
-function serviceAccountOf(podSpec: Obj, path: string): string {
-  return stringAt(podSpec.serviceAccountName, `${path}.serviceAccountName`) || stringAt(podSpec.serviceAccount, `${path}.serviceAccount`) || 'default';
+/** spec.serviceAccountName (or the deprecated serviceAccount); absent means "default", as the API server sets it. */
+function serviceAccountOf(podSpec: Obj, path: string): string | undefined {
+  return stringAt(podSpec.serviceAccountName, `${path}.serviceAccountName`) || stringAt(podSpec.serviceAccount, `${path}.serviceAccount`) || undefined;
 }
 
 function isWorkloadKind(kind: unknown): kind is WorkloadKind {
@@ -258,8 +259,9 @@ export function podFromWorkload(obj: unknown, source?: string, options: ObjectOp
     labels: labelsAt(tmeta.labels, `${templatePath}.metadata.labels`),
     ports: containerPortsOf(tspec, `${templatePath}.spec`),
     owner: `${kind.toLowerCase()}/${name}`,
-    serviceAccount: serviceAccountOf(tspec, `${templatePath}.spec`),
   };
+  const serviceAccount = serviceAccountOf(tspec, `${templatePath}.spec`);
+  if (serviceAccount !== undefined) pod.serviceAccount = serviceAccount;
   const node = stringAt(tspec.nodeName, `${templatePath}.spec.nodeName`);
   if (node) pod.node = node;
   if (source !== undefined) pod.source = source;

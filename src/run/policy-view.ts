@@ -248,8 +248,8 @@ const UNKNOWN_NODE_ADDRESS = '192.0.2.1';
 
 /**
  * One view from the flows toward every destination pod: they must agree, and the runner's address must not matter.
- * A Calico policy that may select either end may decide the flow before the Kubernetes policies do, and netcheck
- * does not evaluate Calico's rules: the view is then `unknown`, naming the policy, not a Kubernetes-only certainty.
+ * Calico's default tier is evaluated with the NetworkPolicies; where one of its rules depends on what netcheck does not
+ * model (a Service or HTTP match, a pod address the input lacks...), the view is `unknown`, naming the rule and what.
  */
 function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
   const assessed = assessKubernetesFlows(flows, runnerUnknown, notes, addressIndependentDenial);
@@ -259,7 +259,7 @@ function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string
     ...assessed,
     view: 'unknown',
     explanation: [
-      `the Kubernetes policies say ${assessed.view}, but ${deciders.length === 1 ? 'a policy netcheck does not evaluate' : `${deciders.length} policies netcheck does not evaluate`} may decide it first:`,
+      `netcheck would say ${assessed.view}, but ${deciders.length === 1 ? 'a Calico rule depends' : `${deciders.length} Calico rules depend`} on what it does not model:`,
       ...deciders.map((m) => m.text),
       ...assessed.explanation,
     ],
