@@ -345,3 +345,13 @@ export function evaluateCalicoSelector(selector: string, labels: Labels): Tri {
 }
 
 export { triAnd };
+
+/**
+ * Whether some ingress rule of a Calico policy could accept a source that is a bare address (not a pod): an Allow or
+ * Pass whose source names no selector, namespaceSelector or service accounts (selectors match endpoints only).
+ */
+export function calicoIngressCouldAdmitAddresses(policy: OtherPolicy): boolean {
+  return (policy.ingress ?? []).some(
+    (r) => (r.action === 'Allow' || r.action === 'Pass') && r.source.selector === undefined && r.source.namespaceSelector === undefined && r.source.serviceAccounts === undefined,
+  );
+}

@@ -6,6 +6,7 @@
  * *before* the CNI applies policy, so a Service/LB cell is judged toward the endpoint pods on the targetPort. A
  * Service (cluster DNS included) whose selector matches no pod has no such pod: its cells are `unknown`, one reason.
  */
+import { calicoIngressCouldAdmitAddresses, describeCalicoPolicy } from '../policy/calico-policy.js';
 import type { ServiceBackends } from '../diagnose/diagnose-cell.js';
 import type { Denial, PolicyView } from '../model/verdict.js';
 import { explainVerdict, policyKey } from '../policy/engine.js';
@@ -290,7 +291,11 @@ function assessKubernetesFlows(flows: FlowVerdict[], runnerUnknown: boolean, not
 function ingressCouldAdmitAddresses(snapshot: ClusterSnapshot, isolatedBy: readonly string[]): boolean {
   return isolatedBy.some((name) => {
     const policy = snapshot.policies.find((p) => policyKey(p) === name);
-    if (!policy) return true;
+    if (!policy) {
+      // A Calico policy of the default tier is named by its description (see calico-policy.ts).
+      const calico = (snapshot.otherPolicies ?? []).find((p) => describeCalicoPolicy(p) === name);
+      return calico === undefined || calicoIngressCouldAdmitAddresses(calico);
+    }
     return (policy.ingress ?? []).some((rule) => !rule.from || rule.from.length === 0 || rule.from.some((peer) => peer.ipBlock !== undefined));
   });
 }
