@@ -4,44 +4,14 @@
  * and the rules are the same), and the cells the baseline decides are explained by its Calico rule. The real Calico
  * cluster agreeing cell for cell is test/e2e/calico-financial-ml.test.ts.
  */
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPolicyEngine } from '../../src/policy/engine.js';
-import { snapshotFromManifestFiles } from '../../src/policy/manifests.js';
-import type { ClusterSnapshot, Labels } from '../../src/policy/types.js';
-import { assessCellPolicy, type PolicyAssessment } from '../../src/run/policy-view.js';
-import { readInputFiles } from '../../src/scenario/files.js';
-import { listBuiltinScenarios, loadScenario } from '../../src/scenario/load.js';
-import type { Scenario } from '../../src/scenario/types.js';
+import { listBuiltinScenarios } from '../../src/scenario/load.js';
+import { scenarioViews, type ScenarioViews } from './policy-views.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
-
-async function views(name: string): Promise<{ scenario: Scenario; snapshot: ClusterSnapshot; views: Map<string, PolicyAssessment> }> {
-  const scenario = await loadScenario(name, repo);
-  const snapshot = snapshotFromManifestFiles(await readInputFiles(scenario.manifests)).snapshot;
-  const engine = createPolicyEngine(snapshot);
-  const out = new Map<string, PolicyAssessment>();
-  for (const c of scenario.cells) {
-    const source = scenario.sources.find((s) => s.name === c.source);
-    const target = scenario.targets.find((t) => t.name === c.target);
-    if (!source || !target) throw new Error('scenario references resolve');
-    let labels: Labels = {};
-    if (source.kind === 'pod') {
-      const as = source.as;
-      const pod = as && snapshot.pods.find((p) => p.namespace === source.namespace && p.owner === `${as.kind}/${as.name}`);
-      labels = { ...pod?.labels, ...source.labels };
-    }
-    // A documentation address stands for the CI machine: not a pod, so no namespaceSelector matches it.
-    const options = source.kind === 'runner' ? { runnerAddress: '198.51.100.7' } : {};
-    out.set(`${c.source} -> ${c.target}`, assessCellPolicy(engine, snapshot, source, labels, undefined, target, options));
-  }
-  return { scenario, snapshot, views: out };
-}
-
-let calico: Awaited<ReturnType<typeof views>>;
-let plain: Awaited<ReturnType<typeof views>>;
+let calico: ScenarioViews;
+let plain: ScenarioViews;
 beforeAll(async () => {
-  [calico, plain] = await Promise.all([views('financial-ml-calico'), views('financial-ml')]);
+  [calico, plain] = await Promise.all([scenarioViews('financial-ml-calico'), scenarioViews('financial-ml')]);
 });
 
 describe('built-in scenario financial-ml-calico', () => {
