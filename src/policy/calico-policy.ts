@@ -34,7 +34,6 @@ import {
   mapSelector,
   parseCalicoSelector,
   selectorKeys,
-  triAnd,
   type LabelSource,
   type SelectorNode,
   type Tri,
@@ -334,17 +333,6 @@ export function createCalicoEvaluator(policies: readonly OtherPolicy[], ctx: Cal
   };
 }
 
-/** Calico policies felix applies to host endpoints only (doNotTrack / preDNAT): they never decide a pod's traffic. */
-export function hostEndpointOnlyPolicies(policies: readonly OtherPolicy[]): OtherPolicy[] {
-  return policies.filter((p) => p.hostEndpointOnly !== undefined);
-}
-
-/** Whether a selector text selects labels (for lint and tests): the plain Calico answer, no Calico pseudo-labels added. */
-export function evaluateCalicoSelector(selector: string, labels: Labels): Tri {
-  return evaluateSelector(parse(selector), labelSource(labels));
-}
-
-export { triAnd };
 
 /**
  * Whether some ingress rule of a Calico policy could accept a source that is a bare address (not a pod): an Allow or

@@ -232,16 +232,6 @@ export function parseCalicoSelector(text: string): CalicoSelector {
   return { text, root };
 }
 
-/** Parses, or returns the error (for callers that report rather than throw). */
-export function tryParseCalicoSelector(text: string): CalicoSelector | CalicoSelectorError {
-  try {
-    return parseCalicoSelector(text);
-  } catch (error) {
-    if (error instanceof CalicoSelectorError) return error;
-    throw error;
-  }
-}
-
 /**
  * Labels as a selector sees them. `get` returns undefined for an absent label and `unknown` for a label whose
  * presence or value netcheck cannot know (e.g. a ServiceAccount's own labels, which it does not read).
