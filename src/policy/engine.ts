@@ -20,7 +20,7 @@
  * - An address that equals a known pod's IP is still treated as an address; callers resolve pod IPs first.
  */
 import { createAdminEvaluator } from './admin.js';
-import { calicoPolicyMaySelect, describeOtherPolicy } from './calico.js';
+import { createCalicoEvaluator, type TierOutcome } from './calico-policy.js';
 import { cidrContains, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from './cidr.js';
 import { compareByNamespaceName, compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
 import { findMatchingPort, formatPolicyPort, formatPort, resolvePort, type PortQuery } from './ports.js';
@@ -183,6 +183,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
   });
   const allNamespaces = [...new Set([...nsLabels.keys(), ...podsByNs.keys()])].sort(compareStrings);
   const admin = createAdminEvaluator(snapshot.adminPolicies ?? [], { pods, podAddresses, namespaceLabels, nodes: snapshot.nodes });
+  const calico = createCalicoEvaluator(snapshot.otherPolicies ?? [], { namespaceLabels });
 
   const podsMatching = (namespaces: readonly string[], selector: NetworkPolicyPeer['podSelector']): number[] => {
     const nsSet = new Set(namespaces);
@@ -334,13 +335,14 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       return { direction, allowed: adminRef.action === 'Allow', reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: adminRef };
     }
     const passed = adminRef ? { passedBy: adminRef } : {};
-    if (isolating.length === 0) {
+    const afterTier = (): DirectionVerdict => {
       const baseline = admin.active ? admin.decide('baseline', direction, subject.pod, peer, destPorts, port, protocol) : undefined;
       if (baseline) {
         return { direction, allowed: baseline.action === 'Allow', reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: baseline, ...passed };
       }
       return { direction, allowed: true, reason: 'not-isolated', isolatedBy, admittedBy: [], nearMisses: [], ...passed };
-    }
+    };
+    if (isolating.length === 0 && !calico.active) return afterTier();
     const admittedBy: AdmittingRule[] = [];
     const misses: Array<{ rank: number; text: string }> = [];
     const fromTo = direction === 'ingress' ? 'from' : 'to';
@@ -377,43 +379,59 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       }
       if (rules.length === 0) misses.push({ rank: 3, text: `${c.key} has no ${direction} rules: it denies all ${direction}` });
     }
-    if (admittedBy.length > 0) {
-      return { direction, allowed: true, reason: 'admitted', isolatedBy, admittedBy, nearMisses: [], ...passed };
-    }
     misses.sort((a, b) => a.rank - b.rank);
-    return {
-      direction,
-      allowed: false,
-      reason: 'no-matching-rule',
-      isolatedBy,
-      admittedBy,
-      nearMisses: misses.map((m) => m.text),
-      ...passed,
+    const kubernetesOnly = (): DirectionVerdict => {
+      if (isolating.length === 0) return afterTier();
+      if (admittedBy.length > 0) return { direction, allowed: true, reason: 'admitted', isolatedBy, admittedBy, nearMisses: [], ...passed };
+      return { direction, allowed: false, reason: 'no-matching-rule', isolatedBy, admittedBy, nearMisses: misses.map((m) => m.text), ...passed };
     };
+    if (!calico.active) return kubernetesOnly();
+    // Calico's default tier: its policies and the NetworkPolicies (order 1000) in felix's order.
+    const outcome = calico.decide(
+      direction,
+      subject.pod,
+      peer,
+      isolating.map((c) => ({ namespace: c.policy.namespace, name: c.policy.name, admits: admittedBy.some((a) => a.policy === c.key) })),
+      { port, protocol, destPorts },
+    );
+    return calicoVerdict(outcome, direction, kubernetesOnly, afterTier, misses.map((m) => m.text), passed);
   };
 
-  // Calico policies are not evaluated; where one may select an end of the flow (its source for egress, its
-  // destination for ingress), the verdict says so instead of presenting the Kubernetes-only answer as certain.
-  const otherPolicies = snapshot.otherPolicies ?? [];
-  const otherPoliciesSelecting = (pod: PodInfo, direction: Direction): OtherPolicy[] =>
-    otherPolicies.filter((o) => calicoPolicyMaySelect(o, pod, direction, namespaceLabels(pod.namespace)));
-  const mayBeDecidedBy = (from: Endpoint, to: Endpoint): MayDecide[] => {
-    const out: MayDecide[] = [];
-    for (const [end, endpoint, direction] of [['source', from, 'egress'], ['destination', to, 'ingress']] as const) {
-      if (endpoint.kind !== 'pod') continue;
-      for (const o of otherPoliciesSelecting(endpoint.pod, direction)) {
-        const m: MayDecide = {
-          kind: o.kind,
-          name: o.namespace !== undefined ? `${o.namespace}/${o.name}` : o.name,
-          selects: end,
-          text: `${describeOtherPolicy(o)} may select the ${end} ${podKey(endpoint.pod)} (selector ${o.selector === '' ? 'all()' : `"${o.selector}"`}); Calico evaluates it in order with the Kubernetes NetworkPolicies (which it places at order 1000 of the default tier), so it may decide this flow instead`,
-        };
-        if (o.order !== undefined) m.order = o.order;
-        out.push(m);
+  const calicoVerdict = (
+    outcome: TierOutcome,
+    direction: Direction,
+    kubernetesOnly: () => DirectionVerdict,
+    afterTier: () => DirectionVerdict,
+    nearMisses: string[],
+    passed: Pick<DirectionVerdict, 'passedBy'>,
+  ): DirectionVerdict => {
+    switch (outcome.kind) {
+      case 'kubernetes':
+      case 'no-policy':
+        return kubernetesOnly();
+      case 'calico':
+        return { direction, allowed: outcome.allowed, reason: 'calico-policy', isolatedBy: outcome.applied, admittedBy: [], nearMisses: [], calicoRule: outcome.by, ...passed };
+      case 'pass': {
+        // Pass skips the rest of the default tier; what follows (the baseline, then the namespace profile) decides.
+        const after = afterTier();
+        return after.reason === 'admin-policy' ? { ...after, calicoRule: outcome.by } : { direction, allowed: true, reason: 'calico-policy', isolatedBy: outcome.applied, admittedBy: [], nearMisses: [], calicoRule: outcome.by, ...passed };
+      }
+      case 'end-of-tier':
+        if (outcome.calicoApplied.length === 0) return kubernetesOnly();
+        return { direction, allowed: false, reason: 'calico-end-of-tier', isolatedBy: outcome.applied, admittedBy: [], nearMisses, ...passed };
+      case 'unknown': {
+        const p = outcome.policy;
+        return { ...kubernetesOnly(), undecided: { kind: p.kind, name: p.namespace !== undefined ? `${p.namespace}/${p.name}` : p.name, text: outcome.reason } };
       }
     }
-    return out;
   };
+
+  // A direction netcheck cannot decide (a Calico rule on something it does not model) makes the flow uncertain.
+  const otherPoliciesSelecting = (pod: PodInfo, direction: Direction): OtherPolicy[] => calico.applying(pod, direction);
+  const mayBeDecidedBy = (egress: DirectionVerdict, ingress: DirectionVerdict): MayDecide[] =>
+    [egress, ingress].flatMap((d) =>
+      d.undecided ? [{ kind: d.undecided.kind, name: d.undecided.name, selects: d.direction === 'egress' ? ('source' as const) : ('destination' as const), text: `${d.direction}: unknown, ${d.undecided.text}` }] : [],
+    );
 
   const evaluateFlow = (from: Endpoint, to: Endpoint, query: PortQuery, protocol: Protocol = 'TCP'): FlowVerdict => {
     const destPorts = to.kind === 'pod' ? to.pod.ports : undefined;
@@ -430,11 +448,19 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     else {
       const denied = [egress, ingress]
         .filter((d) => !d.allowed)
-        .map((d) => (d.decidedBy ? `${d.direction} (${d.decidedBy.text})` : `${d.direction} (isolated by ${d.isolatedBy.join(', ')}; no rule admits it)`));
+        .map((d) =>
+          d.decidedBy
+            ? `${d.direction} (${d.decidedBy.text})`
+            : d.calicoRule
+              ? `${d.direction} (${d.calicoRule.text})`
+              : d.reason === 'calico-end-of-tier'
+                ? `${d.direction} (end of Calico's default tier: ${d.isolatedBy.join(', ')} applied and no rule accepted it)`
+                : `${d.direction} (isolated by ${d.isolatedBy.join(', ')}; no rule admits it)`,
+        );
       summary = `${flow}: denied by ${denied.join(' and ')}`;
     }
     const verdict: FlowVerdict = { allowed, egress, ingress, port, protocol, summary };
-    const mayDecide = mayBeDecidedBy(from, to);
+    const mayDecide = mayBeDecidedBy(egress, ingress);
     if (mayDecide.length > 0) verdict.mayBeDecidedBy = mayDecide;
     return verdict;
   };
@@ -532,6 +558,17 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     };
 
     const allowed = new Uint8Array(n * n);
+    if (calico.active) {
+      // Calico's ordered tier does not reduce to the per-class bitmaps below: each pair is evaluated in full.
+      for (let d = 0; d < n; d++) {
+        if (resolved[d] === undefined) continue;
+        const to: Endpoint = { kind: 'pod', pod: pods[d] as PodInfo };
+        for (let s = 0; s < n; s++) {
+          if (evaluateFlow({ kind: 'pod', pod: pods[s] as PodInfo }, to, query, protocol).allowed) allowed[s * n + d] = 1;
+        }
+      }
+      return { pods, protocol, query, ports: resolved, allowed };
+    }
     if (!admin.active) {
       for (let d = 0; d < n; d++) {
         if (resolved[d] === undefined) continue;
@@ -638,6 +675,18 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
           lines.push('    (the BaselineAdminNetworkPolicy decides where no AdminNetworkPolicy did and no NetworkPolicy isolates the pod)');
         }
         break;
+      case 'calico-policy':
+        if (d.calicoRule?.action === 'Pass') {
+          lines.push(`  ${who}: allowed; ${d.calicoRule.text} skips the rest of Calico's default tier (NetworkPolicies included), and the namespace profile allows`);
+        } else {
+          lines.push(`  ${who}: ${d.allowed ? 'allowed' : 'DENIED'} by ${d.calicoRule?.text ?? 'a Calico rule'}`);
+          lines.push(`    (Calico's default tier in order: ${d.isolatedBy.join(', ')}; the first Allow, Deny or Pass decides, NetworkPolicies sit at order 1000)`);
+        }
+        break;
+      case 'calico-end-of-tier':
+        lines.push(`  ${who}: DENIED at the end of Calico's default tier: ${d.isolatedBy.join(', ')} applied and no rule accepted or passed it (felix drops).`);
+        for (const m of d.nearMisses) lines.push(`    - ${m}`);
+        break;
       default: {
         const never: never = d.reason;
         lines.push(String(never));
@@ -646,7 +695,7 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
     if (d.passedBy) lines.push(`    (${d.passedBy.text}: passed on to NetworkPolicies and the baseline)`);
   }
   if (verdict.mayBeDecidedBy) {
-    lines.push('  NOT CERTAIN: netcheck does not evaluate Calico policies, and these may select this flow:');
+    lines.push('  NOT CERTAIN: a Calico rule depends on what netcheck does not model:');
     for (const m of verdict.mayBeDecidedBy) lines.push(`    - ${m.text}`);
   }
   return lines;
@@ -663,7 +712,7 @@ export function explainVerdict(flow: FlowVerdict): string[] {
   const egress = explainDirectionLine(flow.egress, flow);
   const ingress = explainDirectionLine(flow.ingress, flow);
   if (!flow.allowed) return !flow.egress.allowed || flow.ingress.allowed ? [egress, ingress] : [ingress, egress];
-  const decided = (d: DirectionVerdict): boolean => d.reason === 'admitted' || d.reason === 'admin-policy' || d.reason === 'from-own-node';
+  const decided = (d: DirectionVerdict): boolean => d.reason === 'admitted' || d.reason === 'admin-policy' || d.reason === 'from-own-node' || d.reason === 'calico-policy';
   const e = decided(flow.egress);
   const i = decided(flow.ingress);
   if (e && i) return [`${egress}; ${ingress}`];
@@ -693,5 +742,11 @@ function explainDirectionLine(d: DirectionVerdict, flow: FlowVerdict): string {
       return `${d.direction}: not policed (this end is an address, not a pod)`;
     case 'from-own-node':
       return `${d.direction}: allowed, from the endpoint's own node (kube-proxy masqueraded it to the node's address; NetworkPolicy always admits a pod's own node)`;
+    case 'calico-policy':
+      return d.calicoRule?.action === 'Pass'
+        ? `${d.direction}: allowed, ${d.calicoRule.text} passes it past the rest of Calico's default tier to the namespace profile, which allows`
+        : `${d.direction}: ${d.allowed ? 'allowed' : 'denied'} by ${d.calicoRule?.text ?? 'a Calico rule'}`;
+    case 'calico-end-of-tier':
+      return `${d.direction}: denied at the end of Calico's default tier, ${d.isolatedBy.join(', ')} applied and no rule accepted ${port}`;
   }
 }

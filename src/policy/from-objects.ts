@@ -29,6 +29,7 @@ import type {
   ServiceInfo,
   ServicePort,
 } from './types.js';
+import { CALICO_API_GROUPS, calicoPolicyFromObject, isCalicoPolicy } from './calico-objects.js';
 
 /** A malformed field; `path` is a dotted path inside the object, e.g. "spec.ingress[0].ports[1].port". */
 export class ObjectShapeError extends Error {
@@ -48,37 +49,37 @@ export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Replic
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** Kinds `snapshotFromObjects` understands; everything else is skipped and counted. */
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
-function isObject(value: unknown): value is Obj {
+export function isObject(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function objectAt(value: unknown, path: string): Obj | undefined {
+export function objectAt(value: unknown, path: string): Obj | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) throw new ObjectShapeError(path, 'expected a mapping');
   return value;
 }
 
-function arrayAt(value: unknown, path: string): unknown[] | undefined {
+export function arrayAt(value: unknown, path: string): unknown[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) throw new ObjectShapeError(path, 'expected a list');
   return value;
 }
 
-function stringAt(value: unknown, path: string): string | undefined {
+export function stringAt(value: unknown, path: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new ObjectShapeError(path, 'expected a string');
   return value;
 }
 
-function requiredString(value: unknown, path: string): string {
+export function requiredString(value: unknown, path: string): string {
   const s = stringAt(value, path);
   if (s === undefined || s === '') throw new ObjectShapeError(path, 'is required');
   return s;
 }
 
-function integerAt(value: unknown, path: string): number | undefined {
+export function integerAt(value: unknown, path: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new ObjectShapeError(path, 'expected an integer');
   return value;
@@ -123,7 +124,7 @@ function labelsAt(value: unknown, path: string): Record<string, string> {
   return out;
 }
 
-function metadataOf(obj: Obj): Obj {
+export function metadataOf(obj: Obj): Obj {
   return objectAt(obj.metadata, 'metadata') ?? {};
 }
 
@@ -193,7 +194,7 @@ function containerPortsOf(podSpec: Obj, path: string): ContainerPort[] {
   return ports;
 }
 
-function namespaceOf(meta: Obj, fallback: string): string {
+export function namespaceOf(meta: Obj, fallback: string): string {
   return stringAt(meta.namespace, 'metadata.namespace') || fallback;
 }
 
@@ -213,12 +214,19 @@ export function podFromObject(obj: unknown, source?: string, options: ObjectOpti
     labels: labelsAt(meta.labels, 'metadata.labels'),
     ports: containerPortsOf(spec, 'spec'),
   };
+  const serviceAccount = serviceAccountOf(spec, 'spec');
+  if (serviceAccount !== undefined) pod.serviceAccount = serviceAccount;
   const ip = stringAt(status.podIP, 'status.podIP');
   if (ip) pod.ip = ip;
   const node = stringAt(spec.nodeName, 'spec.nodeName');
   if (node) pod.node = node;
   if (source !== undefined) pod.source = source;
   return pod;
+}
+
+/** spec.serviceAccountName (or the deprecated serviceAccount); absent means "default", as the API server sets it. */
+function serviceAccountOf(podSpec: Obj, path: string): string | undefined {
+  return stringAt(podSpec.serviceAccountName, `${path}.serviceAccountName`) || stringAt(podSpec.serviceAccount, `${path}.serviceAccount`) || undefined;
 }
 
 function isWorkloadKind(kind: unknown): kind is WorkloadKind {
@@ -252,6 +260,8 @@ export function podFromWorkload(obj: unknown, source?: string, options: ObjectOp
     ports: containerPortsOf(tspec, `${templatePath}.spec`),
     owner: `${kind.toLowerCase()}/${name}`,
   };
+  const serviceAccount = serviceAccountOf(tspec, `${templatePath}.spec`);
+  if (serviceAccount !== undefined) pod.serviceAccount = serviceAccount;
   const node = stringAt(tspec.nodeName, `${templatePath}.spec.nodeName`);
   if (node) pod.node = node;
   if (source !== undefined) pod.source = source;
@@ -535,45 +545,11 @@ export function adminPolicyFromObject(obj: unknown, source?: string): AdminPolic
   return policy;
 }
 
-/** API groups whose GlobalNetworkPolicy / NetworkPolicy are Calico's. */
-export const CALICO_API_GROUPS = ['projectcalico.org', 'crd.projectcalico.org'] as const;
-const CALICO_KINDS = ['GlobalNetworkPolicy', 'NetworkPolicy'];
+export { CALICO_API_GROUPS, isCalicoPolicy };
 
-/** A Calico GlobalNetworkPolicy / NetworkPolicy (by apiVersion: Calico's NetworkPolicy shares its kind with Kubernetes'). */
-export function isCalicoPolicy(obj: unknown): boolean {
-  if (!isObject(obj) || typeof obj.kind !== 'string' || !CALICO_KINDS.includes(obj.kind)) return false;
-  const group = typeof obj.apiVersion === 'string' ? obj.apiVersion.split('/')[0] : '';
-  return (CALICO_API_GROUPS as readonly string[]).includes(group ?? '');
-}
-
-/** What netcheck keeps of a Calico policy: enough to say whether it may select a pod (see calico.ts). */
+/** A Calico policy, converted and checked by calico-objects.ts (kept here: every kind's converter is reachable from this module). */
 export function otherPolicyFromObject(obj: unknown, source?: string, options: ObjectOptions = {}): OtherPolicy {
-  const o = objectAt(obj, '') ?? {};
-  const meta = metadataOf(o);
-  const spec = objectAt(o.spec, 'spec') ?? {};
-  const kind = requiredString(o.kind, 'kind');
-  const policy: OtherPolicy = {
-    kind,
-    apiVersion: requiredString(o.apiVersion, 'apiVersion'),
-    name: requiredString(meta.name, 'metadata.name'),
-    selector: stringAt(spec.selector, 'spec.selector') ?? '',
-  };
-  if (kind === 'NetworkPolicy') policy.namespace = namespaceOf(meta, options.defaultNamespace ?? 'default');
-  const namespaceSelector = stringAt(spec.namespaceSelector, 'spec.namespaceSelector');
-  if (namespaceSelector !== undefined && kind === 'GlobalNetworkPolicy') policy.namespaceSelector = namespaceSelector;
-  if (spec.order !== undefined && spec.order !== null) {
-    if (typeof spec.order !== 'number') throw new ObjectShapeError('spec.order', 'expected a number');
-    policy.order = spec.order;
-  }
-  const types = arrayAt(spec.types, 'spec.types');
-  if (types && types.length > 0) {
-    policy.types = types.map((t, i) => {
-      if (t !== 'Ingress' && t !== 'Egress') throw new ObjectShapeError(`spec.types[${i}]`, `must be Ingress or Egress, got ${JSON.stringify(t)}`);
-      return t === 'Ingress' ? 'ingress' : 'egress';
-    });
-  }
-  if (source !== undefined) policy.source = source;
-  return policy;
+  return calicoPolicyFromObject(obj, source, options);
 }
 
 export function nodeFromObject(obj: unknown): NodeInfo {
@@ -740,8 +716,9 @@ export function compareAdminPolicies(a: AdminPolicy, b: AdminPolicy): number {
   return rank(a) - rank(b) || compareStrings(a.name, b.name);
 }
 
-/** Calico's order: lower `order` first, unset last; then namespace and name, for stable output. */
+/** Felix's order (calc/policy_sorter.go PolKVLess): lower `order` first, unset last; equal orders by stored name. */
 export function compareOtherPolicies(a: OtherPolicy, b: OtherPolicy): number {
   const order = (p: OtherPolicy): number => p.order ?? Number.POSITIVE_INFINITY;
-  return order(a) - order(b) || compareStrings(a.namespace ?? '', b.namespace ?? '') || compareStrings(a.name, b.name);
+  const key = (p: OtherPolicy): string => p.sortName ?? (p.namespace !== undefined ? `${p.namespace}/${p.name}` : p.name);
+  return order(a) - order(b) || compareStrings(key(a), key(b));
 }

@@ -4,7 +4,7 @@
  * "Don't allow broad external access without justification", "Allow communication with seldon-system", ...).
  * IDs are stable: never renumber, only add.
  */
-import { describeOtherPolicy } from './calico.js';
+import { calicoPolicyGaps, describeOtherPolicy } from './calico.js';
 import { cidrContains, parseAddress, parseCidr } from './cidr.js';
 import { createPolicyEngine, describePeer, podKey, policyKey, type PolicyEngine } from './engine.js';
 import { compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
@@ -57,7 +57,7 @@ export const LINT_RULE_HELP: Record<LintRuleId, string> = {
   NC008: 'An ipBlock must be address/prefix, with every except range inside its cidr.',
   NC009: 'A namespace cannot reach a LoadBalancer it depends on: kube-proxy DNATs the LoadBalancer IP to the service\'s pods, so egress must admit those pods on their targetPort.',
   NC010: 'An ipBlock naming a Service or LoadBalancer IP does not match in-cluster traffic: kube-proxy DNATs it to the pods before policy applies.',
-  NC011: 'A Calico GlobalNetworkPolicy or NetworkPolicy may select these pods. Calico evaluates its own policies (ordered, with Deny and Pass actions) in order with the Kubernetes NetworkPolicies (which it places at order 1000), and netcheck does not evaluate them, so its verdicts for these pods may not be what happens.',
+  NC011: 'A Calico GlobalNetworkPolicy or NetworkPolicy uses something netcheck does not model (a host-endpoint-only policy, a Service or HTTP match, source ports, ServiceAccount labels): netcheck evaluates the rest of Calico\'s default tier, and the flows such a rule may decide are reported unknown.',
 };
 
 /** `--fail-on`: the least severe finding that fails the lint; `none` never fails. */
@@ -419,13 +419,13 @@ function lintIpBlockServiceIPs(snapshot: ClusterSnapshot, findings: LintFinding[
   }
 }
 
-/** NC011: a Calico policy may select pods of the manifests, so Kubernetes-only verdicts about them are not certain. */
+/** NC011: a Calico policy that selects pods of the input uses something netcheck does not model; those flows are unknown. */
 function lintCalicoMayDecide(snapshot: ClusterSnapshot, engine: PolicyEngine, findings: LintFinding[]): void {
   for (const other of snapshot.otherPolicies ?? []) {
-    const selected = snapshot.pods.filter((pod) =>
-      (['ingress', 'egress'] as const).some((d) => engine.otherPoliciesSelecting(pod, d).includes(other)),
-    );
-    if (selected.length === 0) continue;
+    const gaps = calicoPolicyGaps(other);
+    if (gaps.length === 0) continue;
+    const selected = snapshot.pods.filter((pod) => (['ingress', 'egress'] as const).some((d) => engine.otherPoliciesSelecting(pod, d).includes(other)));
+    if (selected.length === 0 && other.hostEndpointOnly === undefined) continue;
     const shown = selected.slice(0, 5).map(podKey).join(', ');
     const more = selected.length > 5 ? ` and ${selected.length - 5} more` : '';
     const finding: LintFinding = {
@@ -433,9 +433,8 @@ function lintCalicoMayDecide(snapshot: ClusterSnapshot, engine: PolicyEngine, fi
       severity: 'warning',
       policy: other.namespace !== undefined ? `${other.namespace}/${other.name}` : other.name,
       message:
-        `${describeOtherPolicy(other)} may select ${selected.length} pod(s) (${shown}${more}): Calico evaluates it in order with the ` +
-        'Kubernetes NetworkPolicies, and netcheck does not evaluate it, so the verdicts for their flows may not hold',
-      hint: 'read its rules (calicoctl get ' + (other.kind === 'GlobalNetworkPolicy' ? 'globalnetworkpolicy ' : `networkpolicy -n ${other.namespace ?? 'default'} `) + `${other.name} -o yaml) and probe the flows with netcheck run`,
+        `${describeOtherPolicy(other)}${selected.length > 0 ? ` (selects ${selected.length} pod(s): ${shown}${more})` : ''} uses what netcheck does not model: ${gaps.join('; ')}`,
+      hint: other.hostEndpointOnly !== undefined ? 'nothing to do for pod traffic; test host endpoints another way' : 'probe the flows it may decide with netcheck run (their cells say unknown)',
     };
     if (other.namespace !== undefined) finding.namespace = other.namespace;
     if (other.source !== undefined) finding.source = other.source;

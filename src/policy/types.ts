@@ -116,24 +116,68 @@ export interface AdminPolicy {
 }
 
 /**
- * A policy netcheck does not evaluate but that may decide a flow before the Kubernetes NetworkPolicies do
- * (Calico's projectcalico.org/v3 and crd.projectcalico.org/v1 GlobalNetworkPolicy / NetworkPolicy).
+ * A Calico policy (projectcalico.org/v3 as written, or crd.projectcalico.org/v1 as the cluster stores it):
+ * GlobalNetworkPolicy or NetworkPolicy of the default tier, evaluated by src/policy/calico-policy.ts.
+ * Selectors stay as written (Calico syntax, parsed when read so a bad one is reported with its file:line).
  */
 export interface OtherPolicy {
-  kind: string;
+  kind: 'GlobalNetworkPolicy' | 'NetworkPolicy';
   apiVersion: string;
+  /** The name as written in projectcalico.org/v3 (the tier prefix "default." of the stored name removed). */
   name: string;
+  /** The name felix sorts equal orders by: "default.<name>", "<namespace>/default.<name>" for a NetworkPolicy. */
+  sortName?: string;
   /** Absent for cluster-scoped kinds (GlobalNetworkPolicy). */
   namespace?: string;
   /** The selector expression as written (Calico selector syntax); '' selects all. */
   selector: string;
   /** GlobalNetworkPolicy spec.namespaceSelector (Calico syntax, on namespace labels), when set. */
   namespaceSelector?: string;
-  /** spec.types when given; absent = either direction may be concerned. */
+  /** spec.serviceAccountSelector (Calico syntax, on the pod's ServiceAccount labels), when set. */
+  serviceAccountSelector?: string;
+  /** Effective types: as written, else defaulted as the v3 client does (projectcalico.org/v3) or felix does (v1 CRD). */
   types?: Direction[];
   /** Calico `order` (lower first); undefined when not set (evaluated last). */
   order?: number;
+  ingress?: CalicoRule[];
+  egress?: CalicoRule[];
+  /** doNotTrack / preDNAT: felix applies such a policy to host endpoints only, never to a pod. */
+  hostEndpointOnly?: 'doNotTrack' | 'preDNAT';
+  applyOnForward?: boolean;
   source?: string;
+}
+
+export type CalicoAction = 'Allow' | 'Deny' | 'Pass' | 'Log';
+
+/** A port of a Calico entity rule: a number or range ("8000:8080"), or a named port. */
+export type CalicoPort = { first: number; last: number } | { name: string };
+
+/** Calico EntityRule (source or destination of a rule). Absent fields do not restrict. */
+export interface CalicoEntityRule {
+  nets?: string[];
+  notNets?: string[];
+  selector?: string;
+  notSelector?: string;
+  namespaceSelector?: string;
+  ports?: CalicoPort[];
+  notPorts?: CalicoPort[];
+  serviceAccounts?: { names?: string[]; selector?: string };
+  /** Kubernetes Service match: netcheck does not model it (the cell says so). */
+  services?: { name: string; namespace?: string };
+}
+
+export interface CalicoRule {
+  action: CalicoAction;
+  /** IP protocol number (TCP 6, UDP 17, ICMP 1, ICMPv6 58, SCTP 132, UDPLite 136, or as written). */
+  protocol?: number;
+  notProtocol?: number;
+  icmp?: { type?: number; code?: number };
+  notICMP?: { type?: number; code?: number };
+  ipVersion?: 4 | 6;
+  source: CalicoEntityRule;
+  destination: CalicoEntityRule;
+  /** Application-layer match (needs Calico's application layer, not modelled; the cell says so). */
+  http?: unknown;
 }
 
 export interface ContainerPort {
@@ -157,6 +201,8 @@ export interface PodInfo {
   ports: ContainerPort[];
   /** The workload this pod stands for (e.g. "deployment/mlflow"), when built from a template. */
   owner?: string;
+  /** spec.serviceAccountName (Kubernetes defaults it to "default"). */
+  serviceAccount?: string;
   source?: string;
 }
 
@@ -245,7 +291,9 @@ export type DirectionReason =
   | 'no-matching-rule'   // isolated, and no rule admitted the flow
   | 'admin-policy'       // an AdminNetworkPolicy or the BaselineAdminNetworkPolicy decided (see decidedBy)
   | 'not-applicable'     // the endpoint is not a pod (an address): the cluster does not police it
-  | 'from-own-node';     // ingress from the pod's own node (e.g. masqueraded by kube-proxy): NetworkPolicy always allows it
+  | 'from-own-node'      // ingress from the pod's own node (e.g. masqueraded by kube-proxy): NetworkPolicy always allows it
+  | 'calico-policy'      // a Calico rule decided (Allow, Deny, or Pass to the namespace profile; see calicoRule)
+  | 'calico-end-of-tier'; // Calico policies applied and no rule accepted or passed: felix drops at the end of the default tier
 
 /** The (Baseline)AdminNetworkPolicy rule that decided a direction, or passed it on to NetworkPolicies. */
 export interface AdminRuleRef {
@@ -288,6 +336,23 @@ export interface DirectionVerdict {
   decidedBy?: AdminRuleRef;
   /** An AdminNetworkPolicy rule said Pass, so NetworkPolicies (or the baseline) decided. */
   passedBy?: AdminRuleRef;
+  /** Present when reason is 'calico-policy': the Calico rule whose Allow, Deny or Pass decided. */
+  calicoRule?: CalicoRuleRef;
+  /** netcheck cannot decide this direction: which Calico policy or rule, and what is not modelled. */
+  undecided?: { kind: string; name: string; text: string };
+}
+
+/** The Calico rule that decided a direction (see src/policy/calico-policy.ts). */
+export interface CalicoRuleRef {
+  kind: 'GlobalNetworkPolicy' | 'NetworkPolicy';
+  /** "namespace/name", or the name of a GlobalNetworkPolicy. */
+  policy: string;
+  order?: number;
+  direction: Direction;
+  ruleIndex: number;
+  action: CalicoAction;
+  /** e.g. "Calico GlobalNetworkPolicy baseline (order 100) egress[1]: Deny". */
+  text: string;
 }
 
 export interface FlowVerdict {
@@ -299,6 +364,6 @@ export interface FlowVerdict {
   protocol: Protocol;
   /** Plain-words summary of both directions. */
   summary: string;
-  /** Policies netcheck does not evaluate (Calico) that may decide this flow instead; absent when none. */
+  /** Calico policies whose rules netcheck cannot decide for this flow (each says what is not modelled); absent when none. */
   mayBeDecidedBy?: MayDecide[];
 }

@@ -6,6 +6,7 @@
  * *before* the CNI applies policy, so a Service/LB cell is judged toward the endpoint pods on the targetPort. A
  * Service (cluster DNS included) whose selector matches no pod has no such pod: its cells are `unknown`, one reason.
  */
+import { calicoIngressCouldAdmitAddresses, describeCalicoPolicy } from '../policy/calico-policy.js';
 import type { ServiceBackends } from '../diagnose/diagnose-cell.js';
 import type { Denial, PolicyView } from '../model/verdict.js';
 import { explainVerdict, policyKey } from '../policy/engine.js';
@@ -248,8 +249,8 @@ const UNKNOWN_NODE_ADDRESS = '192.0.2.1';
 
 /**
  * One view from the flows toward every destination pod: they must agree, and the runner's address must not matter.
- * A Calico policy that may select either end may decide the flow before the Kubernetes policies do, and netcheck
- * does not evaluate Calico's rules: the view is then `unknown`, naming the policy, not a Kubernetes-only certainty.
+ * Calico's default tier is evaluated with the NetworkPolicies; where one of its rules depends on what netcheck does not
+ * model (a Service or HTTP match, a pod address the input lacks...), the view is `unknown`, naming the rule and what.
  */
 function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
   const assessed = assessKubernetesFlows(flows, runnerUnknown, notes, addressIndependentDenial);
@@ -259,7 +260,7 @@ function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string
     ...assessed,
     view: 'unknown',
     explanation: [
-      `the Kubernetes policies say ${assessed.view}, but ${deciders.length === 1 ? 'a policy netcheck does not evaluate' : `${deciders.length} policies netcheck does not evaluate`} may decide it first:`,
+      `netcheck would say ${assessed.view}, but ${deciders.length === 1 ? 'a Calico rule depends' : `${deciders.length} Calico rules depend`} on what it does not model:`,
       ...deciders.map((m) => m.text),
       ...assessed.explanation,
     ],
@@ -290,7 +291,11 @@ function assessKubernetesFlows(flows: FlowVerdict[], runnerUnknown: boolean, not
 function ingressCouldAdmitAddresses(snapshot: ClusterSnapshot, isolatedBy: readonly string[]): boolean {
   return isolatedBy.some((name) => {
     const policy = snapshot.policies.find((p) => policyKey(p) === name);
-    if (!policy) return true;
+    if (!policy) {
+      // A Calico policy of the default tier is named by its description (see calico-policy.ts).
+      const calico = (snapshot.otherPolicies ?? []).find((p) => describeCalicoPolicy(p) === name);
+      return calico === undefined || calicoIngressCouldAdmitAddresses(calico);
+    }
     return (policy.ingress ?? []).some((rule) => !rule.from || rule.from.length === 0 || rule.from.some((peer) => peer.ipBlock !== undefined));
   });
 }

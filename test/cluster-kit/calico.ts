@@ -253,3 +253,22 @@ export function calicoIpPools(nodes: NodeNetwork[]): Obj[] {
     },
   }));
 }
+
+/**
+ * A projectcalico.org/v3 GlobalNetworkPolicy / NetworkPolicy as the Kubernetes datastore stores it
+ * (crd.projectcalico.org/v1), which is how it reaches a cluster without Calico's API server: the v3 client
+ * (libcalico-go clientv3 *networkpolicy.go) prefixes the name with its tier, "default.", and fills in `types`
+ * (defaultPolicyTypesField); the spec is otherwise the same. Anything else is returned as it is.
+ */
+export function calicoPolicyAsStored(object: Obj): Obj {
+  const kind = object.kind;
+  if (object.apiVersion !== 'projectcalico.org/v3' || (kind !== 'GlobalNetworkPolicy' && kind !== 'NetworkPolicy')) return object;
+  const metadata = object.metadata as Obj & { name: string };
+  const spec = { ...(object.spec as Obj) };
+  if (!Array.isArray(spec.types) || spec.types.length === 0) {
+    const has = (k: string): boolean => Array.isArray(spec[k]) && (spec[k] as unknown[]).length > 0;
+    spec.types = !has('egress') ? ['Ingress'] : !has('ingress') ? ['Egress'] : ['Ingress', 'Egress'];
+  }
+  const name = metadata.name.startsWith('default.') ? metadata.name : `default.${metadata.name}`;
+  return { ...object, apiVersion: 'crd.projectcalico.org/v1', metadata: { ...metadata, name }, spec };
+}

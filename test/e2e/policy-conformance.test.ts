@@ -22,29 +22,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../src/model/outcome.js';
 import type { CellVerdict } from '../../src/model/verdict.js';
-import type { AnalysisCell } from '../../src/policy/analyze.js';
 import { calicoUnavailable } from '../cluster-kit/build.js';
 import { clusterSkipReason, useCluster } from '../cluster-kit/cluster-fixture.js';
 import type { RunningCluster } from '../cluster-kit/cluster.js';
 import type { CniName } from '../cluster-kit/cni.js';
-import { readManifests } from '../cluster-kit/manifests.js';
-import { runCommand } from '../cluster-kit/run-command.js';
-import { built, MAIN, runBuiltCli } from './built-cli.js';
+import { built, runBuiltCli } from './built-cli.js';
+import { analyzeOffline, conformanceScenario, describeCell, disagreements, expectedCells, findCell, livePods, readFixture, type Deviation } from './conformance-kit.js';
 
 const FIXTURE = 'test/fixtures/conformance';
 
 const skip = !built ? 'dist is not built' : clusterSkipReason();
 if (skip !== undefined) console.warn(`e2e policy conformance: skipped — ${skip}`);
-
-type Verdict = 'allow' | 'deny';
-
-interface Deviation {
-  source: string;
-  target: string;
-  engine: Verdict;
-  observed: Verdict;
-  reason: string;
-}
 
 /**
  * Cells where kube-router v2.1.0 does not do what networking.k8s.io/v1 says (read in its
@@ -114,93 +102,6 @@ const ENFORCERS: readonly Enforcer[] = [
 ];
 for (const e of ENFORCERS) if (e.skip !== undefined && skip === undefined) console.warn(`e2e policy conformance on ${e.name}: skipped — ${e.skip}`);
 
-interface ContainerPort {
-  name?: string;
-  containerPort: number;
-  protocol: 'TCP' | 'UDP';
-}
-
-interface Workload {
-  namespace: string;
-  name: string;
-  node: string;
-  ports: ContainerPort[];
-}
-
-interface ServicePort {
-  name: string;
-  port: number;
-  targetPort?: number | string;
-  protocol: 'TCP' | 'UDP';
-}
-
-/** One scenario target: a Service port, and where kube-proxy sends it (the workload and its container port). */
-interface ServiceTarget {
-  name: string;
-  service: string;
-  namespace: string;
-  /** As the scenario names it: the Service port's name, or its number. */
-  port: number | string;
-  protocol: 'TCP' | 'UDP';
-  workload: Workload;
-  containerPort: number;
-}
-
-/** The fixture's Deployments (one representative pod each) and its Services' ports, as scenario targets. */
-function readFixture(): { workloads: Workload[]; targets: ServiceTarget[] } {
-  const objects = readManifests([FIXTURE]).map((m) => m.object);
-  const workloads: Workload[] = objects
-    .filter((o) => o.kind === 'Deployment')
-    .map((o) => ({
-      namespace: o.metadata.namespace,
-      name: o.metadata.name,
-      node: o.spec.template.spec.nodeName,
-      ports: o.spec.template.spec.containers.flatMap((c: { ports?: ContainerPort[] }) => c.ports ?? []),
-    }));
-  const targets: ServiceTarget[] = objects
-    .filter((o) => o.kind === 'Service')
-    .flatMap((o) => {
-      const workload = workloads.find((w) => w.namespace === o.metadata.namespace && w.name === o.spec.selector.app);
-      if (workload === undefined) throw new Error(`fixture: Service ${o.metadata.name} selects no Deployment`);
-      return (o.spec.ports as ServicePort[]).map((sp) => {
-        const targetPort = sp.targetPort ?? sp.port;
-        const containerPort =
-          typeof targetPort === 'number' ? targetPort : workload.ports.find((p) => p.name === targetPort && p.protocol === sp.protocol)?.containerPort;
-        if (containerPort === undefined) throw new Error(`fixture: Service ${o.metadata.name} targetPort ${targetPort} is not declared`);
-        // Mixed on purpose: a Service port forwarding to a named targetPort is asked for by number, the others by name.
-        const port = typeof sp.targetPort === 'string' ? sp.port : sp.name;
-        return { name: `${o.metadata.name}-${sp.name}`, service: o.metadata.name, namespace: o.metadata.namespace, port, protocol: sp.protocol, workload, containerPort };
-      });
-    });
-  return { workloads, targets };
-}
-
-/**
- * Did traffic get through? `undefined` for an outcome that tested nothing (DNS failure, agent error) or that
- * this enforcer never gives a denied flow (a `refused` from felix, which drops).
- */
-function observedVerdict(outcome: Outcome, enforcer: Enforcer): Verdict | undefined {
-  switch (outcome.kind) {
-    case 'connected':
-    case 'http':
-      return 'allow';
-    case 'refused':
-    case 'timeout':
-    case 'unreachable':
-      return enforcer.denied.includes(outcome.kind) ? 'deny' : undefined;
-    default:
-      return undefined;
-  }
-}
-
-function describeCell(cell: CellVerdict): string {
-  const attempts = cell.attempts.map((a) => a.outcome.kind).join(',');
-  return [
-    `${cell.source} → ${cell.target}: engine ${cell.policy}, observed ${cell.outcome.kind} [${attempts}] on ${cell.node ?? '?'} (${cell.classification}: ${cell.reason})`,
-    ...(cell.policyExplanation ?? []).map((line) => `    ${line}`),
-  ].join('\n');
-}
-
 describe.each(ENFORCERS)('policy conformance: netcheck\'s engine vs $name on the real cluster', (enforcer) => {
   if (enforcer.skip !== undefined) {
     it.skip(`skipped: ${enforcer.skip}`, () => undefined);
@@ -209,11 +110,6 @@ describe.each(ENFORCERS)('policy conformance: netcheck\'s engine vs $name on the
   const cluster = useCluster({ manifests: [FIXTURE], cni: enforcer.cni });
   let c: RunningCluster;
   let dir: string;
-
-  const kubectl = async (...args: string[]): Promise<string> => (await runCommand(['kubectl', '--kubeconfig', c.kubeconfigPath, ...args])).stdout;
-  /** `netcheck analyze` is offline: it runs here, on files only. */
-  const analyze = async (manifests: string[]): Promise<AnalysisCell[]> =>
-    (JSON.parse((await runCommand([process.execPath, MAIN, 'analyze', '--manifests', ...manifests, '-o', 'json'])).stdout) as { cells: AnalysisCell[] }).cells;
 
   beforeAll(() => {
     c = cluster();
@@ -224,45 +120,16 @@ describe.each(ENFORCERS)('policy conformance: netcheck\'s engine vs $name on the
   });
 
   it(`every (workload × Service port) cell: ${enforcer.name} does what the engine computed offline`, async () => {
-    const { workloads, targets } = readFixture();
-    const namespaces = [...new Set(workloads.map((w) => w.namespace))];
-
-    // The workloads' live pods, with the IPs the ipBlock rules are judged on. Manifests alone carry no pod IP,
-    // so the engine is given the same manifests plus these Pod objects (still offline: files in, verdicts out).
-    const live = JSON.parse(await kubectl('get', 'pods', '-A', '-o', 'json')) as { items: Array<{ metadata: { namespace: string; name: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }> };
-    const pods = live.items.filter((p) => namespaces.includes(p.metadata.namespace));
-    const podOf = new Map<Workload, string>();
-    for (const w of workloads) {
-      const mine = pods.filter((p) => p.metadata.namespace === w.namespace && p.metadata.labels?.app === w.name);
-      expect(mine.map((p) => `${w.namespace}/${w.name} ${p.status.phase} on ${p.spec.nodeName} ${p.status.podIP ? 'with IP' : 'no IP'}`)).toEqual([`${w.namespace}/${w.name} Running on ${w.node} with IP`]);
-      podOf.set(w, `${w.namespace}/${mine[0]!.metadata.name}`);
-    }
-    const podsFile = join(dir, 'live-pods.json');
-    writeFileSync(podsFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
-    const [offline, withIPs] = await Promise.all([analyze([FIXTURE]), analyze([FIXTURE, podsFile])]);
-
-    const find = (cells: AnalysisCell[], from: string, to: string, t: ServiceTarget): AnalysisCell => {
-      const cell = cells.find((x) => x.from === from && x.to === to && x.port === t.containerPort && x.protocol === t.protocol);
-      if (cell === undefined) throw new Error(`analyze has no cell ${from} → ${to} ${t.containerPort}/${t.protocol}`);
-      return cell;
-    };
-    interface Expected {
-      source: Workload;
-      target: ServiceTarget;
-      engine: Verdict;
-      cell: AnalysisCell;
-    }
-    const expected: Expected[] = workloads.flatMap((source) =>
-      targets.map((target) => {
-        const cell = find(withIPs, podOf.get(source)!, podOf.get(target.workload)!, target);
-        return { source, target, engine: cell.allowed ? ('allow' as const) : ('deny' as const), cell };
-      }),
-    );
+    const { workloads, targets } = readFixture(FIXTURE);
+    // The workloads' live pods, with the IPs the ipBlock rules are judged on (still offline: files in, verdicts out).
+    const { podsFile, podOf } = await livePods(c.kubeconfigPath, workloads, dir);
+    const [offline, withIPs] = await Promise.all([analyzeOffline([FIXTURE]), analyzeOffline([FIXTURE, podsFile])]);
+    const expected = expectedCells(withIPs, workloads, targets, podOf);
 
     // The manifests alone decide every cell the same, except where an ipBlock rule needs the destination's IP.
     const ipBlockPolicies = new Set(['billing/payments', 'analytics/reporter-egress']);
     const ipDependent = expected.filter((e) => {
-      const template = find(offline, `${e.source.namespace}/${e.source.name}`, `${e.target.workload.namespace}/${e.target.workload.name}`, e.target);
+      const template = findCell(offline, `${e.source.namespace}/${e.source.name}`, `${e.target.workload.namespace}/${e.target.workload.name}`, e.target);
       return template.allowed !== e.cell.allowed;
     });
     for (const e of ipDependent) expect(e.cell.egress?.isolatedBy.some((p) => ipBlockPolicies.has(p))).toBe(true);
@@ -274,25 +141,8 @@ describe.each(ENFORCERS)('policy conformance: netcheck\'s engine vs $name on the
       for (const protocol of ['TCP', 'UDP'] as const) expect(expected.filter((e) => e.engine === verdict && e.target.protocol === protocol).length, `${verdict} ${protocol}`).toBeGreaterThan(0);
     }
 
-    const deviation = (e: Expected) => enforcer.deviations.find((d) => d.source === e.source.name && d.target === e.target.name);
     for (const d of enforcer.deviations) expect(expected.find((e) => e.source.name === d.source && e.target.name === d.target)?.engine, `${d.source} → ${d.target}`).toBe(d.engine);
-    const scenario = {
-      apiVersion: 'netcheck.io/v1alpha1',
-      kind: 'Scenario',
-      metadata: { name: 'policy-conformance', description: 'expect = netcheck analyze (the engine), offline' },
-      // Retries go to attempts that disagree with the policies (a new probe pod not programmed yet); a steady
-      // disagreement stays one.
-      defaults: { timeout: '2s', retries: 3 },
-      sources: Object.fromEntries(workloads.map((w) => [w.name, { namespace: w.namespace, as: `deployment/${w.name}` }])),
-      targets: Object.fromEntries(targets.map((t) => [t.name, { service: t.service, namespace: t.namespace, port: t.port, protocol: t.protocol }])),
-      matrix: Object.fromEntries(
-        workloads.map((w) => {
-          const row = expected.filter((e) => e.source === w);
-          return [w.name, { allow: row.filter((e) => e.engine === 'allow').map((e) => e.target.name), deny: row.filter((e) => e.engine === 'deny').map((e) => e.target.name) }];
-        }),
-      ),
-      known: enforcer.deviations.map((d) => ({ from: d.source, to: d.target, reason: `${enforcer.name}: ${d.reason}` })),
-    };
+    const scenario = conformanceScenario('policy-conformance', workloads, targets, expected, enforcer.deviations.map((d) => ({ from: d.source, to: d.target, reason: `${enforcer.name}: ${d.reason}` })));
     const scenarioFile = join(dir, 'scenario.json');
     writeFileSync(scenarioFile, JSON.stringify(scenario, null, 2));
 
@@ -302,23 +152,9 @@ describe.each(ENFORCERS)('policy conformance: netcheck\'s engine vs $name on the
     const { cells } = JSON.parse(readFileSync(report, 'utf8')) as { cells: CellVerdict[] };
     expect(cells.length).toBe(expected.length);
 
-    // Per cell, explicitly: the engine inside the run agrees with the offline analysis, and the packets agree
-    // with the engine (or deviate exactly as documented). Failures print with the engine's explanation.
-    const disagreements: string[] = [];
-    for (const e of expected) {
-      const cell = cells.find((x) => x.source === e.source.name && x.target === e.target.name);
-      if (cell === undefined) {
-        disagreements.push(`${e.source.name} → ${e.target.name}: not in the report`);
-        continue;
-      }
-      const observed = observedVerdict(cell.outcome, enforcer);
-      const documented = deviation(e);
-      const wanted = documented?.observed ?? e.engine;
-      if (cell.policy !== e.engine || observed !== wanted) {
-        disagreements.push(`${describeCell(cell)}\n    offline analyze: ${e.engine}${documented ? `; documented ${enforcer.name} deviation: observed ${documented.observed}` : ''}`);
-      }
-    }
-    expect(disagreements, disagreements.join('\n')).toEqual([]);
+    // Per cell: the engine inside the run agrees with the offline analysis, and the packets with the engine.
+    const disagreeing = disagreements(expected, cells, enforcer.deviations, enforcer.denied, enforcer.name);
+    expect(disagreeing, disagreeing.join('\n')).toEqual([]);
     const failing = cells.filter((cell) => !cell.pass && cell.classification !== 'known-gap');
     expect(failing.map(describeCell)).toEqual([]);
     expect(cells.filter((cell) => cell.classification === 'known-gap').map((cell) => `${cell.source} → ${cell.target}`).sort()).toEqual(enforcer.deviations.map((d) => `${d.source} → ${d.target}`).sort());

@@ -1,3 +1,4 @@
+import type { OtherPolicy } from '../../src/policy/types.js';
 import { describe, expect, it } from 'vitest';
 import { createPolicyEngine } from '../../src/policy/engine.js';
 import { assessCellPolicy } from '../../src/run/policy-view.js';
@@ -120,7 +121,7 @@ describe('a pod to a LoadBalancer IP: kube-proxy masquerades it to the node (ext
   });
 });
 
-describe('a Calico policy that may select an end: the policy column is not a Kubernetes-only certainty', () => {
+describe('Calico policies in the policy column: decided by their rules, unknown only for what is not modelled', () => {
   const base = {
     namespaces: [{ name: 'shop', labels: { name: 'shop' } }],
     pods: [{ namespace: 'shop', name: 'api', labels: { app: 'api' }, ports: [{ containerPort: 8080, protocol: 'TCP' as const }] }],
@@ -128,20 +129,29 @@ describe('a Calico policy that may select an end: the policy column is not a Kub
     policies: [],
     nodes: [],
   };
-  const gnp = { kind: 'GlobalNetworkPolicy', apiVersion: 'projectcalico.org/v3', name: 'deny-api', selector: "app == 'api'", order: 10, types: ['ingress' as const] };
+  const gnp: OtherPolicy = { kind: 'GlobalNetworkPolicy', apiVersion: 'projectcalico.org/v3', name: 'deny-api', selector: "app == 'api'", order: 10, types: ['ingress'] };
   const listener = { ...targets.listener('api', 'shop', 8080), labels: { app: 'api' } };
-  const view = (otherPolicies: (typeof gnp)[]) => {
+  const view = (otherPolicies: OtherPolicy[]) => {
     const snapshot = { ...base, otherPolicies };
     return assessCellPolicy(createPolicyEngine(snapshot), snapshot, podSource('client', 'shop'), { app: 'client' }, undefined, listener);
   };
 
-  it('names the policy that may decide, and says unknown', () => {
+  it('a GlobalNetworkPolicy selecting the destination with no ingress rule denies at the end of the tier, and says so', () => {
     const v = view([gnp]);
-    expect(v.view).toBe('unknown');
-    expect(v.explanation[0]).toBe('the Kubernetes policies say allow, but a policy netcheck does not evaluate may decide it first:');
-    expect(v.explanation[1]).toMatch(/GlobalNetworkPolicy deny-api \(order 10\)/);
+    expect(v.view).toBe('deny');
+    expect(v.explanation[0]).toMatch(/ingress: denied at the end of Calico's default tier, Calico GlobalNetworkPolicy deny-api \(order 10\) applied/);
   });
-  it('a Calico policy whose selector cannot match either end changes nothing', () => {
+  it('an Allow rule for the client decides allow, naming the rule', () => {
+    const v = view([{ ...gnp, ingress: [{ action: 'Allow', source: { selector: "app == 'client'" }, destination: {} }] }]);
+    expect(v.view).toBe('allow');
+    expect(v.explanation[0]).toMatch(/Calico GlobalNetworkPolicy deny-api \(order 10\) ingress\[0\]: Allow/);
+  });
+  it('a rule on what netcheck does not model (an HTTP match) makes the view unknown, naming the rule', () => {
+    const v = view([{ ...gnp, ingress: [{ action: 'Allow', source: {}, destination: {}, http: { methods: ['GET'] } }] }]);
+    expect(v.view).toBe('unknown');
+    expect(v.explanation.join('\n')).toMatch(/deny-api \(order 10\) ingress\[0\]: Allow may match: an HTTP match needs Calico application layer policy/);
+  });
+  it('a Calico policy whose selector matches neither end changes nothing', () => {
     expect(view([{ ...gnp, selector: "app == 'other'" }]).view).toBe('allow');
   });
 });

@@ -13,6 +13,7 @@ import { checkScenarioAgainstSnapshot } from '../../src/scenario/check-manifests
 import { readInputFiles } from '../../src/scenario/files.js';
 import { listBuiltinScenarios, loadScenario } from '../../src/scenario/load.js';
 import type { Scenario } from '../../src/scenario/types.js';
+import { cellPolicyViews } from './policy-views.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 let scenario: Scenario;
@@ -95,21 +96,10 @@ describe('built-in scenario financial-ml', () => {
   });
 
   it('agrees with the seeds\' policies on every cell but the known gaps, which the policies really contradict', () => {
-    const engine = createPolicyEngine(snapshot);
+    const views = cellPolicyViews(scenario, snapshot);
     const disagreements: string[] = [];
     for (const c of scenario.cells) {
-      const source = scenario.sources.find((s) => s.name === c.source);
-      const target = scenario.targets.find((t) => t.name === c.target);
-      if (!source || !target) throw new Error('scenario references resolve');
-      let labels: Labels = {};
-      if (source.kind === 'pod') {
-        const as = source.as;
-        const pod = as && snapshot.pods.find((p) => p.namespace === source.namespace && p.owner === `${as.kind}/${as.name}`);
-        labels = { ...pod?.labels, ...source.labels };
-      }
-      // A documentation address stands for the CI machine: not a pod, so no namespaceSelector matches it.
-      const options = source.kind === 'runner' ? { runnerAddress: '198.51.100.7' } : {};
-      const view = assessCellPolicy(engine, snapshot, source, labels, undefined, target, options).view;
+      const view = views.get(`${c.source} -> ${c.target}`)?.view;
       if ((view === c.expect) === (c.known !== undefined)) disagreements.push(`${c.source} -> ${c.target}: expect ${c.expect}, policy ${view}, known ${c.known !== undefined}`);
     }
     expect(disagreements).toEqual([]);

@@ -98,7 +98,7 @@ describe('netcheck validate', () => {
     {
       name: 'an unknown built-in name',
       args: ['validate', 'financial-mk'],
-      stderr: 'netcheck: financial-mk: no such file, and no built-in scenario of that name; did you mean `financial-ml`?\n  hint: built-in scenarios: financial-ml\n',
+      stderr: 'netcheck: financial-mk: no such file, and no built-in scenario of that name; did you mean `financial-ml`?\n  hint: built-in scenarios: financial-ml, financial-ml-calico\n',
     },
   ])('rejects $name: one error line naming the place, exit 2, no stack trace', async ({ args, stderr }) => {
     const result = await netcheck(args, dir);
