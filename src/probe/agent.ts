@@ -187,7 +187,7 @@ export function parseAgentOutput(stdout: string): AgentOutput {
 
 export interface RunAgentLocallyOptions {
   signal: AbortSignal;
-  /** Run inside this network namespace (`ip netns exec`), e.g. the lab's outside host. Needs root. */
+  /** Run inside this network namespace (`ip netns exec`), e.g. a test cluster's outside host. Needs root. */
   netns?: string;
 }
 
