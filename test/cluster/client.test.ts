@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectCluster } from '../../src/cluster/client.js';
 import type { ClusterClient, PodEvent } from '../../src/cluster/types.js';
-import { ClusterError } from '../../src/model/errors.js';
 import { buildProbePod, runSelector } from '../../src/probe/pod-spec.js';
 import { startApiDouble, type ApiDouble, type RequestFault } from './api-double.js';
+import { rejection } from './cluster-error.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netcheck-client-test-'));
 let api: ApiDouble;
@@ -49,16 +49,6 @@ afterAll(async () => {
 afterEach(() => {
   api.script({ failNext: [], downAfterRequests: undefined, watchCutAfterEvents: undefined });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ClusterError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ClusterError);
-    return error as ClusterError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A port nothing listens on: bind, note it, close. */
 async function closedPort(): Promise<number> {

@@ -24,6 +24,7 @@ import type { RunningCluster } from '../cluster-kit/cluster.js';
 import { pauseContainerRuntime } from '../cluster-kit/faults.js';
 import { runCommand } from '../cluster-kit/run-command.js';
 import { netcheckPodsLeft, waitFor } from './built-cli.js';
+import { rejection } from '../cluster/cluster-error.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(root, 'test', 'cluster', 'fixtures');
@@ -86,16 +87,6 @@ function rbacObjects(): object[] {
       ];
     }),
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ClusterError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ClusterError);
-    return error as ClusterError;
-  }
-  throw new Error('expected a rejection');
 }
 
 // Pods really start here, on a 2-core machine shared with other clusters: generous per-test time, never asserted on.
