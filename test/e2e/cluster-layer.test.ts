@@ -257,9 +257,9 @@ describe.skipIf(skip !== undefined)('the cluster layer on the real cluster', { t
     it('runs agent plans in parallel and returns their results; the policy decides what connects', async () => {
       const runId = newRun();
       // By ClusterIP, through kube-proxy: this test is about pods, not about cluster DNS. Retries only where the
-      // outcome disagrees with the expectation: a new pod's first packets can beat kube-router's ipset update.
+      // outcome disagrees with the expectation: kube-router admits a new pod only once it has synced (seconds, loaded).
       const web = (await client.inventory({ namespaces: ['team-a'] })).services.find((s) => s.name === 'web');
-      const plan = (expect: 'allow' | 'deny'): AgentPlan => ({ retries: 3, checks: [{ id: 'web', kind: 'tcp', target: web!.clusterIP!, port: 80, timeoutMs: 1_500, expect }] });
+      const plan = (expect: 'allow' | 'deny'): AgentPlan => ({ retries: 10, checks: [{ id: 'web', kind: 'tcp', target: web!.clusterIP!, port: 80, timeoutMs: 1_500, expect }] });
       const pods = [
         // team-b is admitted to web by web-from-team-b; a pod in team-a is not.
         spec(runId, 0, { namespace: 'team-b', labels: { app: 'client' }, args: agentRunArgs(plan('allow')) }),
