@@ -6,7 +6,7 @@ export default defineConfig({
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
-    // Lab tests create network namespaces and processes; two workers match the 2-core machines.
+    // Cluster tests start real clusters (namespaces, containerd, kubelets); two workers match the 2-core machines.
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,

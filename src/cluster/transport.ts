@@ -225,7 +225,7 @@ export class Transport {
 
 /**
  * client-node refuses plain-http servers unless skipTLSVerify is set (there is no TLS to verify anyway);
- * local API servers such as the lab's may speak plain http.
+ * local API servers (such as the tests' API double, test/cluster/api-double.ts) may speak plain http.
  */
 function plainHttpCompatible(config: KubeConfig, base: URL): KubeConfig {
   const cluster = config.getCurrentCluster();

@@ -172,7 +172,7 @@ export function listenerIsListening(stdout: string): boolean {
 
 export interface RunAgentLocallyOptions {
   signal: AbortSignal;
-  /** Run inside this network namespace (`ip netns exec`), e.g. the lab's outside host. Needs root. */
+  /** Run inside this network namespace (`ip netns exec`), e.g. a test cluster's outside host. Needs root. */
   netns?: string;
 }
 

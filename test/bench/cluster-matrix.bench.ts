@@ -1,10 +1,10 @@
 /**
- * lab-matrix's run (matrix-scenario.ts: 20 source pods × 50 service ports, 45 of them denied, timeout 1 s, no
+ * The matrix run (matrix-scenario.ts: 20 source pods × 50 service ports, 45 of them denied, timeout 1 s, no
  * retries) on the real cluster: kube-proxy routes, kube-router enforces, the probe pods are netcheck's own in
  * the cluster's node image. Seeded Deployments run the cluster-kit's listener on their declared ports.
  * runScenario talks to the API from this process through the kubeconfig (the 127.0.0.1 relay).
  *
- * Prints lab-matrix's line plus "cluster":"real"; stderr gets the run's phases (seconds since runScenario was
+ * Prints {"bench":"cluster-matrix",...measureMatrix's figures}; stderr gets the run's phases (seconds since runScenario was
  * called: probe pods created, Running, done, and the return after deleting them), which say where the time
  * over one pod lifetime goes. One run per process.
  */
@@ -18,7 +18,7 @@ const BENCH = 'cluster-matrix';
 const CONVERGE_TIMEOUT_MS = 60_000;
 
 /**
- * Measure netcheck, not the cluster settling (as lab-matrix waits for lab.settle()): startCluster returns once
+ * Measure netcheck, not the cluster settling: startCluster returns once
  * kube-router's chains exist, not once this policy is in them, nor every Service port in kube-proxy's rules.
  */
 async function waitForDataPlane(cluster: RunningCluster): Promise<void> {
@@ -37,7 +37,7 @@ async function waitForDataPlane(cluster: RunningCluster): Promise<void> {
   }
 }
 
-if (!skippedWithoutCluster('lab-matrix')) {
+if (!skippedWithoutCluster(BENCH)) {
   await warmComponentCache(BENCH);
   const manifests = writeMatrixManifests();
   try {
@@ -54,7 +54,7 @@ if (!skippedWithoutCluster('lab-matrix')) {
         process.stderr.write(`${BENCH}: ${failures.join('; ')}\n`);
         process.exitCode = 1;
       }
-      console.log(JSON.stringify({ bench: 'lab-matrix', cluster: 'real', ...figures }));
+      console.log(JSON.stringify({ bench: BENCH, ...figures }));
     } finally {
       await cluster.stop();
     }

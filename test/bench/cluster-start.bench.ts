@@ -1,8 +1,7 @@
 /**
- * The real cluster (test/cluster-kit), as lab-start.bench.ts does for the lab: start to ready with the
- * financial-ml manifests and a warm component cache (a cold one is built first, untimed, and stderr says so),
- * then probe-pod start latency on it, then stop. ONE run per process: a start costs ~40 s, so run the bench
- * again for a second figure rather than reading a median. stderr carries the start's steps with their times.
+ * The real cluster (test/cluster-kit): start to ready with the financial-ml manifests and a warm component cache
+ * (a cold one is built first, untimed, and stderr says so), then probe-pod start latency on it, then stop. ONE run
+ * per process: a start costs ~40 s, so run the bench again for a second figure rather than reading a median. stderr carries the start's steps with their times.
  *
  * Pod start: PODS of netcheck's own probe pods (buildProbePod, the cluster's node image), created one after
  * another through netcheck's client in `default` (kept until the end, so no pod's teardown overlaps the next

@@ -1,7 +1,7 @@
 /**
- * The matrix benches' shared shape (lab-matrix on the lab, cluster-matrix on the real cluster): 20 source pods
- * × 50 service ports, only the first port of each service admitted, probe timeout 1 s, no retries; and the one
- * way both measure netcheck on it. Deny probes all time out concurrently, so wall time should stay near one
+ * The matrix bench's shape (cluster-matrix.bench.ts runs it on the real cluster): 20 source pods × 50 service
+ * ports, only the first port of each service admitted, probe timeout 1 s, no retries; and how it measures
+ * netcheck on it. Deny probes all time out concurrently, so wall time should stay near one
  * pod lifetime, not 45 timeouts: ratio = wall / (podsRunning + one timeout).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,7 +88,7 @@ function scenario(): Scenario {
   const cells: ExpectedCell[] = sources.flatMap((src) =>
     targets.map((t) => ({ source: src.name, target: t.name, expect: t.name.endsWith(':8000') ? ('allow' as const) : ('deny' as const), location: at })),
   );
-  return { name: 'lab-matrix', file: at.file, manifests: [], defaults: { timeoutMs: TIMEOUT_MS, retries: 0 }, sources, targets, cells };
+  return { name: 'matrix', file: at.file, manifests: [], defaults: { timeoutMs: TIMEOUT_MS, retries: 0 }, sources, targets, cells };
 }
 
 export interface MatrixFigures {

@@ -31,7 +31,7 @@ async function rootState(): Promise<Record<string, string>> {
     sysctl: ['ipv4/ip_forward', 'ipv4/conf/all/route_localnet', 'netfilter/nf_conntrack_max'].map((k) => `${k}=${existsSync(`/proc/sys/net/${k}`) ? readFileSync(`/proc/sys/net/${k}`, 'utf8').trim() : '-'}`).join(' '),
     // Every mount a cluster could leave, except /run/netns itself (iproute2 makes it a mount point at the machine's
     // first `ip netns add`; stop() unmounts it when nothing else holds a namespace) and the named namespaces of
-    // test beds other tests run meanwhile (other clusters, labs): this cluster's own are checked by name.
+    // test beds other tests run meanwhile (other clusters, the agent tests' namespaces): this cluster's own are checked by name.
     mounts: readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .map((l) => l.split(' ')[4] ?? '')

@@ -70,6 +70,8 @@ export interface RunningCluster {
   setEnforcement(enforce: Enforcement): Promise<void>;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
+  /** The PID of a node's containerd (the process itself: every wrapper before it execs), for faults.ts. */
+  containerRuntimePid(node: string): number;
   /** Loads more images (e.g. buildNetcheckImage's) into every node's containerd, as a registry pull would. */
   importImages(archives: ImageArchive[]): Promise<void>;
   /** A kubeconfig for `identity` (a client certificate signed by the cluster CA), or with a bearer token. */
@@ -236,6 +238,11 @@ function runningCluster(s: StartingCluster, stop: () => Promise<void>, enforcing
     async startApiServer() {
       s.startApiServer();
       await waitUntil('API server healthy again', async () => ((await s.core.listNamespace()).items.length > 0 ? true : undefined), STATE_TIMEOUT_MS, () => s.apiServer.tail(5));
+    },
+    containerRuntimePid(node) {
+      const runtime = s.nodeRuntime.get(node);
+      if (runtime === undefined) throw new Error(`no node ${node} (nodes: ${net.nodes.map((n) => n.name).join(', ')})`);
+      return runtime.pid;
     },
     async importImages(archives) {
       for (const node of net.nodes) {

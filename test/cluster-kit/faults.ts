@@ -6,6 +6,7 @@
  * sends (the kubelet's probes, its API traffic), so the node stays Ready and its pods keep running — exactly a
  * data plane that is broken under a healthy kubelet.
  */
+import { readFileSync } from 'node:fs';
 import type { RunningCluster } from './cluster.js';
 import { runCommand } from './run-command.js';
 
@@ -80,4 +81,39 @@ export function breakNodeDataPlane(cluster: RunningCluster, node: string): Promi
 export async function leftoverFaultRules(cluster: RunningCluster, node: string): Promise<string[]> {
   const { stdout } = await runCommand(cluster.nodeArgv(node, ['iptables-save', '-t', 'raw']));
   return stdout.split('\n').filter((l) => l.includes(COMMENT));
+}
+
+export interface PausedRuntime {
+  nodes: string[];
+  /** SIGCONT to every paused containerd; safe to call twice. */
+  resume(): void;
+}
+
+/**
+ * A slow pod start, made real: the nodes' containerd processes are stopped (SIGSTOP), so the kubelet's sandbox and
+ * container calls wait, and pods scheduled there stay Pending (ContainerCreating) until `resume()`. Running
+ * containers are untouched (their shims are separate processes). Keep it to seconds: after minutes the kubelet
+ * would call the runtime down and the node NotReady.
+ */
+export function pauseContainerRuntime(cluster: Pick<RunningCluster, 'containerRuntimePid' | 'nodes'>, nodes = cluster.nodes.map((n) => n.name)): PausedRuntime {
+  const pids = nodes.map((node) => {
+    const pid = cluster.containerRuntimePid(node);
+    const command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    if (command !== 'containerd') throw new Error(`node ${node}: PID ${pid} is ${command}, not containerd`);
+    return pid;
+  });
+  const paused: number[] = [];
+  const resume = (): void => {
+    for (const pid of paused.splice(0)) process.kill(pid, 'SIGCONT');
+  };
+  try {
+    for (const pid of pids) {
+      process.kill(pid, 'SIGSTOP');
+      paused.push(pid);
+    }
+  } catch (error) {
+    resume();
+    throw error;
+  }
+  return { nodes, resume };
 }

@@ -32,18 +32,17 @@ describe('liveSessions', () => {
   const root = mkdtempSync(join(tmpdir(), 'netcheck-sessions-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('lists clusters and labs whose `up` process runs; ignores dead owners, other directories and broken files', () => {
+  it('lists clusters whose `up` process runs; ignores dead owners, other directories and broken files', () => {
     const write = (dir: string, content: string) => {
       mkdirSync(join(root, dir));
       writeFileSync(join(root, dir, 'session.json'), content);
     };
     write('netcheck-cluster-live', JSON.stringify(session));
-    write('netcheck-labapi-1-live', JSON.stringify({ ...session, probeImage: undefined }));
     // PID 2^22+1 is above Linux's pid_max limit: never a live process.
     write('netcheck-cluster-dead', JSON.stringify({ ...session, owner: 4_194_305 }));
     write('netcheck-cluster-broken', '{');
     write('something-else', JSON.stringify(session));
     mkdirSync(join(root, 'netcheck-cluster-starting'));
-    expect(liveSessions(root).map((s) => s.dir).sort()).toEqual([join(root, 'netcheck-cluster-live'), join(root, 'netcheck-labapi-1-live')]);
+    expect(liveSessions(root).map((s) => s.dir).sort()).toEqual([join(root, 'netcheck-cluster-live')]);
   });
 });

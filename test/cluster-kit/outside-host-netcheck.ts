@@ -1,7 +1,6 @@
 /**
  * `npm run netcheck -- ARGS`: the built netcheck, run inside the outside host of the cluster that
- * `npm run cluster -- up` (or the lab that `npm run lab -- up`) keeps running, with its kubeconfig and, for
- * `run`, its local probe image.
+ * `npm run cluster -- up` keeps running, with its kubeconfig and, for `run`, its local probe image.
  *
  * Why not plain `npx netcheck` from the shell: the API server answers in the root network namespace too, so a
  * run from there would look fine — but its runner-side checks would send the seed's LoadBalancer traffic
@@ -20,14 +19,14 @@ import { isProcessAlive } from './processes.js';
 export interface Session {
   kubeconfig: string;
   outsideHost: string;
-  /** An image the nodes hold, for probe pods (the cluster kit has no registry). Absent for the lab. */
-  probeImage?: string;
+  /** An image the nodes hold, for probe pods (the cluster kit has no registry). */
+  probeImage: string;
   /** The `up` process: the session is live while it is. */
   owner: number;
 }
 
 const SESSION_FILE = 'session.json';
-const SESSION_DIR_PREFIXES = ['netcheck-cluster-', 'netcheck-labapi-'];
+const SESSION_DIR_PREFIX = 'netcheck-cluster-';
 const MAIN = fileURLToPath(new URL('../../dist/bin/main.js', import.meta.url));
 /** netcheck's commands that never start probe pods, so take no --image. */
 const OFFLINE_COMMANDS = new Set(['analyze', 'explain', 'lint', 'validate', 'check', 'cleanup']);
@@ -39,7 +38,7 @@ export function writeSession(dir: string, session: Omit<Session, 'owner'>): void
 /** Sessions whose `up` process is still running, with their directories. */
 export function liveSessions(root = tmpdir()): Array<Session & { dir: string }> {
   return readdirSync(root)
-    .filter((entry) => SESSION_DIR_PREFIXES.some((prefix) => entry.startsWith(prefix)))
+    .filter((entry) => entry.startsWith(SESSION_DIR_PREFIX))
     .flatMap((entry) => {
       const file = join(root, entry, SESSION_FILE);
       if (!existsSync(file)) return [];
@@ -56,7 +55,7 @@ export function liveSessions(root = tmpdir()): Array<Session & { dir: string }> 
 export function outsideHostNetcheckArgv(session: Session, args: readonly string[]): string[] {
   const first = args.find((a) => !a.startsWith('-'));
   const probes = first !== undefined && !OFFLINE_COMMANDS.has(first);
-  const image = probes && session.probeImage !== undefined && !args.some((a) => a === '--image' || a.startsWith('--image=')) ? ['--image', session.probeImage] : [];
+  const image = probes && !args.some((a) => a === '--image' || a.startsWith('--image=')) ? ['--image', session.probeImage] : [];
   return ['nsenter', `--net=/run/netns/${session.outsideHost}`, process.execPath, MAIN, ...args, ...image];
 }
 

@@ -1,5 +1,5 @@
 /**
- * The https path (the lab speaks plain http): CA verification from the kubeconfig, bearer tokens,
+ * The https path (the API double in client.test.ts speaks plain http): CA verification from the kubeconfig, bearer tokens,
  * insecure-skip-tls-verify, and the typed errors when they do not fit. The server is a minimal
  * https endpoint; the client under test is the real one.
  */

@@ -26,15 +26,15 @@ export interface RunBuiltCliOptions {
   onStderr?: (stderr: string, pid: number) => void;
 }
 
-/**
- * Runs `node MAIN ...argv` inside the lab's outside host. The caller passes every CLI argument, including
- * `--kubeconfig`. Async on purpose: the lab's API server lives in this process and must keep answering.
- */
-/** Where the CLI runs: the lab's or the real cluster's outside host (the machine netcheck runs on). */
+/** Where the CLI runs: the real cluster's outside host (the machine netcheck runs on). */
 export interface OutsideHost {
   outsideHostArgv(argv: string[]): string[];
 }
 
+/**
+ * Runs `node MAIN ...argv` inside the outside host. The caller passes every CLI argument, including
+ * `--kubeconfig`. Async, so that the test process keeps serving its callbacks while the CLI runs.
+ */
 export function runBuiltCli(host: OutsideHost, argv: string[], options: RunBuiltCliOptions = {}): Promise<CliRun> {
   const command = host.outsideHostArgv(['node', MAIN, ...argv]);
   return new Promise((resolve) => {

@@ -3,7 +3,8 @@
  * containerd, kube-proxy, CoreDNS, kube-router enforcing the policies). The BUILT CLI runs as a subprocess
  * inside the cluster's outside host. Every observed outcome comes from real packets through kube-router's
  * rules, so a mistake in netcheck's policy engine shows up here as a mismatch. Each fault is made real: stop
- * the enforcer, scale CoreDNS to 0, stop the API server, bind a Role, remove a label.
+ * the enforcer, scale CoreDNS to 0, stop the API server, bind a Role, remove a label; probes are made to land on
+ * one node or the other by cordoning, as an operator would.
  * Asserted: classifications, reasons, findings, exit codes and the pods left behind — never wall time.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -133,6 +134,53 @@ describe.skipIf(skip !== undefined)('netcheck run on the real cluster', { timeou
     const md = readFileSync(markdown, 'utf8');
     expect(md).toContain(`${cells.length} cells, ${cells.filter((cell) => cell.pass).length} passed, 0 failed, 0 could not run, ${known.length} known gap`);
     expect(run.stdout).toContain('PASS');
+    await noPodsLeft();
+  });
+
+  it('JUnit names are stable across runs whose probes land on other nodes (one node cordoned, then the other); --per-node names each pod cell with its node once; every report validates', async () => {
+    const nodes = c.nodes.map((n) => n.name).sort();
+    const testcaseNames = (xml: string): string[] => [...xml.matchAll(/<testcase [^>]*?\sname="([^"]*)"/g)].map(([, name]) => unescapeXml(name as string));
+    const runReports = async (name: string, extra: string[] = []): Promise<{ xml: string; cells: CellVerdict[]; file: string }> => {
+      const file = join(dir, `${name}.xml`);
+      const json = join(dir, `${name}.json`);
+      const run = await runCli(['run', 'financial-ml', ...extra, '--budget', '90s', '--no-progress', '-o', `junit=${file}`, '-o', `json=${json}`]);
+      expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
+      return { xml: readFileSync(file, 'utf8'), cells: report(json).cells, file };
+    };
+    /** A run with every probe on `node`: the other nodes cordoned, so the real scheduler has no other choice. */
+    const runOnlyOn = async (node: string, name: string): Promise<{ xml: string; cells: CellVerdict[]; file: string }> => {
+      const others = nodes.filter((n) => n !== node);
+      for (const other of others) await kubectl('cordon', other);
+      try {
+        return await runReports(name);
+      } finally {
+        for (const other of others) await kubectl('uncordon', other);
+      }
+    };
+    const first = await runOnlyOn(nodes[0] as string, 'on-first-node');
+    const second = await runOnlyOn(nodes[1] as string, 'on-second-node');
+    const podCells = (r: { cells: CellVerdict[] }): CellVerdict[] => r.cells.filter((x) => x.node !== undefined);
+    // Without this the comparison below would prove nothing.
+    expect(new Set(podCells(first).map((x) => x.node))).toEqual(new Set([nodes[0]]));
+    expect(new Set(podCells(second).map((x) => x.node))).toEqual(new Set([nodes[1]]));
+    const names = testcaseNames(first.xml);
+    expect(names).toHaveLength(first.cells.length);
+    expect(new Set(names).size).toBe(names.length);
+    expect(testcaseNames(second.xml)).toEqual(names);
+    for (const name of names) expect(name).not.toMatch(/@/);
+    // Where each probe ran is still in the report, in the testcase's output.
+    expect(first.xml).toContain(`node: ${nodes[0]}`);
+    expect(junitSchemaErrors(first.file)).toBe('');
+    expect(junitSchemaErrors(second.file)).toBe('');
+
+    const perNode = await runReports('per-node', ['--per-node']);
+    // JSON writes an absent pinnedNode as null.
+    expect([...new Set(perNode.cells.flatMap((x) => (typeof x.pinnedNode === 'string' ? [x.pinnedNode] : [])))].sort()).toEqual(nodes);
+    const perNodeNames = testcaseNames(perNode.xml);
+    expect(new Set(perNodeNames).size).toBe(perNodeNames.length);
+    expect(perNodeNames.filter((n) => n.startsWith('serving → cluster-dns '))).toEqual(nodes.map((n) => `serving → cluster-dns @${n} (allow)`));
+    expect(perNodeNames.filter((n) => n.startsWith('ci-runner → ')).every((n) => !n.includes('@'))).toBe(true);
+    expect(junitSchemaErrors(perNode.file)).toBe('');
     await noPodsLeft();
   });
 

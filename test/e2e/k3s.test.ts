@@ -3,7 +3,7 @@
  * controller). Needs a container runtime that answers a ping; elsewhere the suite skips with one line saying why.
  * Image: NETCHECK_K3S_IMAGE (default below). Runs the BUILT CLI: `npm test` builds first.
  *
- * What differs from the lab run (test/e2e/k3s-variant.ts does it, test/e2e/k3s-variant.test.ts checks it):
+ * What differs from the run on the kit's cluster (test/e2e/k3s-variant.ts does it, test/e2e/k3s-variant.test.ts checks it):
  * - k3s runs its own CoreDNS, so the manifests' kube-system Deployment and Service are not applied; the kube-system
  *   Namespace is, so it carries the hand-set `name: kube-system` label the baseline's DNS rule needs.
  * - No LoadBalancer address is ever probed. The runner source is dropped (the CI machine does not own
@@ -172,7 +172,7 @@ describe.skipIf(!runtime.ok)(title, () => {
     expect(cells.filter((c) => !c.pass && c.classification !== 'known-gap')).toEqual([]);
     expect(cells.filter((c) => c.classification === 'known-gap').length).toBeGreaterThan(0);
     expect(run.code, run.stderr).toBe(0);
-    // Pods already being deleted (grace period 0) count as gone, as the lab test counts them.
+    // Pods already being deleted (grace period 0) count as gone, as netcheckPodsLeft (built-cli.ts) counts them.
     const left = await kubectl('get', 'pods', '--all-namespaces', '-l', 'netcheck.io/run', '-o', 'json');
     const items = (JSON.parse(left.stdout) as { items: Array<Record<string, any>> }).items;
     expect(items.filter((p) => !p.metadata.deletionTimestamp).map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual([]);

@@ -118,41 +118,41 @@ describe('runAgentLocally on loopback', () => {
 });
 
 describe.skipIf(!canBuildNetns)('runAgentLocally and the -e args in a network namespace', () => {
-  let lab: AgentNetns;
+  let net: AgentNetns;
   beforeAll(async () => {
-    lab = await createAgentNetns();
+    net = await createAgentNetns();
   });
   afterAll(async () => {
-    await lab?.teardown();
+    await net?.teardown();
   });
 
   it('runs the plan inside the namespace (search list from its resolv.conf)', async () => {
     const plan: AgentPlan = {
       checks: [
         { id: 'http', kind: 'http', target: 'web', port: PORTS.listener, timeoutMs: 1000 },
-        { id: 'dropped', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'allow' },
+        { id: 'dropped', kind: 'tcp', target: net.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'allow' },
       ],
       retries: 1,
     };
-    const results = await runAgentLocally(plan, { signal: AbortSignal.timeout(10_000), netns: lab.clientNs });
+    const results = await runAgentLocally(plan, { signal: AbortSignal.timeout(10_000), netns: net.clientNs });
     expect(results.map((r) => r.id)).toEqual(['http', 'dropped']);
     expect(results[0]?.outcome).toEqual({ kind: 'http', status: 200 });
-    expect(results[0]?.attempts[0]?.address).toBe(lab.serverIp);
+    expect(results[0]?.attempts[0]?.address).toBe(net.serverIp);
     expect(results[1]?.attempts.map((a) => a.outcome.kind)).toEqual(['timeout', 'timeout']);
   });
 
   it('kills the agent when aborted', async () => {
     const controller = new AbortController();
     const plan: AgentPlan = {
-      checks: [{ id: 'slow', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 30_000 }],
+      checks: [{ id: 'slow', kind: 'tcp', target: net.serverIp, port: PORTS.dropped, timeoutMs: 30_000 }],
       retries: 0,
     };
-    const pending = runAgentLocally(plan, { signal: controller.signal, netns: lab.clientNs });
-    await waitFor(async () => (await pidsIn(lab.clientNs)).length > 0);
+    const pending = runAgentLocally(plan, { signal: controller.signal, netns: net.clientNs });
+    await waitFor(async () => (await pidsIn(net.clientNs)).length > 0);
     controller.abort(new Error('budget exceeded'));
     await expect(pending).rejects.toThrow('budget exceeded');
-    await waitFor(async () => (await pidsIn(lab.clientNs)).length === 0);
-    expect(await pidsIn(lab.clientNs)).toEqual([]);
+    await waitFor(async () => (await pidsIn(net.clientNs)).length === 0);
+    expect(await pidsIn(net.clientNs)).toEqual([]);
   });
 
   it('agentRunArgs run as a pod would: node <args>', async () => {
@@ -160,11 +160,11 @@ describe.skipIf(!canBuildNetns)('runAgentLocally and the -e args in a network na
       checks: [{ id: 'dns', kind: 'dns', target: 'api.other', timeoutMs: 1000 }],
       retries: 0,
     };
-    const { code, stdout } = await lab.runNode(agentRunArgs(plan));
+    const { code, stdout } = await net.runNode(agentRunArgs(plan));
     expect(code).toBe(0);
     const output = parseAgentOutput(stdout);
     expect(output).toMatchObject({ done: true, problems: [] });
-    expect(output.results[0]?.outcome).toEqual({ kind: 'resolved', addresses: [lab.serverIp] });
+    expect(output.results[0]?.outcome).toEqual({ kind: 'resolved', addresses: [net.serverIp] });
   });
 });
 

@@ -9,29 +9,29 @@ import { runAgentLocally } from '../../src/probe/agent.js';
 import { PORTS, canBuildNetns, createAgentNetns, type AgentNetns } from './agent-netns.js';
 
 describe.skipIf(!canBuildNetns)('agent: fallback after a name that did not resolve (netns)', () => {
-  let lab: AgentNetns;
+  let net: AgentNetns;
   beforeAll(async () => {
-    lab = await createAgentNetns();
+    net = await createAgentNetns();
   });
   afterAll(async () => {
-    await lab?.teardown();
+    await net?.teardown();
   });
 
   // Through runAgentLocally, so the parser that reads a probe pod's log keeps the fallback too.
   const runChecks = (checks: AgentCheck[]): Promise<AgentCheckResult[]> =>
-    runAgentLocally({ checks, retries: 0 }, { signal: AbortSignal.timeout(20_000), netns: lab.clientNs });
+    runAgentLocally({ checks, retries: 0 }, { signal: AbortSignal.timeout(20_000), netns: net.clientNs });
 
   it('nxdomain, then the fallback: open, blocked, or not tried when the name resolved', async () => {
     const results = await runChecks([
-      { id: 'open', kind: 'tcp', target: 'ghost.cluster.local.', port: PORTS.listener, timeoutMs: 1000, fallback: lab.serverIp },
-      { id: 'dropped', kind: 'tcp', target: 'ghost.cluster.local.', port: PORTS.dropped, timeoutMs: 500, fallback: lab.serverIp },
-      { id: 'http', kind: 'http', target: 'ghost.cluster.local.', port: PORTS.listener, timeoutMs: 1000, fallback: lab.serverIp },
+      { id: 'open', kind: 'tcp', target: 'ghost.cluster.local.', port: PORTS.listener, timeoutMs: 1000, fallback: net.serverIp },
+      { id: 'dropped', kind: 'tcp', target: 'ghost.cluster.local.', port: PORTS.dropped, timeoutMs: 500, fallback: net.serverIp },
+      { id: 'http', kind: 'http', target: 'ghost.cluster.local.', port: PORTS.listener, timeoutMs: 1000, fallback: net.serverIp },
       { id: 'resolved', kind: 'tcp', target: 'web', port: PORTS.listener, timeoutMs: 1000, fallback: '10.251.0.1' },
       { id: 'no-fallback', kind: 'tcp', target: 'ghost.cluster.local.', port: PORTS.listener, timeoutMs: 1000 },
     ]);
     const byId = new Map(results.map((r) => [r.id, r]));
-    expect(byId.get('open')).toMatchObject({ outcome: { kind: 'dns-nxdomain' }, fallback: { target: lab.serverIp, outcome: { kind: 'connected' } } });
-    expect(byId.get('dropped')).toMatchObject({ outcome: { kind: 'dns-nxdomain' }, fallback: { target: lab.serverIp, outcome: { kind: 'timeout' } } });
+    expect(byId.get('open')).toMatchObject({ outcome: { kind: 'dns-nxdomain' }, fallback: { target: net.serverIp, outcome: { kind: 'connected' } } });
+    expect(byId.get('dropped')).toMatchObject({ outcome: { kind: 'dns-nxdomain' }, fallback: { target: net.serverIp, outcome: { kind: 'timeout' } } });
     expect(byId.get('http')).toMatchObject({ outcome: { kind: 'dns-nxdomain' }, fallback: { outcome: { kind: 'http', status: 200 } } });
     expect(byId.get('resolved')?.outcome).toEqual({ kind: 'connected' });
     expect(byId.get('resolved')).not.toHaveProperty('fallback');

@@ -106,18 +106,18 @@ describe('malformed plans exit 2 with an error line', () => {
 });
 
 describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped ports and dnsmasq (netns)', () => {
-  let lab: AgentNetns;
+  let net: AgentNetns;
   beforeAll(async () => {
-    lab = await createAgentNetns();
+    net = await createAgentNetns();
   });
   afterAll(async () => {
-    await lab?.teardown();
+    await net?.teardown();
   });
 
   async function runPlan(checks: AgentCheck[], retries = 0, viaEval = false): Promise<AgentLines> {
     const plan = JSON.stringify({ checks, retries });
     const args = viaEval ? ['-e', readFileSync(agentPath, 'utf8'), 'run', plan] : [agentPath, 'run', plan];
-    const { code, stdout } = await lab.runNode(args);
+    const { code, stdout } = await net.runNode(args);
     return readLines(stdout, code);
   }
 
@@ -154,7 +154,7 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
     beforeAll(async () => {
       const checks = cases.map(({ check }) => ({
         ...check,
-        target: check.target === 'SERVER' ? lab.serverIp : check.target,
+        target: check.target === 'SERVER' ? net.serverIp : check.target,
         timeoutMs: 1000,
       }));
       lines = await runPlan(checks);
@@ -168,10 +168,10 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
 
     it.each(cases)('$check.id', ({ check, outcome, viaName }) => {
       const found = result(lines, check.id);
-      expect(found.outcome).toEqual(outcome(lab.serverIp));
+      expect(found.outcome).toEqual(outcome(net.serverIp));
       expect(found.attempts).toHaveLength(1);
       expect(found.attempts[0]?.outcome).toEqual(found.outcome);
-      expect(found.attempts[0]?.address).toBe(viaName ? lab.serverIp : undefined);
+      expect(found.attempts[0]?.address).toBe(viaName ? net.serverIp : undefined);
     });
   });
 
@@ -182,7 +182,7 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
     { filter: 'drop', lookup: 'dns-timeout', byName: 'dns-timeout' },
     { filter: 'reject', lookup: 'refused', byName: 'dns-rejected' },
   ] as const)('DNS server filtered with $filter: $lookup for a dns check over UDP and TCP, $byName for checks by name', async ({ filter, lookup, byName }) => {
-    await lab.filterDns(filter);
+    await net.filterDns(filter);
     try {
       const lines = await runPlan([
         { id: 'udp', kind: 'dns', target: 'web', timeoutMs: 500 },
@@ -199,14 +199,14 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
         ['udp-by-name', byName],
       ]);
     } finally {
-      await lab.filterDns('none');
+      await net.filterDns('none');
     }
   });
 
   it('runs checks concurrently: ten dropped ports cost about one timeout', async () => {
     const timeoutMs = 500;
     const checks: AgentCheck[] = Array.from({ length: 10 }, (_, i) => ({
-      id: `drop-${i}`, kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs,
+      id: `drop-${i}`, kind: 'tcp', target: net.serverIp, port: PORTS.dropped, timeoutMs,
     }));
     const lines = await runPlan(checks);
     expect(lines.results.size).toBe(10);
@@ -222,12 +222,12 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
   it('retries a check whose outcome disagrees with its expectation and reports every attempt', async () => {
     const lines = await runPlan(
       [
-        { id: 'allow-but-dropped', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'allow' },
-        { id: 'deny-but-open', kind: 'tcp', target: lab.serverIp, port: PORTS.listener, timeoutMs: 300, expect: 'deny' },
-        { id: 'allow-and-refused', kind: 'tcp', target: lab.serverIp, port: PORTS.closed, timeoutMs: 300, expect: 'allow' },
-        { id: 'deny-and-refused', kind: 'tcp', target: lab.serverIp, port: PORTS.closed, timeoutMs: 300, expect: 'deny' },
-        { id: 'deny-and-dropped', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'deny' },
-        { id: 'no-expectation', kind: 'tcp', target: lab.serverIp, port: PORTS.dropped, timeoutMs: 300 },
+        { id: 'allow-but-dropped', kind: 'tcp', target: net.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'allow' },
+        { id: 'deny-but-open', kind: 'tcp', target: net.serverIp, port: PORTS.listener, timeoutMs: 300, expect: 'deny' },
+        { id: 'allow-and-refused', kind: 'tcp', target: net.serverIp, port: PORTS.closed, timeoutMs: 300, expect: 'allow' },
+        { id: 'deny-and-refused', kind: 'tcp', target: net.serverIp, port: PORTS.closed, timeoutMs: 300, expect: 'deny' },
+        { id: 'deny-and-dropped', kind: 'tcp', target: net.serverIp, port: PORTS.dropped, timeoutMs: 300, expect: 'deny' },
+        { id: 'no-expectation', kind: 'tcp', target: net.serverIp, port: PORTS.dropped, timeoutMs: 300 },
       ],
       2,
     );
@@ -246,7 +246,7 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
     const lines = await runPlan(
       [
         { id: 'open', kind: 'http', target: 'web', port: PORTS.listener, timeoutMs: 1000 },
-        { id: 'closed', kind: 'tcp', target: lab.serverIp, port: PORTS.closed, timeoutMs: 1000 },
+        { id: 'closed', kind: 'tcp', target: net.serverIp, port: PORTS.closed, timeoutMs: 1000 },
       ],
       0,
       true,
@@ -259,11 +259,11 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
 
   it('listen mode prints its readiness line once bound, serves, and exits 0 on SIGTERM', async () => {
     const listen = [{ port: 8090, protocol: 'TCP' }, { port: 8091, protocol: 'UDP' }];
-    const { child, firstLine } = await lab.startServerNode([agentPath, 'listen', JSON.stringify({ listen })], 'listening');
+    const { child, firstLine } = await net.startServerNode([agentPath, 'listen', JSON.stringify({ listen })], 'listening');
     expect(JSON.parse(firstLine)).toEqual({ listening: listen });
     const lines = await runPlan([
-      { id: 'http', kind: 'http', target: lab.serverIp, port: 8090, timeoutMs: 1000 },
-      { id: 'udp', kind: 'udp', target: lab.serverIp, port: 8091, timeoutMs: 1000 },
+      { id: 'http', kind: 'http', target: net.serverIp, port: 8090, timeoutMs: 1000 },
+      { id: 'udp', kind: 'udp', target: net.serverIp, port: 8091, timeoutMs: 1000 },
     ]);
     expect(result(lines, 'http').outcome).toEqual({ kind: 'http', status: 200 });
     expect(result(lines, 'udp').outcome).toEqual({ kind: 'connected' });
@@ -273,7 +273,7 @@ describe.skipIf(!canBuildNetns)('agent against real listeners, closed, dropped p
   });
 
   it('listen mode exits 1 with an error line when a port is taken', async () => {
-    const { code, stdout } = await lab.runNode([
+    const { code, stdout } = await net.runNode([
       '-e',
       `require('net').createServer().listen(8095, () => {` +
         `const c = require('child_process').spawnSync(process.execPath, [${JSON.stringify(agentPath)}, 'listen', '{"listen":[{"port":8095,"protocol":"TCP"}]}'], { encoding: 'utf8' });` +

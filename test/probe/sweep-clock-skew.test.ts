@@ -1,7 +1,7 @@
 /**
  * `netcheck cleanup` on a machine whose clock disagrees with the API server's: the sweep reasons on the
  * server's clock (its Date header) and the pods' own server-written creationTimestamp + activeDeadlineSeconds.
- * The HTTP server below stands in for kube-apiserver only to give it a skewed clock, which the lab cannot.
+ * The HTTP server below stands in for kube-apiserver only to give it a skewed clock, which a test cluster on this machine cannot have.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
