@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/model/errors.js';
 import { analyzeSnapshot } from '../../src/policy/analyze.js';
+import { lintSnapshot } from '../../src/policy/lint.js';
 import { createPolicyEngine, describeFlow, podKey, type PolicyEngine } from '../../src/policy/engine.js';
 import { snapshotFromManifestFiles } from '../../src/policy/manifests.js';
 import type { Endpoint, FlowVerdict, PodInfo, Protocol } from '../../src/policy/types.js';
@@ -531,5 +532,16 @@ describe('ClusterNetworkPolicy manifests: the API\'s validation, as one-line err
     const { snapshot } = snapshotFromManifestFiles([{ path: 'platform.yaml', text: storyPlatform() }, { path: 'p.yaml', text: USER_STORY_1 }]);
     const cell = analyzeSnapshot(snapshot, { port: 8080, explain: true }).cells.find((c) => c.from === 'foo-ns-1/client' && c.to === 'sensitive-ns/vault');
     expect(cell).toMatchObject({ allowed: false, ingress: { reason: 'admin-policy', decidedBy: "ClusterNetworkPolicy cluster-wide-deny-example (tier Admin, priority 10) ingress[0] 'select-all-deny-all': Deny" } });
+  });
+});
+
+describe('lint sees ClusterNetworkPolicies', () => {
+  it('an Admin-tier Accept to kube-dns (user story 2) answers the DNS-egress rule for a namespace whose NetworkPolicy denies all egress', () => {
+    const dnsFindings = (...docs: string[]) => {
+      const { snapshot } = snapshotFromManifestFiles([{ path: 'platform.yaml', text: storyPlatform() }, { path: 'p.yaml', text: [DENY_ALL_NP('foo-ns-1'), ...docs].join('\n---\n') }]);
+      return lintSnapshot(snapshot).filter((f) => f.id === 'NC002' && f.namespace === 'foo-ns-1');
+    };
+    expect(dnsFindings()).toHaveLength(1);
+    expect(dnsFindings(USER_STORY_2)).toEqual([]);
   });
 });
