@@ -13,8 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/model/errors.js';
 import { analyzeSnapshot } from '../../src/policy/analyze.js';
 import { lintSnapshot } from '../../src/policy/lint.js';
-import { createPolicyEngine, describeFlow, podKey, type PolicyEngine } from '../../src/policy/engine.js';
+import { createPolicyEngine, describeFlow, type PolicyEngine } from '../../src/policy/engine.js';
 import { snapshotFromManifestFiles } from '../../src/policy/manifests.js';
+import { expectMatrixAgrees } from './builders.js';
 import type { Endpoint, FlowVerdict, PodInfo, Protocol } from '../../src/policy/types.js';
 
 // ---- user stories: a small platform with the namespaces the stories name ----
@@ -135,20 +136,6 @@ function at(engine: PolicyEngine, key: string): Endpoint {
 
 function flow(engine: PolicyEngine, from: string, to: string, port: number | string = 8080, protocol: Protocol = 'TCP'): FlowVerdict {
   return engine.evaluateFlow(at(engine, from), at(engine, to), port, protocol);
-}
-
-/** The fast matrix must agree with the explained evaluation on every pair. */
-function expectMatrixAgrees(engine: PolicyEngine, port: number, protocol: Protocol = 'TCP'): void {
-  const m = engine.computeMatrix(port, protocol);
-  const n = m.pods.length;
-  const wrong: string[] = [];
-  m.pods.forEach((s, i) =>
-    m.pods.forEach((d, j) => {
-      const v = engine.evaluateFlow({ kind: 'pod', pod: s }, { kind: 'pod', pod: d }, port, protocol);
-      if (v.allowed !== (m.allowed[i * n + j] === 1)) wrong.push(`${podKey(s)} -> ${podKey(d)}: explain ${v.allowed}`);
-    }),
-  );
-  expect(wrong).toEqual([]);
 }
 
 const DENY_ALL_NP = (ns: string): string =>
