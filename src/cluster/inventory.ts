@@ -18,6 +18,7 @@ import {
   podFromObject,
   serviceFromObject,
 } from '../policy/from-objects.js';
+import { CLUSTER_NETWORK_POLICY_VERSIONS } from '../policy/cluster-network-policy.js';
 import type { AdminPolicy, NamespaceInfo, NetworkPolicy, NodeInfo, OtherPolicy, PodInfo, ServiceInfo } from '../policy/types.js';
 import { podStateFromObject } from './pod-state.js';
 import type { Transport } from './transport.js';
@@ -271,7 +272,7 @@ export async function readInventory(
 
 /**
  * Policies that decide flows besides NetworkPolicies, read only where the API server serves them (discovery):
- * AdminNetworkPolicy / BaselineAdminNetworkPolicy (evaluated by the engine) and Calico's GlobalNetworkPolicy /
+ * AdminNetworkPolicy / BaselineAdminNetworkPolicy and ClusterNetworkPolicy (evaluated by the engine) and Calico's GlobalNetworkPolicy /
  * NetworkPolicy (which the engine cannot evaluate; cells they may decide say so). Calico's own API server
  * (projectcalico.org/v3) serves the objects its CRDs (crd.projectcalico.org/v1) store, so only one is read.
  * Not readable: named in `unknown`, since the verdicts would be missing a decider.
@@ -296,6 +297,9 @@ async function readPoliciesBeyondNetworkPolicy(
     lists.push({ groupVersion: 'policy.networking.k8s.io/v1alpha1', resource: 'adminnetworkpolicies', listKind: 'AdminNetworkPolicyList' });
     lists.push({ groupVersion: 'policy.networking.k8s.io/v1alpha1', resource: 'baselineadminnetworkpolicies', listKind: 'BaselineAdminNetworkPolicyList' });
   }
+  // ClusterNetworkPolicy: network-policy-api v0.3.0 serves the same objects as v1alpha2 and v1beta1 (one schema), so one is read.
+  const cnpVersion = CLUSTER_NETWORK_POLICY_VERSIONS.find(serves);
+  if (cnpVersion !== undefined) lists.push({ groupVersion: cnpVersion, resource: 'clusternetworkpolicies', listKind: 'ClusterNetworkPolicyList' });
   const calico = serves('projectcalico.org/v3') ? 'projectcalico.org/v3' : serves('crd.projectcalico.org/v1') ? 'crd.projectcalico.org/v1' : undefined;
   if (calico !== undefined) {
     lists.push({ groupVersion: calico, resource: 'globalnetworkpolicies', listKind: 'GlobalNetworkPolicyList' });

@@ -41,6 +41,8 @@ export interface AnalysisCell {
   ingress?: CellDirection;
   /** Calico policies that may decide this cell instead (with explanations only). */
   mayBeDecidedBy?: string[];
+  /** Admin-policy rules whose match the input cannot settle and that would change the cell (with explanations only). */
+  dependsOn?: string[];
 }
 
 /** A destination port column: what the table shows per destination. */
@@ -116,6 +118,7 @@ export function analyzeSnapshot(
           cell.egress = toCellDirection(v.egress);
           cell.ingress = toCellDirection(v.ingress);
           if (v.mayBeDecidedBy) cell.mayBeDecidedBy = v.mayBeDecidedBy.map((m) => m.text);
+          if (v.dependsOn) cell.dependsOn = v.dependsOn;
         }
         cells.push(cell);
       }

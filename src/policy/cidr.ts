@@ -91,3 +91,13 @@ export function cidrContains(cidr: ParsedCidr, address: ParsedAddress): boolean 
   const hostBits = BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefix);
   return (address.value >> hostBits) === (cidr.network >> hostBits);
 }
+
+/** Whether every address of `inner` lies in `outer`. */
+export function cidrCovers(outer: ParsedCidr, inner: ParsedCidr): boolean {
+  return outer.family === inner.family && outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, value: inner.network });
+}
+
+/** Whether the two blocks share an address (for CIDRs: one holds the other). */
+export function cidrsOverlap(a: ParsedCidr, b: ParsedCidr): boolean {
+  return cidrCovers(a, b) || cidrCovers(b, a);
+}

@@ -19,7 +19,7 @@
  * - Self-traffic (a pod to itself) is evaluated by the same rules as any other pair.
  * - An address that equals a known pod's IP is still treated as an address; callers resolve pod IPs first.
  */
-import { createAdminEvaluator } from './admin.js';
+import { adminActionAllows, createAdminEvaluator, dependenceNotes, type AdminDependence } from './admin.js';
 import { createCalicoEvaluator, type TierOutcome } from './calico-policy.js';
 import { cidrContains, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from './cidr.js';
 import { compareByNamespaceName, compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
@@ -329,18 +329,29 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     }
     const isolating = selecting(subject.pod).filter((c) => (direction === 'ingress' ? c.ingress : c.egress));
     const isolatedBy = isolating.map((c) => c.key);
-    // AdminNetworkPolicies first; Pass (or no match) hands the flow to NetworkPolicies, then the baseline.
-    const adminRef = admin.active ? admin.decide('admin', direction, subject.pod, peer, destPorts, port, protocol) : undefined;
+    // The Admin tier first; Pass (or no match) hands the flow to NetworkPolicies, then the Baseline tier.
+    // Rules whose match the input cannot settle (admin.ts) are noted where they would change the verdict.
+    const depends: AdminDependence[] = [];
+    const withDepends = (d: DirectionVerdict): DirectionVerdict => {
+      const notes = dependenceNotes(depends, d.allowed);
+      return notes.length > 0 ? { ...d, dependsOn: notes } : d;
+    };
+    const adminDecision = admin.active ? admin.decideExplained('admin', direction, subject.pod, peer, destPorts, port, protocol) : undefined;
+    const adminRef = adminDecision?.ref;
+    depends.push(...(adminDecision?.depends ?? []));
     if (adminRef && adminRef.action !== 'Pass') {
-      return { direction, allowed: adminRef.action === 'Allow', reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: adminRef };
+      return withDepends({ direction, allowed: adminActionAllows(adminRef.action), reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: adminRef });
     }
     const passed = adminRef ? { passedBy: adminRef } : {};
     const afterTier = (): DirectionVerdict => {
-      const baseline = admin.active ? admin.decide('baseline', direction, subject.pod, peer, destPorts, port, protocol) : undefined;
-      if (baseline) {
-        return { direction, allowed: baseline.action === 'Allow', reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: baseline, ...passed };
+      const baselineDecision = admin.active ? admin.decideExplained('baseline', direction, subject.pod, peer, destPorts, port, protocol) : undefined;
+      const baseline = baselineDecision?.ref;
+      depends.push(...(baselineDecision?.depends ?? []));
+      // A Baseline-tier Pass (ClusterNetworkPolicy) skips the rest of the tier: the default, allowed.
+      if (baseline && baseline.action !== 'Pass') {
+        return withDepends({ direction, allowed: adminActionAllows(baseline.action), reason: 'admin-policy', isolatedBy, admittedBy: [], nearMisses: [], decidedBy: baseline, ...passed });
       }
-      return { direction, allowed: true, reason: 'not-isolated', isolatedBy, admittedBy: [], nearMisses: [], ...passed };
+      return withDepends({ direction, allowed: true, reason: 'not-isolated', isolatedBy, admittedBy: [], nearMisses: [], ...(baseline ? { passedBy: baseline } : passed) });
     };
     if (isolating.length === 0 && !calico.active) return afterTier();
     const admittedBy: AdmittingRule[] = [];
@@ -382,8 +393,8 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
     misses.sort((a, b) => a.rank - b.rank);
     const kubernetesOnly = (): DirectionVerdict => {
       if (isolating.length === 0) return afterTier();
-      if (admittedBy.length > 0) return { direction, allowed: true, reason: 'admitted', isolatedBy, admittedBy, nearMisses: [], ...passed };
-      return { direction, allowed: false, reason: 'no-matching-rule', isolatedBy, admittedBy, nearMisses: misses.map((m) => m.text), ...passed };
+      if (admittedBy.length > 0) return withDepends({ direction, allowed: true, reason: 'admitted', isolatedBy, admittedBy, nearMisses: [], ...passed });
+      return withDepends({ direction, allowed: false, reason: 'no-matching-rule', isolatedBy, admittedBy, nearMisses: misses.map((m) => m.text), ...passed });
     };
     if (!calico.active) return kubernetesOnly();
     // Calico's default tier: its policies and the NetworkPolicies (order 1000) in felix's order.
@@ -394,7 +405,7 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       isolating.map((c) => ({ namespace: c.policy.namespace, name: c.policy.name, admits: admittedBy.some((a) => a.policy === c.key) })),
       { port, protocol, destPorts },
     );
-    return calicoVerdict(outcome, direction, kubernetesOnly, afterTier, misses.map((m) => m.text), passed);
+    return withDepends(calicoVerdict(outcome, direction, kubernetesOnly, afterTier, misses.map((m) => m.text), passed));
   };
 
   const calicoVerdict = (
@@ -460,6 +471,8 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       summary = `${flow}: denied by ${denied.join(' and ')}`;
     }
     const verdict: FlowVerdict = { allowed, egress, ingress, port, protocol, summary };
+    const dependsOn = [...(egress.dependsOn ?? []), ...(ingress.dependsOn ?? [])];
+    if (resolved && dependsOn.length > 0) verdict.dependsOn = dependsOn;
     const mayDecide = mayBeDecidedBy(egress, ingress);
     if (mayDecide.length > 0) verdict.mayBeDecidedBy = mayDecide;
     return verdict;
@@ -586,8 +599,8 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
       const port = resolved[d];
       if (admin.appliesTo('admin', direction, subject)) {
         const action = admin.decideIndexed('admin', direction, subject, peer, destPorts, port, protocol);
-        if (action === 'Allow') return true;
         if (action === 'Deny') return false;
+        if (action !== undefined && adminActionAllows(action)) return true;
       }
       if (isolated) return npRow[npIndex] === 1;
       if (!admin.appliesTo('baseline', direction, subject)) return true;
@@ -671,9 +684,14 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
         lines.push(`  ${who}: ${d.allowed ? 'allowed' : 'DENIED'} by ${d.decidedBy?.text ?? 'an admin policy'}`);
         if (d.decidedBy?.kind === 'AdminNetworkPolicy') {
           lines.push(`    (AdminNetworkPolicies take precedence over NetworkPolicies${d.isolatedBy.length > 0 ? `; ${d.isolatedBy.join(', ')} not consulted` : ''})`);
+        } else if (d.decidedBy?.kind === 'ClusterNetworkPolicy' && d.decidedBy.tier !== 'Baseline') {
+          lines.push(`    (the Admin tier takes precedence over NetworkPolicies${d.isolatedBy.length > 0 ? `; ${d.isolatedBy.join(', ')} not consulted` : ''})`);
+        } else if (d.decidedBy?.kind === 'ClusterNetworkPolicy') {
+          lines.push('    (the Baseline tier decides where the Admin tier did not and no NetworkPolicy isolates the pod)');
         } else {
           lines.push('    (the BaselineAdminNetworkPolicy decides where no AdminNetworkPolicy did and no NetworkPolicy isolates the pod)');
         }
+        if (d.decidedBy?.orderNote) lines.push(`    (${d.decidedBy.orderNote})`);
         break;
       case 'calico-policy':
         if (d.calicoRule?.action === 'Pass') {
@@ -692,7 +710,14 @@ export function describeFlow(verdict: FlowVerdict, from: Endpoint, to: Endpoint)
         lines.push(String(never));
       }
     }
-    if (d.passedBy) lines.push(`    (${d.passedBy.text}: passed on to NetworkPolicies and the baseline)`);
+    if (d.passedBy) {
+      const next = d.passedBy.kind === 'ClusterNetworkPolicy' && d.passedBy.tier === 'Baseline' ? 'skipped the rest of the Baseline tier' : 'passed on to NetworkPolicies and the baseline';
+      lines.push(`    (${d.passedBy.text}: ${next})`);
+    }
+  }
+  if (verdict.dependsOn) {
+    lines.push('  NOT CERTAIN: the verdict depends on what the input does not say:');
+    for (const note of verdict.dependsOn) lines.push(`    - ${note}`);
   }
   if (verdict.mayBeDecidedBy) {
     lines.push('  NOT CERTAIN: a Calico rule depends on what netcheck does not model:');

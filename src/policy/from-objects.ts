@@ -30,6 +30,7 @@ import type {
   ServicePort,
 } from './types.js';
 import { CALICO_API_GROUPS, calicoPolicyFromObject, isCalicoPolicy } from './calico-objects.js';
+import { clusterNetworkPolicyFromObject } from './cluster-network-policy.js';
 
 /** A malformed field; `path` is a dotted path inside the object, e.g. "spec.ingress[0].ports[1].port". */
 export class ObjectShapeError extends Error {
@@ -85,7 +86,7 @@ export function integerAt(value: unknown, path: string): number | undefined {
   return value;
 }
 
-function portNumber(value: unknown, path: string): number {
+export function portNumber(value: unknown, path: string): number {
   const n = integerAt(value, path);
   if (n === undefined) throw new ObjectShapeError(path, 'is required');
   if (n < 1 || n > 65535) throw new ObjectShapeError(path, `port ${n} is outside 1-65535`);
@@ -424,7 +425,7 @@ export function networkPolicyFromObject(obj: unknown, source?: string, options: 
   return policy;
 }
 
-const ADMIN_POLICY_KINDS = ['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy'] as const;
+const ADMIN_POLICY_KINDS = ['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy'] as const;
 
 /** A LabelSelector that must not carry fields of other API versions (e.g. v1alpha1's early `sameLabels`). */
 function strictSelector(value: unknown, path: string): LabelSelector | undefined {
@@ -447,7 +448,7 @@ function namespacedPodFromObject(value: unknown, path: string): NamespacedPodSel
 }
 
 /** Exactly one of the listed fields is set (the API's MinProperties=1, MaxProperties=1). */
-function exactlyOne(o: Obj, fields: readonly string[], path: string): string {
+export function exactlyOne(o: Obj, fields: readonly string[], path: string): string {
   const set = fields.filter((f) => o[f] !== undefined && o[f] !== null);
   const unknown = Object.keys(o).filter((k) => !fields.includes(k));
   if (unknown.length > 0) throw new ObjectShapeError(`${path}.${unknown[0]}`, `unknown field; expected one of ${fields.join(', ')}`);
@@ -520,6 +521,7 @@ export function adminPolicyFromObject(obj: unknown, source?: string): AdminPolic
   const o = objectAt(obj, '') ?? {};
   const kind = o.kind;
   if (!isAdminPolicyKind(kind)) throw new ObjectShapeError('kind', `not an admin policy kind: ${JSON.stringify(kind)}`);
+  if (kind === 'ClusterNetworkPolicy') return clusterNetworkPolicyFromObject(obj, source);
   const meta = metadataOf(o);
   const spec = objectAt(o.spec, 'spec') ?? {};
   const subjectObj = objectAt(spec.subject, 'spec.subject') ?? {};
@@ -563,6 +565,11 @@ export function nodeFromObject(obj: unknown): NodeInfo {
     .map((a) => stringAt(a.address, 'status.addresses[].address'))
     .filter((a): a is string => a !== undefined && a !== '');
   if (addresses.length > 0) node.addresses = addresses;
+  const spec = objectAt(o.spec, 'spec') ?? {};
+  const podCIDRs = (arrayAt(spec.podCIDRs, 'spec.podCIDRs') ?? []).map((c, i) => requiredString(c, `spec.podCIDRs[${i}]`));
+  const podCIDR = stringAt(spec.podCIDR, 'spec.podCIDR');
+  if (podCIDRs.length > 0) node.podCIDRs = podCIDRs;
+  else if (podCIDR) node.podCIDRs = [podCIDR];
   return node;
 }
 
@@ -661,7 +668,7 @@ export function snapshotFromObjectsDetailed(objects: unknown[], options: Snapsho
         referenced.add(policy.namespace);
         policies.push(policy);
       } else if (isAdminPolicyKind(kind)) {
-        adminPolicies.push(adminPolicyFromObject(obj, source));
+        adminPolicies.push(kind === 'ClusterNetworkPolicy' ? clusterNetworkPolicyFromObject(obj, source) : adminPolicyFromObject(obj, source));
       } else if (kind === 'Node') {
         nodes.push(nodeFromObject(obj));
       } else {
@@ -708,12 +715,18 @@ export function compareByNamespaceName(a: { namespace: string; name: string }, b
 }
 
 /**
- * Evaluation order: AdminNetworkPolicies by priority (lower first; the API leaves equal priorities undefined,
- * netcheck breaks ties by name so results are stable), then the baseline.
+ * Evaluation order: the Admin tier (AdminNetworkPolicies and Admin-tier ClusterNetworkPolicies) before the
+ * Baseline tier (Baseline-tier ClusterNetworkPolicies, then the BaselineAdminNetworkPolicy); within a tier by
+ * priority, lower first. The API leaves equal priorities undefined, and says nothing of v1alpha1 and v1alpha2
+ * objects side by side (an upgrade): netcheck puts a ClusterNetworkPolicy before an AdminNetworkPolicy of equal
+ * priority (the newer API), the BaselineAdminNetworkPolicy (which has no priority) last, then orders by name so
+ * results are stable. Explanations say so where both versions exist (admin.ts).
  */
 export function compareAdminPolicies(a: AdminPolicy, b: AdminPolicy): number {
-  const rank = (p: AdminPolicy): number => (p.kind === 'AdminNetworkPolicy' ? (p.priority ?? 0) : Number.MAX_SAFE_INTEGER);
-  return rank(a) - rank(b) || compareStrings(a.name, b.name);
+  const tier = (p: AdminPolicy): number => (p.kind === 'AdminNetworkPolicy' || (p.kind === 'ClusterNetworkPolicy' && p.tier !== 'Baseline') ? 0 : 1);
+  const priority = (p: AdminPolicy): number => (p.kind === 'BaselineAdminNetworkPolicy' ? Number.MAX_SAFE_INTEGER : (p.priority ?? 0));
+  const version = (p: AdminPolicy): number => (p.kind === 'ClusterNetworkPolicy' ? 0 : 1);
+  return tier(a) - tier(b) || priority(a) - priority(b) || version(a) - version(b) || compareStrings(a.name, b.name);
 }
 
 /** Felix's order (calc/policy_sorter.go PolKVLess): lower `order` first, unset last; equal orders by stored name. */

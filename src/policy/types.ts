@@ -61,12 +61,19 @@ export interface NetworkPolicy {
 
 /**
  * AdminNetworkPolicy / BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1, network-policy-api
- * v0.1: apis/v1alpha1/adminnetworkpolicy_types.go, baselineadminnetworkpolicy_types.go, shared_types.go).
- * Cluster-scoped. Both share one shape here; `kind` tells them apart and a baseline has no priority.
+ * v0.1: apis/v1alpha1/adminnetworkpolicy_types.go, baselineadminnetworkpolicy_types.go, shared_types.go) and
+ * ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2, network-policy-api v0.3.0
+ * apis/v1alpha2/clusternetworkpolicy_types.go; see cluster-network-policy.ts). Cluster-scoped. All share one shape
+ * here; `kind` tells them apart, a ClusterNetworkPolicy carries its `tier`, and a BaselineAdminNetworkPolicy has no priority.
  */
-export type AdminPolicyKind = 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy';
-/** Baseline rules only Allow or Deny; Pass belongs to AdminNetworkPolicy. */
-export type AdminAction = 'Allow' | 'Deny' | 'Pass';
+export type AdminPolicyKind = 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'ClusterNetworkPolicy';
+/**
+ * v1alpha1: Allow/Deny/Pass (a baseline only Allow or Deny). v1alpha2 ClusterNetworkPolicy: Accept/Deny/Pass in
+ * either tier (Accept is v1alpha1's Allow renamed).
+ */
+export type AdminAction = 'Allow' | 'Accept' | 'Deny' | 'Pass';
+/** ClusterNetworkPolicy spec.tier. */
+export type ClusterPolicyTier = 'Admin' | 'Baseline';
 
 /** spec.subject (exactly one of the two) and the `pods` peer: namespaceSelector AND podSelector. */
 export interface NamespacedPodSelector {
@@ -87,6 +94,8 @@ export interface AdminPolicyPeer {
   nodes?: LabelSelector;
   /** CIDRs; they match cluster-internal addresses (pod IPs) too, as the API says. */
   networks?: string[];
+  /** ClusterNetworkPolicy egress only: DNS names (`*.` prefix wildcard); which addresses they stand for is not known statically. */
+  domainNames?: string[];
 }
 
 /** Exactly one field of AdminNetworkPolicyPort. */
@@ -107,8 +116,10 @@ export interface AdminPolicyRule {
 export interface AdminPolicy {
   kind: AdminPolicyKind;
   name: string;
-  /** AdminNetworkPolicy only: 0-1000, lower first. */
+  /** AdminNetworkPolicy and ClusterNetworkPolicy: 0-1000, lower first within the tier. */
   priority?: number;
+  /** ClusterNetworkPolicy only. */
+  tier?: ClusterPolicyTier;
   subject: AdminPolicySubject;
   ingress: AdminPolicyRule[];
   egress: AdminPolicyRule[];
@@ -244,6 +255,8 @@ export interface NodeInfo {
   labels: Labels;
   /** status.addresses InternalIP (and ExternalIP): what a masqueraded packet from this node carries. */
   addresses?: string[];
+  /** spec.podCIDRs (or spec.podCIDR): the pod addresses the node allocates from, when the cluster assigns them. */
+  podCIDRs?: string[];
   /** The Ready condition is True; undefined when unknown (manifest files). */
   ready?: boolean;
   /** spec.unschedulable (cordoned, e.g. drained during a CNI migration); undefined when unknown. */
@@ -304,8 +317,12 @@ export interface AdminRuleRef {
   ruleIndex: number;
   ruleName?: string;
   action: AdminAction;
+  /** ClusterNetworkPolicy only. */
+  tier?: ClusterPolicyTier;
   /** e.g. "AdminNetworkPolicy cluster-control (priority 20) ingress[0] 'allow-from-monitoring': Allow". */
   text: string;
+  /** Present when v1alpha1 and v1alpha2 admin policies both exist: how netcheck ordered them (the API does not say). */
+  orderNote?: string;
 }
 
 /** A policy netcheck does not evaluate that selects one end of a flow, so it may decide the flow first. */
@@ -340,6 +357,11 @@ export interface DirectionVerdict {
   calicoRule?: CalicoRuleRef;
   /** netcheck cannot decide this direction: which Calico policy or rule, and what is not modelled. */
   undecided?: { kind: string; name: string; text: string };
+  /**
+   * Admin-policy rules whose match depends on what the input does not give (a pod's address against a narrower
+   * `networks` CIDR, a domain name) and whose action would change this direction's verdict; one sentence each.
+   */
+  dependsOn?: string[];
 }
 
 /** The Calico rule that decided a direction (see src/policy/calico-policy.ts). */
@@ -366,4 +388,6 @@ export interface FlowVerdict {
   summary: string;
   /** Calico policies whose rules netcheck cannot decide for this flow (each says what is not modelled); absent when none. */
   mayBeDecidedBy?: MayDecide[];
+  /** Both directions' `dependsOn`: the verdict is not certain; absent when it is. */
+  dependsOn?: string[];
 }

@@ -254,6 +254,12 @@ const UNKNOWN_NODE_ADDRESS = '192.0.2.1';
  */
 function assessFlows(flows: FlowVerdict[], runnerUnknown: boolean, notes: string[], addressIndependentDenial = false): PolicyAssessment {
   const assessed = assessKubernetesFlows(flows, runnerUnknown, notes, addressIndependentDenial);
+  // An admin-policy rule whose match the input cannot settle (a narrower `networks` CIDR against a pod without an
+  // address, a domain name) and that would change the verdict: unknown, saying which rule and what it hangs on.
+  const depends = [...new Set(flows.flatMap((f) => f.dependsOn ?? []))];
+  if (depends.length > 0 && assessed.view !== 'unknown') {
+    return { ...assessed, view: 'unknown', explanation: [`the policies say ${assessed.view}, unless:`, ...depends, ...assessed.explanation] };
+  }
   const deciders = [...new Map(flows.flatMap((f) => f.mayBeDecidedBy ?? []).map((m) => [`${m.kind} ${m.name} ${m.selects}`, m])).values()];
   if (deciders.length === 0 || assessed.view === 'unknown') return deciders.length === 0 ? assessed : { ...assessed, explanation: [...assessed.explanation, ...deciders.map((m) => m.text)] };
   return {

@@ -41,7 +41,7 @@ const used: Array<{ group: string; resource: string; verb: string; clusterScoped
   // Cluster-wide, to name the CNI (inventory.ts); a Role-only run does without.
   { group: 'apps', resource: 'daemonsets', verb: 'list', clusterScoped: true },
   // Read cluster-wide, where the API serves them (inventory.ts readPoliciesBeyondNetworkPolicy).
-  ...['adminnetworkpolicies', 'baselineadminnetworkpolicies'].map((resource) => ({ group: 'policy.networking.k8s.io', resource, verb: 'list', clusterScoped: true })),
+  ...['adminnetworkpolicies', 'baselineadminnetworkpolicies', 'clusternetworkpolicies'].map((resource) => ({ group: 'policy.networking.k8s.io', resource, verb: 'list', clusterScoped: true })),
   ...['projectcalico.org', 'crd.projectcalico.org'].flatMap((group) => ['globalnetworkpolicies', 'networkpolicies'].map((resource) => ({ group, resource, verb: 'list', clusterScoped: true }))),
 ];
 

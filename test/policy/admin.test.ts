@@ -9,8 +9,9 @@
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../../src/model/errors.js';
 import { analyzeSnapshot } from '../../src/policy/analyze.js';
-import { createPolicyEngine, describeFlow, podKey, type PolicyEngine } from '../../src/policy/engine.js';
+import { createPolicyEngine, describeFlow, type PolicyEngine } from '../../src/policy/engine.js';
 import { snapshotFromManifestFiles } from '../../src/policy/manifests.js';
+import { expectMatrixAgrees } from './builders.js';
 import type { ClusterSnapshot, Endpoint, FlowVerdict, PodInfo } from '../../src/policy/types.js';
 
 const NAMESPACES = ['sensitive-ns', 'monitoring-ns', 'kube-system', 'foo-ns-1', 'bar-ns-1'];
@@ -43,20 +44,6 @@ function podOf(engine: PolicyEngine, key: string): PodInfo {
 
 function flow(engine: PolicyEngine, from: string, to: string, port: number | string = 8080, protocol: 'TCP' | 'UDP' = 'TCP'): FlowVerdict {
   return engine.evaluateFlow({ kind: 'pod', pod: podOf(engine, from) }, { kind: 'pod', pod: podOf(engine, to) }, port, protocol);
-}
-
-/** The fast matrix must agree with the explained evaluation on every pair. */
-function expectMatrixAgrees(engine: PolicyEngine, port: number, protocol: 'TCP' | 'UDP' = 'TCP'): void {
-  const m = engine.computeMatrix(port, protocol);
-  const n = m.pods.length;
-  const wrong: string[] = [];
-  m.pods.forEach((s, i) =>
-    m.pods.forEach((d, j) => {
-      const v = engine.evaluateFlow({ kind: 'pod', pod: s }, { kind: 'pod', pod: d }, port, protocol);
-      if (v.allowed !== (m.allowed[i * n + j] === 1)) wrong.push(`${podKey(s)} -> ${podKey(d)}: explain ${v.allowed}`);
-    }),
-  );
-  expect(wrong).toEqual([]);
 }
 
 // Story 1 sample: priority 10, subject sensitive-ns, ingress Deny from every namespace.

@@ -1,4 +1,6 @@
 /** Small builders for snapshots in engine/lint tests. */
+import { expect } from 'vitest';
+import { podKey, type PolicyEngine } from '../../src/policy/engine.js';
 import { NAMESPACE_NAME_LABEL } from '../../src/policy/from-objects.js';
 import type {
   ClusterSnapshot,
@@ -7,6 +9,7 @@ import type {
   NamespaceInfo,
   NetworkPolicy,
   PodInfo,
+  Protocol,
 } from '../../src/policy/types.js';
 
 export function ns(name: string, labels: Record<string, string> = {}): NamespaceInfo {
@@ -39,4 +42,18 @@ export function at(p: PodInfo): Endpoint {
 
 export function address(ip: string): Endpoint {
   return { kind: 'address', ip };
+}
+
+/** The fast matrix (analyze) must agree with the explained evaluation (explain) on every pair of snapshot pods. */
+export function expectMatrixAgrees(engine: PolicyEngine, port: number, protocol: Protocol = 'TCP'): void {
+  const m = engine.computeMatrix(port, protocol);
+  const n = m.pods.length;
+  const wrong: string[] = [];
+  m.pods.forEach((s, i) =>
+    m.pods.forEach((d, j) => {
+      const v = engine.evaluateFlow({ kind: 'pod', pod: s }, { kind: 'pod', pod: d }, port, protocol);
+      if (v.allowed !== (m.allowed[i * n + j] === 1)) wrong.push(`${podKey(s)} -> ${podKey(d)}: explain ${v.allowed}`);
+    }),
+  );
+  expect(wrong).toEqual([]);
 }

@@ -155,3 +155,38 @@ describe('Calico policies in the policy column: decided by their rules, unknown 
     expect(view([{ ...gnp, selector: "app == 'other'" }]).view).toBe('allow');
   });
 });
+
+describe('assessCellPolicy: an admin-policy rule whose match the input cannot settle (issue 16)', () => {
+  const base = {
+    namespaces: [],
+    pods: [{ namespace: 'shop', name: 'api', labels: { app: 'api' }, ports: [{ containerPort: 8080, protocol: 'TCP' as const }] }],
+    services: [],
+    policies: [],
+    nodes: [],
+  };
+  const listener = { ...targets.listener('api', 'shop', 8080), labels: { app: 'api' } };
+  const deny = (networks: string[]) => ({
+    kind: 'AdminNetworkPolicy' as const,
+    name: 'egress-cidr',
+    priority: 5,
+    subject: { namespaces: {} },
+    ingress: [],
+    egress: [{ name: 'deny-cidr', action: 'Deny' as const, peers: [{ networks }] }],
+  });
+  const view = (networks: string[]) => {
+    const snapshot = { ...base, adminPolicies: [deny(networks)] };
+    return assessCellPolicy(createPolicyEngine(snapshot), snapshot, podSource('client', 'shop'), { app: 'client' }, undefined, listener);
+  };
+
+  it('a narrower networks CIDR toward a pod without an address: unknown, naming the rule and what it hangs on', () => {
+    const v = view(['10.0.0.0/8']);
+    expect(v.view).toBe('unknown');
+    expect(v.explanation[0]).toBe('the policies say allow, unless:');
+    expect(v.explanation[1]).toBe("AdminNetworkPolicy egress-cidr (priority 5) egress[0] 'deny-cidr': Deny applies if the address of shop/netcheck-listener is in 10.0.0.0/8, and the input gives no address for it (no status.podIP)");
+  });
+  it('0.0.0.0/0 holds every pod: denied, certain', () => {
+    const v = view(['0.0.0.0/0']);
+    expect(v.view).toBe('deny');
+    expect(v.explanation[0]).toMatch(/^egress: denied by AdminNetworkPolicy egress-cidr/);
+  });
+});
