@@ -221,6 +221,9 @@ export function podFromObject(obj: unknown, source?: string, options: ObjectOpti
   return pod;
 }
 
+/** Workload kinds whose spec.replicas counts their pods (1 when absent, as the API server defaults it). */
+const REPLICATED_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController'];
+
 function isWorkloadKind(kind: unknown): kind is WorkloadKind {
   return typeof kind === 'string' && (WORKLOAD_KINDS as readonly string[]).includes(kind);
 }
@@ -252,6 +255,7 @@ export function podFromWorkload(obj: unknown, source?: string, options: ObjectOp
     ports: containerPortsOf(tspec, `${templatePath}.spec`),
     owner: `${kind.toLowerCase()}/${name}`,
   };
+  if (REPLICATED_KINDS.includes(kind)) pod.replicas = integerAt(spec.replicas, 'spec.replicas') ?? 1;
   const node = stringAt(tspec.nodeName, `${templatePath}.spec.nodeName`);
   if (node) pod.node = node;
   if (source !== undefined) pod.source = source;

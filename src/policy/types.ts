@@ -155,6 +155,8 @@ export interface PodInfo {
   ports: ContainerPort[];
   /** The workload this pod stands for (e.g. "deployment/mlflow"), when built from a template. */
   owner?: string;
+  /** The workload's spec.replicas (Deployment, StatefulSet, ReplicaSet, ReplicationController), for pod counts. */
+  replicas?: number;
   source?: string;
 }
 
