@@ -97,6 +97,8 @@ export interface PreparedAnalysis {
   classOf: Int32Array;
   /** Whether pods[from] may reach pods[to] on the destination port (positions in `pods`). */
   allowed(from: number, to: number, dp: DestinationPort): boolean;
+  /** The same test for one port, looked up once: for loops over many pairs. */
+  verdicts(dp: DestinationPort): (from: number, to: number) => boolean;
   /** One cell, with its explanation when asked (computed now, for this cell only). */
   cell(from: number, to: number, dp: DestinationPort, explain: boolean): AnalysisCell;
 }
@@ -116,8 +118,21 @@ export function prepareAnalysis(snapshot: ClusterSnapshot, options: AnalyzeOptio
   const pods = index.map((i) => snapshot.pods[i] as PodInfo);
   const destinationPorts = pods.map((pod) => destinationPortsOf(pod, options));
   const classOf = Int32Array.from(index, (i) => matrices.classes.classOf[i] as number);
-  const allowed = (from: number, to: number, dp: DestinationPort): boolean =>
-    dp.port !== null && matrices.allowed(index[from] as number, index[to] as number, queryOf(dp), dp.protocol);
+  const classes = matrices.classes.reps.length;
+  const never = (): boolean => false;
+  // Per port object (each pod's list holds its own), so a loop over pairs pays the matrix lookup once per port.
+  const looked = new WeakMap<DestinationPort, (from: number, to: number) => boolean>();
+  const verdicts = (dp: DestinationPort): ((from: number, to: number) => boolean) => {
+    if (dp.port === null) return never;
+    let test = looked.get(dp);
+    if (!test) {
+      const cells = matrices.matrix(queryOf(dp), dp.protocol).allowed;
+      test = (from, to) => cells[(classOf[from] as number) * classes + (classOf[to] as number)] === 1;
+      looked.set(dp, test);
+    }
+    return test;
+  };
+  const allowed = (from: number, to: number, dp: DestinationPort): boolean => verdicts(dp)(from, to);
   const perSource = destinationPorts.reduce((sum, d) => sum + d.length, 0);
   return {
     pods,
@@ -125,6 +140,7 @@ export function prepareAnalysis(snapshot: ClusterSnapshot, options: AnalyzeOptio
     cellCount: pods.length * perSource,
     classOf,
     allowed,
+    verdicts,
     cell: (from, to, dp, explain) => {
       const src = pods[from] as PodInfo;
       const dst = pods[to] as PodInfo;

@@ -107,21 +107,26 @@ export function* groupedDocumentChunks(prepared: PreparedAnalysis, focus: Analys
   yield '  "flows": [';
   let first = true;
   let allowedCells = 0;
+  const rows: string[] = [];
+  const lookups = view.ports.map((port) => (port.groups[0] ? prepared.verdicts(port.groups[0].dp) : () => false));
   for (const from of view.fromGroups) {
     const s = from.members[0] as number;
-    for (const port of view.ports) {
+    view.ports.forEach((port, p) => {
+      const allowed = lookups[p] as (from: number, to: number) => boolean;
       const to: number[] = [];
-      for (const { group, dp } of port.groups) {
-        if (prepared.allowed(s, group.members[0] as number, dp)) {
+      for (const { group } of port.groups) {
+        if (allowed(s, group.members[0] as number)) {
           to.push(group.id);
           allowedCells += from.members.length * group.members.length;
         }
       }
-      if (to.length === 0) continue;
+      if (to.length === 0) return;
       const row = { from: from.id, port: port.port, ...(port.portName !== undefined ? { portName: port.portName } : {}), protocol: port.protocol, to };
-      yield `${first ? '' : ','}\n    ${JSON.stringify(row)}`;
+      rows.push(`${first ? '' : ','}\n    ${JSON.stringify(row)}`);
       first = false;
-    }
+    });
+    if (rows.length > 0) yield rows.join('');
+    rows.length = 0;
   }
   yield `${first ? ']' : '\n  ]'},\n  "allowedCells": ${allowedCells},\n  "skipped": ${JSON.stringify(sortedSkipped(skipped))}\n}\n`;
 }
@@ -132,29 +137,27 @@ export function* analysisJsonChunks(prepared: PreparedAnalysis, focus: AnalysisF
   else yield* groupedDocumentChunks(prepared, focus, skipped);
 }
 
-/** `-o ndjson`: one explained cell per line while small; past CELL_LIMIT, one line per group pair and port. */
+/**
+ * `-o ndjson`: one explained cell per line while small; past CELL_LIMIT, one line per source group and port with
+ * the destination groups it may reach (a line per group pair would be gigabytes at 10,000 pods).
+ */
 export function* analysisNdjsonChunks(prepared: PreparedAnalysis, focus: AnalysisFocus): Generator<string> {
   if (fitsCells(prepared, focus)) {
     for (const cell of analysisCells(prepared, true, focus.from, focus.to)) yield `${JSON.stringify(cell)}\n`;
     return;
   }
   const view = groupedView(prepared, focus);
-  const names = new Map<PodGroup, string>();
-  const nameOf = (g: PodGroup): string => {
-    let n = names.get(g);
-    if (n === undefined) names.set(g, (n = groupName(prepared, g)));
-    return n;
-  };
+  const names = view.toGroups.map((g) => groupName(prepared, g));
+  const lookups = view.ports.map((port) => (port.groups[0] ? prepared.verdicts(port.groups[0].dp) : () => false));
   for (const from of view.fromGroups) {
     const s = from.members[0] as number;
     const lines: string[] = [];
-    for (const to of view.toGroups) {
-      for (const dp of to.ports) {
-        const allowed = prepared.allowed(s, to.members[0] as number, dp);
-        const line = { from: nameOf(from), fromPods: from.podCount, to: nameOf(to), toPods: to.podCount, port: dp.port, ...(dp.portName !== undefined ? { portName: dp.portName } : {}), protocol: dp.protocol, allowed };
-        lines.push(JSON.stringify(line));
-      }
-    }
+    view.ports.forEach((port, p) => {
+      const allowed = lookups[p] as (from: number, to: number) => boolean;
+      const to = port.groups.filter(({ group }) => allowed(s, group.members[0] as number)).map(({ group }) => names[group.id] as string);
+      const denied = port.groups.length - to.length;
+      lines.push(JSON.stringify({ from: groupName(prepared, from), fromPods: from.podCount, port: port.port, ...(port.portName !== undefined ? { portName: port.portName } : {}), protocol: port.protocol, allowedTo: to, deniedCount: denied }));
+    });
     if (lines.length > 0) yield `${lines.join('\n')}\n`;
   }
 }
