@@ -178,7 +178,7 @@ export function* namespaceSummaryChunks(prepared: PreparedAnalysis, focus: Analy
   const shown = rows.filter((r) => r.allowed + r.partial > 0);
   const namespaces = new Set([...fromGroups, ...toGroups].map((g) => g.namespace));
   const pods = (groups: PodGroup[]): number => groups.reduce((sum, g) => sum + g.podCount, 0);
-  yield `${prepared.pods.length} pods objects; ${pods(fromGroups)} source pods in ${fromGroups.length} groups, ${pods(toGroups)} destination pods in ${toGroups.length} groups, ${namespaces.size} namespaces: too many for a pod matrix.\n`;
+  yield `${pods(fromGroups)} source pods in ${fromGroups.length} groups, ${pods(toGroups)} destination pods in ${toGroups.length} groups (a workload counts its replicas), ${namespaces.size} namespaces: too many for a pod matrix.\n`;
   yield 'Group pairs per namespace pair (a group: a workload, or pods no policy tells apart): allowed on every destination port / denied on all / partial.\n\n';
   const w1 = Math.max('from'.length, ...shown.map((r) => r.from.length));
   const w2 = Math.max('to'.length, ...shown.map((r) => r.to.length));
