@@ -3,7 +3,8 @@
  * Without a port query, each destination is evaluated on every port it declares; with a name, the name is
  * resolved per destination, and a destination that does not declare it is not reachable on it.
  */
-import { createPolicyEngine, podKey, type FlowMatrix, type PolicyEngine } from './engine.js';
+import { classMatrices } from './classes.js';
+import { podKey, type PolicyEngine } from './engine.js';
 import { compareByNamespaceName, compareStrings } from './from-objects.js';
 import { resolvePort, type PortQuery } from './ports.js';
 import type { ClusterSnapshot, DirectionVerdict, PodInfo, Protocol } from './types.js';
@@ -86,43 +87,94 @@ function destinationPortsOf(pod: PodInfo, options: AnalyzeOptions): DestinationP
   return out.sort((a, b) => (a.port ?? 0) - (b.port ?? 0) || compareStrings(a.protocol, b.protocol));
 }
 
-export function analyzeSnapshot(
-  snapshot: ClusterSnapshot,
-  options: AnalyzeOptions = {},
-  engine: PolicyEngine = createPolicyEngine(snapshot),
-): Analysis {
-  const snapshotPods = engine.snapshot.pods;
-  const order = snapshotPods
-    .map((pod, index) => ({ pod, index }))
-    .sort((a, b) => compareByNamespaceName(a.pod, b.pod));
-  const destinationPorts = order.map(({ pod }) => destinationPortsOf(pod, options));
-  // One fast matrix per distinct (port, protocol) query; explanations only when asked for.
-  const matrices = new Map<string, FlowMatrix>();
-  const matrixFor = (query: PortQuery, protocol: Protocol): FlowMatrix => {
-    const key = `${query}/${protocol}`;
-    let m = matrices.get(key);
-    if (!m) matrices.set(key, (m = engine.computeMatrix(query, protocol)));
-    return m;
+/** What analyze computes before rendering: pods in output order, their ports, and verdicts over pod classes. */
+export interface PreparedAnalysis {
+  /** Pods sorted by namespace, then name. */
+  pods: PodInfo[];
+  /** Ports evaluated per destination pod (same order as `pods`). */
+  destinationPorts: DestinationPort[][];
+  /** Cells of the whole matrix: every ordered pod pair × each destination port. */
+  cellCount: number;
+  /** The pod class of each pod (same order as `pods`): pods of one class have the same verdicts. */
+  classOf: Int32Array;
+  /** Whether pods[from] may reach pods[to] on the destination port (positions in `pods`). */
+  allowed(from: number, to: number, dp: DestinationPort): boolean;
+  /** The same test for one port, looked up once: for loops over many pairs. */
+  verdicts(dp: DestinationPort): (from: number, to: number) => boolean;
+  /** One cell, with its explanation when asked (computed now, for this cell only). */
+  cell(from: number, to: number, dp: DestinationPort, explain: boolean): AnalysisCell;
+}
+
+export function queryOf(dp: DestinationPort): PortQuery {
+  return dp.portName ?? (dp.port as number);
+}
+
+/**
+ * Verdicts come from the class matrices (src/policy/classes.ts); explanations from `engine` (any engine of the
+ * snapshot's policies explains any pod: a representatives-only engine is enough), only for the cells rendered.
+ */
+export function prepareAnalysis(snapshot: ClusterSnapshot, options: AnalyzeOptions = {}, engine?: PolicyEngine): PreparedAnalysis {
+  const matrices = classMatrices(snapshot);
+  const explainer = engine ?? matrices.engine;
+  const index = snapshot.pods.map((_, i) => i).sort((a, b) => compareByNamespaceName(snapshot.pods[a] as PodInfo, snapshot.pods[b] as PodInfo));
+  const pods = index.map((i) => snapshot.pods[i] as PodInfo);
+  const destinationPorts = pods.map((pod) => destinationPortsOf(pod, options));
+  const classOf = Int32Array.from(index, (i) => matrices.classes.classOf[i] as number);
+  const classes = matrices.classes.reps.length;
+  const never = (): boolean => false;
+  // Per port object (each pod's list holds its own), so a loop over pairs pays the matrix lookup once per port.
+  const looked = new WeakMap<DestinationPort, (from: number, to: number) => boolean>();
+  const verdicts = (dp: DestinationPort): ((from: number, to: number) => boolean) => {
+    if (dp.port === null) return never;
+    let test = looked.get(dp);
+    if (!test) {
+      const cells = matrices.matrix(queryOf(dp), dp.protocol).allowed;
+      test = (from, to) => cells[(classOf[from] as number) * classes + (classOf[to] as number)] === 1;
+      looked.set(dp, test);
+    }
+    return test;
   };
-  const n = snapshotPods.length;
-  const cells: AnalysisCell[] = [];
-  for (const src of order) {
-    order.forEach((dst, column) => {
-      for (const dp of destinationPorts[column] ?? []) {
-        const query: PortQuery = dp.portName ?? (dp.port as number);
-        const allowed = dp.port !== null && matrixFor(query, dp.protocol).allowed[src.index * n + dst.index] === 1;
-        const cell: AnalysisCell = { from: podKey(src.pod), to: podKey(dst.pod), port: dp.port, protocol: dp.protocol, allowed };
-        if (dp.portName !== undefined) cell.portName = dp.portName;
-        if (options.explain) {
-          const v = engine.evaluateFlow({ kind: 'pod', pod: src.pod }, { kind: 'pod', pod: dst.pod }, query, dp.protocol);
-          cell.egress = toCellDirection(v.egress);
-          cell.ingress = toCellDirection(v.ingress);
-          if (v.mayBeDecidedBy) cell.mayBeDecidedBy = v.mayBeDecidedBy.map((m) => m.text);
-          if (v.dependsOn) cell.dependsOn = v.dependsOn;
-        }
-        cells.push(cell);
+  const allowed = (from: number, to: number, dp: DestinationPort): boolean => verdicts(dp)(from, to);
+  const perSource = destinationPorts.reduce((sum, d) => sum + d.length, 0);
+  return {
+    pods,
+    destinationPorts,
+    cellCount: pods.length * perSource,
+    classOf,
+    allowed,
+    verdicts,
+    cell: (from, to, dp, explain) => {
+      const src = pods[from] as PodInfo;
+      const dst = pods[to] as PodInfo;
+      const cell: AnalysisCell = { from: podKey(src), to: podKey(dst), port: dp.port, protocol: dp.protocol, allowed: allowed(from, to, dp) };
+      if (dp.portName !== undefined) cell.portName = dp.portName;
+      if (explain) {
+        const v = explainer.evaluateFlow({ kind: 'pod', pod: src }, { kind: 'pod', pod: dst }, queryOf(dp), dp.protocol);
+        cell.egress = toCellDirection(v.egress);
+        cell.ingress = toCellDirection(v.ingress);
+        if (v.mayBeDecidedBy) cell.mayBeDecidedBy = v.mayBeDecidedBy.map((m) => m.text);
+        if (v.dependsOn) cell.dependsOn = v.dependsOn;
       }
-    });
+      return cell;
+    },
+  };
+}
+
+/** Cells ordered by from, to, then the destination's port order; only the rows and columns given (default all). */
+export function* analysisCells(
+  prepared: PreparedAnalysis,
+  explain: boolean,
+  rows: readonly number[] = prepared.pods.map((_, i) => i),
+  columns: readonly number[] = rows.length === prepared.pods.length ? rows : prepared.pods.map((_, i) => i),
+): Generator<AnalysisCell> {
+  for (const from of rows) {
+    for (const to of columns) {
+      for (const dp of prepared.destinationPorts[to] ?? []) yield prepared.cell(from, to, dp, explain);
+    }
   }
-  return { pods: order.map((o) => o.pod), destinationPorts, cells };
+}
+
+export function analyzeSnapshot(snapshot: ClusterSnapshot, options: AnalyzeOptions = {}, engine?: PolicyEngine): Analysis {
+  const prepared = prepareAnalysis(snapshot, options, engine);
+  return { pods: prepared.pods, destinationPorts: prepared.destinationPorts, cells: [...analysisCells(prepared, options.explain === true)] };
 }

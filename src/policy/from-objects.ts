@@ -229,6 +229,8 @@ export function podFromObject(obj: unknown, source?: string, options: ObjectOpti
 function serviceAccountOf(podSpec: Obj, path: string): string | undefined {
   return stringAt(podSpec.serviceAccountName, `${path}.serviceAccountName`) || stringAt(podSpec.serviceAccount, `${path}.serviceAccount`) || undefined;
 }
+/** Workload kinds whose spec.replicas counts their pods (1 when absent, as the API server defaults it). */
+const REPLICATED_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController'];
 
 function isWorkloadKind(kind: unknown): kind is WorkloadKind {
   return typeof kind === 'string' && (WORKLOAD_KINDS as readonly string[]).includes(kind);
@@ -263,6 +265,7 @@ export function podFromWorkload(obj: unknown, source?: string, options: ObjectOp
   };
   const serviceAccount = serviceAccountOf(tspec, `${templatePath}.spec`);
   if (serviceAccount !== undefined) pod.serviceAccount = serviceAccount;
+  if (REPLICATED_KINDS.includes(kind)) pod.replicas = integerAt(spec.replicas, 'spec.replicas') ?? 1;
   const node = stringAt(tspec.nodeName, `${templatePath}.spec.nodeName`);
   if (node) pod.node = node;
   if (source !== undefined) pod.source = source;

@@ -214,6 +214,8 @@ export interface PodInfo {
   owner?: string;
   /** spec.serviceAccountName (Kubernetes defaults it to "default"). */
   serviceAccount?: string;
+  /** The workload's spec.replicas (Deployment, StatefulSet, ReplicaSet, ReplicationController), for pod counts. */
+  replicas?: number;
   source?: string;
 }
 

@@ -2,7 +2,7 @@
  * `netcheck analyze` output: a namespace-grouped truth table (rows: from, columns: to) with short column
  * keys and a legend, or one JSON document. Pure: analysis in, text out.
  */
-import type { Analysis, DestinationPort } from '../policy/analyze.js';
+import type { Analysis, AnalysisCell, DestinationPort } from '../policy/analyze.js';
 
 const ALLOWED = '✓';
 const DENIED = '✗';
@@ -152,8 +152,23 @@ export function renderAnalysisTable(analysis: Analysis, skipped: Record<string, 
   return `${out.join('\n')}\n`;
 }
 
+export function sortedSkipped(skipped: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(skipped).sort()) out[k] = skipped[k] as number;
+  return out;
+}
+
+/** The cells document, byte for byte what JSON.stringify(doc, null, 2) gives, one cell at a time. */
+export function* cellsDocumentChunks(cells: Iterable<AnalysisCell>, skipped: Record<string, number>): Generator<string> {
+  yield '{\n  "cells": [';
+  let first = true;
+  for (const cell of cells) {
+    yield `${first ? '' : ','}\n    ${JSON.stringify(cell, null, 2).replace(/\n/g, '\n    ')}`;
+    first = false;
+  }
+  yield `${first ? ']' : '\n  ]'},\n  "skipped": ${JSON.stringify(sortedSkipped(skipped), null, 2).replace(/\n/g, '\n  ')}\n}\n`;
+}
+
 export function renderAnalysisJson(analysis: Analysis, skipped: Record<string, number> = {}): string {
-  const sortedSkipped: Record<string, number> = {};
-  for (const k of Object.keys(skipped).sort()) sortedSkipped[k] = skipped[k] as number;
-  return `${JSON.stringify({ cells: analysis.cells, skipped: sortedSkipped }, null, 2)}\n`;
+  return [...cellsDocumentChunks(analysis.cells, skipped)].join('');
 }

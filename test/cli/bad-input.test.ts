@@ -84,7 +84,7 @@ const cases: Array<{ args: string[]; stderr: RegExp }> = [
   { args: ['analyze', '--manifests', M, '--port', 'http-x'], stderr: /^netcheck: --port http-x: no pod in the manifests declares a port of that name; did you mean http\?$/m },
   { args: ['analyze', '--manifests', M, '--port'], stderr: /^netcheck: --port: needs a value$/m },
   { args: ['analyze', '--manifests', M, '--protocol', 'ICMP'], stderr: /^netcheck: --protocol ICMP: use TCP, UDP or SCTP$/m },
-  { args: ['analyze', '--manifests', M, '-o', 'xml'], stderr: /^netcheck: -o xml: unknown output format; use table or json$/m },
+  { args: ['analyze', '--manifests', M, '-o', 'xml'], stderr: /^netcheck: -o xml: unknown output format; use table, json or ndjson$/m },
   { args: ['analyze', '--manifests', M, '-o'], stderr: /^netcheck: -o: needs a value$/m },
   { args: ['explain', '--manifests', M, '--from', 'financial-ml/financial-predictor', '--to', 'mlflow/mlflow', '--port', '0'], stderr: /^netcheck: --port 0: port numbers run from 1 to 65535$/m },
   { args: ['explain', '--manifests', M, '--from', 'financial-predictor', '--to', 'mlflow/mlflow', '--port', '80'], stderr: /^netcheck: --from financial-predictor: no such pod or workload in the manifests \(give NAMESPACE\/POD, NAMESPACE\/WORKLOAD or an IP address\); did you mean financial-ml\/financial-predictor/m },

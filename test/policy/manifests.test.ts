@@ -161,6 +161,8 @@ describe('from-objects converters', () => {
       labels: { app: 'w' },
       ports: [{ containerPort: 80, protocol: 'TCP', name: 'http' }],
       owner: `${kind.toLowerCase()}/w`,
+      // The pods a replicated workload stands for (spec.replicas, defaulted to 1 as the API server does): analyze's pod counts.
+      ...(['Deployment', 'StatefulSet', 'ReplicaSet'].includes(kind) ? { replicas: 1 } : {}),
       source: 'f.yaml:1',
     });
   });
