@@ -147,8 +147,11 @@ describe.skipIf(skip !== undefined)('cluster DNS whose Service selects no pod, o
         /^DNS chain from outsider, serving on node-a, node-b: broken at service — Service kube-system\/kube-dns has no endpoints \(its selector k8s-app=kube-dnsx matches no pod; CoreDNS pods with labels k8s-app=kube-dns exist: 1 ready\)$/,
       );
       expect(finding!.cells.length).toBe(r.cells.filter((cell) => cell.classification === 'dns').length);
-      // The table prints it under the finding (wrapped to the terminal's width).
-      expect(run.stdout.replace(/\s+/g, ' ')).toContain('owner: platform team · next: kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns');
+      // The table opens with it as the one cause of every DNS cell (wrapped to the terminal's width).
+      expect(run.stdout.replace(/\s+/g, ' ')).toContain(
+        `CAUSE 1 (${finding!.cells.length} cells): Service kube-system/kube-dns has no endpoints (its selector k8s-app=kube-dnsx matches no pod; CoreDNS pods with labels k8s-app=kube-dns exist: 1 ready) — platform team — next: kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns`,
+      );
+      expect(run.stdout).not.toMatch(/^CAUSE 2/m);
       expect(r.dnsChains?.map((chain) => chain.verdict.link)).toEqual(['service', 'service', 'service', 'service']);
       // The next command shows the fault: kube-dns's EndpointSlice without an endpoint.
       expect(await kubectl('-n', 'kube-system', 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=kube-dns')).toMatch(/kube-dns-\w+\s+IPv4\s+<unset>\s+<unset>/);

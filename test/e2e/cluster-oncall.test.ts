@@ -62,7 +62,9 @@ describe.skipIf(skip !== undefined)('on-call commands on the real cluster', { ti
     const [cell] = cells(json);
     expect(cell).toMatchObject({ source: 'default', expect: 'allow', pass: false, classification: 'policy-gap', policy: 'deny' });
     expect(cell?.reason).toMatch(/financial-ml\/financial-ml-(baseline|isolation)/);
-    expect(run.stdout).toMatch(/✗ default → financial-ml\/financial-predictor:8080 .*\[policy-gap\]/);
+    // Root cause first: the cause line, then the cell under it.
+    expect(run.stdout).toMatch(/^CAUSE 1 \(1 cell\): policy gap: traffic from default to financial-ml — the scenario allows it, the\s+policies block it — platform team — next: kubectl describe networkpolicy -n financial-ml$/m);
+    expect(run.stdout).toMatch(/✗ default → financial-ml\/financial-predictor:8080/);
     // The same flow stated as it should be: exit 0.
     const denied = await runCli(['probe', '--from', 'default', '--to', 'financial-ml/financial-predictor:8080', '--expect', 'deny', '--no-progress']);
     expect(denied.code, denied.stdout + denied.stderr).toBe(0);
@@ -108,7 +110,8 @@ describe.skipIf(skip !== undefined)('on-call commands on the real cluster', { ti
     expect(failing.stdout).toContain('--failures-only: 1 failing cell of 3 shown');
     expect(failing.stdout).toMatch(/\nserving +AD✗\n/);
     expect(failing.stdout).toContain('targets: 1 training-api');
-    expect(failing.stdout).toMatch(/✗ serving → training-api( on \S+)? \[policy-gap\]/);
+    expect(failing.stdout.replace(/\s+/g, ' ')).toContain('CAUSE 1 (1 cell): policy gap: traffic from financial-ml to financial-mlops-pytorch');
+    expect(failing.stdout).toMatch(/✗ serving → training-api/);
     expect(failing.stdout).not.toMatch(/cluster-dns|scheduler/);
     expect(cells(fjson)).toHaveLength(3);
   });

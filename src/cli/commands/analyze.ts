@@ -113,7 +113,8 @@ export const analyzeCommand = defineCommand<AnalyzeArgs>({
       return inNamespaces ? base.filter((i) => inNamespaces.has(i)) : base;
     };
     const focus: AnalysisFocus = { from: pick(focusPositions(prepared, '--from', argv.from)), to: pick(focusPositions(prepared, '--to', argv.to)) };
-    if (focus.from.length === 0 || focus.to.length === 0) {
+    // No pods at all (a live read with namespace-scoped rights) is said below, not a focus error.
+    if (prepared.pods.length > 0 && (focus.from.length === 0 || focus.to.length === 0)) {
       throw new UsageError(`--namespace ${drill?.join(' ') ?? ''}: no ${focus.from.length === 0 ? 'source' : 'destination'} of --from/--to is in it`, { hint: 'drop --namespace, or name sources and destinations inside it' });
     }
     const focused = argv.from !== undefined || argv.to !== undefined || drilled;
