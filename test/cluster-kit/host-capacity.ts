@@ -22,7 +22,7 @@ export const INOTIFY_PER_NODE = 10;
 /** kube-controller-manager 5, kube-apiserver 3, plus headroom. */
 export const INOTIFY_CONTROL_PLANE = 10;
 
-const LOCK = join(tmpdir(), 'netcheck-cluster-admission.lock');
+const MACHINE_LOCK = join(tmpdir(), 'netcheck-cluster-admission.lock');
 /** Between measurements while waiting (one measurement reads every process's fds: ~0.1–0.5 s of CPU). */
 const POLL_MS = 2_000;
 /** How often a start that is waiting says so again. */
@@ -74,22 +74,22 @@ function readlinkSafe(path: string): string | undefined {
   }
 }
 
-function tryLock(): boolean {
+function tryLock(lock: string): boolean {
   try {
-    mkdirSync(LOCK);
+    mkdirSync(lock);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     let owner: { pid: number; startTime?: string } | undefined;
     try {
-      owner = JSON.parse(readFileSync(join(LOCK, 'owner.json'), 'utf8')) as { pid: number; startTime?: string };
+      owner = JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')) as { pid: number; startTime?: string };
     } catch {
       owner = undefined; // being written by its new owner, or left half-written by a killed one: decided below
     }
-    const stale = owner !== undefined ? !isProcessAlive(owner.pid, owner.startTime) : Date.now() - statSync(LOCK).mtimeMs > 10_000;
-    if (stale) rmSync(LOCK, { recursive: true, force: true });
+    const stale = owner !== undefined ? !isProcessAlive(owner.pid, owner.startTime) : Date.now() - statSync(lock).mtimeMs > 10_000;
+    if (stale) rmSync(lock, { recursive: true, force: true });
     return false;
   }
-  writeFileSync(join(LOCK, 'owner.json'), JSON.stringify({ pid: process.pid, startTime: readStartTime(process.pid) }));
+  writeFileSync(join(lock, 'owner.json'), JSON.stringify({ pid: process.pid, startTime: readStartTime(process.pid) }));
   return true;
 }
 
@@ -98,6 +98,8 @@ export interface AdmissionOptions {
   /** The limit and the measurement, where a test stands in for the machine's (default: /proc). */
   limit?: number;
   measure?: () => number;
+  /** The lock directory (default: the machine-wide one every cluster start shares; tests use their own). */
+  lock?: string;
 }
 
 export interface Admission {
@@ -110,7 +112,7 @@ export interface Admission {
  * lock until release(). Throws at once when the limit itself is below what one cluster needs.
  */
 export async function admitCluster(nodes: number, progress: (line: string) => void, options: AdmissionOptions = {}): Promise<Admission> {
-  const { signal, measure = inotifyInstancesInUse } = options;
+  const { signal, measure = inotifyInstancesInUse, lock = MACHINE_LOCK } = options;
   const limit = options.limit ?? inotifyLimit();
   const needed = inotifyInstancesNeeded(nodes);
   if (limit !== undefined && limit < needed) {
@@ -119,18 +121,18 @@ export async function admitCluster(nodes: number, progress: (line: string) => vo
   let lastReport = 0;
   for (;;) {
     signal?.throwIfAborted();
-    if (tryLock()) {
+    if (tryLock(lock)) {
       const inUse = limit === undefined ? 0 : measure();
       if (limit === undefined || limit - inUse >= needed) {
         let held = true;
         return {
           release() {
-            if (held) rmSync(LOCK, { recursive: true, force: true });
+            if (held) rmSync(lock, { recursive: true, force: true });
             held = false;
           },
         };
       }
-      rmSync(LOCK, { recursive: true, force: true });
+      rmSync(lock, { recursive: true, force: true });
       if (Date.now() - lastReport >= REPORT_EVERY_MS) {
         lastReport = Date.now();
         progress(`waiting: ${limit - inUse} inotify instances free, this cluster needs ${needed} (fs.inotify.max_user_instances=${limit}; other clusters or programs hold the rest)`);
