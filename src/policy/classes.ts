@@ -22,6 +22,7 @@
  * correct before fast. Adding a policy kind means adding what it reads to `readsOf` below.
  */
 import { cidrContains, parseAddress, parseCidr, type ParsedCidr } from './cidr.js';
+import { declaredPortsKey, numberByKey } from './class-ids.js';
 import { createPolicyEngine, type FlowMatrix, type PolicyEngine } from './engine.js';
 import type { PortQuery } from './ports.js';
 import type { ClusterSnapshot, LabelSelector, PodInfo, Protocol } from './types.js';
@@ -81,7 +82,7 @@ function classKey(pod: PodInfo, reads: Reads): string {
     .filter((k) => reads.labelKeys === undefined || reads.labelKeys.has(k))
     .sort()
     .map((k) => `${k}=${pod.labels[k]}`);
-  const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`);
+  const ports = declaredPortsKey(pod);
   let address = '';
   if (reads.cidrs === undefined) address = pod.ip ?? '';
   else if (reads.cidrs.length > 0) {
@@ -101,19 +102,7 @@ export interface PodClasses {
 /** Partitions the snapshot's pods into classes no policy can tell apart. */
 export function podClasses(snapshot: ClusterSnapshot): PodClasses {
   const reads = readsOf(snapshot);
-  const ids = new Map<string, number>();
-  const classOf = new Int32Array(snapshot.pods.length);
-  const reps: number[] = [];
-  snapshot.pods.forEach((pod, i) => {
-    const key = classKey(pod, reads);
-    let id = ids.get(key);
-    if (id === undefined) {
-      id = reps.length;
-      ids.set(key, id);
-      reps.push(i);
-    }
-    classOf[i] = id;
-  });
+  const { ids: classOf, reps } = numberByKey(snapshot.pods.map((pod) => classKey(pod, reads)));
   return { classOf, reps };
 }
 

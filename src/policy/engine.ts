@@ -21,6 +21,7 @@
  */
 import { adminActionAllows, createAdminEvaluator, dependenceNotes, type AdminDependence } from './admin.js';
 import { createCalicoEvaluator, type TierOutcome } from './calico-policy.js';
+import { declaredPortsKey, numberByKey } from './class-ids.js';
 import { cidrContains, parseAddress, parseCidr, type ParsedAddress, type ParsedCidr } from './cidr.js';
 import { compareByNamespaceName, compareStrings, NAMESPACE_NAME_LABEL } from './from-objects.js';
 import { findMatchingPort, formatPolicyPort, formatPort, resolvePort, type PortQuery } from './ports.js';
@@ -484,27 +485,11 @@ export function createPolicyEngine(snapshot: ClusterSnapshot): PolicyEngine {
   // verdict is then two lookups. Port matching depends only on the destination's declared ports and the
   // resolved port, so it is cached per (rule, ports class of the destination).
 
-  const classIds = (keys: string[]): { ids: Int32Array; reps: number[] } => {
-    const map = new Map<string, number>();
-    const ids = new Int32Array(keys.length);
-    const reps: number[] = [];
-    keys.forEach((k, i) => {
-      let id = map.get(k);
-      if (id === undefined) {
-        id = reps.length;
-        map.set(k, id);
-        reps.push(i);
-      }
-      ids[i] = id;
-    });
-    return { ids, reps };
-  };
   const policyIndex = new Map<CompiledPolicy, number>(compiled.map((c, i) => [c, i]));
   const policySetKey = (list: CompiledPolicy[]): string => list.map((c) => policyIndex.get(c)).join(',');
-  const portsKey = (p: PodInfo): string => p.ports.map((cp) => `${cp.name ?? ''}:${cp.containerPort}/${cp.protocol}`).join(',');
-  const portsClass = classIds(pods.map(portsKey));
-  const egressClass = classIds(egressOf.map(policySetKey));
-  const ingressClass = classIds(ingressOf.map(policySetKey));
+  const portsClass = numberByKey(pods.map(declaredPortsKey));
+  const egressClass = numberByKey(egressOf.map(policySetKey));
+  const ingressClass = numberByKey(ingressOf.map(policySetKey));
 
   const computeMatrix = (query: PortQuery, protocol: Protocol = 'TCP'): FlowMatrix => {
     const resolved = pods.map((p) => resolvePort(query, p.ports, protocol));

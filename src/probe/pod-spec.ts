@@ -4,7 +4,7 @@
  * the run id, dies on its own at the deadline, and never becomes a Service endpoint while carrying a
  * workload's labels.
  */
-import type { EnvVar, EphemeralContainerSpec, Labels, PodManifest } from '../cluster/types.js';
+import type { ContainerSpec, EnvVar, EphemeralContainerSpec, Labels, PodManifest } from '../cluster/types.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_RUN = 'netcheck.io/run';
@@ -48,6 +48,20 @@ function agentEnv(): EnvVar[] {
   ];
 }
 
+/** nobody: the user a probe runs as (the pod's, or an ephemeral container's own where the pod sets none). */
+const NOBODY = 65534;
+
+/** What PodSecurity "restricted" asks of every container netcheck adds (a fresh object: callers may extend it). */
+function restrictedContainerSecurity(): NonNullable<ContainerSpec['securityContext']> {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
 export function buildProbePod(input: ProbePodInput): PodManifest {
   const now = input.now ?? new Date();
   const expiresAt = new Date(now.getTime() + (input.deadlineSeconds + EXPIRY_GRACE_SECONDS) * 1000);
@@ -76,8 +90,8 @@ export function buildProbePod(input: ProbePodInput): PodManifest {
       enableServiceLinks: false,
       securityContext: {
         runAsNonRoot: true,
-        runAsUser: 65534,
-        runAsGroup: 65534,
+        runAsUser: NOBODY,
+        runAsGroup: NOBODY,
         seccompProfile: { type: 'RuntimeDefault' },
       },
       containers: [
@@ -94,13 +108,7 @@ export function buildProbePod(input: ProbePodInput): PodManifest {
             requests: { cpu: '10m', memory: '48Mi' },
             limits: { cpu: '250m', memory: '128Mi' },
           },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ['ALL'] },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedContainerSecurity(),
         },
       ],
     },
@@ -133,15 +141,7 @@ export function buildEphemeralProbe(input: { runId: string; index: number; args:
     args: input.args,
     env: agentEnv(),
     // PodSecurity "restricted" checks ephemeral containers too; the pod's own securityContext may not set a user.
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: 65534,
-      runAsGroup: 65534,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: { ...restrictedContainerSecurity(), runAsUser: NOBODY, runAsGroup: NOBODY },
   };
 }
 
